@@ -1,0 +1,1 @@
+//! The client side: parsing a response head and deciding how its body is framed.

@@ -1,0 +1,145 @@
+//! The request head: request line and header section, parsed strictly per RFC 9112.
+
+use std::ops::Range;
+
+use http::{Method, Version};
+
+use crate::framing::BodyKind;
+use crate::{Headers, Limits, ParseError};
+
+/// A parsed and validated request head.
+///
+/// Only heads that passed every check of [`parse_request_head`] exist: Host rules, a single
+/// valid body framing, no forbidden bytes. The server can act on one without re-checking.
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    /// The method token, case-sensitive as sent.
+    pub method: Method,
+    /// The request target.
+    pub target: Target,
+    /// `HTTP/1.0` or `HTTP/1.1`; an unknown `HTTP/1.x` minor is read as `HTTP/1.1`.
+    pub version: Version,
+    /// Header fields in the order received.
+    pub headers: Headers,
+    /// How the body that follows is delimited.
+    pub body: BodyKind,
+    /// Whether the connection may carry another request after this one
+    /// (RFC 9112 section 9.3: 1.1 unless `close`, 1.0 only with `keep-alive`).
+    pub keep_alive: bool,
+    /// Whether the client sent `Expect: 100-continue` and waits for it before the body.
+    pub expect_continue: bool,
+}
+
+impl RequestHead {
+    /// The `Host` header, or the authority of an absolute-form target (which wins, RFC 9112 3.2.2).
+    pub fn host(&self) -> Option<&str> {
+        self.target
+            .authority()
+            .or_else(|| self.headers.get_str("host"))
+    }
+}
+
+/// The four forms a request target can take (RFC 9112 section 3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetForm {
+    /// `/path?query`, the usual form.
+    Origin,
+    /// `http://host:port/path?query`, as sent to proxies.
+    Absolute,
+    /// `host:port`, only with `CONNECT`.
+    Authority,
+    /// `*`, only with `OPTIONS`.
+    Asterisk,
+}
+
+/// A request target, validated, with a fragment (if a client sent one) removed.
+///
+/// The text is kept as sent (still percent-encoded); the ranges point into it so the path and
+/// query cost no allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    raw: String,
+    form: TargetForm,
+    path: Range<usize>,
+    query: Option<Range<usize>>,
+    authority: Option<Range<usize>>,
+}
+
+impl Target {
+    /// Parses a request target for `method`.
+    pub fn parse(raw: &[u8], method: &Method) -> Result<Target, ParseError> {
+        crate::request_parse::parse_target(raw, method)
+    }
+
+    /// Builds a target from parts already validated by the parser.
+    pub(crate) fn from_parts(
+        raw: String,
+        form: TargetForm,
+        path: Range<usize>,
+        query: Option<Range<usize>>,
+        authority: Option<Range<usize>>,
+    ) -> Target {
+        Target {
+            raw,
+            form,
+            path,
+            query,
+            authority,
+        }
+    }
+
+    /// The whole target as sent, less any fragment.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// Which of the four forms this is.
+    pub fn form(&self) -> TargetForm {
+        self.form
+    }
+
+    /// The path, still percent-encoded: `/a%20b`. `/` for an absolute-form target with an empty
+    /// path, `*` for asterisk-form, empty for authority-form.
+    pub fn path(&self) -> &str {
+        if self.path.is_empty() {
+            return match self.form {
+                TargetForm::Absolute => "/",
+                TargetForm::Asterisk => "*",
+                _ => "",
+            };
+        }
+        &self.raw[self.path.clone()]
+    }
+
+    /// The query without its `?`, exactly as sent (it may itself contain `?` and `//`).
+    pub fn query(&self) -> Option<&str> {
+        self.query.clone().map(|r| &self.raw[r])
+    }
+
+    /// `host[:port]` of an absolute-form or authority-form target.
+    pub fn authority(&self) -> Option<&str> {
+        self.authority.clone().map(|r| &self.raw[r])
+    }
+
+    /// The path followed by `?query` when there is one: what an origin server routes on.
+    pub fn path_and_query(&self) -> &str {
+        match (self.form, &self.query) {
+            (TargetForm::Origin, _) => &self.raw,
+            (_, Some(q)) if !self.path.is_empty() => &self.raw[self.path.start..q.end],
+            _ => self.path(),
+        }
+    }
+}
+
+/// Parses one request head from the start of `buf`.
+///
+/// Returns `Ok(None)` while the head is incomplete (that is not an error), or the head and the
+/// number of bytes it took, including one empty line before the request line if the client sent
+/// one. An error means the connection must be answered with [`ParseError::status`] and closed.
+/// Limits are checked on partial input too, so a client cannot grow the buffer past them.
+pub fn parse_request_head(
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<Option<(RequestHead, usize)>, ParseError> {
+    crate::request_parse::parse_request_head(buf, limits)
+}

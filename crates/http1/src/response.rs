@@ -1,0 +1,220 @@
+//! Encoding a response head and the frames of a chunked body.
+//!
+//! The encoder owns the framing fields: `Content-Length`, `Transfer-Encoding` and `Connection`
+//! are written from the arguments, never copied from the handler's headers, so a handler cannot
+//! produce a response whose framing disagrees with its body.
+
+use http::{StatusCode, Version};
+
+use crate::Headers;
+use crate::date::with_date;
+
+/// The product name sent in `Server` unless a handler set its own.
+pub const SERVER_NAME: &str = concat!("sockserve/", env!("CARGO_PKG_VERSION"));
+
+/// The interim response sent before reading a body announced with `Expect: 100-continue`.
+pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// The last chunk and an empty trailer section, ending a chunked body.
+pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+/// How the length of a response body is announced in its head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Length {
+    /// `Content-Length: n`.
+    Known(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Neither header: 1xx, 204 and 304 responses, or a body that ends when the connection closes.
+    Omitted,
+}
+
+/// Whether a response with `status` to a request with `method` may carry a body at all
+/// (RFC 9110 section 6.4.1: never for HEAD, 1xx, 204 and 304).
+pub fn allows_body(head_request: bool, status: StatusCode) -> bool {
+    !(head_request
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED)
+}
+
+/// Whether a response with `status` may announce a length at all (never 1xx, 204, 304).
+pub fn allows_length(status: StatusCode) -> bool {
+    !(status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED)
+}
+
+/// Appends a complete response head to `out`.
+///
+/// `close` says whether the connection ends after this response (`Connection: close`);
+/// `version` is the request's, so a kept-alive HTTP/1.0 connection is told `keep-alive`.
+pub fn encode_head(
+    out: &mut Vec<u8>,
+    version: Version,
+    status: StatusCode,
+    headers: &Headers,
+    length: Length,
+    close: bool,
+) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
+    out.extend_from_slice(b"\r\n");
+
+    let mut has_date = false;
+    let mut has_server = false;
+    for (name, value) in headers {
+        match name.as_str() {
+            "content-length" | "transfer-encoding" | "connection" => continue,
+            "date" => has_date = true,
+            "server" => has_server = true,
+            _ => {}
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !has_server {
+        out.extend_from_slice(b"Server: ");
+        out.extend_from_slice(SERVER_NAME.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !has_date {
+        out.extend_from_slice(b"Date: ");
+        with_date(|d| out.extend_from_slice(d));
+        out.extend_from_slice(b"\r\n");
+    }
+    match length {
+        Length::Known(n) => {
+            out.extend_from_slice(b"Content-Length: ");
+            push_decimal(out, n);
+            out.extend_from_slice(b"\r\n");
+        }
+        Length::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+        Length::Omitted => {}
+    }
+    if close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if version == Version::HTTP_10 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends the size line of a chunk of `len` bytes (the data and its CRLF follow).
+pub fn encode_chunk_head(out: &mut Vec<u8>, len: usize) {
+    let mut digits = [0u8; 16];
+    let mut n = len;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b"0123456789abcdef"[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a whole chunk: size line, data, CRLF. An empty `data` would end the body, so it is
+/// skipped.
+pub fn encode_chunk(out: &mut Vec<u8>, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    encode_chunk_head(out, data.len());
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `n` in decimal without going through `fmt`.
+pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderName, HeaderValue};
+
+    fn text(out: &[u8]) -> String {
+        String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn head_has_framing_from_arguments_only() {
+        let mut h = Headers::new();
+        h.append(
+            HeaderName::from_static("content-type"),
+            HeaderValue::from_static("text/plain"),
+        );
+        h.append(
+            HeaderName::from_static("content-length"),
+            HeaderValue::from_static("999"),
+        );
+        let mut out = Vec::new();
+        encode_head(&mut out, Version::HTTP_11, StatusCode::OK, &h, Length::Known(5), false);
+        let s = text(&out);
+        assert!(s.starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n"), "{s}");
+        assert!(s.contains("\r\nContent-Length: 5\r\n"));
+        assert!(!s.contains("999"));
+        assert!(s.contains("\r\nDate: "));
+        assert!(s.contains("\r\nServer: sockserve/"));
+        assert!(s.ends_with("\r\n\r\n"));
+        assert!(!s.contains("Connection"));
+    }
+
+    #[test]
+    fn connection_header_follows_version_and_close() {
+        let mut out = Vec::new();
+        encode_head(&mut out, Version::HTTP_10, StatusCode::OK, &Headers::new(), Length::Chunked, false);
+        assert!(text(&out).contains("Connection: keep-alive\r\n"));
+        out.clear();
+        encode_head(&mut out, Version::HTTP_11, StatusCode::NOT_FOUND, &Headers::new(), Length::Omitted, true);
+        let s = text(&out);
+        assert!(s.starts_with("HTTP/1.1 404 Not Found\r\n"));
+        assert!(s.contains("Connection: close\r\n"));
+    }
+
+    #[test]
+    fn chunks_are_hex_sized() {
+        let mut out = Vec::new();
+        encode_chunk(&mut out, &[b'x'; 26]);
+        encode_chunk(&mut out, b"");
+        out.extend_from_slice(LAST_CHUNK);
+        assert_eq!(text(&out), format!("1a\r\n{}\r\n0\r\n\r\n", "x".repeat(26)));
+    }
+
+    #[test]
+    fn decimal_digits() {
+        for n in [0u64, 7, 10, 12345, u64::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(text(&out), n.to_string());
+        }
+    }
+
+    #[test]
+    fn bodies_are_forbidden_where_rfc_says() {
+        assert!(!allows_body(true, StatusCode::OK));
+        assert!(!allows_body(false, StatusCode::NO_CONTENT));
+        assert!(!allows_body(false, StatusCode::NOT_MODIFIED));
+        assert!(allows_body(false, StatusCode::NOT_FOUND));
+        assert!(!allows_length(StatusCode::NO_CONTENT));
+    }
+}

@@ -1,0 +1,35 @@
+//! The sockserve runtime: it owns the sockets and drives the sans-IO [`http1`] code over them.
+//!
+//! Each worker thread runs its own single-threaded event loop with its own `SO_REUSEPORT`
+//! listener, so the kernel spreads connections over the cores and a connection never moves
+//! between threads. HTTP and plain TCP services share that accept loop.
+//!
+//! # Layout
+//! - [`runtime`]: [`Server`]: binding, worker threads, accept loop with back-off, graceful shutdown.
+//! - [`conn`]: the HTTP/1.1 connection driver: read a head, call the [`Service`], write the
+//!   response, keep alive or close; every timeout lives here.
+//! - [`body`]: the request [`Body`], streamed from the socket on demand.
+//! - [`request`], [`response`]: what a [`Service`] receives and returns.
+//! - [`service`]: the [`Service`] and [`TcpService`] traits.
+//! - [`config`]: timeouts and limits, each a named constant.
+//! - [`access_log`]: one Common Log Format line per request.
+
+pub mod access_log;
+pub mod body;
+pub mod config;
+mod conn;
+pub mod request;
+pub mod response;
+pub mod runtime;
+pub mod service;
+mod write;
+
+pub use access_log::AccessLog;
+pub use body::{Body, BodyError};
+pub use config::{HttpConfig, RuntimeConfig};
+pub use request::{ConnInfo, Request};
+pub use response::{BoxStream, FileRegion, Response, ResponseBody};
+pub use runtime::{Server, Shutdown, ShutdownHandle};
+pub use service::{Service, TcpService};
+
+pub use http1;

@@ -1,0 +1,85 @@
+//! The request a [`crate::Service`] receives.
+
+use std::net::SocketAddr;
+
+use http1::{Headers, Method, RequestHead, Version};
+
+use crate::Body;
+
+/// Where a connection comes from and where it arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The server's address the client connected to.
+    pub local: SocketAddr,
+}
+
+impl Default for ConnInfo {
+    fn default() -> Self {
+        let zero = SocketAddr::from(([127, 0, 0, 1], 0));
+        ConnInfo {
+            peer: zero,
+            local: zero,
+        }
+    }
+}
+
+/// One HTTP request: the validated head, the body as a stream, and the connection it came on.
+#[derive(Debug)]
+pub struct Request {
+    /// Request line and header fields.
+    pub head: RequestHead,
+    /// The body, read from the connection as the handler asks for it.
+    pub body: Body,
+    /// Peer and local address.
+    pub conn: ConnInfo,
+    /// Values that layers above the server attach to the request (route parameters, ...).
+    pub extensions: http::Extensions,
+}
+
+impl Request {
+    /// A request from its parts, as the connection builds it (and as tests do without a socket).
+    pub fn new(head: RequestHead, body: Body, conn: ConnInfo) -> Request {
+        Request {
+            head,
+            body,
+            conn,
+            extensions: http::Extensions::new(),
+        }
+    }
+
+    /// Parses `raw` (a whole request head, e.g. `b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"`) into a
+    /// request with `body`, for tests and internal re-dispatch.
+    pub fn from_raw_head(raw: &[u8], body: Body) -> Result<Request, http1::ParseError> {
+        match http1::parse_request_head(raw, &http1::Limits::default())? {
+            Some((head, _)) => Ok(Request::new(head, body, ConnInfo::default())),
+            None => Err(http1::ParseError::BadRequest("incomplete request head")),
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.head.method
+    }
+
+    /// The path, still percent-encoded.
+    pub fn path(&self) -> &str {
+        self.head.target.path()
+    }
+
+    /// The query string without `?`, exactly as sent.
+    pub fn query(&self) -> Option<&str> {
+        self.head.target.query()
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &Headers {
+        &self.head.headers
+    }
+
+    /// The protocol version.
+    pub fn version(&self) -> Version {
+        self.head.version
+    }
+}

@@ -1,0 +1,374 @@
+//! Listeners, worker threads, the accept loop and graceful shutdown.
+//!
+//! The caller binds every service first ([`Server::http`], [`Server::tcp`]), so a port in use is
+//! reported before anything runs, then calls [`Server::run`], which blocks until SIGINT/SIGTERM
+//! (or a [`ShutdownHandle`]) and the grace period that follows.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+
+use crate::conn::serve_connection;
+use crate::{HttpConfig, RuntimeConfig, Service, TcpService};
+
+/// Pending connections the kernel queues per listening socket while all workers are busy.
+const LISTEN_BACKLOG: i32 = 4096;
+/// First pause after a failed `accept` (EMFILE...); it doubles up to [`MAX_ACCEPT_BACKOFF`].
+const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
+/// Longest pause between `accept` retries.
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Becomes ready once shutdown has begun.
+#[derive(Debug, Clone)]
+pub struct Shutdown {
+    rx: watch::Receiver<bool>,
+}
+
+impl Shutdown {
+    /// Waits until shutdown begins.
+    pub async fn wait(&mut self) {
+        let _ = self.rx.wait_for(|&down| down).await;
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_down(&self) -> bool {
+        *self.rx.borrow()
+    }
+}
+
+/// Starts a graceful shutdown from code (tests, embedding), as SIGTERM does.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    tx: Arc<watch::Sender<bool>>,
+}
+
+impl ShutdownHandle {
+    /// Stops accepting and lets in-flight requests finish within the grace period.
+    pub fn shutdown(&self) {
+        let _ = self.tx.send(true);
+    }
+}
+
+/// Type-erased per-thread starter of one bound service.
+type Starter = Box<dyn Fn(TcpListener, Worker) + Send + Sync>;
+type Task = Box<dyn FnOnce(Shutdown) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+struct Bound {
+    sockets: Vec<std::net::TcpListener>,
+    start: Arc<Starter>,
+}
+
+/// What a worker thread gives each of its accept loops.
+#[derive(Clone)]
+struct Worker {
+    shutdown: Shutdown,
+    permits: Arc<Semaphore>,
+    live: Arc<Live>,
+}
+
+/// Connections alive on one worker thread, to wait for at shutdown.
+#[derive(Default)]
+struct Live {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+/// Keeps a connection counted (globally by its permit, per thread by [`Live`]) while it lives.
+struct ConnGuard {
+    _permit: OwnedSemaphorePermit,
+    live: Arc<Live>,
+}
+
+impl ConnGuard {
+    fn new(permit: OwnedSemaphorePermit, live: Arc<Live>) -> ConnGuard {
+        live.count.fetch_add(1, Ordering::AcqRel);
+        ConnGuard {
+            _permit: permit,
+            live,
+        }
+    }
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        if self.live.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.live.idle.notify_waiters();
+        }
+    }
+}
+
+/// The set of services to run and the threads to run them on.
+pub struct Server {
+    config: RuntimeConfig,
+    bound: Vec<Bound>,
+    tasks: Vec<Task>,
+    shutdown_tx: Arc<watch::Sender<bool>>,
+    shutdown_rx: watch::Receiver<bool>,
+}
+
+impl Server {
+    /// A server with no services yet.
+    pub fn new(config: RuntimeConfig) -> Server {
+        let (tx, rx) = watch::channel(false);
+        Server {
+            config: RuntimeConfig {
+                threads: config.threads.max(1),
+                max_connections: config.max_connections.max(1),
+                ..config
+            },
+            bound: Vec::new(),
+            tasks: Vec::new(),
+            shutdown_tx: Arc::new(tx),
+            shutdown_rx: rx,
+        }
+    }
+
+    /// A handle that starts a graceful shutdown.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            tx: self.shutdown_tx.clone(),
+        }
+    }
+
+    /// Binds `addr` for HTTP served by `service`; returns the bound address (port 0 resolved).
+    pub fn http<S: Service>(
+        &mut self,
+        addr: SocketAddr,
+        service: S,
+        config: HttpConfig,
+    ) -> io::Result<SocketAddr> {
+        let service = Arc::new(service);
+        let config = Arc::new(config);
+        let start: Starter = Box::new(move |listener, worker| {
+            let service = service.clone();
+            let config = config.clone();
+            tokio::spawn(accept_loop(listener, worker, move |stream, peer, local, shutdown| {
+                let service = service.clone();
+                let config = config.clone();
+                async move { serve_connection(stream, peer, local, &*service, &config, shutdown).await }
+            }));
+        });
+        self.bind(addr, start)
+    }
+
+    /// Binds `addr` for a plain TCP service; returns the bound address.
+    pub fn tcp<T: TcpService>(&mut self, addr: SocketAddr, service: T) -> io::Result<SocketAddr> {
+        let service = Arc::new(service);
+        let start: Starter = Box::new(move |listener, worker| {
+            let service = service.clone();
+            tokio::spawn(accept_loop(listener, worker, move |stream, peer, _local, _shutdown| {
+                let service = service.clone();
+                async move { service.serve(stream, peer).await }
+            }));
+        });
+        self.bind(addr, start)
+    }
+
+    /// Runs `task` on the first worker thread once the server starts (a UDP responder, say).
+    pub fn spawn<F, Fut>(&mut self, task: F)
+    where
+        F: FnOnce(Shutdown) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.push(Box::new(move |s| Box::pin(task(s))));
+    }
+
+    fn bind(&mut self, addr: SocketAddr, start: Starter) -> io::Result<SocketAddr> {
+        let first = listen_socket(addr)?;
+        let actual = first.local_addr()?;
+        let mut sockets = vec![first];
+        for _ in 1..self.config.threads {
+            sockets.push(listen_socket(actual)?);
+        }
+        self.bound.push(Bound {
+            sockets,
+            start: Arc::new(start),
+        });
+        Ok(actual)
+    }
+
+    /// Runs every bound service until SIGINT/SIGTERM or [`ShutdownHandle::shutdown`], then waits
+    /// up to the grace period for open connections to finish.
+    pub fn run(self) -> io::Result<()> {
+        let Server {
+            config,
+            bound,
+            mut tasks,
+            shutdown_tx,
+            shutdown_rx,
+        } = self;
+        spawn_signal_thread(ShutdownHandle {
+            tx: shutdown_tx.clone(),
+        })?;
+        let permits = Arc::new(Semaphore::new(config.max_connections));
+        let mut per_thread: Vec<Vec<(std::net::TcpListener, Arc<Starter>)>> =
+            (0..config.threads).map(|_| Vec::new()).collect();
+        for b in bound {
+            for (i, socket) in b.sockets.into_iter().enumerate() {
+                per_thread[i].push((socket, b.start.clone()));
+            }
+        }
+        let mut handles = Vec::new();
+        for (i, listeners) in per_thread.into_iter().enumerate() {
+            let worker = Worker {
+                shutdown: Shutdown {
+                    rx: shutdown_rx.clone(),
+                },
+                permits: permits.clone(),
+                live: Arc::new(Live::default()),
+            };
+            let own_tasks = if i == 0 { std::mem::take(&mut tasks) } else { Vec::new() };
+            let grace = config.grace;
+            let handle = std::thread::Builder::new()
+                .name(format!("sockserve-worker-{i}"))
+                .spawn(move || run_worker(listeners, own_tasks, worker, grace))?;
+            handles.push(handle);
+        }
+        for h in handles {
+            match h.join() {
+                Ok(result) => result?,
+                Err(_) => return Err(io::Error::other("a worker thread panicked")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One worker thread: its own event loop, its accept loops, then the drain at shutdown.
+fn run_worker(
+    listeners: Vec<(std::net::TcpListener, Arc<Starter>)>,
+    tasks: Vec<Task>,
+    worker: Worker,
+    grace: Duration,
+) -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        for (socket, start) in listeners {
+            let listener = TcpListener::from_std(socket)?;
+            start(listener, worker.clone());
+        }
+        for task in tasks {
+            tokio::spawn(task(worker.shutdown.clone()));
+        }
+        let mut shutdown = worker.shutdown.clone();
+        shutdown.wait().await;
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let idle = worker.live.idle.notified();
+            if worker.live.count.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                tracing::warn!(
+                    open = worker.live.count.load(Ordering::Acquire),
+                    "grace period over; closing the remaining connections"
+                );
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Accepts connections until shutdown, one permit each, backing off when `accept` fails.
+async fn accept_loop<H, Fut>(listener: TcpListener, worker: Worker, handle: H)
+where
+    H: Fn(TcpStream, SocketAddr, SocketAddr, Shutdown) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let local = listener.local_addr().ok();
+    let mut shutdown = worker.shutdown.clone();
+    let mut backoff = MIN_ACCEPT_BACKOFF;
+    loop {
+        let permit = tokio::select! {
+            p = worker.permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            _ = shutdown.wait() => return,
+        };
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.wait() => return,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                backoff = MIN_ACCEPT_BACKOFF;
+                let _ = stream.set_nodelay(true);
+                let local = stream.local_addr().ok().or(local).unwrap_or(peer);
+                let guard = ConnGuard::new(permit, worker.live.clone());
+                let conn = handle(stream, peer, local, worker.shutdown.clone());
+                tokio::spawn(async move {
+                    conn.await;
+                    drop(guard);
+                });
+            }
+            Err(e) => {
+                // EMFILE, ENFILE, ENOBUFS...: the listener is fine, the process is not; wait for
+                // connections to close instead of spinning.
+                tracing::warn!(error = %e, retry_in = ?backoff, "accept failed");
+                drop(permit);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+            }
+        }
+    }
+}
+
+/// A non-blocking listening socket with `SO_REUSEPORT`, so every worker can have its own.
+fn listen_socket(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
+}
+
+/// Turns the first SIGINT or SIGTERM into a graceful shutdown; a second one exits at once.
+fn spawn_signal_thread(handle: ShutdownHandle) -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("sockserve-signals".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                use tokio::signal::unix::{SignalKind, signal};
+                let (Ok(mut term), Ok(mut int)) = (
+                    signal(SignalKind::terminate()),
+                    signal(SignalKind::interrupt()),
+                ) else {
+                    tracing::error!("cannot install signal handlers");
+                    return;
+                };
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                tracing::info!("shutting down; finishing in-flight requests");
+                handle.shutdown();
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                tracing::warn!("second signal: exiting now");
+                std::process::exit(1);
+            })
+        })?;
+    Ok(())
+}

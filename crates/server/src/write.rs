@@ -1,0 +1,1 @@
+//! Writing responses to the socket.

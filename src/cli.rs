@@ -1,0 +1,294 @@
+//! The command line, as clap parses it. Validation into typed configs happens in `cmd/*`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A web server built from the TCP socket up.
+///
+/// With no command, serves the demo site (the tutorial's page and image, /time, a SQLite
+/// guestbook, /echo) on http://127.0.0.1:8000/.
+#[derive(Debug, Parser)]
+#[command(name = "sockserve", version, about, long_about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub listen: ListenArgs,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+
+    /// SQLite database file of the guestbook (created with its schema on first start).
+    #[arg(long, value_name = "PATH", default_value = "sockserve.db")]
+    pub db: PathBuf,
+
+    /// Also run the RFC 867 daytime service (TCP) on this port.
+    #[arg(long, value_name = "PORT")]
+    pub daytime: Option<u16>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a directory over HTTP (like `python -m http.server`, with ranges, ETags,
+    /// compression, listings and CGI).
+    Serve(ServeArgs),
+    /// The tutorial's raw TCP server and client.
+    #[command(subcommand)]
+    Tcp(TcpCommand),
+    /// The RFC 867 daytime service over TCP or UDP.
+    Daytime(DaytimeArgs),
+    /// An HTTP/1.1 client: fetch a URL and print the body.
+    Get(GetArgs),
+}
+
+/// Where to listen.
+#[derive(Debug, Clone, Args)]
+pub struct ListenArgs {
+    /// Address to bind (IPv4 or IPv6).
+    #[arg(short = 'b', long = "bind", value_name = "ADDR", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+
+    /// Port to listen on; 0 picks a free one.
+    #[arg(short = 'p', long = "port", value_name = "PORT", default_value_t = 8000)]
+    pub port: u16,
+}
+
+/// Tuning shared by every HTTP server command.
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// Worker threads, each with its own event loop [default: number of cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Most connections open at once; more wait in the listen backlog.
+    #[arg(long, value_name = "N", default_value_t = server::config::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
+    /// Seconds a client may take to send a request head.
+    #[arg(long, value_name = "SECS", default_value_t = server::config::HEAD_TIMEOUT.as_secs_f64())]
+    pub head_timeout: f64,
+
+    /// Seconds a client may stay silent while sending a body.
+    #[arg(long, value_name = "SECS", default_value_t = server::config::BODY_TIMEOUT.as_secs_f64())]
+    pub body_timeout: f64,
+
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(long, value_name = "SECS", default_value_t = server::config::IDLE_TIMEOUT.as_secs_f64())]
+    pub idle_timeout: f64,
+
+    /// Seconds one write to a client may block.
+    #[arg(long, value_name = "SECS", default_value_t = server::config::WRITE_TIMEOUT.as_secs_f64())]
+    pub write_timeout: f64,
+
+    /// Seconds in-flight responses get to finish after SIGINT/SIGTERM.
+    #[arg(long, value_name = "SECS", default_value_t = server::config::GRACE_PERIOD.as_secs_f64())]
+    pub grace: f64,
+
+    /// Largest request body in bytes (413 beyond).
+    #[arg(long, value_name = "BYTES", default_value_t = http1::limits::MAX_BODY_SIZE)]
+    pub max_body_size: u64,
+
+    /// Largest request head in bytes (431 beyond).
+    #[arg(long, value_name = "BYTES", default_value_t = http1::limits::MAX_HEAD_SIZE)]
+    pub max_header_size: usize,
+
+    /// Most header fields in a request (431 beyond).
+    #[arg(long, value_name = "N", default_value_t = http1::limits::MAX_HEADERS)]
+    pub max_headers: usize,
+
+    /// Longest request line in bytes (414 beyond).
+    #[arg(long, value_name = "BYTES", default_value_t = http1::limits::MAX_REQUEST_LINE)]
+    pub max_request_line: usize,
+
+    /// Append the access log to FILE instead of standard error.
+    #[arg(long, value_name = "FILE")]
+    pub access_log: Option<PathBuf>,
+
+    /// No access log, warnings and errors only.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Directory to serve, or a bare port number as in `python -m http.server 9000`
+    /// [default: the current directory].
+    #[arg(value_name = "DIR|PORT")]
+    pub target: Option<String>,
+
+    /// Directory to serve (same as the positional DIR).
+    #[arg(short = 'd', long = "directory", value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub listen: ListenArgs,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+
+    /// Extra response header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// Allow cross-origin requests (Access-Control-Allow-Origin: *).
+    #[arg(long)]
+    pub cors: bool,
+
+    /// Answer 404 instead of listing directories without an index.
+    #[arg(long)]
+    pub no_listing: bool,
+
+    /// Index file names tried for a directory, in order (repeatable) [default: index.html, index.htm].
+    #[arg(long = "index", value_name = "NAME")]
+    pub index: Vec<String>,
+
+    /// Serve FILE (relative to DIR) for paths that match nothing, for single-page apps.
+    #[arg(long, value_name = "FILE")]
+    pub spa: Option<PathBuf>,
+
+    /// Cache-Control max-age in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub max_age: Option<u64>,
+
+    /// Follow symlinks that point outside DIR.
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
+    /// Serve dotfiles (hidden by default).
+    #[arg(long)]
+    pub hidden: bool,
+
+    /// Never compress on the fly (precompressed .br/.gz/.zst files are still used).
+    #[arg(long)]
+    pub no_compress: bool,
+
+    /// Run files under /cgi-bin/ and /htbin/ (and --cgi-dir) as CGI scripts.
+    #[arg(long)]
+    pub cgi: bool,
+
+    /// Another URL directory whose files are CGI scripts, e.g. /scripts (repeatable; implies --cgi).
+    #[arg(long = "cgi-dir", value_name = "PATH")]
+    pub cgi_dirs: Vec<String>,
+
+    /// Run files with this extension through an interpreter, e.g. `.py=python3` (repeatable).
+    #[arg(long = "cgi-ext", value_name = ".EXT=PROGRAM")]
+    pub cgi_ext: Vec<String>,
+
+    /// Extra environment variable for scripts, `K=V` (repeatable).
+    #[arg(long = "cgi-env", value_name = "K=V")]
+    pub cgi_env: Vec<String>,
+
+    /// Seconds a script may run before it is killed and the client gets 504.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub cgi_timeout: f64,
+
+    /// Most scripts running at once; more wait briefly, then get 503.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub cgi_max: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TcpCommand {
+    /// Accept connections, print what each client sent, and reply.
+    Listen(TcpListenArgs),
+    /// Connect, send MESSAGE, half-close, and print the reply.
+    Send(TcpSendArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TcpListenArgs {
+    #[command(flatten)]
+    pub listen: ListenArgs,
+
+    /// Reply with TEXT to every message.
+    #[arg(long, value_name = "TEXT", default_value = "Yes", conflicts_with = "echo")]
+    pub reply: String,
+
+    /// Send back what the client sent instead of a fixed reply.
+    #[arg(long)]
+    pub echo: bool,
+
+    /// Worker threads [default: number of cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TcpSendArgs {
+    /// Server to connect to.
+    #[arg(value_name = "HOST:PORT")]
+    pub addr: String,
+
+    /// What to send.
+    #[arg(value_name = "MESSAGE")]
+    pub message: String,
+
+    /// Seconds to wait for connecting and for the reply.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DaytimeArgs {
+    /// Address to bind (IPv4 or IPv6).
+    #[arg(short = 'b', long = "bind", value_name = "ADDR", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+
+    /// Port [default: 13 when running with the privilege to bind it, otherwise required].
+    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Serve over UDP (one datagram in reply to any datagram) instead of TCP.
+    #[arg(long)]
+    pub udp: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GetArgs {
+    /// The URL to fetch (http:// only).
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Request method.
+    #[arg(short = 'X', long = "request", value_name = "METHOD", default_value = "GET")]
+    pub method: String,
+
+    /// Extra request header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// Request body.
+    #[arg(short = 'd', long = "data", value_name = "DATA", conflicts_with = "data_file")]
+    pub data: Option<String>,
+
+    /// Request body from a file.
+    #[arg(long = "data-file", value_name = "FILE")]
+    pub data_file: Option<PathBuf>,
+
+    /// Print the response head before the body.
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
+
+    /// Write the body to FILE (with a progress bar on a terminal).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Follow redirects (at most 10), reusing the connection when the server allows.
+    #[arg(short = 'L', long = "location")]
+    pub follow: bool,
+
+    /// Print both heads as sent and received, on standard error.
+    #[arg(long)]
+    pub trace: bool,
+
+    /// Exit non-zero on a 4xx/5xx status.
+    #[arg(short = 'f', long)]
+    pub fail: bool,
+
+    /// Seconds to wait for connecting and for each read.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+}

@@ -1,0 +1,135 @@
+//! One module per command, plus what every server command shares: validating the common flags,
+//! binding, printing the URL, and running until shutdown.
+
+pub mod daytime;
+pub mod get;
+pub mod serve;
+pub mod site;
+pub mod tcp;
+
+use std::fmt;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use server::{AccessLog, HttpConfig, RuntimeConfig};
+
+use crate::cli::{HttpArgs, ListenArgs};
+
+/// Why a command failed; each variant has its exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// The command line is wrong (exit 2, like clap's own usage errors).
+    Usage(String),
+    /// Something at run time failed: a port in use, an unreadable directory (exit 1).
+    Runtime(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Usage(_) => ExitCode::from(2),
+            CliError::Runtime(_) => ExitCode::from(1),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Usage(m) | CliError::Runtime(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The result of a command: the exit code to leave with.
+pub type CmdResult = Result<ExitCode, CliError>;
+
+/// Starts the logger: `info` and up on stderr, `warn` and up with `--quiet`; `RUST_LOG` overrides.
+pub fn init_logging(quiet: bool) {
+    let default = if quiet { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn seconds(name: &str, secs: f64) -> Result<Duration, CliError> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| CliError::Usage(format!("--{name} must be a positive number of seconds, not {secs}")))
+}
+
+/// Validates the shared HTTP flags into the runtime and listener configs.
+pub fn http_config(args: &HttpArgs) -> Result<(RuntimeConfig, HttpConfig), CliError> {
+    let mut runtime = RuntimeConfig::default();
+    if let Some(n) = args.threads {
+        if n == 0 {
+            return Err(CliError::Usage("--threads must be at least 1".into()));
+        }
+        runtime.threads = n;
+    }
+    if args.max_connections == 0 {
+        return Err(CliError::Usage("--max-connections must be at least 1".into()));
+    }
+    runtime.max_connections = args.max_connections;
+    runtime.grace = Duration::try_from_secs_f64(args.grace)
+        .map_err(|_| CliError::Usage(format!("--grace must be a number of seconds, not {}", args.grace)))?;
+    let access_log = match (&args.access_log, args.quiet) {
+        (_, true) => None,
+        (Some(path), false) => Some(AccessLog::file(path).map_err(|e| {
+            CliError::Runtime(format!("cannot open access log {}: {e}", path.display()))
+        })?),
+        (None, false) => Some(AccessLog::stderr()),
+    };
+    if args.max_request_line < 16 || args.max_header_size < args.max_request_line {
+        return Err(CliError::Usage(
+            "--max-request-line must be at least 16 and at most --max-header-size".into(),
+        ));
+    }
+    let http = HttpConfig {
+        limits: http1::Limits {
+            max_request_line: args.max_request_line,
+            max_head_size: args.max_header_size,
+            max_headers: args.max_headers,
+            max_body_size: args.max_body_size,
+        },
+        head_timeout: seconds("head-timeout", args.head_timeout)?,
+        body_timeout: seconds("body-timeout", args.body_timeout)?,
+        idle_timeout: seconds("idle-timeout", args.idle_timeout)?,
+        write_timeout: seconds("write-timeout", args.write_timeout)?,
+        access_log,
+    };
+    Ok((runtime, http))
+}
+
+/// The socket address to bind from `-b` and `-p`.
+pub fn listen_addr(args: &ListenArgs) -> SocketAddr {
+    SocketAddr::new(args.bind, args.port)
+}
+
+/// `Could not bind ...` with the address and the reason, for every command.
+pub fn bind_error(addr: SocketAddr, e: std::io::Error) -> CliError {
+    CliError::Runtime(format!("cannot listen on {addr}: {e}"))
+}
+
+/// Prints the first stdout line every server command promises: `Listening on SCHEME://ADDR/`.
+pub fn announce(scheme: &str, addr: SocketAddr) {
+    let slash = if scheme == "http" { "/" } else { "" };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Listening on {scheme}://{addr}{slash}");
+    let _ = out.flush();
+}
+
+/// Runs a bound server until shutdown and maps failure to an exit code.
+pub fn run_server(server: server::Server) -> CmdResult {
+    server
+        .run()
+        .map(|()| ExitCode::SUCCESS)
+        .map_err(|e| CliError::Runtime(format!("server failed: {e}")))
+}

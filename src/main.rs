@@ -1,0 +1,32 @@
+//! The `sockserve` command: parse the command line, validate it into a config, run.
+//!
+//! This is the only place that knows about clap, the logger and exit codes.
+
+mod cli;
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, TcpCommand};
+use crate::cmd::CliError;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => cmd::site::run(cli.listen, cli.http, cli.db, cli.daytime),
+        Some(Command::Serve(args)) => cmd::serve::run(args),
+        Some(Command::Tcp(TcpCommand::Listen(args))) => cmd::tcp::listen(args),
+        Some(Command::Tcp(TcpCommand::Send(args))) => cmd::tcp::send(args),
+        Some(Command::Daytime(args)) => cmd::daytime::run(args),
+        Some(Command::Get(args)) => cmd::get::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sockserve: {e}");
+            e.exit_code()
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! Starts the real binary and talks to it over sockets.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Path of the binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_sockserve");
+
+/// A running `sockserve` process, killed when dropped.
+pub struct Running {
+    pub child: Child,
+    pub addr: SocketAddr,
+    /// The first stdout line, e.g. `Listening on http://127.0.0.1:41234/`.
+    pub banner: String,
+}
+
+impl Running {
+    /// Starts `sockserve ARGS...` (add `-p 0` yourself where the command takes it) in `dir`
+    /// (or the current directory) and waits for its `Listening on` line.
+    pub fn start_in(dir: Option<&Path>, args: &[&str]) -> Running {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(d) = dir {
+            cmd.current_dir(d);
+        }
+        let mut child = cmd.spawn().expect("spawn sockserve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut banner = String::new();
+        reader.read_line(&mut banner).expect("read banner");
+        if banner.is_empty() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("sockserve {args:?} printed no banner; stderr:\n{err}");
+        }
+        // Keep draining stdout and stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = reader.read_to_end(&mut sink);
+        });
+        if let Some(mut e) = child.stderr.take() {
+            std::thread::spawn(move || {
+                let mut sink = Vec::new();
+                let _ = e.read_to_end(&mut sink);
+            });
+        }
+        let addr = parse_banner(&banner);
+        Running {
+            child,
+            addr,
+            banner: banner.trim_end().to_string(),
+        }
+    }
+
+    /// Starts `sockserve ARGS...` in the current directory.
+    pub fn start(args: &[&str]) -> Running {
+        Running::start_in(None, args)
+    }
+
+    /// `http://ADDR` without a trailing slash.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A new connection with a 10 s read timeout.
+    pub fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        s
+    }
+
+    /// Sends `raw`, half-closes, and returns everything until the server closes.
+    pub fn exchange(&self, raw: &[u8]) -> Vec<u8> {
+        let mut s = self.connect();
+        s.write_all(raw).expect("write");
+        let _ = s.shutdown(Shutdown::Write);
+        read_to_close(&mut s)
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit code, or `None` if still running.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads until EOF (or a reset, or the read timeout), returning what arrived.
+pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// Extracts the address from `Listening on SCHEME://ADDR[/]`.
+pub fn parse_banner(banner: &str) -> SocketAddr {
+    let rest = banner
+        .trim()
+        .strip_prefix("Listening on ")
+        .unwrap_or_else(|| panic!("unexpected banner {banner:?}"));
+    let after_scheme = rest.split_once("://").map_or(rest, |(_, a)| a);
+    after_scheme
+        .trim_end_matches('/')
+        .parse()
+        .unwrap_or_else(|e| panic!("bad address in banner {banner:?}: {e}"))
+}
+
+/// Every status code in a byte stream of responses, in order.
+pub fn statuses(data: &[u8]) -> Vec<u16> {
+    let text = String::from_utf8_lossy(data);
+    let mut out = Vec::new();
+    let mut rest: &str = &text;
+    while let Some(i) = rest.find("HTTP/1.") {
+        let line = &rest[i..];
+        let at_line_start = i == 0 || rest[..i].ends_with('\n');
+        if at_line_start && line.len() >= 12 && line.as_bytes()[8] == b' ' {
+            if let Ok(code) = line[9..12].parse() {
+                out.push(code);
+            }
+        }
+        rest = &rest[i + 7..];
+    }
+    out
+}
+
+/// One parsed response: status, headers (lower-case names), body.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends one request on a fresh connection and parses the single response (`Connection: close`
+/// is added so the body ends at EOF when it is close-delimited).
+pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+    let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    for (n, v) in headers {
+        raw.push_str(&format!("{n}: {v}\r\n"));
+    }
+    if !body.is_empty() {
+        raw.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    raw.push_str("\r\n");
+    let mut bytes = raw.into_bytes();
+    bytes.extend_from_slice(body);
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    s.write_all(&bytes).expect("write");
+    let data = read_to_close(&mut s);
+    parse_response(&data, method == "HEAD").unwrap_or_else(|| panic!("unparseable response: {:?}", String::from_utf8_lossy(&data)))
+}
+
+/// `GET path` with no extra headers.
+pub fn get(addr: SocketAddr, path: &str) -> Resp {
+    request(addr, "GET", path, &[], b"")
+}
+
+/// Parses one response (head + body by Content-Length, chunked, or to the end of `data`).
+pub fn parse_response(data: &[u8], head_request: bool) -> Option<Resp> {
+    let end = data.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&data[..end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next()?;
+    let status = status_line.get(9..12)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let rest = &data[end + 4..];
+    let find = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let body = if head_request || status == 304 || status == 204 {
+        Vec::new()
+    } else if find("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        dechunk(rest)?
+    } else if let Some(len) = find("content-length") {
+        let len: usize = len.parse().ok()?;
+        rest.get(..len)?.to_vec()
+    } else {
+        rest.to_vec()
+    };
+    Some(Resp { status, headers, body })
+}
+
+/// Decodes a chunked body (trailers ignored).
+pub fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let eol = data.windows(2).position(|w| w == b"\r\n")?;
+        let line = std::str::from_utf8(&data[..eol]).ok()?;
+        let size = usize::from_str_radix(line.split(';').next()?.trim(), 16).ok()?;
+        data = &data[eol + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
+    }
+}
+
+/// Whether `cmd` is on PATH (to skip interoperability checks against optional peers).
+pub fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real `sockserve` binary on 127.0.0.1:0, driven over real sockets.
+
+mod harness;
+
+mod cgi;
+mod client;
+mod foundation;
+mod serve;
+mod site;
+mod tcp;
