@@ -4,6 +4,7 @@
 pub mod daytime;
 pub mod get;
 pub mod serve;
+pub mod serve_cgi;
 pub mod site;
 pub mod tcp;
 
