@@ -1,17 +1,438 @@
-//! The HTTP/1.1 connection driver.
+//! The HTTP/1.1 connection driver: read a head, call the service, write the response, repeat.
+//!
+//! One task per connection. The states a connection goes through are explicit in [`Next`]:
+//! after each response it either reads the next request or closes, and when it closes after
+//! an error it never interprets another byte the client sent (RFC 9112 section 9.6).
 
+use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use base64::Engine as _;
+use bytes::{Buf, BytesMut};
+use http1::response::{Length, allows_body, allows_length, encode_head};
+use http1::{BodyKind, Decoder, Method, ParseError, RequestHead, StatusCode, Version};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
 
-use crate::{HttpConfig, Service, Shutdown};
+use crate::access_log::Entry;
+use crate::body::{ReadSide, Returned, Wire, read_chunk};
+use crate::config::MAX_DRAIN;
+use crate::write::Writer;
+use crate::{Body, ConnInfo, HttpConfig, Request, Response, ResponseBody, Service, Shutdown};
 
+/// Initial size of a connection's read buffer; it grows for large heads and bodies.
+const READ_BUF_SIZE: usize = 8 * 1024;
+/// How long a closing connection keeps reading (and discarding) what the client still sends,
+/// so the kernel does not answer it with a reset that could destroy our last response.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+/// Most bytes discarded while lingering.
+const LINGER_BYTES: usize = 1024 * 1024;
+
+/// What the connection does after a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Read the next request.
+    KeepAlive,
+    /// Close cleanly: the exchange ended as agreed.
+    Close,
+    /// Close after an error: unread input is discarded, never parsed.
+    Abort,
+}
+
+/// How waiting for a request head ended.
+enum HeadEvent {
+    Head(Box<RequestHead>, Instant),
+    /// The client closed, went idle too long, or the server is shutting down while idle.
+    Gone,
+    /// A partial head took longer than the head timeout.
+    TimedOut,
+    Invalid(ParseError),
+}
+
+struct Conn<'a, S> {
+    service: &'a S,
+    config: &'a HttpConfig,
+    info: ConnInfo,
+    shutdown: Shutdown,
+    side: Option<ReadSide>,
+    out: Writer,
+    served: u64,
+}
+
+/// Serves one HTTP/1.1 connection until it closes.
 pub(crate) async fn serve_connection<S: Service>(
-    _stream: TcpStream,
-    _peer: SocketAddr,
-    _local: SocketAddr,
-    _service: &S,
-    _config: &HttpConfig,
-    _shutdown: Shutdown,
+    stream: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    service: &S,
+    config: &HttpConfig,
+    shutdown: Shutdown,
 ) {
+    let (rd, wr) = stream.into_split();
+    let mut conn = Conn {
+        service,
+        config,
+        info: ConnInfo { peer, local },
+        shutdown,
+        side: Some(ReadSide {
+            io: rd,
+            buf: BytesMut::with_capacity(READ_BUF_SIZE),
+        }),
+        out: Writer::new(wr, config.write_timeout),
+        served: 0,
+    };
+    let next = conn.run().await;
+    conn.close(next).await;
+}
+
+impl<S: Service> Conn<'_, S> {
+    async fn run(&mut self) -> Next {
+        loop {
+            let next = match self.read_head().await {
+                HeadEvent::Head(head, started) => self.exchange(*head, started).await,
+                HeadEvent::Gone => Next::Close,
+                HeadEvent::TimedOut => self.reject(StatusCode::REQUEST_TIMEOUT).await,
+                HeadEvent::Invalid(e) => {
+                    tracing::debug!(peer = %self.info.peer, error = %e, "bad request");
+                    self.reject(e.status()).await
+                }
+            };
+            if next != Next::KeepAlive {
+                return next;
+            }
+            self.served += 1;
+        }
+    }
+
+    /// Reads until a whole head is buffered. Pending output is flushed before blocking, so
+    /// pipelined responses go out together.
+    async fn read_head(&mut self) -> HeadEvent {
+        let Some(side) = self.side.as_mut() else {
+            return HeadEvent::Gone;
+        };
+        let mut started = (!side.buf.is_empty()).then(Instant::now);
+        loop {
+            if !side.buf.is_empty() {
+                match http1::parse_request_head(&side.buf, &self.config.limits) {
+                    Ok(Some((head, used))) => {
+                        side.buf.advance(used);
+                        return HeadEvent::Head(Box::new(head), started.unwrap_or_else(Instant::now));
+                    }
+                    Ok(None) => {}
+                    Err(e) => return HeadEvent::Invalid(e),
+                }
+            }
+            if self.out.flush().await.is_err() {
+                return HeadEvent::Gone;
+            }
+            let deadline = match started {
+                Some(t) => t + self.config.head_timeout,
+                None if self.served == 0 => Instant::now() + self.config.head_timeout,
+                None => Instant::now() + self.config.idle_timeout,
+            };
+            if side.buf.capacity() - side.buf.len() < 1024 {
+                side.buf.reserve(READ_BUF_SIZE);
+            }
+            let idle = side.buf.is_empty();
+            let read = tokio::select! {
+                r = tokio::time::timeout_at(deadline, side.io.read_buf(&mut side.buf)) => r,
+                _ = self.shutdown.wait(), if idle => return HeadEvent::Gone,
+            };
+            match read {
+                Err(_) if idle => return HeadEvent::Gone,
+                Err(_) => return HeadEvent::TimedOut,
+                Ok(Ok(0)) | Ok(Err(_)) => return HeadEvent::Gone,
+                Ok(Ok(_)) => {
+                    started.get_or_insert_with(Instant::now);
+                }
+            }
+        }
+    }
+
+    /// One request and its response.
+    async fn exchange(&mut self, head: RequestHead, started: Instant) -> Next {
+        let head_request = head.method == Method::HEAD;
+        let version = head.version;
+        let mut keep_alive = head.keep_alive && head.method != Method::CONNECT;
+        let log_line = self.config.access_log.as_ref().map(|_| {
+            (
+                head.method.clone(),
+                head.target.as_str().to_owned(),
+                basic_auth_user(&head),
+            )
+        });
+
+        let mut lent = match self.lend_body(&head).await {
+            Ok(lent) => lent,
+            Err(next) => return next,
+        };
+        let request = Request::new(head, lent.take_body(), self.info);
+        let response = self.service.call(request).await;
+        let status = response.status;
+
+        // The next request can only be read once the body is back and finished. If the handler
+        // already let go of it, decide now whether the rest is small enough to skip over.
+        let mut leftover = None;
+        if let Some(rx) = lent.rx.as_mut() {
+            if let Ok(back) = rx.try_recv() {
+                lent.rx = None;
+                let remaining = lent.len.map(|n| n.saturating_sub(back.decoder.bytes_seen()));
+                keep_alive &= back.decoder.is_done() || remaining.is_none_or(|n| n <= MAX_DRAIN);
+                self.side = Some(back.side);
+                leftover = Some(back.decoder);
+            }
+        }
+        keep_alive &= !self.shutdown.is_down();
+
+        let (sent, next) = self
+            .write_response(response, version, head_request, keep_alive)
+            .await;
+        if let Some((method, target, user)) = log_line {
+            self.log(LogLine {
+                method: method.as_str(),
+                target: &target,
+                user: user.as_deref(),
+                version,
+                status: status.as_u16(),
+                bytes: sent,
+                started,
+            });
+        }
+        if next != Next::KeepAlive {
+            return next;
+        }
+        if let Some(rx) = lent.rx.take() {
+            match tokio::time::timeout(self.config.body_timeout, rx).await {
+                Ok(Ok(back)) => {
+                    self.side = Some(back.side);
+                    leftover = Some(back.decoder);
+                }
+                _ => return Next::Abort,
+            }
+        }
+        match leftover {
+            Some(decoder) if !decoder.is_done() => self.drain(decoder).await,
+            _ => Next::KeepAlive,
+        }
+    }
+
+    /// Sets up the request body: lends the read side to it when there is a body to read.
+    async fn lend_body(&mut self, head: &RequestHead) -> Result<Lent, Next> {
+        let len = match head.body {
+            BodyKind::Empty => return Ok(Lent::none()),
+            BodyKind::Length(n) => Some(n),
+            BodyKind::Chunked | BodyKind::UntilClose => None,
+        };
+        if head.expect_continue {
+            // Sent at once rather than on the first read: simpler, and RFC 9110 10.1.1 allows it.
+            self.out.buf.extend_from_slice(http1::response::CONTINUE);
+            if self.out.flush().await.is_err() {
+                return Err(Next::Abort);
+            }
+        }
+        let Some(side) = self.side.take() else {
+            return Err(Next::Abort);
+        };
+        let decoder = Decoder::new(head.body, self.config.limits.max_body_size);
+        let (tx, rx) = oneshot::channel();
+        let wire = Wire::new(side, decoder, len, self.config.body_timeout, tx);
+        Ok(Lent {
+            body: Some(Body::wire(wire)),
+            rx: Some(rx),
+            len,
+        })
+    }
+
+    /// Reads and discards what the handler left of a body, up to [`MAX_DRAIN`] bytes.
+    async fn drain(&mut self, mut decoder: Decoder) -> Next {
+        let Some(side) = self.side.as_mut() else {
+            return Next::Abort;
+        };
+        let start = decoder.bytes_seen();
+        loop {
+            match read_chunk(side, &mut decoder, self.config.body_timeout).await {
+                Ok(None) => return Next::KeepAlive,
+                Ok(Some(_)) if decoder.bytes_seen() - start <= MAX_DRAIN => {}
+                _ => return Next::Abort,
+            }
+        }
+    }
+
+    /// Answers a request the server could not accept, and closes.
+    async fn reject(&mut self, status: StatusCode) -> Next {
+        let response = Response::error(status);
+        let started = Instant::now();
+        let (sent, _) = self
+            .write_response(response, Version::HTTP_11, false, false)
+            .await;
+        self.log(LogLine {
+            method: "-",
+            target: "-",
+            user: None,
+            version: Version::HTTP_11,
+            status: status.as_u16(),
+            bytes: sent,
+            started,
+        });
+        Next::Abort
+    }
+
+    /// Writes one response; returns the body bytes sent and what the connection does next.
+    async fn write_response(
+        &mut self,
+        response: Response,
+        version: Version,
+        head_request: bool,
+        keep_alive: bool,
+    ) -> (u64, Next) {
+        let Response {
+            status,
+            headers,
+            body,
+        } = response;
+        if let ResponseBody::Raw(stream) = body {
+            let result = self.out.write_stream(stream, false, None).await;
+            return (result.unwrap_or(0), Next::Close);
+        }
+        let send_body = allows_body(head_request, status);
+        let mut close = !keep_alive;
+        let length = match body.len() {
+            _ if !allows_length(status) => Length::Omitted,
+            Some(n) => Length::Known(n),
+            None if version == Version::HTTP_11 => Length::Chunked,
+            None => {
+                // An HTTP/1.0 client cannot read chunked: the body ends with the connection.
+                close = true;
+                Length::Omitted
+            }
+        };
+        encode_head(&mut self.out.buf, version, status, &headers, length, close);
+        let result = if send_body {
+            self.write_body(body, length).await
+        } else {
+            Ok(0)
+        };
+        match result {
+            Ok(sent) if close => (sent, Next::Close),
+            Ok(sent) => (sent, Next::KeepAlive),
+            Err(e) => {
+                tracing::debug!(peer = %self.info.peer, error = %e, "response aborted");
+                (0, Next::Abort)
+            }
+        }
+    }
+
+    async fn write_body(&mut self, body: ResponseBody, length: Length) -> io::Result<u64> {
+        match body {
+            ResponseBody::Empty | ResponseBody::Raw(_) => Ok(0),
+            ResponseBody::Full(bytes) => {
+                self.out.write_bytes(&bytes).await?;
+                Ok(bytes.len() as u64)
+            }
+            ResponseBody::File(region) => {
+                self.out
+                    .send_file(&region.file, region.offset, region.len)
+                    .await?;
+                Ok(region.len)
+            }
+            ResponseBody::Stream { stream, len } => {
+                self.out
+                    .write_stream(stream, length == Length::Chunked, len)
+                    .await
+            }
+        }
+    }
+
+    fn log(&self, line: LogLine<'_>) {
+        let Some(log) = &self.config.access_log else {
+            return;
+        };
+        log.log(&Entry {
+            peer: self.info.peer,
+            user: line.user,
+            method: line.method,
+            target: line.target,
+            version: if line.version == Version::HTTP_10 {
+                "HTTP/1.0"
+            } else {
+                "HTTP/1.1"
+            },
+            status: line.status,
+            bytes: line.bytes,
+            elapsed: line.started.elapsed(),
+        });
+    }
+
+    /// Ends the connection. After an error, or when the client may still be sending, keeps
+    /// reading for a moment and discards it: closing a socket with unread input makes the
+    /// kernel send a reset, which can destroy the response the client has not read yet.
+    async fn close(mut self, next: Next) {
+        self.out.shutdown().await;
+        let Some(mut side) = self.side.take() else {
+            return;
+        };
+        if next == Next::Close && side.buf.is_empty() {
+            return;
+        }
+        let deadline = Instant::now() + LINGER_TIME;
+        let mut discarded = side.buf.len();
+        while discarded < LINGER_BYTES {
+            side.buf.clear();
+            match tokio::time::timeout_at(deadline, side.io.read_buf(&mut side.buf)).await {
+                Ok(Ok(n)) if n > 0 => discarded += n,
+                _ => break,
+            }
+        }
+    }
+}
+
+/// Fields of one access-log line gathered during an exchange.
+struct LogLine<'a> {
+    method: &'a str,
+    target: &'a str,
+    user: Option<&'a str>,
+    version: Version,
+    status: u16,
+    bytes: u64,
+    started: Instant,
+}
+
+/// The body lent to a handler, and how to get the read side back.
+struct Lent {
+    body: Option<Body>,
+    rx: Option<oneshot::Receiver<Returned>>,
+    len: Option<u64>,
+}
+
+impl Lent {
+    fn none() -> Lent {
+        Lent {
+            body: None,
+            rx: None,
+            len: Some(0),
+        }
+    }
+
+    fn take_body(&mut self) -> Body {
+        self.body.take().unwrap_or_default()
+    }
+}
+
+/// The user name of `Authorization: Basic`, for the access log (not verified: logging only).
+fn basic_auth_user(head: &RequestHead) -> Option<String> {
+    let value = head.headers.get_str("authorization")?;
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let user = text.split_once(':').map_or(text.as_str(), |(u, _)| u);
+    let clean: String = user.chars().filter(|c| !c.is_control() && *c != ' ').collect();
+    (!clean.is_empty()).then_some(clean)
 }

@@ -340,22 +340,25 @@ fn listen_socket(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 }
 
 /// Turns the first SIGINT or SIGTERM into a graceful shutdown; a second one exits at once.
+///
+/// The handlers are installed before this returns, so a signal that arrives right after the
+/// `Listening on` line is never lost to the default action.
 fn spawn_signal_thread(handle: ShutdownHandle) -> io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let (mut term, mut int) = {
+        let _entered = rt.enter();
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        )
+    };
     std::thread::Builder::new()
         .name("sockserve-signals".into())
         .spawn(move || {
             rt.block_on(async move {
-                use tokio::signal::unix::{SignalKind, signal};
-                let (Ok(mut term), Ok(mut int)) = (
-                    signal(SignalKind::terminate()),
-                    signal(SignalKind::interrupt()),
-                ) else {
-                    tracing::error!("cannot install signal handlers");
-                    return;
-                };
                 tokio::select! {
                     _ = term.recv() => {}
                     _ = int.recv() => {}

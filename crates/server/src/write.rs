@@ -1,1 +1,146 @@
-//! Writing responses to the socket.
+//! The write side of a connection: a reusable output buffer, write timeouts, and `sendfile`.
+
+use std::io;
+use std::os::fd::AsFd;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::io::{AsyncWriteExt, Interest};
+use tokio::net::tcp::OwnedWriteHalf;
+
+use crate::response::BoxStream;
+
+/// Response bytes buffered past this size are written out before more are added, and bodies
+/// this large are written from their own buffer instead of being copied.
+pub(crate) const FLUSH_THRESHOLD: usize = 64 * 1024;
+/// Largest single `sendfile` call; keeps one huge file from monopolising a worker.
+const SENDFILE_CHUNK: usize = 1024 * 1024;
+
+/// A connection's write half with its output buffer.
+pub(crate) struct Writer {
+    io: OwnedWriteHalf,
+    pub(crate) buf: Vec<u8>,
+    timeout: Duration,
+}
+
+fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "client stopped reading")
+}
+
+impl Writer {
+    pub(crate) fn new(io: OwnedWriteHalf, timeout: Duration) -> Writer {
+        Writer {
+            io,
+            buf: Vec::with_capacity(4096),
+            timeout,
+        }
+    }
+
+    /// Writes out everything buffered.
+    pub(crate) async fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let result = tokio::time::timeout(self.timeout, self.io.write_all(&self.buf)).await;
+        self.buf.clear();
+        result.map_err(|_| timed_out())?
+    }
+
+    /// Flushes when the buffer has grown past [`FLUSH_THRESHOLD`].
+    pub(crate) async fn flush_if_full(&mut self) -> io::Result<()> {
+        if self.buf.len() >= FLUSH_THRESHOLD {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Adds `data` after what is buffered: copied when small, written directly when large.
+    pub(crate) async fn write_bytes(&mut self, data: &[u8]) -> io::Result<()> {
+        if data.len() < FLUSH_THRESHOLD {
+            self.buf.extend_from_slice(data);
+            return self.flush_if_full().await;
+        }
+        self.flush().await?;
+        tokio::time::timeout(self.timeout, self.io.write_all(data))
+            .await
+            .map_err(|_| timed_out())?
+    }
+
+    /// Sends `len` bytes of `file` from `offset` with `sendfile(2)`, after what is buffered.
+    pub(crate) async fn send_file(
+        &mut self,
+        file: &std::fs::File,
+        mut offset: u64,
+        mut len: u64,
+    ) -> io::Result<()> {
+        self.flush().await?;
+        let stream = self.io.as_ref();
+        while len > 0 {
+            let count = len.min(SENDFILE_CHUNK as u64) as usize;
+            let sent = tokio::time::timeout(
+                self.timeout,
+                stream.async_io(Interest::WRITABLE, || {
+                    let mut off = i64::try_from(offset)
+                        .map_err(|_| io::Error::other("file offset out of range"))?;
+                    nix::sys::sendfile::sendfile(stream.as_fd(), file.as_fd(), Some(&mut off), count)
+                        .map_err(io::Error::from)
+                }),
+            )
+            .await
+            .map_err(|_| timed_out())??;
+            if sent == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file shrank while being sent",
+                ));
+            }
+            offset += sent as u64;
+            len -= sent as u64;
+        }
+        Ok(())
+    }
+
+    /// Writes every piece of `stream` as it comes, each framed by `frame` (chunked or not), and
+    /// flushes after each so a slow producer's output reaches the client as it is made.
+    /// Returns the body bytes written.
+    pub(crate) async fn write_stream(
+        &mut self,
+        mut stream: BoxStream,
+        chunked: bool,
+        limit: Option<u64>,
+    ) -> io::Result<u64> {
+        let mut sent = 0u64;
+        while let Some(piece) = stream.next().await {
+            let piece: Bytes = piece?;
+            if piece.is_empty() {
+                continue;
+            }
+            sent += piece.len() as u64;
+            if limit.is_some_and(|max| sent > max) {
+                return Err(io::Error::other("body longer than its Content-Length"));
+            }
+            if chunked {
+                http1::response::encode_chunk_head(&mut self.buf, piece.len());
+            }
+            self.write_bytes(&piece).await?;
+            if chunked {
+                self.buf.extend_from_slice(b"\r\n");
+            }
+            self.flush().await?;
+        }
+        if limit.is_some_and(|max| sent != max) {
+            return Err(io::Error::other("body shorter than its Content-Length"));
+        }
+        if chunked {
+            self.buf.extend_from_slice(http1::response::LAST_CHUNK);
+        }
+        Ok(sent)
+    }
+
+    /// Sends FIN after flushing: the client sees the end of the last response.
+    pub(crate) async fn shutdown(&mut self) {
+        let _ = self.flush().await;
+        let _ = self.io.shutdown().await;
+    }
+}
