@@ -205,6 +205,7 @@ impl Server {
             shutdown_tx,
             shutdown_rx,
         } = self;
+        raise_fd_limit();
         spawn_signal_thread(ShutdownHandle {
             tx: shutdown_tx.clone(),
         })?;
@@ -337,6 +338,19 @@ fn listen_socket(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     Ok(socket.into())
+}
+
+/// Raises the soft open-files limit to the hard one: every connection is a descriptor, and the
+/// usual soft default of 1024 would cap the server far below [`RuntimeConfig::max_connections`].
+fn raise_fd_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                tracing::debug!(error = %e, "cannot raise the open-files limit");
+            }
+        }
+    }
 }
 
 /// Turns the first SIGINT or SIGTERM into a graceful shutdown; a second one exits at once.
