@@ -5,11 +5,13 @@
 //! an error it never interprets another byte the client sent (RFC 9112 section 9.6).
 
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::{Buf, BytesMut};
+use futures_util::FutureExt as _;
 use http1::response::{Length, allows_body, allows_length, encode_head};
 use http1::{BodyKind, Decoder, Method, ParseError, RequestHead, StatusCode, Version};
 use tokio::io::AsyncReadExt;
@@ -170,7 +172,18 @@ impl<S: Service> Conn<'_, S> {
             Err(next) => return next,
         };
         let request = Request::new(head, lent.take_body(), self.info);
-        let response = self.service.call(request).await;
+        let response = match AssertUnwindSafe(self.service.call(request))
+            .catch_unwind()
+            .await
+        {
+            Ok(response) => response,
+            Err(_) => {
+                // The panic message is already on stderr through the panic hook.
+                tracing::error!(peer = %self.info.peer, "handler panicked; answering 500");
+                keep_alive = false;
+                Response::error(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        };
         let status = response.status;
 
         // The next request can only be read once the body is back and finished. If the handler
