@@ -15,17 +15,21 @@
 //! - [`date`]: the `Date` header value, rendered at most once per second.
 //! - [`client`]: parsing a response head, for the HTTP client.
 
+mod authority;
+mod chunked;
 pub mod client;
-mod decode_impl;
-mod request_parse;
 pub mod date;
 pub mod decode;
+mod decode_impl;
 pub mod error;
 pub mod framing;
 pub mod headers;
 pub mod limits;
 pub mod request;
+mod request_parse;
 pub mod response;
+mod syntax;
+mod target_parse;
 
 pub use decode::{Decoded, Decoder};
 pub use error::ParseError;

@@ -37,6 +37,16 @@ impl RequestHead {
             .authority()
             .or_else(|| self.headers.get_str("host"))
     }
+
+    /// The length of the body when the head declares it: `Some(0)` when there is no body,
+    /// `None` for a chunked body, whose length is known only at its end.
+    pub fn content_length(&self) -> Option<u64> {
+        match self.body {
+            BodyKind::Empty => Some(0),
+            BodyKind::Length(n) => Some(n),
+            BodyKind::Chunked | BodyKind::UntilClose => None,
+        }
+    }
 }
 
 /// The four forms a request target can take (RFC 9112 section 3.2).
@@ -68,7 +78,7 @@ pub struct Target {
 impl Target {
     /// Parses a request target for `method`.
     pub fn parse(raw: &[u8], method: &Method) -> Result<Target, ParseError> {
-        crate::request_parse::parse_target(raw, method)
+        crate::target_parse::parse_target(raw, method)
     }
 
     /// Builds a target from parts already validated by the parser.

@@ -1,0 +1,182 @@
+//! The byte-level grammar shared by the head parser and the chunked decoder: tokens, field
+//! values, and finding a CRLF-terminated line (RFC 9110 section 5, RFC 9112 section 2.2).
+
+use crate::ParseError;
+use crate::headers::trim_ows;
+
+/// `tchar` of RFC 9110 5.6.2, as a lookup table: one load per byte on the hot path.
+///
+/// ```text
+/// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+///         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+/// ```
+static TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'!' | b'#' | b'$' | b'%' | b'&')
+            || matches!(
+                c,
+                b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            );
+        b += 1;
+    }
+    table
+};
+
+/// Whether `b` may appear in a token (method, field name, coding, extension name).
+#[inline]
+pub(crate) fn is_tchar(b: u8) -> bool {
+    TCHAR[usize::from(b)]
+}
+
+/// Whether `s` is a non-empty token.
+#[inline]
+pub(crate) fn is_token(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+}
+
+/// Whether `b` may appear inside a field value: HTAB, SP, VCHAR or obs-text (RFC 9110 5.5).
+/// Every other control byte (NUL, CR, LF, 0x01-0x08, 0x0B-0x1F, DEL) is rejected.
+#[inline]
+pub(crate) fn is_field_byte(b: u8) -> bool {
+    b == b'\t' || (b >= 0x20 && b != 0x7F)
+}
+
+/// Where the line starting at `start` ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Line {
+    /// The line's content ends at `.0` (exclusive); its CRLF ends at `.0 + 2`.
+    Complete(usize),
+    /// No CRLF yet, and the line is still within its length limit.
+    Partial,
+    /// No CRLF within the length limit.
+    TooLong,
+}
+
+/// Finds the CRLF ending the line that starts at `start`, looking at most `max` bytes ahead
+/// (CRLF included).
+///
+/// RFC 9112 2.2 lets a recipient accept a bare LF; we do not, and a CR that is not followed by
+/// LF is an error too: both are how request smuggling starts. Only CR and LF are searched
+/// for, so the scan runs at `memchr` speed.
+pub(crate) fn find_line(buf: &[u8], start: usize, max: usize) -> Result<Line, ParseError> {
+    let window = &buf[start..buf.len().min(start.saturating_add(max))];
+    let Some(i) = memchr::memchr2(b'\r', b'\n', window) else {
+        return Ok(if window.len() >= max {
+            Line::TooLong
+        } else {
+            Line::Partial
+        });
+    };
+    if window[i] == b'\n' {
+        return Err(ParseError::BadRequest("line ends in a bare LF"));
+    }
+    let fits = i + 2 <= max;
+    match buf.get(start + i + 1) {
+        Some(b'\n') if fits => Ok(Line::Complete(start + i)),
+        Some(b'\n') => Ok(Line::TooLong),
+        Some(_) => Err(ParseError::BadRequest("bare CR")),
+        None if fits => Ok(Line::Partial),
+        None => Ok(Line::TooLong),
+    }
+}
+
+/// A field line split into its name and its value, OWS trimmed (RFC 9112 5).
+///
+/// ```text
+/// field-line = field-name ":" OWS field-value OWS
+/// ```
+/// A line starting with whitespace is obsolete line folding (RFC 9112 5.2), which a server
+/// must either reject or replace; we reject it. Whitespace between the name and the colon
+/// must be rejected (RFC 9112 5.1); it fails the token check.
+pub(crate) fn split_field_line(line: &[u8]) -> Result<(&[u8], &[u8]), ParseError> {
+    if matches!(line.first(), Some(b' ' | b'\t')) {
+        return Err(ParseError::BadRequest("obsolete line folding"));
+    }
+    let colon =
+        memchr::memchr(b':', line).ok_or(ParseError::BadRequest("field line without a colon"))?;
+    let name = &line[..colon];
+    if !is_token(name) {
+        return Err(ParseError::BadRequest("invalid field name"));
+    }
+    let value = trim_ows(&line[colon + 1..]);
+    if !value.iter().all(|&b| is_field_byte(b)) {
+        return Err(ParseError::BadRequest("control character in a field value"));
+    }
+    Ok((name, value))
+}
+
+/// Splits a comma-separated list into its trimmed elements (RFC 9110 5.6.1). Empty elements
+/// are yielded too; callers that do not allow them check for them.
+pub(crate) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == b',').map(trim_ows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tchar_matches_the_rfc() {
+        let expected: Vec<u8> = (0u8..=255)
+            .filter(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(b))
+            .collect();
+        let actual: Vec<u8> = (0u8..=255).filter(|&b| is_tchar(b)).collect();
+        assert_eq!(actual, expected);
+    }
+
+    #[test]
+    fn field_bytes_exclude_controls() {
+        for b in [0u8, 1, 8, 0x0A, 0x0B, 0x0C, 0x0D, 0x1F, 0x7F] {
+            assert!(!is_field_byte(b), "{b:#x}");
+        }
+        for b in [b'\t', b' ', b'a', b'~', 0x80, 0xA0, 0xFF] {
+            assert!(is_field_byte(b), "{b:#x}");
+        }
+    }
+
+    #[test]
+    fn lines_end_in_crlf_only() {
+        assert_eq!(find_line(b"ab\r\ncd", 0, 100), Ok(Line::Complete(2)));
+        assert_eq!(find_line(b"ab\r\ncd\r\n", 4, 100), Ok(Line::Complete(6)));
+        assert_eq!(find_line(b"ab\r", 0, 100), Ok(Line::Partial));
+        assert_eq!(find_line(b"ab", 0, 100), Ok(Line::Partial));
+        assert!(find_line(b"ab\ncd", 0, 100).is_err());
+        assert!(find_line(b"ab\rcd", 0, 100).is_err());
+    }
+
+    #[test]
+    fn line_limit_counts_the_crlf() {
+        assert_eq!(find_line(b"abcd\r\n", 0, 6), Ok(Line::Complete(4)));
+        assert_eq!(find_line(b"abcd\r\n", 0, 5), Ok(Line::TooLong));
+        assert_eq!(find_line(b"abcde\r\n", 0, 5), Ok(Line::TooLong));
+        assert_eq!(find_line(b"abcd", 0, 5), Ok(Line::Partial));
+        assert_eq!(find_line(b"abcde", 0, 5), Ok(Line::TooLong));
+    }
+
+    #[test]
+    fn field_lines() {
+        assert_eq!(
+            split_field_line(b"Foo: bar "),
+            Ok((&b"Foo"[..], &b"bar"[..]))
+        );
+        assert_eq!(
+            split_field_line(b"Foo:\t b\tar\t"),
+            Ok((&b"Foo"[..], &b"b\tar"[..]))
+        );
+        assert_eq!(split_field_line(b"X:"), Ok((&b"X"[..], &b""[..])));
+        for bad in [
+            &b" Foo: bar"[..],
+            b"Foo",
+            b": bar",
+            b"Foo :bar",
+            b"F o: bar",
+            b"Foo: b\x01ar",
+        ] {
+            assert!(split_field_line(bad).is_err(), "{bad:?}");
+        }
+    }
+}
