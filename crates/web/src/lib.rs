@@ -1,1 +1,51 @@
-//! web
+//! A small web framework on the sockserve server, in the manner of axum: a [`Router`] that
+//! maps method and path to async handler functions, extractors that turn a request into typed
+//! arguments, and responses built from ordinary values.
+//!
+//! ```
+//! use web::{Router, routing::get, extract::Path, response::Html};
+//!
+//! async fn hello(Path(name): Path<String>) -> Html<String> {
+//!     Html(format!("<p>Hello, {}!</p>", web::html::escape(&name)))
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/", get(|| async { "Hello, world!" }))
+//!     .route("/hello/{name}", get(hello));
+//! // `app` is a `server::Service`: give it to `server::Server::http`.
+//! # let _ = app;
+//! ```
+//!
+//! A [`Router`] is a [`server::Service`], so anything the server can run, it can run; and any
+//! `Service` (the static file server, the CGI runner) can be mounted inside a router with
+//! [`Router::nest_service`].
+//!
+//! # Layout
+//! - [`routing`]: [`Router`], per-method routing ([`routing::get`], [`routing::post`], ...) and
+//!   the path patterns (`/guestbook/{id}`, `/files/{*rest}`).
+//! - [`handler`]: the [`Handler`] trait, implemented for async functions of up to four extractors.
+//! - [`extract`]: the extractors: path parameters, query, headers, state, JSON, forms, multipart.
+//! - [`rejection`]: why an extractor refused a request, mapped to a status in one place.
+//! - [`response`]: [`IntoResponse`] and the response types ([`Html`], [`Json`], [`Redirect`], ...).
+//! - [`middleware`]: compression, timeouts and turning panics into a plain `500`.
+//! - [`html`]: escaping text for HTML.
+
+pub mod extract;
+pub mod handler;
+pub mod html;
+pub mod middleware;
+pub mod rejection;
+pub mod response;
+pub mod routing;
+
+pub use extract::{Form, Json, Path, Query, State};
+pub use handler::Handler;
+pub use rejection::Rejection;
+pub use response::{Html, InternalError, IntoResponse, Redirect};
+pub use routing::Router;
+
+pub use http1::{Method, StatusCode, header};
+pub use server::{Body, Request, Response, Service};
+
+/// A boxed, sendable future, the type every erased handler returns.
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;

@@ -1,0 +1,92 @@
+//! The page and picture of the tutorial, embedded in the binary.
+
+use bytes::Bytes;
+use http1::{HeaderValue, Headers, StatusCode, header};
+use server::Response;
+
+/// One embedded file: its bytes, content type and a strong ETag derived from the bytes.
+#[derive(Debug)]
+pub struct Asset {
+    bytes: &'static [u8],
+    content_type: &'static str,
+    hash: u64,
+}
+
+impl Asset {
+    const fn new(bytes: &'static [u8], content_type: &'static str) -> Asset {
+        Asset {
+            bytes,
+            content_type,
+            hash: fnv1a(bytes),
+        }
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &'static [u8] {
+        self.bytes
+    }
+
+    /// The content type.
+    pub fn content_type(&self) -> &'static str {
+        self.content_type
+    }
+
+    /// The strong validator, `"<fnv1a-64 of the bytes>"`.
+    pub fn etag(&self) -> String {
+        format!("\"{:016x}\"", self.hash)
+    }
+
+    /// `200` with the bytes, or `304` when `If-None-Match` already names this version.
+    pub fn respond(&self, request_headers: &Headers) -> Response {
+        let etag = self.etag();
+        let fresh = request_headers
+            .get_all("if-none-match")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|tag| {
+                let tag = tag.trim();
+                tag == "*" || tag.trim_start_matches("W/") == etag
+            });
+        let mut response = if fresh {
+            Response::new(StatusCode::NOT_MODIFIED)
+        } else {
+            Response::with_body(
+                StatusCode::OK,
+                self.content_type,
+                Bytes::from_static(self.bytes),
+            )
+        };
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            response.headers.append(header::ETAG, v);
+        }
+        response.headers.append(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        );
+        response
+    }
+}
+
+/// FNV-1a, 64 bits: a fast, stable hash for ETags (not for security).
+/// Computed at compile time for the embedded files.
+const fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash = (hash ^ bytes[i] as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+/// `/`: the tutorial's page.
+pub static INDEX: Asset = Asset::new(
+    include_bytes!("../assets/index.html"),
+    "text/html; charset=utf-8",
+);
+
+/// `/test.jpg`: the picture the page shows.
+pub static TEST_JPG: Asset = Asset::new(include_bytes!("../assets/test.jpg"), "image/jpeg");
+
+/// The body of every `404`.
+pub const NOT_FOUND_PAGE: &str = include_str!("../assets/404.html");

@@ -1,0 +1,101 @@
+//! Handlers: async functions whose arguments are extractors and whose result is a response.
+//!
+//! [`Handler`] is implemented for every `async fn` (or closure returning a future) of zero to
+//! four arguments where all arguments but the last implement
+//! [`FromRequestParts`](crate::extract::FromRequestParts) and the last implements
+//! [`FromRequest`](crate::extract::FromRequest), and the output implements [`IntoResponse`].
+//! The `T` parameter only tells those implementations apart; callers never name it.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use server::{Request, Response};
+
+use crate::BoxFuture;
+use crate::extract::{FromRequest, FromRequestParts, Parts};
+use crate::response::IntoResponse;
+
+/// An async function the router can call with a request and the router's state `S`.
+pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
+    /// Runs the extractors, then the function, and converts its output into a response.
+    fn call(self, req: Request, state: S) -> BoxFuture<Response>;
+}
+
+impl<F, Fut, R, S> Handler<((),), S> for F
+where
+    F: FnOnce() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send,
+    R: IntoResponse,
+    S: Send + Sync + 'static,
+{
+    fn call(self, _req: Request, _state: S) -> BoxFuture<Response> {
+        Box::pin(async move { self().await.into_response() })
+    }
+}
+
+macro_rules! impl_handler {
+    ([$($part:ident),*], $last:ident) => {
+        #[allow(non_snake_case, unused_mut)]
+        impl<F, Fut, R, S, M, $($part,)* $last> Handler<(M, $($part,)* $last,), S> for F
+        where
+            F: FnOnce($($part,)* $last) -> Fut + Clone + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send,
+            R: IntoResponse,
+            S: Send + Sync + 'static,
+            $($part: FromRequestParts<S> + Send,)*
+            $last: FromRequest<S, M> + Send,
+        {
+            fn call(self, req: Request, state: S) -> BoxFuture<Response> {
+                Box::pin(async move {
+                    let (mut parts, body) = Parts::split(req);
+                    $(
+                        let $part = match $part::from_request_parts(&mut parts, &state).await {
+                            Ok(value) => value,
+                            Err(rejection) => return rejection.into_response(),
+                        };
+                    )*
+                    let req = parts.join(body);
+                    let $last = match $last::from_request(req, &state).await {
+                        Ok(value) => value,
+                        Err(rejection) => return rejection.into_response(),
+                    };
+                    self($($part,)* $last).await.into_response()
+                })
+            }
+        }
+    };
+}
+
+impl_handler!([], T1);
+impl_handler!([T1], T2);
+impl_handler!([T1, T2], T3);
+impl_handler!([T1, T2, T3], T4);
+
+/// A handler or service with its types erased, as the router stores it.
+pub(crate) type Endpoint<S> = Arc<dyn Fn(Request, S) -> BoxFuture<Response> + Send + Sync>;
+
+/// Erases a handler's types.
+pub(crate) fn endpoint<H, T, S>(handler: H) -> Endpoint<S>
+where
+    H: Handler<T, S>,
+    T: 'static,
+{
+    Arc::new(move |req, state| handler.clone().call(req, state))
+}
+
+/// Erases a [`server::Service`]'s type; the router's state is not passed to it.
+pub(crate) fn service_endpoint<V: server::Service, S>(service: V) -> Endpoint<S> {
+    let service = Arc::new(service);
+    Arc::new(move |req, _state| {
+        let service = service.clone();
+        Box::pin(async move { service.call(req).await })
+    })
+}
+
+/// Gives an endpoint its state once and for all, for [`crate::Router::with_state`].
+pub(crate) fn bind_state<S: Clone + Send + Sync + 'static>(
+    e: Endpoint<S>,
+    state: S,
+) -> Endpoint<()> {
+    Arc::new(move |req, ()| e(req, state.clone()))
+}

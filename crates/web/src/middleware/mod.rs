@@ -1,0 +1,51 @@
+//! Middleware: services that wrap a service.
+//!
+//! Each middleware is a type wrapping an inner [`Service`] and is itself a `Service`, so they
+//! stack in the order written, outermost last:
+//!
+//! ```
+//! use std::time::Duration;
+//! use web::{Router, routing::get, middleware::ServiceExt};
+//!
+//! let app = Router::new()
+//!     .route("/", get(|| async { "hello" }))
+//!     .timeout(Duration::from_secs(10))
+//!     .compressed()
+//!     .catch_panics();
+//! # fn is_service<S: web::Service>(_: &S) {}
+//! # is_service(&app);
+//! ```
+//!
+//! The access log is the server's own (one line per request), so it is not repeated here.
+
+mod catch_panic;
+mod compression;
+mod timeout;
+
+use std::time::Duration;
+
+use server::Service;
+
+pub use catch_panic::CatchPanic;
+pub use compression::Compression;
+pub use timeout::Timeout;
+
+/// Adds the middleware constructors to every [`Service`].
+pub trait ServiceExt: Service + Sized {
+    /// Answers `503 Service Unavailable` when the inner service takes longer than `limit`.
+    fn timeout(self, limit: Duration) -> Timeout<Self> {
+        Timeout::new(self, limit)
+    }
+
+    /// Gzips compressible responses for clients that accept it.
+    fn compressed(self) -> Compression<Self> {
+        Compression::new(self)
+    }
+
+    /// Turns a panic in the inner service into a plain `500`, with the panic in the log.
+    fn catch_panics(self) -> CatchPanic<Self> {
+        CatchPanic::new(self)
+    }
+}
+
+impl<S: Service> ServiceExt for S {}

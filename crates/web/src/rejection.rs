@@ -1,0 +1,143 @@
+//! Why an extractor refused a request, and the one place where that becomes a status.
+//!
+//! Every rejection is the client's mistake, so none is logged as a server error. The response
+//! is plain text: the status line and one sentence saying what was wrong.
+
+use std::fmt;
+
+use http1::StatusCode;
+use server::{BodyError, Response};
+
+use crate::response::IntoResponse;
+
+/// A request an extractor could not turn into its type.
+#[derive(Debug)]
+pub enum Rejection {
+    /// A path parameter is not valid percent-encoded UTF-8 or does not parse as its type: `400`.
+    InvalidPath(String),
+    /// The query string does not deserialize into its type: `400`.
+    InvalidQuery(String),
+    /// A required header is absent or not visible ASCII: `400`.
+    MissingHeader(&'static str),
+    /// The body could not be read (too large, timed out, broken framing): its own status.
+    Body(BodyError),
+    /// The body is not valid UTF-8 where text was required: `400`.
+    InvalidUtf8,
+    /// The body has the wrong `Content-Type` for the extractor: `415`.
+    UnsupportedMediaType {
+        /// What the extractor accepts.
+        expected: &'static str,
+    },
+    /// The body is not syntactically valid JSON: `400`.
+    JsonSyntax(String),
+    /// The body is valid JSON of the wrong shape: `422`.
+    JsonData(String),
+    /// A URL-encoded form does not deserialize into its type: `422`.
+    InvalidForm(String),
+    /// A `multipart/form-data` body is malformed: `400`.
+    Multipart(String),
+    /// A multipart field or the whole multipart body is past its size limit: `413`.
+    MultipartTooLarge(String),
+    /// A file upload could not be stored on the server's disk: `500`, details in the log only.
+    Storage(std::io::Error),
+}
+
+impl Rejection {
+    /// The status this rejection is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Rejection::InvalidPath(_)
+            | Rejection::InvalidQuery(_)
+            | Rejection::MissingHeader(_)
+            | Rejection::InvalidUtf8
+            | Rejection::JsonSyntax(_)
+            | Rejection::Multipart(_) => StatusCode::BAD_REQUEST,
+            Rejection::Body(e) => e.status(),
+            Rejection::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::JsonData(_) | Rejection::InvalidForm(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Rejection::MultipartTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::InvalidPath(m) => write!(f, "invalid path parameter: {m}"),
+            Rejection::InvalidQuery(m) => write!(f, "invalid query string: {m}"),
+            Rejection::MissingHeader(name) => write!(f, "missing or unreadable header {name}"),
+            Rejection::Body(e) => write!(f, "cannot read the request body: {e}"),
+            Rejection::InvalidUtf8 => f.write_str("the request body is not valid UTF-8"),
+            Rejection::UnsupportedMediaType { expected } => {
+                write!(f, "expected a request body with Content-Type: {expected}")
+            }
+            Rejection::JsonSyntax(m) => write!(f, "the body is not valid JSON: {m}"),
+            Rejection::JsonData(m) => {
+                write!(f, "the JSON body does not have the expected shape: {m}")
+            }
+            Rejection::InvalidForm(m) => {
+                write!(f, "the form does not have the expected fields: {m}")
+            }
+            Rejection::Multipart(m) => write!(f, "malformed multipart body: {m}"),
+            Rejection::MultipartTooLarge(m) => write!(f, "upload too large: {m}"),
+            Rejection::Storage(_) => f.write_str("cannot store the upload"),
+        }
+    }
+}
+
+impl std::error::Error for Rejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Rejection::Body(e) => Some(e),
+            Rejection::Storage(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<BodyError> for Rejection {
+    fn from(e: BodyError) -> Self {
+        Rejection::Body(e)
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let Rejection::Storage(e) = &self {
+            tracing::error!(error = %e, "cannot store an upload");
+            return Response::error(status);
+        }
+        let reason = status.canonical_reason().unwrap_or("Error");
+        Response::text(status, format!("{} {reason}\n{self}\n", status.as_u16()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_in_one_place() {
+        assert_eq!(
+            Rejection::JsonSyntax("x".into()).status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            Rejection::JsonData("x".into()).status(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            Rejection::Body(BodyError::TooLarge).status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        let e = Rejection::UnsupportedMediaType {
+            expected: "application/json",
+        };
+        assert_eq!(e.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let r = Rejection::Storage(std::io::Error::other("disk full")).into_response();
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!format!("{:?}", r.body).contains("disk"));
+    }
+}

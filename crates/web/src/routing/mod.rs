@@ -1,0 +1,299 @@
+//! The [`Router`]: method and path to handler.
+//!
+//! Routes are checked as they are added; an invalid pattern, two routes that match the same
+//! paths, or a method routed twice panics right away with a message saying how to fix it, so
+//! a broken route table never gets as far as serving.
+//!
+//! When several patterns match a path the most specific wins, compared segment by segment:
+//! static text beats a `{param}`, which beats a `{*wildcard}`.
+
+mod method;
+mod pattern;
+
+use http1::{StatusCode, Target};
+use server::{Request, Response, Service};
+
+use crate::extract::PathParams;
+use crate::handler::{Endpoint, Handler, bind_state, endpoint, service_endpoint};
+use crate::response::IntoResponse;
+
+use method::Dispatch;
+pub use method::{MethodRouter, any, delete, get, is_standard, patch, post, put};
+use pattern::Pattern;
+
+/// The original path and query of a request handed to a nested service, whose own target has
+/// the prefix stripped. Found in the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginalTarget {
+    /// The target as the client sent it.
+    pub target: String,
+    /// The prefix that was stripped (`/cgi-bin`).
+    pub prefix: String,
+}
+
+/// What a route leads to.
+enum Route<S> {
+    /// Handlers by method.
+    Methods(MethodRouter<S>),
+    /// A whole service, under a static prefix that is stripped before calling it.
+    Nested(Endpoint<S>),
+}
+
+impl<S> Clone for Route<S> {
+    fn clone(&self) -> Self {
+        match self {
+            Route::Methods(m) => Route::Methods(m.clone()),
+            Route::Nested(e) => Route::Nested(e.clone()),
+        }
+    }
+}
+
+struct Entry<S> {
+    pattern: Pattern,
+    route: Route<S>,
+}
+
+/// Routes requests to handlers by path and method. `S` is the state handlers can extract with
+/// [`State`](crate::extract::State); a router is a [`server::Service`] once it has its state
+/// (`Router<()>`, after [`Router::with_state`] when `S` is not `()`).
+///
+/// ```
+/// use web::{Router, routing::{get, post}, StatusCode};
+///
+/// let app: Router = Router::new()
+///     .route("/", get(|| async { "home" }))
+///     .route("/items", get(|| async { "list" }).post(|| async { (StatusCode::CREATED, "made") }))
+///     .route("/items/{id}", get(|web::Path(id): web::Path<u32>| async move { format!("item {id}") }));
+/// # let _ = app;
+/// ```
+pub struct Router<S = ()> {
+    entries: Vec<Entry<S>>,
+    fallback: Option<Endpoint<S>>,
+}
+
+impl<S> std::fmt::Debug for Router<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let routes: Vec<&str> = self.entries.iter().map(|e| e.pattern.as_str()).collect();
+        f.debug_struct("Router").field("routes", &routes).finish()
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Default for Router<S> {
+    fn default() -> Self {
+        Router::new()
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Router<S> {
+    /// An empty router: every path is `404`.
+    pub fn new() -> Self {
+        Router {
+            entries: Vec::new(),
+            fallback: None,
+        }
+    }
+
+    /// Routes `path` (a pattern such as `/guestbook/{id}` or `/files/{*rest}`) by method.
+    ///
+    /// # Panics
+    /// On an invalid pattern, a pattern matching the same paths as another with different
+    /// names, or a method already routed on `path`; the message says how to fix it.
+    pub fn route(mut self, path: &str, methods: MethodRouter<S>) -> Self {
+        let pattern = parse_or_panic(path);
+        self.add(pattern, Route::Methods(methods));
+        self
+    }
+
+    /// Sends every request under `prefix` (a static path such as `/cgi-bin`) to `service`, with
+    /// the prefix removed from the target (`/cgi-bin/x.py?a` arrives as `/x.py?a`, and
+    /// `/cgi-bin` itself as `/`). The original target is in the [`OriginalTarget`] extension.
+    ///
+    /// # Panics
+    /// If `prefix` is not a valid static path or is already taken.
+    pub fn nest_service<V: Service>(mut self, prefix: &str, service: V) -> Self {
+        let pattern = parse_or_panic(prefix);
+        if !pattern.is_static() || pattern.has_wildcard() {
+            panic!(
+                "nest_service(\"{prefix}\"): the prefix must be a static path like `/static`, without parameters"
+            );
+        }
+        self.add(pattern, Route::Nested(service_endpoint(service)));
+        self
+    }
+
+    /// Mounts every route of `router` under `prefix` (a static path): `/api` + `/messages`
+    /// is `/api/messages`. The nested router's fallback is not used.
+    pub fn nest(mut self, prefix: &str, router: Router<S>) -> Self {
+        let prefix_pattern = parse_or_panic(prefix);
+        if !prefix_pattern.is_static() {
+            panic!(
+                "nest(\"{prefix}\"): the prefix must be a static path like `/api`, without parameters"
+            );
+        }
+        for entry in router.entries {
+            self.add(entry.pattern.prefixed(&prefix_pattern), entry.route);
+        }
+        self
+    }
+
+    /// Answers requests no route matches with `handler` instead of a plain `404`.
+    pub fn fallback<H, T>(mut self, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.fallback = Some(endpoint(handler));
+        self
+    }
+
+    /// Gives the router its state, making it a [`server::Service`].
+    pub fn with_state(self, state: S) -> Router<()> {
+        let entries = self
+            .entries
+            .into_iter()
+            .map(|e| Entry {
+                pattern: e.pattern,
+                route: match e.route {
+                    Route::Methods(m) => Route::Methods(m.with_state(state.clone())),
+                    Route::Nested(n) => Route::Nested(bind_state(n, state.clone())),
+                },
+            })
+            .collect();
+        Router {
+            entries,
+            fallback: self.fallback.map(|f| bind_state(f, state)),
+        }
+    }
+
+    fn add(&mut self, pattern: Pattern, route: Route<S>) {
+        if let Some(existing) = self
+            .entries
+            .iter_mut()
+            .find(|e| e.pattern.same_shape(&pattern))
+        {
+            match (&mut existing.route, route) {
+                (Route::Methods(have), Route::Methods(more))
+                    if existing.pattern.as_str() == pattern.as_str() =>
+                {
+                    *have = std::mem::take(have).merge(more, pattern.as_str());
+                    return;
+                }
+                _ => panic!(
+                    "route `{pattern}` conflicts with `{}`: both match the same paths; \
+                     merge them into one route or make their static segments differ",
+                    existing.pattern
+                ),
+            }
+        }
+        self.entries.push(Entry { pattern, route });
+    }
+}
+
+fn parse_or_panic(path: &str) -> Pattern {
+    Pattern::parse(path).unwrap_or_else(|message| panic!("{message}"))
+}
+
+/// What the router found for a request.
+enum Found<'a> {
+    Methods(&'a MethodRouter<()>, PathParams),
+    Nested(&'a Endpoint<()>, usize),
+    None,
+}
+
+impl Router<()> {
+    /// Finds the most specific route matching `path`.
+    fn find(&self, path: &str) -> Found<'_> {
+        let mut best: Option<(Vec<u8>, Found<'_>)> = None;
+        for entry in &self.entries {
+            let (rank, found) = match &entry.route {
+                Route::Methods(m) => match entry.pattern.matches(path) {
+                    Some(hit) => {
+                        let params = PathParams {
+                            pairs: hit
+                                .params
+                                .into_iter()
+                                .map(|(n, v)| (n, v.into_owned()))
+                                .collect(),
+                            invalid_utf8: hit.invalid_utf8,
+                        };
+                        (hit.rank, Found::Methods(m, params))
+                    }
+                    None => continue,
+                },
+                Route::Nested(e) => match entry.pattern.prefix_len(path) {
+                    Some(len) => {
+                        let mut rank = vec![2; path[..len].matches('/').count()];
+                        rank.push(0);
+                        (rank, Found::Nested(e, len))
+                    }
+                    None => continue,
+                },
+            };
+            if best.as_ref().is_none_or(|(r, _)| rank > *r) {
+                best = Some((rank, found));
+            }
+        }
+        best.map_or(Found::None, |(_, f)| f)
+    }
+
+    async fn dispatch(&self, mut req: Request) -> Response {
+        match self.find(req.path()) {
+            Found::Methods(methods, params) => match methods.dispatch(req.method()) {
+                Dispatch::Call(e) => {
+                    if !params.pairs.is_empty() {
+                        req.extensions.insert(params);
+                    }
+                    e(req, ()).await
+                }
+                Dispatch::Answer(response) => response,
+            },
+            Found::Nested(e, len) => match strip_prefix(req, len) {
+                Ok(req) => e(req, ()).await,
+                Err(response) => response,
+            },
+            Found::None if !is_standard(req.method()) => {
+                Response::error(StatusCode::NOT_IMPLEMENTED)
+            }
+            Found::None => match &self.fallback {
+                Some(f) => f(req, ()).await,
+                None => StatusCode::NOT_FOUND.into_response(),
+            },
+        }
+    }
+}
+
+/// Rewrites the target of `req` without its first `len` path bytes (the nesting prefix).
+fn strip_prefix(mut req: Request, len: usize) -> Result<Request, Response> {
+    let original = req.head.target.as_str().to_string();
+    let path = req.path();
+    let prefix = path[..len].to_string();
+    let mut rest = path[len..].to_string();
+    if rest.is_empty() {
+        rest.push('/');
+    }
+    if let Some(q) = req.query() {
+        rest.push('?');
+        rest.push_str(q);
+    }
+    // The new target is a suffix of one the parser already accepted, so this fails only on an
+    // internal mistake; answer 500 rather than panic.
+    let target = Target::parse(rest.as_bytes(), req.method()).map_err(|e| {
+        tracing::error!(error = %e, "cannot rebuild a nested request target");
+        Response::error(StatusCode::INTERNAL_SERVER_ERROR)
+    })?;
+    req.head.target = target;
+    req.extensions.insert(OriginalTarget {
+        target: original,
+        prefix,
+    });
+    Ok(req)
+}
+
+impl Service for Router<()> {
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
+        self.dispatch(req)
+    }
+}
+
+#[cfg(test)]
+mod tests;

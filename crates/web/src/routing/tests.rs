@@ -1,0 +1,345 @@
+//! Router and extractor tests without a socket: requests are built from raw heads and the
+//! router is called directly.
+
+use bytes::Bytes;
+use http1::{Headers, Method};
+use server::{Body, Request, Response, ResponseBody, Service};
+
+use super::*;
+use crate::extract::{Form, Json, Path, Query, State};
+use crate::response::Redirect;
+
+fn run<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+fn request(raw: &str, body: &[u8]) -> Request {
+    let raw = format!("{raw} HTTP/1.1\r\nHost: t\r\n\r\n");
+    Request::from_raw_head(raw.as_bytes(), Body::full(Bytes::copy_from_slice(body)))
+        .expect("valid head")
+}
+
+fn with_type(raw: &str, content_type: &str, body: &[u8]) -> Request {
+    let mut req = request(raw, body);
+    req.head.headers.append(
+        http1::header::CONTENT_TYPE,
+        http1::HeaderValue::from_str(content_type).expect("valid"),
+    );
+    req
+}
+
+fn call<S: Service>(app: &S, req: Request) -> Response {
+    run(app.call(req))
+}
+
+fn text(r: &Response) -> String {
+    match &r.body {
+        ResponseBody::Full(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    }
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct Note {
+    title: String,
+    stars: u8,
+}
+
+fn app() -> Router {
+    Router::new()
+        .route("/", get(|| async { "home" }))
+        .route(
+            "/items",
+            get(|| async { "list" }).post(|| async { (StatusCode::CREATED, "made") }),
+        )
+        .route("/items/new", get(|| async { "form" }))
+        .route(
+            "/items/{id}",
+            get(|Path(id): Path<u32>| async move { format!("item {id}") }),
+        )
+        .route(
+            "/files/{*rest}",
+            get(|Path(rest): Path<String>| async move { format!("file {rest}") }),
+        )
+        .route(
+            "/echo",
+            any(|m: Method, body: String| async move { format!("{m} {body}") }),
+        )
+        .route(
+            "/search",
+            get(
+                |Query(q): Query<std::collections::HashMap<String, String>>| async move {
+                    q.get("q").cloned().unwrap_or_default()
+                },
+            ),
+        )
+        .route("/json", post(|Json(n): Json<Note>| async move { Json(n) }))
+        .route(
+            "/form",
+            post(|Form(n): Form<Note>| async move { format!("{} {}", n.title, n.stars) }),
+        )
+        .route("/go", post(|| async { Redirect::to("/") }))
+}
+
+#[test]
+fn routes_by_path_and_specificity() {
+    let app = app();
+    assert_eq!(text(&call(&app, request("GET /", b""))), "home");
+    assert_eq!(text(&call(&app, request("GET /items/new", b""))), "form");
+    assert_eq!(text(&call(&app, request("GET /items/7", b""))), "item 7");
+    assert_eq!(
+        text(&call(&app, request("GET /files/a/b.txt", b""))),
+        "file a/b.txt"
+    );
+    assert_eq!(
+        call(&app, request("GET /nope", b"")).status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, request("GET /items/7/x", b"")).status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[test]
+fn methods_head_405_501_options() {
+    let app = app();
+    assert_eq!(
+        call(&app, request("POST /items", b"")).status,
+        StatusCode::CREATED
+    );
+    assert_eq!(text(&call(&app, request("HEAD /items", b""))), "list");
+    let r = call(&app, request("DELETE /items", b""));
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers.get_str("allow"), Some("GET, HEAD, POST, OPTIONS"));
+    let r = call(&app, request("OPTIONS /items", b""));
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    for m in ["PURGE", "MKCOLA", "LINK", "get"] {
+        assert_eq!(
+            call(&app, request(&format!("{m} /items"), b"")).status,
+            StatusCode::NOT_IMPLEMENTED,
+            "{m}"
+        );
+        assert_eq!(
+            call(&app, request(&format!("{m} /nope"), b"")).status,
+            StatusCode::NOT_IMPLEMENTED,
+            "{m}"
+        );
+    }
+    // `any` takes every method, even unregistered ones.
+    assert_eq!(text(&call(&app, request("PURGE /echo", b"x"))), "PURGE x");
+}
+
+#[test]
+fn path_rejections() {
+    let app = app();
+    let r = call(&app, request("GET /items/abc", b""));
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(text(&r).contains("`id`"), "{}", text(&r));
+    assert_eq!(
+        call(&app, request("GET /files/%FF", b"")).status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[test]
+fn query_json_form() {
+    let app = app();
+    assert_eq!(
+        text(&call(&app, request("GET /search?q=a+b%21", b""))),
+        "a b!"
+    );
+    let ok = with_type(
+        "POST /json",
+        "application/json",
+        br#"{"title":"t","stars":3}"#,
+    );
+    assert_eq!(text(&call(&app, ok)), r#"{"title":"t","stars":3}"#);
+    let wrong_type = with_type("POST /json", "text/plain", b"{}");
+    assert_eq!(
+        call(&app, wrong_type).status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    let broken = with_type("POST /json", "application/json", b"{\"title\":");
+    assert_eq!(call(&app, broken).status, StatusCode::BAD_REQUEST);
+    let shape = with_type(
+        "POST /json",
+        "application/json",
+        br#"{"title":"t","stars":"many"}"#,
+    );
+    assert_eq!(call(&app, shape).status, StatusCode::UNPROCESSABLE_ENTITY);
+    let form = with_type(
+        "POST /form",
+        "application/x-www-form-urlencoded",
+        b"title=hi+there&stars=5",
+    );
+    assert_eq!(text(&call(&app, form)), "hi there 5");
+    let bad = with_type(
+        "POST /form",
+        "application/x-www-form-urlencoded",
+        b"title=hi&stars=999",
+    );
+    assert_eq!(call(&app, bad).status, StatusCode::UNPROCESSABLE_ENTITY);
+    let bad_utf8 = with_type(
+        "POST /form",
+        "application/x-www-form-urlencoded",
+        b"title=%C3&stars=1",
+    );
+    assert_eq!(call(&app, bad_utf8).status, StatusCode::BAD_REQUEST);
+    let r = call(&app, request("POST /go", b""));
+    assert_eq!(
+        (r.status, r.headers.get_str("location")),
+        (StatusCode::SEE_OTHER, Some("/"))
+    );
+}
+
+#[test]
+fn state_and_fallback() {
+    #[derive(Clone)]
+    struct Name(&'static str);
+    let app = Router::new()
+        .route("/", get(|State(n): State<Name>| async move { n.0 }))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "custom") })
+        .with_state(Name("sockserve"));
+    assert_eq!(text(&call(&app, request("GET /", b""))), "sockserve");
+    let r = call(&app, request("GET /x", b""));
+    assert_eq!(
+        (r.status, text(&r)),
+        (StatusCode::NOT_FOUND, "custom".to_string())
+    );
+}
+
+#[test]
+fn nesting_strips_the_prefix() {
+    let inner = |req: Request| async move {
+        let original = req
+            .extensions
+            .get::<OriginalTarget>()
+            .map(|o| o.target.clone())
+            .unwrap_or_default();
+        Response::text(
+            StatusCode::OK,
+            format!("{} from {original}", req.head.target.as_str()),
+        )
+    };
+    let api = Router::new().route("/messages", get(|| async { "messages" }));
+    let app = Router::new()
+        .nest_service("/cgi-bin", inner)
+        .nest("/api", api);
+    assert_eq!(
+        text(&call(&app, request("GET /cgi-bin/x.py?a=1", b""))),
+        "/x.py?a=1 from /cgi-bin/x.py?a=1"
+    );
+    assert_eq!(
+        text(&call(&app, request("GET /cgi-bin", b""))),
+        "/ from /cgi-bin"
+    );
+    assert_eq!(
+        call(&app, request("GET /cgi-binx", b"")).status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        text(&call(&app, request("GET /api/messages", b""))),
+        "messages"
+    );
+}
+
+#[test]
+fn headers_extractor_keeps_order() {
+    let app = Router::new().route(
+        "/",
+        get(|h: Headers| async move {
+            h.iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        }),
+    );
+    let raw = b"GET / HTTP/1.1\r\nHost: t\r\nX-B: 1\r\nX-A: 2\r\n\r\n";
+    let req = Request::from_raw_head(raw, Body::empty()).expect("valid");
+    assert_eq!(text(&call(&app, req)), "host,x-b,x-a");
+}
+
+fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+    let err = std::panic::catch_unwind(f).expect_err("should panic");
+    err.downcast_ref::<String>().cloned().unwrap_or_default()
+}
+
+#[test]
+fn route_table_mistakes_panic_with_a_fix() {
+    let m = panic_message(|| {
+        let _: Router = Router::new()
+            .route("/a/{x}", get(|| async { "" }))
+            .route("/a/{y}", get(|| async { "" }));
+    });
+    assert!(m.contains("conflicts"), "{m}");
+    let m = panic_message(|| {
+        let _: Router = Router::new()
+            .route("/a", get(|| async { "" }))
+            .route("/a", get(|| async { "" }));
+    });
+    assert!(m.contains("routed twice"), "{m}");
+    let m = panic_message(|| {
+        let _: Router = Router::new().route("a", get(|| async { "" }));
+    });
+    assert!(m.contains("start with `/`"), "{m}");
+    // Two routes for one path with different methods merge.
+    let app: Router = Router::new()
+        .route("/a", get(|| async { "g" }))
+        .route("/a", post(|| async { "p" }));
+    assert_eq!(text(&call(&app, request("POST /a", b""))), "p");
+}
+
+#[test]
+fn middleware_catches_panics_and_times_out() {
+    use crate::middleware::ServiceExt;
+    let app = Router::new()
+        .route(
+            "/boom",
+            get(|| async {
+                if true {
+                    panic!("kaboom");
+                }
+                "unreachable"
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/big",
+            get(|| async { crate::Html("<p>compress me</p>".repeat(50)) }),
+        )
+        .timeout(std::time::Duration::from_millis(50))
+        .compressed()
+        .catch_panics();
+    let r = call(&app, request("GET /boom", b""));
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!text(&r).contains("kaboom"));
+    assert_eq!(
+        call(&app, request("GET /slow", b"")).status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let mut req = request("GET /big", b"");
+    req.head.headers.append(
+        http1::header::ACCEPT_ENCODING,
+        http1::HeaderValue::from_static("gzip"),
+    );
+    let r = call(&app, req);
+    assert_eq!(r.headers.get_str("content-encoding"), Some("gzip"));
+    let ResponseBody::Full(body) = &r.body else {
+        panic!("full body")
+    };
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut out)
+        .expect("gunzip");
+    assert_eq!(out, "<p>compress me</p>".repeat(50));
+}
