@@ -18,6 +18,8 @@
 mod authority;
 mod chunked;
 pub mod client;
+#[cfg(test)]
+mod conformance_tests;
 pub mod date;
 pub mod decode;
 mod decode_impl;
