@@ -1,0 +1,117 @@
+//! The files every server serves: a 1 KiB and a 1 MiB file, a 1000-entry directory, and CGI
+//! scripts (hello world in `sh` and `python3`, and python versions of the site's `/time` and
+//! guestbook pages for the framework-versus-CGI comparison).
+//!
+//! Regenerated on every run, so they never drift from what this file says.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::error::Result;
+
+/// Bytes in the small file.
+pub const SMALL: usize = 1024;
+/// Bytes in the large file.
+pub const LARGE: usize = 1024 * 1024;
+/// Entries in the listed directory.
+pub const ENTRIES: usize = 1000;
+/// What the hello-world scripts print.
+pub const HELLO: &str = "Hello, world!";
+
+/// Writes the document root at `www`; `python` is the interpreter the python scripts name.
+pub fn generate(www: &Path, python: &Path, db: &Path) -> Result<()> {
+    fs::create_dir_all(www)?;
+    fs::write(www.join("1k.bin"), pattern(SMALL))?;
+    fs::write(www.join("1m.bin"), pattern(LARGE))?;
+    let dir = www.join("dir");
+    if dir.exists() {
+        fs::remove_dir_all(&dir)?;
+    }
+    fs::create_dir_all(&dir)?;
+    for i in 0..ENTRIES {
+        fs::write(dir.join(entry_name(i)), format!("entry {i}\n"))?;
+    }
+    let cgi = www.join("cgi-bin");
+    fs::create_dir_all(&cgi)?;
+    let py = python.display();
+    script(
+        &cgi.join("hello.sh"),
+        &format!("#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n{HELLO}\\n'\n"),
+    )?;
+    script(
+        &cgi.join("hello.py"),
+        &format!(
+            "#!{py}\nimport sys\nsys.stdout.write(\"Content-Type: text/plain\\r\\n\\r\\n{HELLO}\\n\")\n"
+        ),
+    )?;
+    script(&cgi.join("time.py"), &format!("#!{py}\n{TIME_PY}"))?;
+    script(
+        &cgi.join("guestbook.py"),
+        &format!(
+            "#!{py}\nDB = {:?}\n{GUESTBOOK_PY}",
+            db.display().to_string()
+        ),
+    )?;
+    Ok(())
+}
+
+/// The name of the `i`th entry of the listed directory; the last one proves a listing is complete.
+pub fn entry_name(i: usize) -> String {
+    format!("file-{i:04}.txt")
+}
+
+/// Deterministic, incompressible-looking bytes (an LCG), so no server can shortcut them.
+fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x2545_f491;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            x.to_be_bytes()[0]
+        })
+        .collect()
+}
+
+fn script(path: &Path, text: &str) -> Result<()> {
+    fs::write(path, text)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
+/// The site's `/time` page as a CGI script would write it.
+const TIME_PY: &str = r#"import sys, time
+now = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+body = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Time</title></head>\n"
+        "<body><h1>The time is</h1><p>" + now + "</p></body></html>\n")
+sys.stdout.write("Content-Type: text/html; charset=utf-8\r\n\r\n" + body)
+"#;
+
+/// The site's guestbook page (the newest 50 messages) as a CGI script would write it, reading the
+/// same SQLite database the site uses.
+const GUESTBOOK_PY: &str = r#"import html, sqlite3, sys
+con = sqlite3.connect("file:" + DB + "?mode=ro", uri=True)
+rows = con.execute(
+    "SELECT name, message, created_at FROM messages ORDER BY id DESC LIMIT 50").fetchall()
+count = con.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+out = ["<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Guestbook</title></head><body>",
+       "<h1>Guestbook</h1><p>%d messages</p><ul>" % count]
+for name, message, created in rows:
+    out.append("<li><b>%s</b> <time>%s</time><p>%s</p></li>"
+               % (html.escape(name), html.escape(str(created)), html.escape(message)))
+out.append("</ul></body></html>\n")
+sys.stdout.write("Content-Type: text/html; charset=utf-8\r\n\r\n" + "".join(out))
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pattern_is_deterministic_and_varied() {
+        let a = pattern(SMALL);
+        assert_eq!(a, pattern(SMALL));
+        assert_eq!(a.len(), SMALL);
+        let distinct: std::collections::HashSet<u8> = a.iter().copied().collect();
+        assert!(distinct.len() > 200);
+    }
+}

@@ -1,0 +1,341 @@
+//! `bench/results/LATEST.md`: the machine, the method, one table per layout, the goals, and every
+//! run that was rejected or could not happen, with the reason.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::chart::Bar;
+use crate::runner::{Series, WorkloadResult};
+use crate::stats::ratio;
+use crate::workloads::{Metric, Peer};
+
+/// What is said about the run above the tables.
+#[derive(Debug)]
+pub struct Meta {
+    pub command: String,
+    pub started: String,
+    pub method: String,
+    pub machine: Vec<(String, String)>,
+    pub load_before: [f64; 3],
+    pub load_after: [f64; 3],
+    pub notes: Vec<String>,
+}
+
+/// The ratio sockserve/peer of one pair, when both were measured.
+pub fn pair_ratio(r: &WorkloadResult, peer: &Series) -> Option<f64> {
+    let s = r.sockserve.as_ref().ok()?.summary()?;
+    let p = peer.summary()?;
+    ratio(s.median, p.median)
+}
+
+/// The chart's bars: every measured pair.
+pub fn bars(results: &[WorkloadResult]) -> Vec<Bar> {
+    results
+        .iter()
+        .flat_map(|r| {
+            r.peers.iter().filter_map(move |(p, s)| {
+                Some(Bar {
+                    label: format!("{} [{}] vs {}", r.workload.name, r.layout.name(), p.label),
+                    ratio: pair_ratio(r, s)?,
+                    goal: p.goal,
+                })
+            })
+        })
+        .collect()
+}
+
+/// Renders the whole results page.
+pub fn markdown(meta: &Meta, results: &[WorkloadResult]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# sockserve benchmark results\n");
+    let _ = writeln!(
+        out,
+        "Produced by `{}` on {}. Every number below was measured by that command; see \
+         [bench/README.md](../README.md) for the method and the fairness rules.\n",
+        meta.command, meta.started
+    );
+    let _ = writeln!(out, "**Method.** {}\n", meta.method);
+    let _ = writeln!(out, "## Machine\n");
+    for (k, v) in &meta.machine {
+        let _ = writeln!(out, "- {k}: {v}");
+    }
+    let _ = writeln!(
+        out,
+        "- load average (1/5/15 min): {} before, {} after\n",
+        load(meta.load_before),
+        load(meta.load_after)
+    );
+    for note in &meta.notes {
+        let _ = writeln!(out, "> {note}\n");
+    }
+    goals(&mut out, results);
+    let _ = writeln!(out, "![ratios sockserve/peer](ratios.svg)\n");
+    let mut layouts: Vec<_> = results.iter().map(|r| r.layout).collect();
+    layouts.dedup();
+    for layout in layouts {
+        let _ = writeln!(out, "## Layout: {}\n", layout.name());
+        table(&mut out, results.iter().filter(|r| r.layout == layout));
+    }
+    problems(&mut out, results);
+    workloads(&mut out, results);
+    out
+}
+
+fn load(l: [f64; 3]) -> String {
+    format!("{:.2} / {:.2} / {:.2}", l[0], l[1], l[2])
+}
+
+fn goals(out: &mut String, results: &[WorkloadResult]) {
+    let _ = writeln!(out, "## Goals\n");
+    let _ = writeln!(out, "| workload | layout | against | goal | ratio | met |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    for r in results {
+        for (p, s) in r.peers.iter().filter(|(p, _)| p.goal.is_some()) {
+            let Some(goal) = p.goal else { continue };
+            let (value, met) = match pair_ratio(r, s) {
+                Some(x) => (
+                    format!("{x:.2}×"),
+                    if goal.met(x) { "yes" } else { "**no**" },
+                ),
+                None => ("—".to_owned(), "not measured"),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {value} | {met} |",
+                r.workload.name,
+                r.layout.name(),
+                p.label,
+                goal.describe()
+            );
+        }
+    }
+    out.push('\n');
+}
+
+fn table<'a>(out: &mut String, results: impl Iterator<Item = &'a WorkloadResult>) {
+    let _ = writeln!(
+        out,
+        "| workload | unit | sockserve median (min–max, spread, runs) | p50 / p99 | peer | peer median (min–max, spread, runs) | p50 / p99 | ratio | load |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+    for r in results {
+        let m = r.workload.metric;
+        let (s_cell, s_lat) = match &r.sockserve {
+            Ok(s) => (cell(s, m), latency(s)),
+            Err(why) => (format!("unavailable: {}", short(why)), String::new()),
+        };
+        if r.peers.is_empty() {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {s_cell} | {s_lat} | — | — | | — | {:.2} |",
+                r.workload.name,
+                m.unit(),
+                r.load
+            );
+        }
+        for (i, (p, series)) in r.peers.iter().enumerate() {
+            let first = i == 0;
+            let ratio = pair_ratio(r, series).map_or("—".to_owned(), |x| format!("{x:.2}×"));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {ratio} | {} |",
+                if first { r.workload.name } else { "" },
+                if first { m.unit() } else { "" },
+                if first { s_cell.as_str() } else { "〃" },
+                if first { s_lat.as_str() } else { "" },
+                p.label,
+                cell(series, m),
+                latency(series),
+                if first {
+                    format!("{:.2}", r.load)
+                } else {
+                    String::new()
+                },
+            );
+        }
+    }
+    out.push('\n');
+}
+
+/// `median (min–max, n)` in the metric's unit, or why there is none.
+fn cell(s: &Series, m: Metric) -> String {
+    if let Some(why) = &s.unavailable {
+        return format!("unavailable: {}", short(why));
+    }
+    match s.summary() {
+        Some(sum) => format!(
+            "{} ({}–{}, spread {:.0}%, {})",
+            value(sum.median, m),
+            value(sum.min, m),
+            value(sum.max, m),
+            sum.spread() * 100.0,
+            sum.runs
+        ),
+        None => "no clean run".to_owned(),
+    }
+}
+
+fn value(v: f64, m: Metric) -> String {
+    match m {
+        Metric::Requests => format!("{v:.0}"),
+        Metric::Bytes | Metric::Memory => format!("{:.1}", v / (1024.0 * 1024.0)),
+    }
+}
+
+fn latency(s: &Series) -> String {
+    match s.latency() {
+        (Some(a), Some(b)) => format!("{} / {}", ms(a), ms(b)),
+        _ => String::new(),
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+/// A reason fit for a table cell: one line, no pipes, not too long.
+fn short(why: &str) -> String {
+    let one: String = why.replace(['|', '\n'], " ");
+    if one.chars().count() > 160 {
+        format!("{}…", one.chars().take(160).collect::<String>())
+    } else {
+        one
+    }
+}
+
+fn problems(out: &mut String, results: &[WorkloadResult]) {
+    let mut lines = Vec::new();
+    for r in results {
+        let tag = format!("{} [{}]", r.workload.name, r.layout.name());
+        match &r.sockserve {
+            Err(why) => lines.push(format!("- {tag}: sockserve unavailable: {}", short(why))),
+            Ok(s) => lines.extend(
+                s.rejected
+                    .iter()
+                    .map(|w| format!("- {tag}: sockserve run rejected: {}", short(w))),
+            ),
+        }
+        for (p, s) in &r.peers {
+            if let Some(why) = &s.unavailable {
+                lines.push(format!("- {tag}: {} unavailable: {}", p.label, short(why)));
+            }
+            lines.extend(
+                s.rejected
+                    .iter()
+                    .map(|w| format!("- {tag}: {} run rejected: {}", p.label, short(w))),
+            );
+        }
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(out, "## Rejected runs and unavailable servers\n");
+        for l in lines {
+            let _ = writeln!(out, "{l}");
+        }
+        out.push('\n');
+    }
+}
+
+fn workloads(out: &mut String, results: &[WorkloadResult]) {
+    let _ = writeln!(out, "## Workloads\n");
+    let mut seen = Vec::new();
+    for r in results {
+        if seen.contains(&r.workload.name) {
+            continue;
+        }
+        seen.push(r.workload.name);
+        let peers: Vec<&str> = r.workload.peers.iter().map(|p: &Peer| p.label).collect();
+        let _ = writeln!(
+            out,
+            "- **{}**: {}; against {}.",
+            r.workload.name,
+            r.workload.about,
+            peers.join(", ")
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::Sample;
+    use crate::servers::Layout;
+    use crate::workloads;
+
+    fn series(values: &[f64]) -> Series {
+        Series {
+            samples: values
+                .iter()
+                .map(|&value| Sample {
+                    value,
+                    p50: None,
+                    p99: None,
+                })
+                .collect(),
+            ..Series::default()
+        }
+    }
+
+    #[test]
+    fn table_and_goals_show_ratios_and_reasons() {
+        let w = workloads::all()
+            .into_iter()
+            .find(|w| w.name == "plaintext")
+            .unwrap();
+        let peer = w.peers[0];
+        let result = WorkloadResult {
+            workload: w,
+            layout: Layout::Shared,
+            load: 1.5,
+            sockserve: Ok(series(&[300.0, 310.0, 290.0])),
+            peers: vec![(peer, series(&[200.0, 200.0, 200.0]))],
+        };
+        let meta = Meta {
+            command: "bench/run.sh".into(),
+            started: "now".into(),
+            method: "m".into(),
+            machine: vec![],
+            load_before: [0.0; 3],
+            load_after: [0.0; 3],
+            notes: vec![],
+        };
+        let md = markdown(&meta, &[result]);
+        assert!(
+            md.contains("| plaintext | shared | nginx return 200 | ≥ 1.2× | 1.50× | yes |"),
+            "{md}"
+        );
+        assert!(md.contains("300 (290–310, spread 7%, 3)"), "{md}");
+    }
+
+    #[test]
+    fn unavailable_is_said_not_hidden() {
+        let w = workloads::all()
+            .into_iter()
+            .find(|w| w.name == "listing")
+            .unwrap();
+        let peers = w.peers.iter().map(|p| (*p, Series::default())).collect();
+        let result = WorkloadResult {
+            workload: w,
+            layout: Layout::Pinned,
+            load: 0.0,
+            sockserve: Err("GET /dir/ on sockserve: status 404".into()),
+            peers,
+        };
+        let meta = Meta {
+            command: String::new(),
+            started: String::new(),
+            method: String::new(),
+            machine: vec![],
+            load_before: [0.0; 3],
+            load_after: [0.0; 3],
+            notes: vec![],
+        };
+        let md = markdown(&meta, &[result]);
+        assert!(
+            md.contains(
+                "listing [pinned]: sockserve unavailable: GET /dir/ on sockserve: status 404"
+            ),
+            "{md}"
+        );
+        assert!(bars(&[]).is_empty());
+    }
+}

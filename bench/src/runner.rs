@@ -1,0 +1,264 @@
+//! Measuring one workload in one layout: start sockserve and its peers, check each answers
+//! correctly, warm up, then interleave the runs (sockserve, each peer, sockserve, each peer, ...)
+//! so slow drifts in machine load hit every server alike.
+
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::time::Duration;
+
+use crate::error::{BenchError, Result};
+use crate::httpc;
+use crate::idle;
+use crate::servers::{self, Env, Layout, Running, ServerKind};
+use crate::stats::Summary;
+use crate::sysinfo;
+use crate::workloads::{Metric, Peer, Target, Workload};
+use crate::wrk::{self, WrkArgs};
+
+/// How hard and how long to measure.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Measured runs per server (after warm-up).
+    pub rounds: usize,
+    pub duration: Duration,
+    pub warmup: Duration,
+    /// wrk connections, unless the workload sets its own.
+    pub connections: usize,
+    /// Rounds of the memory workload (each on a freshly started server).
+    pub memory_rounds: usize,
+}
+
+/// One clean measurement.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// Requests/s, bytes/s or resident bytes, as the workload's metric says.
+    pub value: f64,
+    pub p50: Option<Duration>,
+    pub p99: Option<Duration>,
+}
+
+/// Every run of one server in one workload.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    pub samples: Vec<Sample>,
+    /// Runs thrown away, with why.
+    pub rejected: Vec<String>,
+    /// Why this server could not be measured at all.
+    pub unavailable: Option<String>,
+}
+
+impl Series {
+    fn unavailable(reason: String) -> Series {
+        Series {
+            unavailable: Some(reason),
+            ..Series::default()
+        }
+    }
+
+    pub fn summary(&self) -> Option<Summary> {
+        Summary::of(&self.samples.iter().map(|s| s.value).collect::<Vec<_>>())
+    }
+
+    /// Median of the runs' p50 and p99 latencies.
+    pub fn latency(&self) -> (Option<Duration>, Option<Duration>) {
+        let med = |f: fn(&Sample) -> Option<Duration>| {
+            let v: Vec<f64> = self
+                .samples
+                .iter()
+                .filter_map(f)
+                .map(|d| d.as_secs_f64())
+                .collect();
+            Summary::of(&v).map(|s| Duration::from_secs_f64(s.median))
+        };
+        (med(|s| s.p50), med(|s| s.p99))
+    }
+}
+
+/// The result of one workload in one layout.
+#[derive(Debug)]
+pub struct WorkloadResult {
+    pub workload: Workload,
+    pub layout: Layout,
+    /// 1-minute load average when the workload started.
+    pub load: f64,
+    /// Sockserve's runs, or why the workload could not run.
+    pub sockserve: std::result::Result<Series, String>,
+    pub peers: Vec<(Peer, Series)>,
+}
+
+/// Measures `w` in `layout`.
+pub fn measure(w: &Workload, layout: Layout, env: &Env, settings: &Settings) -> WorkloadResult {
+    let load = sysinfo::load_average()[0];
+    let mut result = WorkloadResult {
+        workload: w.clone(),
+        layout,
+        load,
+        sockserve: Err(String::new()),
+        peers: Vec::new(),
+    };
+    if w.metric == Metric::Memory {
+        measure_memory(&mut result, env, settings);
+    } else {
+        measure_wrk(&mut result, env, settings);
+    }
+    result
+}
+
+/// Starts the servers a workload needs, one per kind, and checks every target answers.
+/// Returns the running servers; failures land in `result`.
+fn start_all(result: &mut WorkloadResult, env: &Env) -> BTreeMap<ServerKind, Running> {
+    let w = &result.workload;
+    let mut running = BTreeMap::new();
+    if let Err(e) = start_checked(&mut running, w.sockserve, env, result.layout) {
+        result.sockserve = Err(e.to_string());
+        return running;
+    }
+    result.sockserve = Ok(Series::default());
+    for p in &w.peers {
+        let series = match start_checked(&mut running, p.target, env, result.layout) {
+            Ok(()) => Series::default(),
+            Err(e) => Series::unavailable(e.to_string()),
+        };
+        result.peers.push((*p, series));
+    }
+    running
+}
+
+fn start_checked(
+    running: &mut BTreeMap<ServerKind, Running>,
+    target: Target,
+    env: &Env,
+    layout: Layout,
+) -> Result<()> {
+    let server = match running.entry(target.server) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(e) => e.insert(servers::start(target.server, env, layout)?),
+    };
+    check(server, target)
+}
+
+/// Fails unless `target` answers correctly right now.
+pub fn check(server: &Running, target: Target) -> Result<()> {
+    let reply = httpc::get(server.port, target.path)
+        .map_err(|e| e.context(format!("GET {} on {}", target.path, target.server.name())))?;
+    match target.expect.check(&reply) {
+        None => Ok(()),
+        Some(problem) => Err(BenchError::new(format!(
+            "GET {} on {}: {problem}",
+            target.path,
+            target.server.name()
+        ))),
+    }
+}
+
+fn measure_wrk(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
+    let running = start_all(result, env);
+    if result.sockserve.is_err() {
+        return;
+    }
+    let w = result.workload.clone();
+    let args = |duration| WrkArgs {
+        threads: match result.layout {
+            Layout::Shared => 2,
+            Layout::Pinned => 1,
+        },
+        connections: w.connections.unwrap_or(settings.connections),
+        duration,
+        headers: w.headers.iter().map(|h| (*h).to_owned()).collect(),
+        cpus: result.layout.wrk_cpus().map(str::to_owned),
+    };
+    let url = |t: Target| running.get(&t.server).map(|s| s.url(t.path));
+    let live: Vec<usize> = (0..result.peers.len())
+        .filter(|&i| result.peers[i].1.unavailable.is_none())
+        .collect();
+    // Warm-up: caches, JITs of the mind, TCP; results discarded.
+    let warm = args(settings.warmup);
+    for t in std::iter::once(w.sockserve).chain(live.iter().map(|&i| result.peers[i].0.target)) {
+        if let Some(u) = url(t) {
+            let _ = wrk::run(&warm, &u);
+        }
+    }
+    let run = args(settings.duration);
+    for round in 0..settings.rounds {
+        eprintln!(
+            "  [{}/{}] round {}/{}",
+            result.layout.name(),
+            w.name,
+            round + 1,
+            settings.rounds
+        );
+        if let (Ok(series), Some(u)) = (result.sockserve.as_mut(), url(w.sockserve)) {
+            record(series, wrk::run(&run, &u), w.metric);
+        }
+        for &i in &live {
+            let (peer, series) = &mut result.peers[i];
+            if let Some(u) = url(peer.target) {
+                record(series, wrk::run(&run, &u), w.metric);
+            }
+        }
+    }
+}
+
+fn record(series: &mut Series, report: Result<wrk::WrkReport>, metric: Metric) {
+    match report {
+        Err(e) => series.rejected.push(e.to_string()),
+        Ok(r) => match r.rejection() {
+            Some(why) => series.rejected.push(why),
+            None => series.samples.push(Sample {
+                value: match metric {
+                    Metric::Bytes => r.bytes_per_sec,
+                    _ => r.requests_per_sec,
+                },
+                p50: r.p50,
+                p99: r.p99,
+            }),
+        },
+    }
+}
+
+/// Each sample on a freshly started server, so one server's earlier connections never inflate it.
+fn measure_memory(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
+    let w = result.workload.clone();
+    let mut sockserve = Series::default();
+    let mut peers: Vec<(Peer, Series)> = w.peers.iter().map(|p| (*p, Series::default())).collect();
+    for round in 0..settings.memory_rounds {
+        eprintln!(
+            "  [{}/{}] round {}/{}",
+            result.layout.name(),
+            w.name,
+            round + 1,
+            settings.memory_rounds
+        );
+        match one_memory_sample(w.sockserve, env, result.layout) {
+            Ok(rss) => sockserve.samples.push(rss),
+            Err(e) if round == 0 => {
+                result.sockserve = Err(e.to_string());
+                return;
+            }
+            Err(e) => sockserve.rejected.push(e.to_string()),
+        }
+        for (peer, series) in &mut peers {
+            if series.unavailable.is_some() {
+                continue;
+            }
+            match one_memory_sample(peer.target, env, result.layout) {
+                Ok(rss) => series.samples.push(rss),
+                Err(e) if round == 0 => series.unavailable = Some(e.to_string()),
+                Err(e) => series.rejected.push(e.to_string()),
+            }
+        }
+    }
+    result.sockserve = Ok(sockserve);
+    result.peers = peers;
+}
+
+fn one_memory_sample(target: Target, env: &Env, layout: Layout) -> Result<Sample> {
+    let server = servers::start(target.server, env, layout)?;
+    check(&server, target)?;
+    let rss = idle::measure(&server, target.path)?;
+    Ok(Sample {
+        value: rss as f64,
+        p50: None,
+        p99: None,
+    })
+}

@@ -1,0 +1,463 @@
+//! Starting, pinning, measuring and stopping the servers under test.
+//!
+//! Every server runs in its own process group on its own loopback port, so stopping it (SIGTERM to
+//! the group, SIGKILL after a grace) also stops nginx's workers and any CGI children, and its
+//! memory is the sum over the group. [`Running`] stops its server when dropped, so an error or a
+//! panic anywhere in the harness never leaves a server behind.
+
+use std::fs;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use crate::error::{BenchError, Result};
+
+/// How long a server may take to start listening; generous, the machine may be busy.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a server gets to exit after SIGTERM before its group is killed.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// Seconds a keep-alive connection may idle, for every server alike; long enough for the
+/// idle-connection memory workload to open all its connections before any times out.
+pub const IDLE_SECS: u32 = 120;
+
+/// Where the server runs relative to the load generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Server and wrk share every core, no pinning; servers use one thread per core.
+    Shared,
+    /// Server pinned to core 0 with one thread/worker, wrk pinned to core 1.
+    Pinned,
+}
+
+impl Layout {
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Shared => "shared",
+            Layout::Pinned => "pinned",
+        }
+    }
+
+    /// `taskset -c` list for the server, if pinned.
+    pub fn server_cpus(self) -> Option<&'static str> {
+        match self {
+            Layout::Shared => None,
+            Layout::Pinned => Some("0"),
+        }
+    }
+
+    /// `taskset -c` list for wrk, if pinned.
+    pub fn wrk_cpus(self) -> Option<&'static str> {
+        match self {
+            Layout::Shared => None,
+            Layout::Pinned => Some("1"),
+        }
+    }
+
+    /// Worker threads (sockserve) and worker processes (nginx) in this layout.
+    pub fn threads(self, cores: usize) -> usize {
+        match self {
+            Layout::Shared => cores,
+            Layout::Pinned => 1,
+        }
+    }
+}
+
+/// One server configuration under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ServerKind {
+    /// `sockserve` with no command: the default site (`/`, `/time`, `/guestbook`).
+    SockserveSite,
+    /// `sockserve serve www`: static files and listings.
+    SockserveFiles,
+    /// `sockserve serve www --cgi`: scripts under `www/cgi-bin/`.
+    SockserveCgi,
+    Nginx,
+    Lighttpd,
+    StaticWebServer,
+    /// `python3 -m http.server`.
+    Python,
+    /// `python3 -m http.server --cgi`.
+    PythonCgi,
+}
+
+impl ServerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerKind::SockserveSite | ServerKind::SockserveFiles | ServerKind::SockserveCgi => {
+                "sockserve"
+            }
+            ServerKind::Nginx => "nginx",
+            ServerKind::Lighttpd => "lighttpd",
+            ServerKind::StaticWebServer => "static-web-server",
+            ServerKind::Python => "python http.server",
+            ServerKind::PythonCgi => "python http.server --cgi",
+        }
+    }
+}
+
+/// Everything a server needs to start: binaries, fixtures, templates.
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// `bench/`, where the config templates live under `conf/`.
+    pub bench_dir: PathBuf,
+    /// `bench/work/`, for rendered configs, logs and fixtures.
+    pub work: PathBuf,
+    /// The document root shared by every server.
+    pub www: PathBuf,
+    pub sockserve: PathBuf,
+    /// `static-web-server`, when installed.
+    pub sws: Option<PathBuf>,
+    /// The interpreter for python servers and scripts.
+    pub python: PathBuf,
+    /// The seeded guestbook database.
+    pub db: PathBuf,
+    /// The body nginx returns for the plaintext comparison, ready for its config.
+    pub plain_body: String,
+    pub cores: usize,
+}
+
+/// A server that is up and listening; stopped when dropped.
+pub struct Running {
+    pub kind: ServerKind,
+    pub port: u16,
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl Running {
+    /// The process group's id (the server's own pid).
+    pub fn pgid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let Ok(raw) = i32::try_from(self.child.id()) else {
+            return;
+        };
+        let group = Pid::from_raw(raw);
+        let _ = killpg(group, Signal::SIGTERM);
+        let deadline = Instant::now() + STOP_GRACE;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            sleep(Duration::from_millis(50));
+        }
+        // Kill whatever is left of the group (workers, CGI children), then reap the leader.
+        let _ = killpg(group, Signal::SIGKILL);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        registry::remove(self.child.id());
+    }
+}
+
+/// The process groups of the servers running right now, mirrored into a file so `bench/run.sh`
+/// can stop them if the harness itself is killed (Ctrl-C) before its destructors run.
+pub mod registry {
+    use std::collections::BTreeSet;
+    use std::path::PathBuf;
+    use std::sync::{Mutex, OnceLock};
+
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    static LIVE: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+    /// Sets the file the live process groups are written to (one per line).
+    pub fn init(path: PathBuf) {
+        let _ = std::fs::write(&path, "");
+        let _ = FILE.set(path);
+    }
+
+    pub(super) fn add(pgid: u32) {
+        update(|live| {
+            live.insert(pgid);
+        });
+    }
+
+    pub(super) fn remove(pgid: u32) {
+        update(|live| {
+            live.remove(&pgid);
+        });
+    }
+
+    fn update(f: impl FnOnce(&mut BTreeSet<u32>)) {
+        let mut live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut live);
+        if let Some(path) = FILE.get() {
+            let text: String = live.iter().map(|p| format!("{p}\n")).collect();
+            let _ = std::fs::write(path, text);
+        }
+    }
+}
+
+/// Starts `kind` in `layout` and waits until it accepts connections.
+pub fn start(kind: ServerKind, env: &Env, layout: Layout) -> Result<Running> {
+    let port = free_port()?;
+    let threads = layout.threads(env.cores);
+    let run_dir = env.work.join("run").join(format!("{}-{port}", slug(kind)));
+    fs::create_dir_all(&run_dir)?;
+    let (program, args) = command_line(kind, env, &run_dir, port, threads)?;
+    let mut cmd = match layout.server_cpus() {
+        Some(cpus) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", cpus]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    let log = run_dir.join("server.log");
+    let out = fs::File::create(&log)?;
+    cmd.args(&args)
+        .current_dir(&run_dir)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .process_group(0);
+    let child = cmd
+        .spawn()
+        .map_err(|e| BenchError::new(format!("cannot start {}: {e}", kind.name())))?;
+    let mut running = Running {
+        kind,
+        port,
+        child,
+        log,
+    };
+    registry::add(running.pgid());
+    wait_listening(&mut running)?;
+    Ok(running)
+}
+
+fn slug(kind: ServerKind) -> String {
+    format!("{kind:?}").to_ascii_lowercase()
+}
+
+/// The program and arguments that start `kind`, rendering its config into `run_dir` if it has one.
+fn command_line(
+    kind: ServerKind,
+    env: &Env,
+    run_dir: &Path,
+    port: u16,
+    threads: usize,
+) -> Result<(PathBuf, Vec<String>)> {
+    let port_s = port.to_string();
+    let www = env.www.display().to_string();
+    let sockserve_common = [
+        "-p".to_owned(),
+        port_s.clone(),
+        "-q".to_owned(),
+        "--threads".to_owned(),
+        threads.to_string(),
+        "--grace".to_owned(),
+        "1".to_owned(),
+        "--idle-timeout".to_owned(),
+        IDLE_SECS.to_string(),
+    ];
+    let python_http = |cgi: bool| {
+        let mut a = vec!["-m".to_owned(), "http.server".to_owned(), port_s.clone()];
+        a.extend([
+            "--bind".to_owned(),
+            "127.0.0.1".to_owned(),
+            "--directory".to_owned(),
+            www.clone(),
+        ]);
+        if cgi {
+            a.push("--cgi".to_owned());
+        }
+        (env.python.clone(), a)
+    };
+    Ok(match kind {
+        ServerKind::SockserveSite => {
+            let mut a = sockserve_common.to_vec();
+            a.extend(["--db".to_owned(), env.db.display().to_string()]);
+            (env.sockserve.clone(), a)
+        }
+        ServerKind::SockserveFiles | ServerKind::SockserveCgi => {
+            let mut a = vec!["serve".to_owned(), www.clone()];
+            a.extend(sockserve_common);
+            if kind == ServerKind::SockserveCgi {
+                a.push("--cgi".to_owned());
+            }
+            (env.sockserve.clone(), a)
+        }
+        ServerKind::Nginx => {
+            let conf = render(env, "nginx.conf", run_dir, port, threads)?;
+            let args = vec![
+                "-p".to_owned(),
+                format!("{}/", run_dir.display()),
+                "-c".to_owned(),
+                conf.display().to_string(),
+                "-e".to_owned(),
+                run_dir.join("error.log").display().to_string(),
+            ];
+            (PathBuf::from("nginx"), args)
+        }
+        ServerKind::Lighttpd => {
+            let conf = render(env, "lighttpd.conf", run_dir, port, threads)?;
+            (
+                PathBuf::from("lighttpd"),
+                vec!["-D".to_owned(), "-f".to_owned(), conf.display().to_string()],
+            )
+        }
+        ServerKind::StaticWebServer => {
+            let Some(sws) = &env.sws else {
+                return Err(BenchError::new(
+                    "static-web-server is not installed (bench/run.sh installs it on a full run)",
+                ));
+            };
+            let args = [
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port_s,
+                "--root",
+                &www,
+                "--log-level",
+                "error",
+                "--threads-multiplier",
+                "1",
+                "--directory-listing",
+                "true",
+                "--compression",
+                "false",
+            ];
+            (sws.clone(), args.iter().map(|s| (*s).to_owned()).collect())
+        }
+        ServerKind::Python => python_http(false),
+        ServerKind::PythonCgi => python_http(true),
+    })
+}
+
+/// Renders `conf/NAME` into `run_dir/NAME`, filling its `{{PLACEHOLDERS}}`.
+fn render(env: &Env, name: &str, run_dir: &Path, port: u16, threads: usize) -> Result<PathBuf> {
+    let template_path = env.bench_dir.join("conf").join(name);
+    let template = fs::read_to_string(&template_path)
+        .map_err(|e| BenchError::new(format!("cannot read {}: {e}", template_path.display())))?;
+    let text = template
+        .replace("{{PORT}}", &port.to_string())
+        .replace("{{WORKERS}}", &threads.to_string())
+        .replace("{{WWW}}", &env.www.display().to_string())
+        .replace("{{RUN}}", &run_dir.display().to_string())
+        .replace("{{IDLE_SECS}}", &IDLE_SECS.to_string())
+        .replace("{{PLAIN_BODY}}", &env.plain_body);
+    let out = run_dir.join(name);
+    fs::write(&out, text)?;
+    Ok(out)
+}
+
+/// A port nothing listens on right now (the kernel's pick for a throwaway listener).
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(l.local_addr()?.port())
+}
+
+fn wait_listening(running: &mut Running) -> Result<()> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, running.port));
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Ok(Some(status)) = running.child.try_wait() {
+            return Err(BenchError::new(format!(
+                "{} exited at start-up ({status}): {}",
+                running.kind.name(),
+                log_tail(&running.log)
+            )));
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(BenchError::new(format!(
+                "{} did not listen within {}s: {}",
+                running.kind.name(),
+                START_TIMEOUT.as_secs(),
+                log_tail(&running.log)
+            )));
+        }
+        sleep(Duration::from_millis(50));
+    }
+}
+
+/// The last few lines a server logged, for error messages.
+pub fn log_tail(log: &Path) -> String {
+    let text = fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(5)..].join(" | ")
+}
+
+/// Resident memory of a whole process group, in bytes (sum of `VmRSS`).
+pub fn group_rss(pgid: u32) -> Result<u64> {
+    let mut total = 0;
+    for entry in fs::read_dir("/proc")? {
+        let entry = entry?;
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if process_group(&stat) != Some(pgid) {
+            continue;
+        }
+        let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        total += vm_rss(&status).unwrap_or(0);
+    }
+    if total == 0 {
+        return Err(BenchError::new(format!("no process in group {pgid}")));
+    }
+    Ok(total)
+}
+
+/// The `pgrp` field of `/proc/PID/stat` (the fifth, counting after the parenthesised name).
+fn process_group(stat: &str) -> Option<u32> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// `VmRSS:  1234 kB` in bytes.
+fn vm_rss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_proc_fields() {
+        assert_eq!(
+            process_group("42 (nginx: worker (x)) S 41 40 40 0 -1"),
+            Some(40)
+        );
+        assert_eq!(
+            vm_rss("Name:\tnginx\nVmRSS:\t    2048 kB\n"),
+            Some(2048 * 1024)
+        );
+        assert_eq!(vm_rss("Name:\tkthread\n"), None);
+    }
+
+    #[test]
+    fn own_group_has_memory() {
+        let me = std::process::id();
+        let stat = fs::read_to_string(format!("/proc/{me}/stat")).unwrap();
+        let pgid = process_group(&stat).unwrap();
+        assert!(group_rss(pgid).unwrap() > 0);
+    }
+}
