@@ -1,1 +1,41 @@
-//! files
+//! Static files for sockserve: everything `sockserve serve DIR` does with a request, as a plain
+//! [`server::Service`] any server could call.
+//!
+//! A request goes through three steps. Its path is decoded into a safe relative path without
+//! touching the disk ([`resolve`]). A small, unchanged file is then answered from memory after a
+//! single `stat` ([`cache`]); anything else is looked up on a blocking thread ([`lookup`]), so the
+//! event loop never waits on the disk. Finally the chosen representation is answered according
+//! to the request's preconditions and ranges ([`respond`]).
+//!
+//! # Layout
+//! - [`config`]: [`Config`], validated by the caller before the server starts.
+//! - [`error`]: [`Error`], every reason a request fails, mapped to a status in one place.
+//! - [`resolve`]: URL path to a relative filesystem path that cannot leave the root.
+//! - [`meta`]: what one `stat` says about a file: identity and validators.
+//! - [`mime`]: `Content-Type` from the extension.
+//! - [`conditional`]: `If-Match`, `If-None-Match`, `If-Modified-Since`, `If-Unmodified-Since`, `If-Range`.
+//! - [`range`]: `Range: bytes=` parsing, coalescing and the limits that keep it cheap.
+//! - [`compress`]: `Accept-Encoding` negotiation, precompressed sidecars, on-the-fly compression.
+//! - [`cache`]: the bounded in-memory cache of small files, revalidated on every hit.
+//! - [`listing`]: directory listings as HTML or JSON.
+//! - [`lookup`]: the blocking part: find what a path names and load it.
+//! - [`respond`]: a representation plus the request's headers give the response.
+//! - [`handler`]: [`Files`], the service tying them together.
+
+pub mod cache;
+pub mod compress;
+pub mod conditional;
+pub mod config;
+pub mod error;
+pub mod handler;
+pub mod listing;
+pub mod lookup;
+pub mod meta;
+pub mod mime;
+pub mod range;
+pub mod resolve;
+pub mod respond;
+
+pub use config::Config;
+pub use error::Error;
+pub use handler::Files;

@@ -1,0 +1,244 @@
+//! A bounded in-memory cache of small files, revalidated on every hit.
+//!
+//! A hit costs one `stat` of the file the bytes came from: if its identity ([`FileId`]) still
+//! matches, the cached bytes are the file's bytes; otherwise the entry is dropped and the
+//! request takes the slow path. So a changed file is never served stale, and a file is only
+//! cached once it has settled (see [`crate::meta::SETTLE_TIME`]).
+//!
+//! Entries are keyed by the decoded URL path plus the content coding, so `/`, `/index.html`
+//! and the brotli form of `/app.js` are separate entries. Eviction is least-recently-used, done
+//! in batches so an insert stays cheap on average.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+use crate::compress::Encoding;
+use crate::meta::FileId;
+use crate::respond::RepMeta;
+
+/// Largest file (or compressed form) kept in memory; larger ones are sent with `sendfile`.
+pub const MAX_ENTRY: u64 = 256 * 1024;
+
+/// Total bytes the cache may hold; past it, the least recently used quarter is dropped.
+pub const MAX_TOTAL: usize = 64 * 1024 * 1024;
+
+/// What each entry costs beyond its bytes (key, headers, bookkeeping), so that a flood of
+/// empty files is bounded too.
+const ENTRY_OVERHEAD: usize = 512;
+
+/// One cached representation.
+#[derive(Debug)]
+pub struct Cached {
+    /// The file the bytes were read from (the sidecar for a precompressed form).
+    pub source: PathBuf,
+    /// Its identity when it was read.
+    pub id: FileId,
+    /// Headers and validators of the representation.
+    pub meta: RepMeta,
+    /// The bytes.
+    pub bytes: Bytes,
+    last_used: AtomicU64,
+}
+
+impl Cached {
+    /// An entry for `bytes` read from `source`.
+    pub fn new(source: PathBuf, id: FileId, meta: RepMeta, bytes: Bytes) -> Cached {
+        Cached {
+            source,
+            id,
+            meta,
+            bytes,
+            last_used: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether the file on disk is still the one the bytes came from (one `stat`).
+    pub fn is_current(&self) -> bool {
+        std::fs::metadata(&self.source).is_ok_and(|m| m.is_file() && FileId::of(&m) == self.id)
+    }
+
+    fn cost(&self, key: &[u8]) -> usize {
+        self.bytes.len() + key.len() + ENTRY_OVERHEAD
+    }
+}
+
+/// The cache; shared by every worker thread.
+#[derive(Debug, Default)]
+pub struct Cache {
+    inner: Mutex<Inner>,
+    clock: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    map: HashMap<Vec<u8>, Arc<Cached>>,
+    total: usize,
+}
+
+/// The key of the representation of `path` (a [`crate::resolve::RelPath::key`]) in `encoding`.
+pub fn key(path: &[u8], encoding: Option<Encoding>) -> Vec<u8> {
+    let mut k = Vec::with_capacity(path.len() + 2);
+    k.extend_from_slice(path);
+    k.push(0); // never part of a path, so "a" + tag cannot collide with a file named "a?"
+    k.push(encoding.map_or(b'i', Encoding::tag));
+    k
+}
+
+impl Cache {
+    /// An empty cache.
+    pub fn new() -> Cache {
+        Cache::default()
+    }
+
+    /// The entry under `key`, whether or not it is still current.
+    pub fn get(&self, key: &[u8]) -> Option<Arc<Cached>> {
+        let entry = self.lock().map.get(key).cloned()?;
+        entry.last_used.store(
+            self.clock.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        Some(entry)
+    }
+
+    /// Stores `entry` under `key` unless it is too large; evicts if the total grows too large.
+    pub fn insert(&self, key: Vec<u8>, entry: Cached) {
+        if entry.bytes.len() as u64 > MAX_ENTRY {
+            return;
+        }
+        entry.last_used.store(
+            self.clock.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        let cost = entry.cost(&key);
+        let mut inner = self.lock();
+        if let Some(old) = inner.map.insert(key.clone(), Arc::new(entry)) {
+            inner.total -= old.cost(&key);
+        }
+        inner.total += cost;
+        if inner.total > MAX_TOTAL {
+            inner.evict(MAX_TOTAL / 4 * 3);
+        }
+    }
+
+    /// Drops the entry under `key` (it went stale).
+    pub fn remove(&self, key: &[u8]) {
+        let mut inner = self.lock();
+        if let Some(old) = inner.map.remove(key) {
+            inner.total -= old.cost(key);
+        }
+    }
+
+    /// Bytes currently accounted to entries.
+    pub fn total(&self) -> usize {
+        self.lock().total
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the map inconsistent (every update is a
+        // single insert/remove plus a counter), so a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Inner {
+    /// Drops least recently used entries until at most `target` bytes remain.
+    fn evict(&mut self, target: usize) {
+        let mut by_age: Vec<(u64, Vec<u8>)> = self
+            .map
+            .iter()
+            .map(|(k, v)| (v.last_used.load(Ordering::Relaxed), k.clone()))
+            .collect();
+        by_age.sort_unstable_by_key(|(t, _)| *t);
+        for (_, k) in by_age {
+            if self.total <= target {
+                break;
+            }
+            if let Some(old) = self.map.remove(&k) {
+                self.total -= old.cost(&k);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use std::time::UNIX_EPOCH;
+
+    fn entry(source: PathBuf, bytes: Bytes) -> Cached {
+        let m = std::fs::metadata(&source).unwrap();
+        let meta = RepMeta {
+            len: bytes.len() as u64,
+            etag: HeaderValue::from_static("\"x\""),
+            last_modified: HeaderValue::from_static("x"),
+            modified: UNIX_EPOCH,
+            content_type: HeaderValue::from_static("text/plain"),
+            encoding: None,
+            vary: false,
+            alternatives: false,
+        };
+        Cached::new(source, FileId::of(&m), meta, bytes)
+    }
+
+    #[test]
+    fn a_changed_file_is_not_current() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"one").unwrap();
+        let cache = Cache::new();
+        cache.insert(
+            key(b"f", None),
+            entry(p.clone(), Bytes::from_static(b"one")),
+        );
+        assert!(cache.get(&key(b"f", None)).unwrap().is_current());
+        std::fs::write(&p, b"two!").unwrap();
+        assert!(!cache.get(&key(b"f", None)).unwrap().is_current());
+        std::fs::remove_file(&p).unwrap();
+        assert!(!cache.get(&key(b"f", None)).unwrap().is_current());
+        cache.remove(&key(b"f", None));
+        assert!(cache.get(&key(b"f", None)).is_none());
+        assert_eq!(cache.total(), 0);
+    }
+
+    #[test]
+    fn size_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"x").unwrap();
+        let cache = Cache::new();
+        let big = Bytes::from(vec![0u8; MAX_ENTRY as usize]);
+        cache.insert(
+            key(b"huge", None),
+            entry(p.clone(), Bytes::from(vec![0u8; MAX_ENTRY as usize + 1])),
+        );
+        assert!(cache.get(&key(b"huge", None)).is_none());
+        let n = MAX_TOTAL / MAX_ENTRY as usize + 10;
+        for i in 0..n {
+            cache.insert(
+                key(format!("f{i}").as_bytes(), None),
+                entry(p.clone(), big.clone()),
+            );
+        }
+        assert!(cache.total() <= MAX_TOTAL);
+        assert!(
+            cache
+                .get(&key(format!("f{}", n - 1).as_bytes(), None))
+                .is_some()
+        );
+        assert!(cache.get(&key(b"f0", None)).is_none());
+    }
+
+    #[test]
+    fn keys_differ_by_encoding() {
+        assert_ne!(key(b"a", None), key(b"a", Some(Encoding::Gzip)));
+        assert_ne!(
+            key(b"a", Some(Encoding::Brotli)),
+            key(b"a", Some(Encoding::Gzip))
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! [`Files`]: the service that answers requests from a directory.
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Method, StatusCode, header};
+use http1::RequestHead;
+use server::{Request, Response, Service};
+
+use crate::cache::{self, Cache};
+use crate::compress::{self, Encoding};
+use crate::listing::{self, Sort};
+use crate::lookup::{self, Found, Want};
+use crate::resolve::{self, RelPath};
+use crate::respond::{self, Content, Rep};
+use crate::{Config, Error};
+
+/// The methods a file accepts, for `Allow`.
+const ALLOW: &str = "GET, HEAD, OPTIONS";
+
+/// Serves files from [`Config::root`]. Cheap to clone; clones share the cache.
+#[derive(Debug, Clone)]
+pub struct Files {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    cfg: Config,
+    cache: Cache,
+    spa: Option<RelPath>,
+}
+
+impl Files {
+    /// A service for `cfg`.
+    pub fn new(cfg: Config) -> Files {
+        let spa = cfg.spa.as_ref().map(|p| RelPath {
+            path: p.clone(),
+            slash: false,
+        });
+        Files {
+            inner: Arc::new(Inner {
+                cfg,
+                cache: Cache::new(),
+                spa,
+            }),
+        }
+    }
+
+    /// The configuration it serves.
+    pub fn config(&self) -> &Config {
+        &self.inner.cfg
+    }
+
+    /// The response to a request with head `req` (a file server never reads a body), with the
+    /// configured extra headers.
+    pub async fn serve(&self, req: &RequestHead) -> Response {
+        let mut r = self.respond(req).await;
+        self.finish(&mut r);
+        r
+    }
+
+    async fn respond(&self, req: &RequestHead) -> Response {
+        let method = &req.method;
+        if method == Method::OPTIONS {
+            return self.options(req);
+        }
+        if method != Method::GET && method != Method::HEAD {
+            return error(if is_standard(method) {
+                Error::MethodNotAllowed
+            } else {
+                Error::NotImplemented
+            });
+        }
+        let rel = match resolve::resolve(req.target.path(), self.inner.cfg.hidden) {
+            Ok(rel) => rel,
+            Err(Error::NotFound) => return self.fallback(req, Error::NotFound).await,
+            Err(e) => return error(e),
+        };
+        let ranged = method == Method::GET && req.headers.contains("range");
+        let encodings = if ranged {
+            Vec::new()
+        } else {
+            compress::accepted(req.headers.get_str("accept-encoding"))
+        };
+        if let Some(rep) = self.cached(&rel, &encodings) {
+            return self.file(req, rep);
+        }
+        let want = Want {
+            rel,
+            encodings,
+            sort: Sort::from_query(req.target.query()),
+            json: listing::wants_json(req.target.query(), req.headers.get_str("accept")),
+        };
+        match self.find(want.clone()).await {
+            Ok(found) => self.found(req, found),
+            Err(e @ Error::NotFound) => self.fallback(req, e).await,
+            Err(e) => error(e),
+        }
+    }
+
+    /// The cached representation for a client accepting `encodings`, if one is current.
+    ///
+    /// Costs one `stat`, done right here on the event loop: it is as cheap as waking a
+    /// blocking thread, and it is the whole cost of a hit.
+    fn cached(&self, rel: &RelPath, encodings: &[Encoding]) -> Option<Rep> {
+        let cache = &self.inner.cache;
+        let base = rel.key();
+        for enc in encodings.iter().copied().map(Some).chain([None]) {
+            let key = cache::key(&base, enc);
+            let Some(entry) = cache.get(&key) else {
+                continue;
+            };
+            if !entry.is_current() {
+                cache.remove(&key);
+                return None;
+            }
+            if enc.is_none() && entry.meta.alternatives && !encodings.is_empty() {
+                return None; // an encoded form may exist but is not cached yet
+            }
+            return Some(Rep {
+                meta: entry.meta.clone(),
+                content: Content::Memory(entry.bytes.clone()),
+            });
+        }
+        None
+    }
+
+    /// Runs the filesystem part on the blocking pool.
+    async fn find(&self, want: Want) -> Result<Found, Error> {
+        let inner = self.inner.clone();
+        let task =
+            tokio::task::spawn_blocking(move || lookup::find(&inner.cfg, &inner.cache, &want));
+        task.await
+            .unwrap_or_else(|e| Err(Error::Io(std::io::Error::other(e))))
+    }
+
+    /// `--spa`: the app's page instead of a 404.
+    async fn fallback(&self, req: &RequestHead, err: Error) -> Response {
+        let Some(spa) = self.inner.spa.clone() else {
+            return error(err);
+        };
+        let want = Want {
+            rel: spa,
+            encodings: compress::accepted(req.headers.get_str("accept-encoding")),
+            sort: Sort::from_query(None),
+            json: false,
+        };
+        match self.find(want).await {
+            Ok(Found::File(rep)) => self.file(req, rep),
+            Ok(_) => error(Error::NotFound),
+            Err(e) => error(e),
+        }
+    }
+
+    fn found(&self, req: &RequestHead, found: Found) -> Response {
+        match found {
+            Found::File(rep) => self.file(req, rep),
+            Found::Redirect => redirect(req),
+            Found::Listing(page, json) => {
+                let r = if json {
+                    Response::with_body(StatusCode::OK, "application/json", page)
+                } else {
+                    Response::html(StatusCode::OK, page)
+                };
+                r.header(header::CACHE_CONTROL, "no-cache")
+                    .header(header::VARY, "Accept")
+            }
+        }
+    }
+
+    fn file(&self, req: &RequestHead, rep: Rep) -> Response {
+        respond::file_response(
+            &req.method,
+            &req.headers,
+            rep,
+            &self.inner.cfg.cache_control,
+        )
+    }
+
+    /// `OPTIONS`: what a file allows, and the answer to a CORS preflight when enabled.
+    fn options(&self, req: &RequestHead) -> Response {
+        let mut r = Response::new(StatusCode::NO_CONTENT).header(header::ALLOW, ALLOW);
+        let preflight =
+            req.headers.contains("origin") && req.headers.contains("access-control-request-method");
+        if self.inner.cfg.cors && preflight {
+            r = r
+                .header(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW)
+                .header(header::ACCESS_CONTROL_MAX_AGE, "86400");
+            let asked = req.headers.get("access-control-request-headers").cloned();
+            r.headers.append(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                asked.unwrap_or(HeaderValue::from_static("*")),
+            );
+        }
+        r
+    }
+
+    /// Headers every response carries: `nosniff`, CORS, and the operator's own.
+    fn finish(&self, r: &mut Response) {
+        let cfg = &self.inner.cfg;
+        r.headers.append(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        if cfg.cors {
+            r.headers.append(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+            r.headers.append(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("ETag, Content-Range, Content-Encoding, Accept-Ranges"),
+            );
+        }
+        for (name, _) in &cfg.headers {
+            r.headers.remove(name.as_str());
+        }
+        for (name, value) in &cfg.headers {
+            r.headers.append(name.clone(), value.clone());
+        }
+    }
+}
+
+impl Service for Files {
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
+        let head = req.head;
+        async move { self.serve(&head).await }
+    }
+}
+
+/// Whether `method` is one HTTP defines (RFC 9110 9.3, RFC 5789): those get `405` on a file,
+/// anything else `501`.
+fn is_standard(method: &Method) -> bool {
+    [
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::CONNECT,
+        Method::TRACE,
+        Method::PATCH,
+    ]
+    .contains(method)
+}
+
+/// The one place an [`Error`] becomes a response. Bodies are the bare status text: nothing
+/// about the server's files or paths.
+fn error(e: Error) -> Response {
+    if let Error::Io(io) = &e {
+        tracing::warn!(error = %io, "file system error");
+    }
+    let mut r = Response::error(e.status());
+    if matches!(e, Error::MethodNotAllowed) {
+        r.headers
+            .append(header::ALLOW, HeaderValue::from_static(ALLOW));
+    }
+    r
+}
+
+/// `301` to the directory's URL with its slash, query kept. A path starting with several
+/// slashes is collapsed to one, or `//evil.example/` would read as another host.
+fn redirect(req: &RequestHead) -> Response {
+    let path = req.target.path().trim_start_matches('/');
+    let mut location =
+        String::with_capacity(path.len() + 2 + req.target.query().map_or(0, |q| q.len() + 1));
+    location.push('/');
+    location.push_str(path);
+    location.push('/');
+    if let Some(q) = req.target.query() {
+        location.push('?');
+        location.push_str(q);
+    }
+    match HeaderValue::from_str(&location) {
+        Ok(v) => {
+            let mut r = Response::new(StatusCode::MOVED_PERMANENTLY);
+            r.headers.append(header::LOCATION, v);
+            r
+        }
+        Err(_) => error(Error::BadPath("unencodable location")),
+    }
+}

@@ -1,0 +1,519 @@
+//! Directory listings: read once, sort as the query asks, render as HTML or JSON.
+//!
+//! Names are bytes, not strings: a name that is not UTF-8 is shown lossily but linked by its
+//! exact bytes, percent-encoded, so every entry stays reachable. Every name is HTML-escaped in
+//! text and percent-encoded in hrefs, which also keeps `#`, `?` and `%` in names from being
+//! read as URL syntax.
+
+use std::cmp::Ordering;
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
+use serde::Serialize;
+
+use crate::resolve::{RelPath, is_inside};
+
+/// Bytes left alone in an href: RFC 3986 unreserved characters. Everything else, `:` included
+/// (so `a:b` cannot read as a scheme), is percent-encoded.
+const HREF: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// One entry of a directory.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The name as the filesystem has it.
+    pub name: OsString,
+    /// Whether it is a directory (after following a symlink).
+    pub is_dir: bool,
+    /// Size in bytes (files only).
+    pub size: u64,
+    /// Modification time, when known.
+    pub modified: Option<SystemTime>,
+}
+
+/// Reads `dir`: one `stat` per entry for size and time (the kind comes free with the entry),
+/// two for a symlink (its target decides). Dotfiles are left out unless `hidden`; symlinks
+/// that leave `root` are left out unless `follow_symlinks`, as are dangling ones.
+pub fn read(
+    dir: &Path,
+    root: &Path,
+    hidden: bool,
+    follow_symlinks: bool,
+) -> io::Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !hidden && name.as_bytes().starts_with(b".") {
+            continue;
+        }
+        let meta = if entry.file_type()?.is_symlink() {
+            let path = entry.path();
+            match std::fs::metadata(&path) {
+                Ok(m) if follow_symlinks || is_inside(root, &path).unwrap_or(false) => m,
+                _ => continue,
+            }
+        } else {
+            match entry.metadata() {
+                Ok(m) => m,
+                Err(_) => continue, // removed while we read: not there any more
+            }
+        };
+        out.push(Entry {
+            name,
+            is_dir: meta.is_dir(),
+            size: if meta.is_dir() { 0 } else { meta.len() },
+            modified: meta.modified().ok(),
+        });
+    }
+    Ok(out)
+}
+
+/// The column to sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// By name, ignoring ASCII case.
+    Name,
+    /// By size.
+    Size,
+    /// By modification time.
+    Modified,
+}
+
+/// How to order a listing: `?sort=name|size|modified&order=asc|desc`. Directories always come
+/// first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    /// The column.
+    pub key: SortKey,
+    /// Descending instead of ascending.
+    pub descending: bool,
+}
+
+impl Sort {
+    /// The order a query asks for; unknown values fall back to name, ascending.
+    pub fn from_query(query: Option<&str>) -> Sort {
+        let mut sort = Sort {
+            key: SortKey::Name,
+            descending: false,
+        };
+        for (k, v) in pairs(query) {
+            match (k, v) {
+                ("sort", "name") => sort.key = SortKey::Name,
+                ("sort", "size") => sort.key = SortKey::Size,
+                ("sort", "modified") => sort.key = SortKey::Modified,
+                ("order", "desc") => sort.descending = true,
+                ("order", "asc") => sort.descending = false,
+                _ => {}
+            }
+        }
+        sort
+    }
+
+    /// Sorts `entries`.
+    pub fn apply(self, entries: &mut [Entry]) {
+        entries.sort_by(|a, b| {
+            b.is_dir.cmp(&a.is_dir).then_with(|| {
+                let o = match self.key {
+                    SortKey::Name => Ordering::Equal,
+                    SortKey::Size => a.size.cmp(&b.size),
+                    SortKey::Modified => a.modified.cmp(&b.modified),
+                };
+                let o = o.then_with(|| by_name(a, b));
+                if self.descending { o.reverse() } else { o }
+            })
+        });
+    }
+
+    fn param(self) -> &'static str {
+        match self.key {
+            SortKey::Name => "name",
+            SortKey::Size => "size",
+            SortKey::Modified => "modified",
+        }
+    }
+}
+
+fn by_name(a: &Entry, b: &Entry) -> Ordering {
+    let (a, b) = (a.name.as_bytes(), b.name.as_bytes());
+    a.iter()
+        .map(u8::to_ascii_lowercase)
+        .cmp(b.iter().map(u8::to_ascii_lowercase))
+        .then_with(|| a.cmp(b))
+}
+
+/// `key=value` pairs of a query string (values are not decoded: the ones we read are plain).
+fn pairs(query: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|p| p.split_once('=').or(Some((p, ""))))
+}
+
+/// Whether the client asked for JSON: `?format=json`, or an `Accept` naming JSON and not HTML.
+pub fn wants_json(query: Option<&str>, accept: Option<&str>) -> bool {
+    if pairs(query).any(|kv| kv == ("format", "json")) {
+        return true;
+    }
+    accept.is_some_and(|a| a.contains("application/json") && !a.contains("text/html"))
+}
+
+/// The percent-encoded form of a name, for an href.
+fn href(name: &[u8]) -> String {
+    percent_encoding::percent_encode(name, HREF).to_string()
+}
+
+/// Appends `text` with `<`, `>`, `&`, `"` and `'` escaped.
+fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// `1.5 KiB`, `12 MiB`, `999 B`.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if v < 10.0 {
+        format!("{v:.1} {}", UNITS[unit])
+    } else {
+        format!("{v:.0} {}", UNITS[unit])
+    }
+}
+
+/// `YYYY-MM-DD HH:MM` in UTC.
+pub fn short_time(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+const STYLE: &str = "\
+:root{color-scheme:light dark;--fg:#1f2328;--muted:#656d76;--line:#d0d7de;--bg:#fff;--hover:#f6f8fa;--link:#0969da}\
+@media(prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#8d96a0;--line:#30363d;--bg:#0d1117;--hover:#161b22;--link:#4493f8}}\
+*{box-sizing:border-box}\
+body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif}\
+main{max-width:960px;margin:0 auto;padding:32px 20px}\
+h1{font-size:20px;font-weight:600;margin:0 0 20px;word-break:break-all}\
+h1 a{color:var(--link);text-decoration:none}h1 a:hover{text-decoration:underline}\
+h1 .sep{color:var(--muted);margin:0 6px;font-weight:400}\
+table{width:100%;border-collapse:collapse;border:1px solid var(--line);border-radius:8px;overflow:hidden}\
+th,td{padding:8px 14px;text-align:left;border-bottom:1px solid var(--line)}\
+th{font-size:13px;font-weight:600;background:var(--hover)}\
+th a{color:var(--muted);text-decoration:none}th a:hover,th a.on{color:var(--fg)}\
+tr:last-child td{border-bottom:0}tbody tr:hover{background:var(--hover)}\
+td.n a{color:var(--link);text-decoration:none;word-break:break-all}td.n a:hover{text-decoration:underline}\
+td.n a::before{content:\"\";display:inline-block;width:14px;height:11px;margin-right:10px;border:1.5px solid var(--muted);border-radius:2px;vertical-align:-1px}\
+tr.d td.n a::before{background:var(--muted);border-radius:1px 4px 2px 2px;opacity:.55}\
+tr.up td.n a::before{border:0;width:14px;content:\"\\2190\";color:var(--muted);height:auto}\
+td.s,th.s{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
+td.m{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}\
+footer{margin-top:14px;color:var(--muted);font-size:13px}\
+@media(max-width:600px){td.m,th.m{display:none}}";
+
+/// The listing of the directory at `rel` as an HTML page.
+pub fn html(rel: &RelPath, entries: &[Entry], sort: Sort) -> String {
+    let mut out = String::with_capacity(2048 + entries.len() * 160);
+    let title = display_path(rel);
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    out.push_str(
+        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Index of ",
+    );
+    escape_into(&mut out, &title);
+    out.push_str("</title><style>");
+    out.push_str(STYLE);
+    out.push_str("</style></head><body><main><h1>");
+    breadcrumb(&mut out, rel);
+    out.push_str("</h1><table><thead><tr>");
+    header_cell(&mut out, sort, SortKey::Name, "Name", "");
+    header_cell(&mut out, sort, SortKey::Size, "Size", "s");
+    header_cell(&mut out, sort, SortKey::Modified, "Modified", "m");
+    out.push_str("</tr></thead><tbody>");
+    if rel.path.as_os_str().len() > 0 {
+        out.push_str("<tr class=\"up d\"><td class=\"n\"><a href=\"../\">Parent directory</a></td><td class=\"s\"></td><td class=\"m\"></td></tr>");
+    }
+    let mut dirs = 0;
+    for e in entries {
+        dirs += usize::from(e.is_dir);
+        row(&mut out, e);
+    }
+    let _ = write!(
+        out,
+        "</tbody></table><footer>{dirs} {}, {} {}</footer></main></body></html>\n",
+        if dirs == 1 {
+            "directory"
+        } else {
+            "directories"
+        },
+        entries.len() - dirs,
+        if entries.len() - dirs == 1 {
+            "file"
+        } else {
+            "files"
+        },
+    );
+    out
+}
+
+fn display_path(rel: &RelPath) -> String {
+    let mut s = String::from("/");
+    for seg in rel.segments() {
+        s.push_str(&String::from_utf8_lossy(seg.as_bytes()));
+        s.push('/');
+    }
+    s
+}
+
+/// `~ / a / b`: every ancestor linked by its absolute path.
+fn breadcrumb(out: &mut String, rel: &RelPath) {
+    let count = rel.segments().count();
+    out.push_str(if count == 0 {
+        "<span>~</span>"
+    } else {
+        "<a href=\"/\">~</a>"
+    });
+    let mut href_path = String::from("/");
+    for (i, seg) in rel.segments().enumerate() {
+        href_path.push_str(&href(seg.as_bytes()));
+        href_path.push('/');
+        out.push_str("<span class=\"sep\">/</span>");
+        let name = String::from_utf8_lossy(seg.as_bytes());
+        if i + 1 == count {
+            out.push_str("<span>");
+            escape_into(out, &name);
+            out.push_str("</span>");
+        } else {
+            out.push_str("<a href=\"");
+            out.push_str(&href_path);
+            out.push_str("\">");
+            escape_into(out, &name);
+            out.push_str("</a>");
+        }
+    }
+}
+
+/// A column header linking to the listing sorted by it (toggling the order when it is the
+/// current column).
+fn header_cell(out: &mut String, sort: Sort, key: SortKey, label: &str, class: &str) {
+    let this = Sort {
+        key,
+        descending: false,
+    };
+    let on = sort.key == key;
+    let order = if on && !sort.descending {
+        "desc"
+    } else {
+        "asc"
+    };
+    let arrow = match (on, sort.descending) {
+        (false, _) => "",
+        (true, false) => " \u{2191}",
+        (true, true) => " \u{2193}",
+    };
+    let _ = write!(
+        out,
+        "<th class=\"{class}\"><a class=\"{}\" href=\"?sort={}&amp;order={order}\">{label}{arrow}</a></th>",
+        if on { "on" } else { "" },
+        this.param(),
+    );
+}
+
+fn row(out: &mut String, e: &Entry) {
+    let name = String::from_utf8_lossy(e.name.as_bytes());
+    out.push_str(if e.is_dir {
+        "<tr class=\"d\"><td class=\"n\"><a href=\""
+    } else {
+        "<tr><td class=\"n\"><a href=\""
+    });
+    out.push_str(&href(e.name.as_bytes()));
+    if e.is_dir {
+        out.push('/');
+    }
+    out.push_str("\">");
+    escape_into(out, &name);
+    if e.is_dir {
+        out.push('/');
+    }
+    out.push_str("</a></td><td class=\"s\">");
+    if e.is_dir {
+        out.push('\u{2014}');
+    } else {
+        out.push_str(&human_size(e.size));
+    }
+    out.push_str("</td><td class=\"m\">");
+    if let Some(t) = e.modified {
+        out.push_str(&short_time(t));
+    }
+    out.push_str("</td></tr>");
+}
+
+#[derive(Serialize)]
+struct JsonListing<'a> {
+    path: String,
+    entries: Vec<JsonEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonEntry<'a> {
+    name: std::borrow::Cow<'a, str>,
+    href: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    size: u64,
+    modified: Option<u64>,
+}
+
+/// The listing as JSON: `{"path": "/a/", "entries": [{"name", "href", "type": "dir"|"file",
+/// "size", "modified" (Unix seconds)}]}`. `href` carries the exact bytes of names that are not
+/// UTF-8 (`name` shows them lossily).
+pub fn json(rel: &RelPath, entries: &[Entry]) -> String {
+    let listing = JsonListing {
+        path: display_path(rel),
+        entries: entries
+            .iter()
+            .map(|e| JsonEntry {
+                name: String::from_utf8_lossy(e.name.as_bytes()),
+                href: if e.is_dir {
+                    href(e.name.as_bytes()) + "/"
+                } else {
+                    href(e.name.as_bytes())
+                },
+                kind: if e.is_dir { "dir" } else { "file" },
+                size: e.size,
+                modified: e
+                    .modified
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs()),
+            })
+            .collect(),
+    };
+    serde_json::to_string(&listing).unwrap_or_else(|_| "{}".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn e(name: &[u8], is_dir: bool, size: u64, t: u64) -> Entry {
+        Entry {
+            name: std::ffi::OsStr::from_bytes(name).to_owned(),
+            is_dir,
+            size,
+            modified: Some(UNIX_EPOCH + Duration::from_secs(t)),
+        }
+    }
+
+    fn names(v: &[Entry]) -> Vec<String> {
+        v.iter()
+            .map(|e| e.name.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn sorting_keeps_directories_first() {
+        let mut v = vec![
+            e(b"b", false, 5, 1),
+            e(b"A", false, 9, 3),
+            e(b"z", true, 0, 2),
+            e(b"c", false, 1, 2),
+        ];
+        Sort::from_query(None).apply(&mut v);
+        assert_eq!(names(&v), ["z", "A", "b", "c"]);
+        Sort::from_query(Some("sort=size&order=desc")).apply(&mut v);
+        assert_eq!(names(&v), ["z", "A", "b", "c"]);
+        Sort::from_query(Some("sort=size")).apply(&mut v);
+        assert_eq!(names(&v), ["z", "c", "b", "A"]);
+        Sort::from_query(Some("sort=modified&order=desc")).apply(&mut v);
+        assert_eq!(names(&v), ["z", "A", "c", "b"]);
+    }
+
+    #[test]
+    fn awkward_names_are_escaped_and_encoded() {
+        let rel = crate::resolve::resolve("/d%20x/", false).unwrap();
+        let v = vec![
+            e(b"<x>&\"y\".txt", false, 1, 0),
+            e(b"q?#%.txt", false, 1, 0),
+            e(b"caf\xe9", false, 1, 0),
+        ];
+        let page = html(&rel, &v, Sort::from_query(None));
+        assert!(
+            page.contains("href=\"%3Cx%3E%26%22y%22.txt\">&lt;x&gt;&amp;&quot;y&quot;.txt</a>"),
+            "{page}"
+        );
+        assert!(page.contains("href=\"q%3F%23%25.txt\">q?#%.txt</a>"));
+        assert!(page.contains("href=\"caf%E9\">caf\u{fffd}</a>"));
+        assert!(page.contains("<title>Index of /d x/</title>"));
+        assert!(!page.contains("<x>"));
+        let j: serde_json::Value = serde_json::from_str(&json(&rel, &v)).unwrap();
+        assert_eq!(j["path"], "/d x/");
+        assert_eq!(j["entries"][2]["href"], "caf%E9");
+    }
+
+    #[test]
+    fn sizes_and_times_for_humans() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(5 * 1024 * 1024), "5.0 MiB");
+        assert_eq!(human_size(200 * 1024 * 1024), "200 MiB");
+        assert_eq!(
+            short_time(UNIX_EPOCH + Duration::from_secs(784_111_777)),
+            "1994-11-06 08:49"
+        );
+        assert_eq!(
+            short_time(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29 00:00"
+        );
+    }
+
+    #[test]
+    fn json_is_asked_for_explicitly() {
+        assert!(wants_json(Some("format=json"), None));
+        assert!(wants_json(None, Some("application/json")));
+        assert!(!wants_json(None, Some("text/html,application/json;q=0.9")));
+        assert!(!wants_json(None, None));
+    }
+}
