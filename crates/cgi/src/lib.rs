@@ -1,1 +1,32 @@
-//! cgi
+//! CGI/1.1 (RFC 3875) for sockserve: run a script per request and stream both ways.
+//!
+//! [`Cgi::handle`] finds the script a URL names, gives it the RFC's meta-variables and only
+//! those, streams the request body to its stdin while reading its stdout, parses the header
+//! block strictly, and streams the rest to the client. A script that runs too long, or whose
+//! client goes away, is killed with its whole process group, and every script is reaped.
+//!
+//! # Layout
+//! - [`config`]: [`CgiConfig`], the validated settings, with their defaults.
+//! - [`locate`]: URL path -> script file + `PATH_INFO`, refusing every way out of a script dir.
+//! - [`env`]: the meta-variables, a pure function of the request.
+//! - [`input`]: the request body on its way to stdin (chunked bodies spooled to learn their length).
+//! - [`spawn`]: starting a script in its own process group; killing and reaping it.
+//! - [`output`]: the script's header block, parsed as a pure function over bytes.
+//! - [`stream`]: stdout after the header block, as the response body.
+//! - [`error`]: [`CgiError`], each variant mapped to one status.
+//! - [`handler`]: [`Cgi`], tying them together, with local redirects and the concurrency limit.
+
+pub mod config;
+pub mod env;
+pub mod error;
+pub mod handler;
+mod input;
+pub mod locate;
+pub mod output;
+mod spawn;
+mod stream;
+
+pub use config::CgiConfig;
+pub use error::CgiError;
+pub use handler::Cgi;
+pub use locate::Located;

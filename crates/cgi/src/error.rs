@@ -1,0 +1,131 @@
+//! Everything that can end a CGI request early, and the one place each becomes a status.
+
+use std::fmt;
+use std::io;
+use std::process::ExitStatus;
+
+use http1::StatusCode;
+use server::{BodyError, Response};
+
+use crate::input::InputError;
+use crate::locate::LocateError;
+use crate::output::OutputError;
+
+/// Why a script produced no usable response.
+#[derive(Debug)]
+pub enum CgiError {
+    /// No script at that path, or a path that tries to escape: `404`.
+    NotFound,
+    /// The file may not be run: `403`.
+    Forbidden,
+    /// The request body could not be read: its own status (`413`, `408`, `400`).
+    Body(BodyError),
+    /// Every script slot stayed busy for the whole queue wait: `503`.
+    Busy,
+    /// The script did not send its header block within the timeout: `504`.
+    TimedOut,
+    /// The script's header block is malformed: `500`.
+    Output(OutputError),
+    /// The script's output ended before its header block; it exited with this status: `500`.
+    NoHeaders(Option<ExitStatus>),
+    /// Local redirects led to more local redirects too many times: `500`.
+    RedirectLoop,
+    /// Spawning, spooling the body or reading output failed: `500`.
+    Io(io::Error),
+}
+
+impl CgiError {
+    /// The status the client gets.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            CgiError::NotFound => StatusCode::NOT_FOUND,
+            CgiError::Forbidden => StatusCode::FORBIDDEN,
+            CgiError::Body(e) => e.status(),
+            CgiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            CgiError::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+            CgiError::Output(_)
+            | CgiError::NoHeaders(_)
+            | CgiError::RedirectLoop
+            | CgiError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The response, after logging what the operator should know. Client mistakes (404, 403,
+    /// bad bodies) are not server faults and are left to the access log; details never reach
+    /// the client.
+    pub fn into_response(self, script: &str) -> Response {
+        match &self {
+            CgiError::NotFound | CgiError::Forbidden | CgiError::Body(_) => {
+                tracing::debug!(script, "{self}")
+            }
+            _ => tracing::warn!(script, "{self}"),
+        }
+        Response::error(self.status())
+    }
+}
+
+impl fmt::Display for CgiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CgiError::NotFound => f.write_str("no such script"),
+            CgiError::Forbidden => f.write_str("script is not executable"),
+            CgiError::Body(e) => write!(f, "request body: {e}"),
+            CgiError::Busy => f.write_str("too many scripts running"),
+            CgiError::TimedOut => {
+                f.write_str("script timed out before sending its headers; killed")
+            }
+            CgiError::Output(e) => write!(f, "{e}"),
+            CgiError::NoHeaders(Some(status)) => {
+                write!(f, "script sent no header block and {status}")
+            }
+            CgiError::NoHeaders(None) => f.write_str("script sent no header block"),
+            CgiError::RedirectLoop => f.write_str("too many local redirects"),
+            CgiError::Io(e) => write!(f, "script I/O failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CgiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CgiError::Body(e) => Some(e),
+            CgiError::Output(e) => Some(e),
+            CgiError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<LocateError> for CgiError {
+    fn from(e: LocateError) -> Self {
+        match e {
+            LocateError::NotFound => CgiError::NotFound,
+            LocateError::Forbidden => CgiError::Forbidden,
+            LocateError::Io(e) => CgiError::Io(e),
+        }
+    }
+}
+
+impl From<InputError> for CgiError {
+    fn from(e: InputError) -> Self {
+        match e {
+            InputError::Body(e) => CgiError::Body(e),
+            InputError::Spool(e) => CgiError::Io(e),
+        }
+    }
+}
+
+impl From<OutputError> for CgiError {
+    fn from(e: OutputError) -> Self {
+        CgiError::Output(e)
+    }
+}
+
+/// A spawn failure: permission problems are `403`, anything else (a missing interpreter, a
+/// file that is not a program) is `500`.
+pub(crate) fn spawn_error(e: io::Error) -> CgiError {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => CgiError::Forbidden,
+        _ => CgiError::Io(e),
+    }
+}

@@ -1,0 +1,248 @@
+//! [`Cgi`]: from a request to a running script to a response.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use http1::{HeaderName, Method, RequestHead, StatusCode, Target};
+use server::{Request, Response, ResponseBody, Service};
+use tokio::io::AsyncReadExt;
+use tokio::process::ChildStdout;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use crate::error::{CgiError, spawn_error};
+use crate::input::Input;
+use crate::locate::{self, Located, ScriptDir};
+use crate::output::{self, HeadScanner, ScriptHead};
+use crate::spawn::{self, Running};
+use crate::stream::{READ_SIZE, ScriptOutput};
+use crate::{CgiConfig, env};
+
+/// How long a request waits for a script slot when `max_scripts` are running, before `503`.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(2);
+
+/// Most local redirects (`Location: /path`) followed for one request before giving up with
+/// `500`; a script that redirects to itself would otherwise loop forever.
+pub const MAX_LOCAL_REDIRECTS: usize = 8;
+
+/// The CGI handler: runs scripts under the configured script directories.
+#[derive(Debug)]
+pub struct Cgi {
+    config: CgiConfig,
+    dirs: Vec<ScriptDir>,
+    slots: Arc<Semaphore>,
+}
+
+/// What running a script led to.
+enum Outcome {
+    Response(Response),
+    /// A local redirect: answer this request instead.
+    Redirect(Box<Request>),
+}
+
+impl Cgi {
+    /// A handler for `config`.
+    pub fn new(config: CgiConfig) -> Cgi {
+        let dirs = config
+            .script_dirs
+            .iter()
+            .map(|d| ScriptDir::new(&config.root, d))
+            .collect();
+        let slots = Arc::new(Semaphore::new(config.max_scripts.max(1)));
+        Cgi {
+            config,
+            dirs,
+            slots,
+        }
+    }
+
+    /// Whether this URL path (percent-encoded, as in [`Request::path`]) falls under a script
+    /// directory. Generous on purpose: see [`locate::matches`].
+    pub fn matches(&self, path: &str) -> bool {
+        locate::matches(&self.dirs, path)
+    }
+
+    /// Runs the script for `req`; `local` serves RFC 3875 local redirects (`Location: /path`)
+    /// that lead outside the script directories.
+    pub async fn handle<S: Service>(&self, req: Request, local: &S) -> Response {
+        let mut req = req;
+        for _ in 0..=MAX_LOCAL_REDIRECTS {
+            match self.run(req).await {
+                Outcome::Response(r) => return r,
+                Outcome::Redirect(next) if self.matches(next.path()) => req = *next,
+                Outcome::Redirect(next) => return local.call(*next).await,
+            }
+        }
+        CgiError::RedirectLoop.into_response(req.path())
+    }
+
+    async fn run(&self, req: Request) -> Outcome {
+        let script = match locate::locate(&self.config, &self.dirs, req.path()) {
+            Ok(s) => s,
+            Err(e) => return Outcome::Response(CgiError::from(e).into_response(req.path())),
+        };
+        let name = spawn::display_name(&script);
+        match self.execute(req, &script, name.clone()).await {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Response(e.into_response(&name)),
+        }
+    }
+
+    async fn execute(
+        &self,
+        mut req: Request,
+        script: &Located,
+        name: Arc<str>,
+    ) -> Result<Outcome, CgiError> {
+        let body = std::mem::take(&mut req.body);
+        let (mut input, len) = Input::prepare(body).await?;
+        let vars = env::environment(&req, script, &self.config, len);
+        let permit = self.slot().await?;
+        let deadline = Instant::now() + self.config.timeout;
+        let stdin = input.stdio().map_err(CgiError::Io)?;
+        let mut child = spawn::spawn(script, vars, stdin).map_err(spawn_error)?;
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let child_stdin = child.stdin.take();
+        let mut running = Running::new(child, permit);
+        if let Some(w) = input.feed(child_stdin) {
+            running.set_writer(w);
+        }
+        if let Some(stderr) = stderr {
+            spawn::log_stderr(stderr, name.clone());
+        }
+        let stdout = stdout.ok_or_else(|| CgiError::Io(std::io::ErrorKind::BrokenPipe.into()))?;
+        let mut out = ScriptOutput {
+            stdout,
+            running: Some(running),
+            deadline,
+            buf: BytesMut::with_capacity(READ_SIZE),
+            remaining: None,
+            name,
+        };
+        if script.nph {
+            return Ok(Outcome::Response(nph_response(out)));
+        }
+        let head = read_head(&mut out).await?;
+        Ok(respond(req, head, out))
+    }
+
+    /// A script slot, waiting up to [`QUEUE_WAIT`] for one.
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, CgiError> {
+        match tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(CgiError::Busy),
+        }
+    }
+}
+
+/// Reads stdout until the header block is complete and parses it; the bytes after it stay in
+/// `out.buf`.
+async fn read_head(out: &mut ScriptOutput) -> Result<ScriptHead, CgiError> {
+    let mut scanner = HeadScanner::default();
+    loop {
+        out.buf.reserve(READ_SIZE);
+        let read = read_until(&mut out.stdout, &mut out.buf, out.deadline).await;
+        match read {
+            None => return Err(CgiError::TimedOut),
+            Some(Err(e)) => return Err(CgiError::Io(e)),
+            Some(Ok(0)) => {
+                let status = match out.running.as_mut() {
+                    Some(r) => r.exit_status(out.deadline).await,
+                    None => None,
+                };
+                return Err(CgiError::NoHeaders(status));
+            }
+            Some(Ok(_)) => {}
+        }
+        if let Some((block, end)) = scanner.scan(&out.buf)? {
+            let head = output::parse_head(&out.buf[..block])?;
+            let _ = out.buf.split_to(end);
+            return Ok(head);
+        }
+    }
+}
+
+async fn read_until(
+    stdout: &mut ChildStdout,
+    buf: &mut BytesMut,
+    deadline: Instant,
+) -> Option<std::io::Result<usize>> {
+    tokio::time::timeout_at(deadline, stdout.read_buf(buf))
+        .await
+        .ok()
+}
+
+/// Turns a parsed header block and the rest of the output into the outcome (RFC 3875 6.2).
+fn respond(req: Request, head: ScriptHead, mut out: ScriptOutput) -> Outcome {
+    if let Some(location) = head.local_redirect()
+        && let Some(next) = redirected(&req, location)
+    {
+        out.drain();
+        return Outcome::Redirect(Box::new(next));
+    }
+    let status = match (head.status, &head.location) {
+        (Some(s), _) => s,
+        (None, Some(_)) => StatusCode::FOUND,
+        (None, None) => StatusCode::OK,
+    };
+    let mut response = Response::new(status);
+    response.headers = head.headers;
+    if let Some(location) = head.location {
+        response
+            .headers
+            .append(HeaderName::from_static("location"), location);
+    }
+    out.remaining = head.content_length;
+    if req.method() == Method::HEAD {
+        out.drain();
+        response.body = ResponseBody::Stream {
+            stream: Box::pin(futures_util::stream::empty()),
+            len: head.content_length,
+        };
+    } else if let Some(body) = out.try_complete() {
+        response.body = if body.is_empty() {
+            ResponseBody::Empty
+        } else {
+            ResponseBody::Full(body)
+        };
+    } else {
+        response.body = ResponseBody::Stream {
+            len: head.content_length,
+            stream: out.into_stream(),
+        };
+    }
+    Outcome::Response(response)
+}
+
+/// The request a local redirect stands for: a `GET` of `location` with the original headers
+/// (minus those describing the original body) on the same connection.
+fn redirected(req: &Request, location: &str) -> Option<Request> {
+    let target = Target::parse(location.as_bytes(), &Method::GET).ok()?;
+    let mut headers = req.headers().clone();
+    for h in [
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "expect",
+    ] {
+        headers.remove(h);
+    }
+    let head = RequestHead {
+        method: Method::GET,
+        target,
+        version: req.version(),
+        headers,
+        body: http1::BodyKind::Empty,
+        keep_alive: req.head.keep_alive,
+        expect_continue: false,
+    };
+    Some(Request::new(head, server::Body::empty(), req.conn))
+}
+
+/// `nph-` scripts write the whole response themselves, status line included.
+fn nph_response(out: ScriptOutput) -> Response {
+    let mut response = Response::new(StatusCode::OK);
+    response.body = ResponseBody::Raw(out.into_stream());
+    response
+}

@@ -1,0 +1,163 @@
+//! The request body on its way to the script's stdin.
+//!
+//! A body with a `Content-Length` streams straight into the pipe while the script runs. A
+//! chunked body has no length to put in `CONTENT_LENGTH`, so it is read first: into memory
+//! while small, into an anonymous temporary file past [`SPOOL_IN_MEMORY`], which then becomes
+//! the script's stdin as it is. Either way a large body never sits whole in memory.
+
+use std::io::{self, Seek, Write};
+use std::process::Stdio;
+
+use bytes::{Bytes, BytesMut};
+use server::{Body, BodyError};
+use tokio::io::AsyncWriteExt;
+use tokio::process::ChildStdin;
+use tokio::task::AbortHandle;
+
+/// Chunked bodies up to this size are held in memory; larger ones go to a temporary file.
+pub const SPOOL_IN_MEMORY: usize = 256 * 1024;
+
+/// Why the body could not be made ready for the script.
+#[derive(Debug)]
+pub(crate) enum InputError {
+    /// Reading it from the client failed.
+    Body(BodyError),
+    /// Writing the temporary file failed.
+    Spool(io::Error),
+}
+
+/// The script's input.
+pub(crate) enum Input {
+    /// No body: stdin is `/dev/null`.
+    None,
+    /// A body of known length, copied into a pipe as it arrives.
+    Stream(Body),
+    /// A de-chunked body that fitted in memory.
+    Memory(Bytes),
+    /// A de-chunked body spooled to a temporary file, rewound.
+    File(std::fs::File),
+}
+
+impl Input {
+    /// Readies `body` and returns it with the length the script will read (`None` if none).
+    pub(crate) async fn prepare(mut body: Body) -> Result<(Input, Option<u64>), InputError> {
+        match body.len() {
+            Some(0) => Ok((Input::None, None)),
+            Some(n) => Ok((Input::Stream(body), Some(n))),
+            None => {
+                let mut mem = BytesMut::new();
+                while let Some(piece) = body.chunk().await.map_err(InputError::Body)? {
+                    if mem.len() + piece.len() > SPOOL_IN_MEMORY {
+                        return spool(mem, piece, body).await;
+                    }
+                    mem.extend_from_slice(&piece);
+                }
+                let len = mem.len() as u64;
+                Ok((
+                    if len == 0 {
+                        Input::None
+                    } else {
+                        Input::Memory(mem.freeze())
+                    },
+                    Some(len),
+                ))
+            }
+        }
+    }
+
+    /// What the script's stdin is connected to.
+    pub(crate) fn stdio(&mut self) -> io::Result<Stdio> {
+        Ok(match self {
+            Input::None => Stdio::null(),
+            Input::Stream(_) | Input::Memory(_) => Stdio::piped(),
+            Input::File(f) => Stdio::from(f.try_clone()?),
+        })
+    }
+
+    /// Starts copying into `stdin` in its own task, so a script that writes before it has read
+    /// all its input cannot deadlock against us. Closes stdin at the end of the body.
+    pub(crate) fn feed(self, stdin: Option<ChildStdin>) -> Option<AbortHandle> {
+        let mut stdin = stdin?;
+        let task = match self {
+            Input::Stream(mut body) => tokio::spawn(async move {
+                while let Ok(Some(piece)) = body.chunk().await {
+                    if stdin.write_all(&piece).await.is_err() {
+                        break;
+                    }
+                }
+            }),
+            Input::Memory(bytes) => tokio::spawn(async move {
+                let _ = stdin.write_all(&bytes).await;
+            }),
+            Input::None | Input::File(_) => return None,
+        };
+        Some(task.abort_handle())
+    }
+}
+
+/// Moves a body that outgrew memory into a temporary file.
+async fn spool(
+    mem: BytesMut,
+    first: Bytes,
+    mut body: Body,
+) -> Result<(Input, Option<u64>), InputError> {
+    let file = tempfile::tempfile().map_err(InputError::Spool)?;
+    let mut file = tokio::fs::File::from_std(file);
+    let mut len = 0u64;
+    for piece in [mem.freeze(), first] {
+        file.write_all(&piece).await.map_err(InputError::Spool)?;
+        len += piece.len() as u64;
+    }
+    while let Some(piece) = body.chunk().await.map_err(InputError::Body)? {
+        file.write_all(&piece).await.map_err(InputError::Spool)?;
+        len += piece.len() as u64;
+    }
+    file.flush().await.map_err(InputError::Spool)?;
+    let mut file = file.into_std().await;
+    file.flush().map_err(InputError::Spool)?;
+    file.rewind().map_err(InputError::Spool)?;
+    Ok((Input::File(file), Some(len)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn chunked(pieces: Vec<&'static [u8]>) -> Body {
+        let stream =
+            futures_util::stream::iter(pieces.into_iter().map(|p| Ok(Bytes::from_static(p))));
+        Body::from_stream(stream, None)
+    }
+
+    #[tokio::test]
+    async fn small_chunked_body_is_held_in_memory() {
+        let (input, len) = Input::prepare(chunked(vec![b"ab", b"cd"])).await.unwrap();
+        assert_eq!(len, Some(4));
+        assert!(matches!(input, Input::Memory(ref b) if b == "abcd"));
+    }
+
+    #[tokio::test]
+    async fn large_chunked_body_goes_to_a_file() {
+        static PIECE: [u8; 100_000] = [7; 100_000];
+        let pieces = vec![&PIECE[..]; 5];
+        let (input, len) = Input::prepare(chunked(pieces)).await.unwrap();
+        assert_eq!(len, Some(500_000));
+        let Input::File(mut f) = input else {
+            panic!("not spooled")
+        };
+        let mut all = Vec::new();
+        f.read_to_end(&mut all).unwrap();
+        assert_eq!(all.len(), 500_000);
+        assert!(all.iter().all(|&b| b == 7));
+    }
+
+    #[tokio::test]
+    async fn empty_bodies_need_no_pipe() {
+        let (input, len) = Input::prepare(Body::empty()).await.unwrap();
+        assert!(matches!(input, Input::None) && len.is_none());
+        let (input, len) = Input::prepare(chunked(vec![])).await.unwrap();
+        assert!(matches!(input, Input::None) && len == Some(0));
+    }
+}

@@ -1,0 +1,349 @@
+//! The script's header block (RFC 3875 section 6), parsed as a pure function over bytes.
+//!
+//! The block is looked for incrementally as stdout arrives ([`HeadScanner`]); once complete it
+//! is parsed whole ([`parse_head`]). Anything malformed is an error that becomes `500`: a
+//! broken line is never passed on to the client, where it could split or smuggle a response.
+
+use std::fmt;
+
+use http1::{HeaderName, HeaderValue, Headers, StatusCode};
+
+/// Largest header block a script may print (the blank line included). A script whose first
+/// 64 KiB hold no blank line gets `500` and is killed.
+pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
+
+/// Header fields a script may not set because the server frames the response itself; they
+/// are dropped. (`Content-Length` is read to frame the body, then set by the server.)
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+];
+
+/// What is wrong with a header block; every variant means `500`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputError {
+    /// No blank line within [`MAX_HEADER_BLOCK`] bytes.
+    TooLarge,
+    /// Output ended before the blank line.
+    Incomplete,
+    /// A line without a colon (this includes folded continuation lines).
+    NoColon,
+    /// A line starting with a colon.
+    EmptyName,
+    /// A field name with a byte that is not a token character (whitespace, NUL, controls).
+    BadName,
+    /// A field value with NUL or another control byte other than HTAB.
+    BadValue,
+    /// `Status` is not three digits in 200..=599, optionally followed by a reason.
+    BadStatus,
+    /// `Content-Length` is not a number.
+    BadContentLength,
+    /// `Status`, `Location`, `Content-Type` or `Content-Length` given twice.
+    Duplicate,
+}
+
+impl fmt::Display for OutputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self {
+            OutputError::TooLarge => "header block larger than 64 KiB",
+            OutputError::Incomplete => "output ended before the end of the header block",
+            OutputError::NoColon => "header line without a colon",
+            OutputError::EmptyName => "header line with an empty name",
+            OutputError::BadName => "invalid header name",
+            OutputError::BadValue => "control byte in a header value",
+            OutputError::BadStatus => "invalid Status header",
+            OutputError::BadContentLength => "invalid Content-Length header",
+            OutputError::Duplicate => "Status, Location, Content-Type or Content-Length repeated",
+        };
+        write!(f, "malformed script output: {what}")
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+/// A parsed header block.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ScriptHead {
+    /// From `Status: NNN reason` (the reason is not kept: the server sends the standard one).
+    pub status: Option<StatusCode>,
+    /// `Location`, as given.
+    pub location: Option<HeaderValue>,
+    /// `Content-Length`, which frames the body that follows.
+    pub content_length: Option<u64>,
+    /// Every other field, in order, to be sent to the client.
+    pub headers: Headers,
+}
+
+impl ScriptHead {
+    /// A local redirect (RFC 3875 6.2.2): a `Location` that is an absolute path and no
+    /// `Status`; the server answers it as if the client had asked for that path.
+    pub fn local_redirect(&self) -> Option<&str> {
+        let loc = self.location.as_ref()?.to_str().ok()?;
+        (self.status.is_none() && loc.starts_with('/') && !loc.starts_with("//")).then_some(loc)
+    }
+}
+
+/// Finds the end of the header block as output arrives, without rescanning.
+#[derive(Debug, Default)]
+pub struct HeadScanner {
+    scanned: usize,
+    line_start: usize,
+}
+
+impl HeadScanner {
+    /// Looks for the blank line in `buf` (everything received so far). `Ok(Some((block, end)))`:
+    /// the block is `buf[..block]` and the body starts at `buf[end]`; `Ok(None)`: need more.
+    pub fn scan(&mut self, buf: &[u8]) -> Result<Option<(usize, usize)>, OutputError> {
+        while let Some(i) = memchr(b'\n', &buf[self.scanned..]) {
+            let nl = self.scanned + i;
+            let line = &buf[self.line_start..nl];
+            self.scanned = nl + 1;
+            if line.is_empty() || line == b"\r" {
+                if nl + 1 > MAX_HEADER_BLOCK {
+                    return Err(OutputError::TooLarge);
+                }
+                return Ok(Some((self.line_start, nl + 1)));
+            }
+            self.line_start = nl + 1;
+        }
+        self.scanned = buf.len();
+        if buf.len() >= MAX_HEADER_BLOCK {
+            return Err(OutputError::TooLarge);
+        }
+        Ok(None)
+    }
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+/// Parses a header block (without its blank line); lines end in LF or CRLF.
+pub fn parse_head(block: &[u8]) -> Result<ScriptHead, OutputError> {
+    let mut head = ScriptHead::default();
+    let mut content_type = None;
+    for line in block.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        let (name, value) = split_field(line)?;
+        if name.eq_ignore_ascii_case(b"status") {
+            once(&mut head.status, parse_status(value)?)?;
+        } else if name.eq_ignore_ascii_case(b"location") {
+            once(&mut head.location, header_value(value)?)?;
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            once(&mut head.content_length, parse_length(value)?)?;
+        } else if !HOP_BY_HOP
+            .iter()
+            .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+        {
+            if name.eq_ignore_ascii_case(b"content-type") {
+                once(&mut content_type, ())?;
+            }
+            let name = HeaderName::from_bytes(name).map_err(|_| OutputError::BadName)?;
+            head.headers.append(name, header_value(value)?);
+        }
+    }
+    Ok(head)
+}
+
+/// One `name: value` line, each side checked.
+fn split_field(line: &[u8]) -> Result<(&[u8], &[u8]), OutputError> {
+    let colon = memchr(b':', line).ok_or(OutputError::NoColon)?;
+    let name = &line[..colon];
+    if name.is_empty() {
+        return Err(OutputError::EmptyName);
+    }
+    if !name.iter().all(|&b| is_tchar(b)) {
+        return Err(OutputError::BadName);
+    }
+    let value = http1::headers::trim_ows(&line[colon + 1..]);
+    if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(OutputError::BadValue);
+    }
+    Ok((name, value))
+}
+
+/// RFC 9110 5.6.2 token characters.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Stores a field that may appear only once.
+fn once<T>(slot: &mut Option<T>, value: T) -> Result<(), OutputError> {
+    if slot.is_some() {
+        return Err(OutputError::Duplicate);
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// `Status: 404 Not Found` (RFC 3875 6.3.3): three digits, then nothing or a space and a reason.
+fn parse_status(value: &[u8]) -> Result<StatusCode, OutputError> {
+    let (code, rest) = value.split_at_checked(3).ok_or(OutputError::BadStatus)?;
+    if !code.iter().all(u8::is_ascii_digit)
+        || !(rest.is_empty() || rest[0] == b' ' || rest[0] == b'\t')
+    {
+        return Err(OutputError::BadStatus);
+    }
+    let status = StatusCode::from_bytes(code).map_err(|_| OutputError::BadStatus)?;
+    if !(200..=599).contains(&status.as_u16()) {
+        return Err(OutputError::BadStatus);
+    }
+    Ok(status)
+}
+
+fn parse_length(value: &[u8]) -> Result<u64, OutputError> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return Err(OutputError::BadContentLength);
+    }
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or(OutputError::BadContentLength)
+}
+
+fn header_value(value: &[u8]) -> Result<HeaderValue, OutputError> {
+    HeaderValue::from_bytes(value).map_err(|_| OutputError::BadValue)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn head(raw: &[u8]) -> Result<(ScriptHead, usize), OutputError> {
+        let (block, end) = HeadScanner::default()
+            .scan(raw)?
+            .ok_or(OutputError::Incomplete)?;
+        Ok((parse_head(&raw[..block])?, end))
+    }
+
+    #[test]
+    fn document_response_with_crlf_or_lf() {
+        for raw in [
+            &b"Content-Type: text/plain\r\nX-A: 1\r\n\r\nbody"[..],
+            b"Content-Type: text/plain\nX-A: 1\n\nbody",
+        ] {
+            let (h, end) = head(raw).unwrap();
+            assert_eq!(&raw[end..], b"body");
+            assert_eq!(h.status, None);
+            assert_eq!(h.headers.get_str("content-type"), Some("text/plain"));
+            assert_eq!(h.headers.get_str("x-a"), Some("1"));
+        }
+    }
+
+    #[test]
+    fn found_incrementally_at_every_split() {
+        let raw = b"Status: 201 Created\r\nContent-Type: a/b\r\n\r\nrest";
+        for split in 0..raw.len() {
+            let mut s = HeadScanner::default();
+            let first = s.scan(&raw[..split]).unwrap();
+            let got = match first {
+                Some(x) => x,
+                None => s.scan(raw).unwrap().unwrap(),
+            };
+            assert_eq!(got, (raw.len() - 6, raw.len() - 4), "split at {split}");
+        }
+    }
+
+    #[test]
+    fn status_location_and_length() {
+        let (h, _) = head(b"Status: 404 Not Found\nContent-Length: 12\n\n").unwrap();
+        assert_eq!(h.status, Some(StatusCode::NOT_FOUND));
+        assert_eq!(h.content_length, Some(12));
+        assert!(h.headers.is_empty());
+        let (h, _) = head(b"Location: /other?x=1\n\n").unwrap();
+        assert_eq!(h.local_redirect(), Some("/other?x=1"));
+        let (h, _) = head(b"Location: http://example.org/\n\n").unwrap();
+        assert_eq!(h.local_redirect(), None);
+        let (h, _) = head(b"Location: //evil/\n\n").unwrap();
+        assert_eq!(h.local_redirect(), None);
+        let (h, _) = head(b"Status: 301\nLocation: /moved\n\n").unwrap();
+        assert_eq!(h.local_redirect(), None);
+        assert_eq!(h.status, Some(StatusCode::MOVED_PERMANENTLY));
+    }
+
+    #[test]
+    fn framing_headers_are_dropped() {
+        let (h, _) =
+            head(b"Connection: close\nTransfer-Encoding: chunked\nFoo:\nX: b\tar\n\n").unwrap();
+        let names: Vec<_> = h.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["foo", "x"]);
+    }
+
+    #[test]
+    fn malformed_blocks_are_errors() {
+        let cases: [(&[u8], OutputError); 14] = [
+            (
+                b"Content-Type: a\r\nF\x00oo: bar\r\n\r\n",
+                OutputError::BadName,
+            ),
+            (
+                b"Content-Type: a\r\nF\x01oo: bar\r\n\r\n",
+                OutputError::BadName,
+            ),
+            (
+                b"Content-Type: a\r\nF\noo: bar\r\n\r\n",
+                OutputError::NoColon,
+            ),
+            (b"Content-Type: a\r\n: bar\r\n\r\n", OutputError::EmptyName),
+            (
+                b"Content-Type: a\r\nFoo: b\x01ar\r\n\r\n",
+                OutputError::BadValue,
+            ),
+            (
+                b"Content-Type: a\r\nFoo: b\rar\r\n\r\n",
+                OutputError::BadValue,
+            ),
+            (
+                b"Content-Type: a\r\nFoo : bar\r\n\r\n",
+                OutputError::BadName,
+            ),
+            (b"Content-Type: a\r\n folded\r\n\r\n", OutputError::NoColon),
+            (b"Status: 2000\n\n", OutputError::BadStatus),
+            (b"Status: 100 Continue\n\n", OutputError::BadStatus),
+            (b"Status: abc\n\n", OutputError::BadStatus),
+            (b"Content-Length: -1\n\n", OutputError::BadContentLength),
+            (b"Status: 200\nStatus: 200\n\n", OutputError::Duplicate),
+            (
+                b"Content-Type: a\nContent-Type: b\n\n",
+                OutputError::Duplicate,
+            ),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                head(raw).err(),
+                Some(want),
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    #[test]
+    fn missing_blank_line_and_oversize() {
+        assert_eq!(
+            HeadScanner::default().scan(b"Content-Type: a\r\n").unwrap(),
+            None
+        );
+        let big = vec![b'a'; MAX_HEADER_BLOCK];
+        assert_eq!(
+            HeadScanner::default().scan(&big),
+            Err(OutputError::TooLarge)
+        );
+        let mut long = b"X: ".to_vec();
+        long.extend(std::iter::repeat_n(b'a', MAX_HEADER_BLOCK));
+        long.extend_from_slice(b"\n\n");
+        assert_eq!(
+            HeadScanner::default().scan(&long),
+            Err(OutputError::TooLarge)
+        );
+    }
+}
