@@ -1,8 +1,235 @@
 //! `sockserve serve [DIR]`: the static file server (and CGI).
+//!
+//! The flags are validated into a [`files::Config`] (and a [`cgi::Cgi`] when asked for) before
+//! any socket opens, so a bad directory or header is one line on stderr and a non-zero exit.
+
+use std::path::{Component, Path, PathBuf};
+
+use http::{HeaderName, HeaderValue};
+use server::{Request, Response, Service};
 
 use crate::cli::ServeArgs;
-use crate::cmd::CmdResult;
+use crate::cmd::{
+    CliError, CmdResult, announce, bind_error, http_config, init_logging, listen_addr, run_server,
+    serve_cgi,
+};
 
-pub fn run(_args: ServeArgs) -> CmdResult {
-    Err(crate::cmd::CliError::Runtime("not yet".into()))
+/// Files, with CGI in front of them for the URL directories that hold scripts.
+struct ServeService {
+    files: files::Files,
+    cgi: Option<cgi::Cgi>,
+}
+
+impl Service for ServeService {
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
+        async move {
+            match &self.cgi {
+                // The files service answers the scripts' local redirects (`Location: /path`).
+                Some(cgi) if cgi.matches(req.path()) => cgi.handle(req, &self.files).await,
+                _ => self.files.call(req).await,
+            }
+        }
+    }
+}
+
+pub fn run(args: ServeArgs) -> CmdResult {
+    init_logging(args.http.quiet);
+    let (runtime, http) = http_config(&args.http)?;
+    let (dir, port) = target(&args)?;
+    let config = files_config(&args, &dir)?;
+    let cgi = serve_cgi::cgi_from_args(&args, &config.root)?;
+    let service = ServeService {
+        files: files::Files::new(config),
+        cgi,
+    };
+    let mut listen = args.listen.clone();
+    if let Some(port) = port {
+        listen.port = port;
+    }
+    let addr = listen_addr(&listen);
+    let mut server = server::Server::new(runtime);
+    let bound = server
+        .http(addr, service, http)
+        .map_err(|e| bind_error(addr, e))?;
+    announce("http", bound);
+    run_server(server)
+}
+
+/// The directory to serve and a port given in place of it (`serve 9000`, as python's
+/// `http.server` takes it). A bare number is always a port; `./2024` names such a directory.
+fn target(args: &ServeArgs) -> Result<(PathBuf, Option<u16>), CliError> {
+    let bare = args.target.as_deref();
+    let port = bare.filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()));
+    if let Some(p) = port {
+        let port = p
+            .parse::<u16>()
+            .map_err(|_| CliError::Usage(format!("{p} is not a port number (0-65535)")))?;
+        let dir = args.directory.clone().unwrap_or_else(|| PathBuf::from("."));
+        return Ok((dir, Some(port)));
+    }
+    match (bare, &args.directory) {
+        (Some(t), Some(d)) => Err(CliError::Usage(format!(
+            "two directories given ({t} and -d {}); give one",
+            d.display()
+        ))),
+        (Some(t), None) => Ok((PathBuf::from(t), None)),
+        (None, Some(d)) => Ok((d.clone(), None)),
+        (None, None) => Ok((PathBuf::from("."), None)),
+    }
+}
+
+/// Validates the file-serving flags into a [`files::Config`].
+fn files_config(args: &ServeArgs, dir: &Path) -> Result<files::Config, CliError> {
+    let mut config = files::Config::new(dir)
+        .map_err(|e| CliError::Runtime(format!("cannot serve {}: {e}", dir.display())))?;
+    if !args.index.is_empty() {
+        config.index = args
+            .index
+            .iter()
+            .map(|n| index_name(n))
+            .collect::<Result<_, _>>()?;
+    }
+    config.listing = !args.no_listing;
+    config.hidden = args.hidden;
+    config.follow_symlinks = args.follow_symlinks;
+    config.compress = !args.no_compress;
+    config.cors = args.cors;
+    if let Some(secs) = args.max_age {
+        config.max_age(secs);
+    }
+    config.headers = args
+        .headers
+        .iter()
+        .map(|h| header(h))
+        .collect::<Result<_, _>>()?;
+    if let Some(spa) = &args.spa {
+        config.spa = Some(spa_file(&config.root, spa)?);
+    }
+    Ok(config)
+}
+
+/// An `--index` name: a plain file name.
+fn index_name(name: &str) -> Result<String, CliError> {
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        return Err(CliError::Usage(format!(
+            "--index {name:?}: expected a file name such as index.html"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// `--header "Name: value"`.
+fn header(raw: &str) -> Result<(HeaderName, HeaderValue), CliError> {
+    let bad = |why: &str| CliError::Usage(format!("--header {raw:?}: {why}"));
+    let (name, value) = raw
+        .split_once(':')
+        .ok_or_else(|| bad("expected \"Name: value\""))?;
+    let name =
+        HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad("invalid header name"))?;
+    let value = HeaderValue::from_str(value.trim()).map_err(|_| bad("invalid header value"))?;
+    if matches!(
+        name.as_str(),
+        "content-length"
+            | "transfer-encoding"
+            | "connection"
+            | "content-range"
+            | "content-encoding"
+    ) {
+        return Err(bad("the server sets this header itself"));
+    }
+    Ok((name, value))
+}
+
+/// `--spa FILE`: a file under the root, given relative to it (or absolute, inside it), stored
+/// relative.
+fn spa_file(root: &Path, spa: &Path) -> Result<PathBuf, CliError> {
+    let full = if spa.is_absolute() {
+        spa.to_path_buf()
+    } else {
+        root.join(spa)
+    };
+    let canonical = std::fs::canonicalize(&full)
+        .ok()
+        .filter(|p| p.is_file())
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--spa {}: no such file in the served directory",
+                spa.display()
+            ))
+        })?;
+    let rel = canonical.strip_prefix(root).map_err(|_| {
+        CliError::Usage(format!(
+            "--spa {}: not inside the served directory",
+            spa.display()
+        ))
+    })?;
+    if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return Err(CliError::Usage(format!(
+            "--spa {}: not inside the served directory",
+            spa.display()
+        )));
+    }
+    Ok(rel.to_path_buf())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(argv: &[&str]) -> ServeArgs {
+        let mut full = vec!["sockserve", "serve"];
+        full.extend_from_slice(argv);
+        match crate::cli::Cli::parse_from(full).command {
+            Some(crate::cli::Command::Serve(a)) => a,
+            _ => panic!("not serve"),
+        }
+    }
+
+    #[test]
+    fn bare_port_or_directory() {
+        assert_eq!(target(&parse(&[])).unwrap(), (PathBuf::from("."), None));
+        assert_eq!(
+            target(&parse(&["9000"])).unwrap(),
+            (PathBuf::from("."), Some(9000))
+        );
+        assert_eq!(
+            target(&parse(&["-d", "/tmp", "9000"])).unwrap(),
+            (PathBuf::from("/tmp"), Some(9000))
+        );
+        assert_eq!(
+            target(&parse(&["site"])).unwrap(),
+            (PathBuf::from("site"), None)
+        );
+        assert!(target(&parse(&["99999"])).is_err());
+        assert!(target(&parse(&["a", "-d", "b"])).is_err());
+    }
+
+    #[test]
+    fn header_flags() {
+        let (n, v) = header("X-Frame-Options:  DENY ").unwrap();
+        assert_eq!(
+            (n.as_str(), v.to_str().unwrap()),
+            ("x-frame-options", "DENY")
+        );
+        assert!(header("no colon").is_err());
+        assert!(header("bad name: x").is_err());
+        assert!(header("X-A: a\u{7f}").is_err());
+        assert!(header("Content-Length: 5").is_err());
+    }
+
+    #[test]
+    fn spa_must_be_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::write(root.join("app.html"), b"x").unwrap();
+        assert_eq!(
+            spa_file(&root, Path::new("app.html")).unwrap(),
+            PathBuf::from("app.html")
+        );
+        assert!(spa_file(&root, Path::new("missing.html")).is_err());
+        assert!(spa_file(&root, Path::new("/etc/hostname")).is_err());
+        assert!(index_name("a/b").is_err());
+    }
 }
