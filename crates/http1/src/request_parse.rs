@@ -214,3 +214,480 @@ impl Facts {
         authority::validate(value, Port::Optional)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BodyKind, TargetForm};
+
+    fn parse(input: &[u8]) -> Result<Option<(RequestHead, usize)>, ParseError> {
+        parse_request_head(input, &Limits::default())
+    }
+
+    fn head(input: &[u8]) -> RequestHead {
+        match parse(input) {
+            Ok(Some((head, used))) => {
+                assert_eq!(used, input.len(), "consumed");
+                head
+            }
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(input)),
+        }
+    }
+
+    fn error(input: &[u8]) -> ParseError {
+        match parse(input) {
+            Err(e) => e,
+            other => panic!(
+                "{:?} should fail: {other:?}",
+                String::from_utf8_lossy(input)
+            ),
+        }
+    }
+
+    fn bad(input: &[u8]) {
+        assert!(
+            matches!(error(input), ParseError::BadRequest(_)),
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+
+    /// `GET / HTTP/1.1` with a Host and the given field lines.
+    fn with_fields(fields: &str) -> Vec<u8> {
+        format!("GET / HTTP/1.1\r\nHost: a\r\n{fields}\r\n").into_bytes()
+    }
+
+    #[test]
+    fn parses_a_simple_request() {
+        let h = head(b"GET /a/b?c=d HTTP/1.1\r\nHost: example.com\r\nX-Thing:  v a l  \r\n\r\n");
+        assert_eq!(h.method, Method::GET);
+        assert_eq!(h.target.path(), "/a/b");
+        assert_eq!(h.target.query(), Some("c=d"));
+        assert_eq!(h.version, Version::HTTP_11);
+        assert_eq!(h.headers.get_str("x-thing"), Some("v a l"));
+        assert_eq!(h.host(), Some("example.com"));
+        assert_eq!(h.body, BodyKind::Empty);
+        assert_eq!(h.content_length(), Some(0));
+        assert!(h.keep_alive);
+        assert!(!h.expect_continue);
+    }
+
+    #[test]
+    fn incomplete_heads_are_not_errors() {
+        let full = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n";
+        for cut in 0..full.len() {
+            assert!(matches!(parse(&full[..cut]), Ok(None)), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn stops_at_the_end_of_the_head() {
+        let input = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\n";
+        let (h, used) = parse(input).unwrap().unwrap();
+        assert_eq!(used, 27);
+        assert_eq!(h.target.path(), "/");
+    }
+
+    #[test]
+    fn leading_empty_lines_are_skipped_and_counted() {
+        assert_eq!(head(b"\r\nGET / HTTP/1.0\r\n\r\n").target.path(), "/");
+        assert_eq!(head(b"\r\n\r\nGET / HTTP/1.0\r\n\r\n").target.path(), "/");
+        assert!(matches!(parse(b"\r\n"), Ok(None)));
+        assert!(matches!(parse(b"\r"), Ok(None)));
+        bad(b"\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.0\r\n\r\n");
+        bad(b"\nGET / HTTP/1.0\r\n\r\n");
+        bad(b"\rGET / HTTP/1.0\r\n\r\n");
+    }
+
+    #[test]
+    fn only_crlf_ends_a_line() {
+        bad(b"GET / HTTP/1.0\n\n");
+        bad(b"GET / HTTP/1.0\r\n\n");
+        bad(b"GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n");
+        bad(b"GET / HTTP/1.1\r\nHost: a\r\nX: y\rZ: w\r\n\r\n");
+        bad(b"GET / HTTP/1.1\rLine: 1\r\n");
+        // A bare CR is refused as soon as the byte after it arrives.
+        bad(b"GET / HTTP/1.0\r\r");
+        bad(b"GET / HTTP/1.0\r\nHost: localhost:80 x\r\n\rX");
+    }
+
+    #[test]
+    fn request_line_needs_exactly_one_space_between_parts() {
+        for line in [
+            &b"GET  / HTTP/1.0"[..],
+            b"GET /  HTTP/1.0",
+            b" GET / HTTP/1.0",
+            b"GET / HTTP/1.0 ",
+            b"GET / HTTP/1.0  ",
+            b"GET\t/ HTTP/1.0",
+            b"GET /\tHTTP/1.0",
+            b"GET\x0c/ HTTP/1.0",
+            b"G\0ET / HTTP/1.0",
+            b"GET / HTTP/1.0\0",
+            b"GET /",
+            b"GET",
+        ] {
+            bad(&[line, b"\r\n\r\n"].concat());
+        }
+    }
+
+    #[test]
+    fn methods_are_case_sensitive_tokens() {
+        let h = head(b"get / HTTP/1.0\r\n\r\n");
+        assert_eq!(h.method.as_str(), "get");
+        assert_ne!(h.method, Method::GET);
+        assert_eq!(
+            head(b"M-SEARCH /x HTTP/1.0\r\n\r\n").method.as_str(),
+            "M-SEARCH"
+        );
+        bad(b"G/T / HTTP/1.0\r\n\r\n");
+        bad(b"G(T / HTTP/1.0\r\n\r\n");
+        bad(b"GE\xc3\x89T / HTTP/1.0\r\n\r\n");
+    }
+
+    #[test]
+    fn versions() {
+        let version = |v: &str| {
+            parse(format!("GET / {v}\r\nHost: a\r\n\r\n").as_bytes())
+                .map(|r| r.map(|(h, _)| h.version))
+        };
+        assert_eq!(version("HTTP/1.0"), Ok(Some(Version::HTTP_10)));
+        assert_eq!(version("HTTP/1.1"), Ok(Some(Version::HTTP_11)));
+        assert_eq!(version("HTTP/1.2"), Ok(Some(Version::HTTP_11)));
+        assert_eq!(version("HTTP/1.9"), Ok(Some(Version::HTTP_11)));
+        for v in ["HTTP/2.0", "HTTP/5.6", "HTTP/0.9", "HTTP/0.8", "HTTP/3.0"] {
+            assert_eq!(version(v), Err(ParseError::VersionNotSupported), "{v}");
+        }
+        for v in [
+            "HTTP/1.11",
+            "HTTP/10.0",
+            "HTT/1.0",
+            "HTTP/",
+            "ICE/1.0",
+            "RTSP/1.0",
+            "IHTTP/1.0",
+            "http/1.1",
+            "HTTP/1",
+            "HTTP/1.x",
+            "HTTP/1,1",
+        ] {
+            assert!(matches!(version(v), Err(ParseError::BadRequest(_))), "{v}");
+        }
+    }
+
+    #[test]
+    fn targets() {
+        let h = head(b"GET /forums/1?page=1#posts-17408 HTTP/1.0\r\n\r\n");
+        assert_eq!(h.target.as_str(), "/forums/1?page=1");
+        let h = head(b"OPTIONS * HTTP/1.0\r\n\r\n");
+        assert_eq!(h.target.form(), TargetForm::Asterisk);
+        let h = head(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+        assert_eq!(h.target.form(), TargetForm::Authority);
+        let h = head(b"GET http://foo:81/x HTTP/1.0\r\nHost: bar\r\n\r\n");
+        assert_eq!(h.host(), Some("foo:81"));
+        bad(b"PRI * HTTP/1.1\r\nHost: a\r\n\r\n");
+        bad(b"GET /\x01 HTTP/1.0\r\n\r\n");
+        bad(b"GET /\xce\xb4 HTTP/1.0\r\n\r\n");
+        bad(b"GET /foo bar/ HTTP/1.1\r\nHost: a\r\n\r\n");
+        bad(b"GET http://foo@localhost/ HTTP/1.0\r\n\r\n");
+    }
+
+    #[test]
+    fn field_lines() {
+        let h = head(&with_fields(
+            "A:b\r\nC: \t d\te \t\r\nEmpty:\r\nObs: D\u{fc}sseldorf\r\n",
+        ));
+        assert_eq!(h.headers.get_str("a"), Some("b"));
+        assert_eq!(h.headers.get_str("c"), Some("d\te"));
+        assert_eq!(h.headers.get_str("empty"), Some(""));
+        assert_eq!(
+            h.headers.get("obs").map(|v| v.as_bytes()),
+            Some("D\u{fc}sseldorf".as_bytes())
+        );
+        let names: Vec<_> = h.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["host", "a", "c", "empty", "obs"]);
+        let h = head(b"GET / HTTP/1.0\r\nX: \xff\x80\r\n\r\n");
+        assert_eq!(
+            h.headers.get("x").map(|v| v.as_bytes()),
+            Some(&b"\xff\x80"[..])
+        );
+        for line in [
+            &b" Folded: x"[..],
+            b"\tFolded: x",
+            b"NoColon",
+            b": empty name",
+            b"Name : v",
+            b"Na me: v",
+            b"Fo@: v",
+            b"F\x01o: bar",
+            b"Foo\x01\test: Bar",
+            b"Foo: b\x00ar",
+            b"Foo: b\x01ar",
+            b"Foo: hello\x0cworld",
+            b"Foo: \x7f",
+            b"Foo: \x1b",
+        ] {
+            let input = [&b"GET / HTTP/1.1\r\nHost: a\r\n"[..], line, b"\r\n\r\n"].concat();
+            bad(&input);
+        }
+    }
+
+    #[test]
+    fn host_rules() {
+        bad(b"GET / HTTP/1.1\r\n\r\n");
+        bad(b"GET http://a/ HTTP/1.1\r\n\r\n");
+        bad(b"GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n");
+        bad(b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n");
+        for host in [
+            &b"4714::abcd:8001"[..],
+            b"abc\xa0",
+            b"abc\\foo",
+            b"a b",
+            b"localhost:80x",
+            b"u@h",
+            b"[::1",
+        ] {
+            bad(&[&b"GET / HTTP/1.0\r\nHost: "[..], host, b"\r\n\r\n"].concat());
+        }
+        for host in [
+            "[::1]",
+            "[4711::abcd]:8000",
+            "foo_bar.example.com",
+            "0.0.0.0=5000",
+            "a:1",
+        ] {
+            let h = head(format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes());
+            assert_eq!(h.host(), Some(host));
+        }
+        // RFC 9110 7.2: an empty Host is what a client sends for a target without authority.
+        assert_eq!(head(b"GET / HTTP/1.1\r\nHost:\r\n\r\n").host(), Some(""));
+        assert_eq!(head(b"GET / HTTP/1.0\r\n\r\n").host(), None);
+    }
+
+    #[test]
+    fn content_length() {
+        assert_eq!(
+            head(&with_fields("Content-Length: 42\r\n")).body,
+            BodyKind::Length(42)
+        );
+        assert_eq!(
+            head(&with_fields("Content-Length:  42 \r\n")).body,
+            BodyKind::Length(42)
+        );
+        assert_eq!(
+            head(&with_fields("content-length:\t42\t \r\n")).body,
+            BodyKind::Length(42)
+        );
+        assert_eq!(
+            head(&with_fields("Content-Length: 003\r\n")).content_length(),
+            Some(3)
+        );
+        assert_eq!(
+            head(&with_fields(
+                "Content-Length: 5, 5\r\nContent-Length: 5\r\n"
+            ))
+            .body,
+            BodyKind::Length(5)
+        );
+        assert_eq!(
+            head(&with_fields("Content-Length: 0\r\n")).body,
+            BodyKind::Empty
+        );
+        for v in [
+            "",
+            "4 2",
+            "13 37",
+            "+5",
+            "-1",
+            "5,",
+            "1000000000000000000000",
+            "99999999999999999999",
+        ] {
+            bad(&with_fields(&format!("Content-Length: {v}\r\n")));
+        }
+        bad(&with_fields("Content-Length: 1\r\nContent-Length: 2\r\n"));
+        bad(&with_fields("Content-Length : 4\r\n"));
+        let limits = Limits {
+            max_body_size: 100,
+            ..Limits::default()
+        };
+        let r = parse_request_head(&with_fields("Content-Length: 101\r\n"), &limits);
+        assert_eq!(r.err(), Some(ParseError::BodyTooLarge));
+        let r = parse_request_head(&with_fields("Content-Length: 100\r\n"), &limits);
+        assert_eq!(
+            r.map(|r| r.map(|(h, _)| h.body)),
+            Ok(Some(BodyKind::Length(100)))
+        );
+    }
+
+    #[test]
+    fn transfer_encoding() {
+        let h = head(&with_fields("Transfer-Encoding: chunked\r\n"));
+        assert_eq!((h.body, h.content_length()), (BodyKind::Chunked, None));
+        assert_eq!(
+            head(&with_fields("Transfer-Encoding: Chunked \r\n")).body,
+            BodyKind::Chunked
+        );
+        for te in [
+            "identity",
+            "pigeons",
+            "chunkedchunked",
+            "deflate",
+            "deflate, chunked",
+        ] {
+            let e = error(&with_fields(&format!("Transfer-Encoding: {te}\r\n")));
+            assert_eq!(e, ParseError::UnsupportedTransferCoding, "{te}");
+        }
+        assert_eq!(
+            error(&with_fields(
+                "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"
+            )),
+            ParseError::UnsupportedTransferCoding
+        );
+        bad(&with_fields("Transfer-Encoding: chunked, deflate\r\n"));
+        bad(&with_fields(
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: deflate\r\n",
+        ));
+        bad(&with_fields("Transfer-Encoding:\r\n"));
+        bad(&with_fields("Transfer-Encoding: ,chunked\r\n"));
+        bad(&with_fields(
+            "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+        ));
+        bad(&with_fields(
+            "Content-Length: 1\r\nTransfer-Encoding: identity\r\n",
+        ));
+        bad(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n");
+        bad(&with_fields("Transfer-Encoding: chunked\r\n  abc\r\n"));
+    }
+
+    #[test]
+    fn keep_alive_and_expect() {
+        let h11 = |fields: &str| head(&with_fields(fields));
+        let h10 = |fields: &str| head(format!("GET / HTTP/1.0\r\n{fields}\r\n").as_bytes());
+        assert!(h11("").keep_alive);
+        assert!(!h11("Connection: close\r\n").keep_alive);
+        assert!(!h11("Connection: Upgrade, Close\r\n").keep_alive);
+        assert!(!h11("Connection: keep-alive\r\nConnection: close\r\n").keep_alive);
+        assert!(!h10("").keep_alive);
+        assert!(h10("Connection: Keep-Alive\r\n").keep_alive);
+        assert!(!h10("Connection: keep-alive, close\r\n").keep_alive);
+        assert!(h11("Expect: 100-Continue\r\n").expect_continue);
+        assert!(!h11("Expect: something-else\r\n").expect_continue);
+        assert!(!h10("Expect: 100-continue\r\n").expect_continue);
+    }
+
+    #[test]
+    fn request_line_limit_is_414_even_on_partial_input() {
+        let limits = Limits {
+            max_request_line: 32,
+            ..Limits::default()
+        };
+        let long = format!("GET /{} HTTP/1.1\r\n", "a".repeat(40));
+        assert_eq!(
+            parse_request_head(long.as_bytes(), &limits).err(),
+            Some(ParseError::UriTooLong)
+        );
+        assert_eq!(
+            parse_request_head(&long.as_bytes()[..33], &limits).err(),
+            Some(ParseError::UriTooLong)
+        );
+        assert!(matches!(
+            parse_request_head(&long.as_bytes()[..31], &limits),
+            Ok(None)
+        ));
+        let fits = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(16));
+        assert!(matches!(
+            parse_request_head(fits.as_bytes(), &limits),
+            Ok(Some(_))
+        ));
+    }
+
+    #[test]
+    fn head_size_limit_is_431_even_on_partial_input() {
+        let limits = Limits {
+            max_head_size: 64,
+            ..Limits::default()
+        };
+        let big = format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n", "v".repeat(60));
+        assert_eq!(
+            parse_request_head(big.as_bytes(), &limits).err(),
+            Some(ParseError::HeadersTooLarge)
+        );
+        assert_eq!(
+            parse_request_head(&big.as_bytes()[..70], &limits).err(),
+            Some(ParseError::HeadersTooLarge)
+        );
+        let exact = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
+            "v".repeat(64 - 32)
+        );
+        assert_eq!(exact.len(), 64);
+        assert!(matches!(
+            parse_request_head(exact.as_bytes(), &limits),
+            Ok(Some(_))
+        ));
+    }
+
+    #[test]
+    fn field_count_limit_is_431() {
+        let limits = Limits {
+            max_headers: 3,
+            ..Limits::default()
+        };
+        let three = b"GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\n\r\n";
+        assert!(matches!(parse_request_head(three, &limits), Ok(Some(_))));
+        let four = b"GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\nD: 3\r\n";
+        assert_eq!(
+            parse_request_head(four, &limits).err(),
+            Some(ParseError::HeadersTooLarge)
+        );
+    }
+
+    #[test]
+    fn every_split_gives_the_same_head() {
+        let requests: &[&[u8]] = &[
+            b"GET /a?b HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n",
+            b"\r\nPOST /form HTTP/1.1\r\nHost: [::1]:8080\r\nContent-Length: 4\r\nConnection: close\r\n\r\nq=42",
+            b"PUT /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
+            b"OPTIONS * HTTP/1.0\r\nX: \xc3\xbc\r\n\r\n",
+        ];
+        for input in requests {
+            let (whole, used) = parse(input).unwrap().unwrap();
+            for cut in 0..used {
+                assert!(matches!(parse(&input[..cut]), Ok(None)), "cut at {cut}");
+            }
+            for end in used..=input.len() {
+                let (h, n) = parse(&input[..end]).unwrap().unwrap();
+                assert_eq!(n, used);
+                assert_eq!(
+                    (h.method, h.target, h.headers, h.body),
+                    (
+                        whole.method.clone(),
+                        whole.target.clone(),
+                        whole.headers.clone(),
+                        whole.body
+                    )
+                );
+                assert_eq!(
+                    (h.keep_alive, h.expect_continue, h.version),
+                    (whole.keep_alive, whole.expect_continue, whole.version)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn scan_finds_the_shape() {
+        let input = b"\r\nGET / HTTP/1.1\r\nA: b\r\nC: d\r\n\r\nbody";
+        let shape = scan(input, &Limits::default()).unwrap().unwrap();
+        assert_eq!(
+            shape,
+            Shape {
+                start: 2,
+                line_end: 16,
+                end: 32,
+                fields: 2
+            }
+        );
+    }
+}
