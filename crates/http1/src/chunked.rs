@@ -323,3 +323,240 @@ fn body_error(e: ParseError) -> ParseError {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::{Bytes, BytesMut};
+
+    use crate::limits::{MAX_CHUNK_LINE, MAX_TRAILER_SIZE};
+    use crate::{BodyKind, Decoded, Decoder, Headers, ParseError};
+
+    /// The body, the trailers, and the bytes left after it.
+    type Complete = (Vec<u8>, Headers, Vec<u8>);
+
+    /// Decodes `input` delivered in pieces cut at `cuts`; `Ok(None)` if it never completes.
+    fn decode_split(
+        input: &[u8],
+        cuts: &[usize],
+        max: u64,
+    ) -> Result<Option<Complete>, ParseError> {
+        let mut d = Decoder::new(BodyKind::Chunked, max);
+        let mut buf = BytesMut::new();
+        let mut body = Vec::new();
+        let mut fed = 0;
+        for &end in cuts.iter().chain(std::iter::once(&input.len())) {
+            buf.extend_from_slice(&input[fed..end]);
+            fed = end;
+            loop {
+                match d.decode(&mut buf)? {
+                    Decoded::Data(b) => body.extend_from_slice(&b),
+                    Decoded::NeedMore => break,
+                    Decoded::Done => {
+                        let rest = [&buf[..], &input[fed..]].concat();
+                        return Ok(Some((body, d.trailers().clone(), rest)));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn decode(input: &[u8]) -> Result<Complete, ParseError> {
+        decode_split(input, &[], 1 << 20)?.ok_or(ParseError::BadBody("incomplete"))
+    }
+
+    fn body(input: &[u8]) -> Vec<u8> {
+        match decode(input) {
+            Ok((body, _, _)) => body,
+            Err(e) => panic!("{:?}: {e:?}", String::from_utf8_lossy(input)),
+        }
+    }
+
+    fn bad(input: &[u8]) {
+        let r = decode_split(input, &[], 1 << 20);
+        assert!(
+            matches!(r, Err(ParseError::BadBody(_))),
+            "{:?}: {r:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+
+    #[test]
+    fn decodes_chunks_and_leaves_what_follows() {
+        let (body, trailers, rest) =
+            decode(b"5\r\nhello\r\n6\r\n world\r\n000\r\n\r\nGET /").expect("valid");
+        assert_eq!(body, b"hello world");
+        assert!(trailers.is_empty());
+        assert_eq!(rest, b"GET /");
+        assert_eq!(self::body(b"a\r\n0123456789\r\n0\r\n\r\n"), b"0123456789");
+        assert_eq!(self::body(b"A\r\n0123456789\r\n0\r\n\r\n"), b"0123456789");
+        assert_eq!(self::body(b"0\r\n\r\n"), b"");
+        assert_eq!(self::body(b"0000000000000001\r\nx\r\n0\r\n\r\n"), b"x");
+    }
+
+    #[test]
+    fn data_is_handed_out_without_copying_the_rest() {
+        let mut d = Decoder::new(BodyKind::Chunked, 100);
+        let mut buf = BytesMut::from(&b"5\r\nhel"[..]);
+        assert_eq!(
+            d.decode(&mut buf),
+            Ok(Decoded::Data(Bytes::from_static(b"hel")))
+        );
+        assert_eq!(d.decode(&mut buf), Ok(Decoded::NeedMore));
+        buf.extend_from_slice(b"lo\r\n0\r\n\r\n");
+        assert_eq!(
+            d.decode(&mut buf),
+            Ok(Decoded::Data(Bytes::from_static(b"lo")))
+        );
+        assert_eq!(d.decode(&mut buf), Ok(Decoded::Done));
+        assert!(d.is_done());
+        assert_eq!(d.bytes_seen(), 5);
+        assert_eq!(d.eof(), Ok(()));
+    }
+
+    #[test]
+    fn extensions_are_checked_and_dropped() {
+        for ok in [
+            &b"5;ilovew3;somuchlove=aretheseparametersfor;another=withvalue\r\nhello\r\n0\r\n\r\n"[..],
+            b"5;ilovew3=\"I \\\"love\\\"; \\\\extensions\\\\\";somuchlove=\"aretheseparametersfor\";blah;foo=bar\r\nhello\r\n0\r\n\r\n",
+            b"5 ;a = b ; c=\"d\"\r\nhello\r\n0;last\r\n\r\n",
+            b"5;a=\"\xff\t\"\r\nhello\r\n0\r\n\r\n",
+        ] {
+            assert_eq!(body(ok), b"hello", "{:?}", String::from_utf8_lossy(ok));
+        }
+        for no in [
+            &b"2;\r\naa\r\n0\r\n\r\n"[..],
+            b"2 erfrferferf\r\naa\r\n0\r\n\r\n",
+            b"5;a=\"abc\";b=\"def; ghi\r\nhello\r\n0\r\n\r\n",
+            b"2;a=\r\naa\r\n0\r\n\r\n",
+            b"2;a b\r\naa\r\n0\r\n\r\n",
+            b"2;=b\r\naa\r\n0\r\n\r\n",
+            b"2;a=\"b\"c\r\naa\r\n0\r\n\r\n",
+            b"2;a=\"\x01\"\r\naa\r\n0\r\n\r\n",
+            b"2;a=\"\\\x01\"\r\naa\r\n0\r\n\r\n",
+            b"2;a=b\"\r\naa\r\n0\r\n\r\n",
+        ] {
+            bad(no);
+        }
+    }
+
+    #[test]
+    fn malformed_sizes_and_line_ends() {
+        for no in [
+            &b"\r\naa\r\n0\r\n\r\n"[..],
+            b"x\r\n",
+            b"-2\r\naa\r\n0\r\n\r\n",
+            b"+2\r\naa\r\n0\r\n\r\n",
+            b" 2\r\naa\r\n0\r\n\r\n",
+            b"0x2\r\naa\r\n0\r\n\r\n",
+            b"a \r\n0123456789\r\n0\r\n\r\n",
+            b"3 \n  \r\nfoo\r\n\r\n",
+            b"2\naa\r\n0\r\n\r\n",
+            b"2\r\raa\r\n0\r\n\r\n",
+            b"5\r\r;ABCD\r\n34\r\nE\r\n0\r\n\r\n",
+            b"5\r\nABCDE0\r\n",
+            b"2\r\naa\n0\r\n\r\n",
+            b"2\r\naa\r0\r\n\r\n",
+            b"3\r\nfoo\r\n\r\n",
+            b"10000000000000000\r\n",
+            b"00000000000000001\r\nx\r\n",
+        ] {
+            bad(no);
+        }
+    }
+
+    #[test]
+    fn size_line_is_limited() {
+        let mut long = b"1;".to_vec();
+        long.extend(std::iter::repeat_n(b'a', MAX_CHUNK_LINE));
+        assert_eq!(
+            decode_split(&long, &[], 100),
+            Err(ParseError::BadBody("chunk size line too long"))
+        );
+        let mut fits = b"1;".to_vec();
+        fits.extend(std::iter::repeat_n(b'a', MAX_CHUNK_LINE - 4));
+        fits.extend_from_slice(b"\r\nx\r\n0\r\n\r\n");
+        assert_eq!(body(&fits), b"x");
+    }
+
+    #[test]
+    fn trailers_are_parsed_like_fields() {
+        let (body, trailers, rest) =
+            decode(b"5\r\nhello\r\n0\r\nVary: *\r\nContent-Type:  text/plain \r\n\r\nnext")
+                .expect("valid");
+        assert_eq!(body, b"hello");
+        assert_eq!(trailers.get_str("vary"), Some("*"));
+        assert_eq!(trailers.get_str("content-type"), Some("text/plain"));
+        assert_eq!(rest, b"next");
+        for no in [
+            &b"0\r\n Folded: x\r\n\r\n"[..],
+            b"0\r\nNoColon\r\n\r\n",
+            b"0\r\nA: b\x01\r\n\r\n",
+            b"0\r\nA: b\n\r\n",
+            b"0\r\nA : b\r\n\r\n",
+        ] {
+            bad(no);
+        }
+    }
+
+    #[test]
+    fn trailer_section_is_limited() {
+        let mut big = b"0\r\n".to_vec();
+        while big.len() < MAX_TRAILER_SIZE + 10 {
+            big.extend_from_slice(b"X-Filler: 0123456789012345678901234567890123456789\r\n");
+        }
+        assert_eq!(
+            decode_split(&big, &[], 100),
+            Err(ParseError::HeadersTooLarge)
+        );
+        // Without a line end, the limit still applies to what has arrived.
+        let mut one_line = b"0\r\nX: ".to_vec();
+        one_line.extend(std::iter::repeat_n(b'a', MAX_TRAILER_SIZE));
+        assert_eq!(
+            decode_split(&one_line, &[], 100),
+            Err(ParseError::HeadersTooLarge)
+        );
+    }
+
+    #[test]
+    fn body_past_the_limit_is_too_large() {
+        assert_eq!(
+            decode_split(b"5\r\nhello\r\n0\r\n\r\n", &[], 5).map(|r| r.is_some()),
+            Ok(true)
+        );
+        assert_eq!(
+            decode_split(b"5\r\nhello\r\n1\r\n", &[], 5),
+            Err(ParseError::BodyTooLarge)
+        );
+        assert_eq!(
+            decode_split(b"ffffffffffffffff\r\n", &[], u64::MAX - 1),
+            Err(ParseError::BodyTooLarge)
+        );
+    }
+
+    #[test]
+    fn every_split_gives_the_same_result() {
+        let inputs: &[&[u8]] = &[
+            b"5;a=\"q\\\"x\";b\r\nhello\r\n6 ;c=d\r\n world\r\n0\r\nVary: *\r\n\r\nrest",
+            b"1e\r\nall your base are belong to us\r\n000\r\n\r\n",
+            b"5\r\nABCDE0\r\n",
+            b"2;a=\"abc\r\naa\r\n0\r\n\r\n",
+        ];
+        for input in inputs {
+            let whole = decode_split(input, &[], 1 << 20);
+            for cut in 0..=input.len() {
+                assert_eq!(
+                    decode_split(input, &[cut], 1 << 20),
+                    whole,
+                    "one cut at {cut}"
+                );
+            }
+            let every_byte: Vec<usize> = (1..input.len()).collect();
+            assert_eq!(
+                decode_split(input, &every_byte, 1 << 20),
+                whole,
+                "byte by byte"
+            );
+        }
+    }
+}

@@ -114,3 +114,97 @@ pub(crate) fn eof(state: &mut State) -> Result<(), ParseError> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::{Bytes, BytesMut};
+
+    use crate::{BodyKind, Decoded, Decoder, ParseError};
+
+    /// Decodes everything in `buf`, returning the data pieces and the final non-data result.
+    fn drain(
+        decoder: &mut Decoder,
+        buf: &mut BytesMut,
+    ) -> (Vec<Bytes>, Result<Decoded, ParseError>) {
+        let mut pieces = Vec::new();
+        loop {
+            match decoder.decode(buf) {
+                Ok(Decoded::Data(b)) => pieces.push(b),
+                other => return (pieces, other),
+            }
+        }
+    }
+
+    #[test]
+    fn empty_and_zero_length_are_done_at_once() {
+        for kind in [BodyKind::Empty, BodyKind::Length(0)] {
+            let mut d = Decoder::new(kind, 10);
+            let mut buf = BytesMut::from(&b"GET / HTTP/1.1\r\n"[..]);
+            assert!(d.is_done());
+            assert_eq!(d.decode(&mut buf), Ok(Decoded::Done));
+            assert_eq!(buf.len(), 16, "the next request stays in the buffer");
+            assert_eq!(d.eof(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn length_hands_out_what_is_buffered_and_no_more() {
+        let mut d = Decoder::new(BodyKind::Length(5), 100);
+        let mut buf = BytesMut::from(&b"he"[..]);
+        assert_eq!(
+            d.decode(&mut buf),
+            Ok(Decoded::Data(Bytes::from_static(b"he")))
+        );
+        assert_eq!(d.decode(&mut buf), Ok(Decoded::NeedMore));
+        assert!(d.eof().is_err());
+        buf.extend_from_slice(b"lloGET");
+        assert_eq!(
+            d.decode(&mut buf),
+            Ok(Decoded::Data(Bytes::from_static(b"llo")))
+        );
+        assert!(d.is_done());
+        assert_eq!(d.decode(&mut buf), Ok(Decoded::Done));
+        assert_eq!(&buf[..], b"GET");
+        assert_eq!(d.bytes_seen(), 5);
+        assert_eq!(d.eof(), Ok(()));
+    }
+
+    #[test]
+    fn length_past_the_limit_is_too_large() {
+        let mut d = Decoder::new(BodyKind::Length(10), 4);
+        let mut buf = BytesMut::from(&b"0123"[..]);
+        assert!(matches!(d.decode(&mut buf), Ok(Decoded::Data(_))));
+        buf.extend_from_slice(b"4");
+        assert_eq!(d.decode(&mut buf), Err(ParseError::BodyTooLarge));
+    }
+
+    #[test]
+    fn until_close_ends_at_eof() {
+        let mut d = Decoder::new(BodyKind::UntilClose, 100);
+        let mut buf = BytesMut::from(&b"abc"[..]);
+        let (pieces, end) = drain(&mut d, &mut buf);
+        assert_eq!(pieces, [Bytes::from_static(b"abc")]);
+        assert_eq!(end, Ok(Decoded::NeedMore));
+        assert_eq!(d.eof(), Ok(()));
+        assert!(d.is_done());
+        assert_eq!(d.decode(&mut buf), Ok(Decoded::Done));
+        let mut d = Decoder::new(BodyKind::UntilClose, 2);
+        assert_eq!(
+            d.decode(&mut BytesMut::from(&b"abc"[..])),
+            Err(ParseError::BodyTooLarge)
+        );
+    }
+
+    #[test]
+    fn chunked_eof_before_the_end_is_an_error() {
+        let mut d = Decoder::new(BodyKind::Chunked, 100);
+        let mut buf = BytesMut::from(&b"3\r\nab"[..]);
+        let (_, end) = drain(&mut d, &mut buf);
+        assert_eq!(end, Ok(Decoded::NeedMore));
+        let err = d.eof().expect_err("incomplete body");
+        assert_eq!(
+            err,
+            ParseError::BadBody("connection closed before the end of the body")
+        );
+    }
+}

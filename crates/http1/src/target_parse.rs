@@ -132,59 +132,63 @@ mod tests {
         parse_target(raw.as_bytes(), &Method::GET)
     }
 
+    fn ok(raw: &str) -> Target {
+        get(raw).expect(raw)
+    }
+
     #[test]
     fn origin_form_splits_path_and_query() {
-        let t = get("/test.cgi?foo=bar?baz").unwrap();
+        let t = ok("/test.cgi?foo=bar?baz");
         assert_eq!(t.form(), TargetForm::Origin);
         assert_eq!(t.path(), "/test.cgi");
         assert_eq!(t.query(), Some("foo=bar?baz"));
         assert_eq!(t.authority(), None);
         assert_eq!(t.path_and_query(), "/test.cgi?foo=bar?baz");
-        let t = get("/a%20b").unwrap();
+        let t = ok("/a%20b");
         assert_eq!((t.path(), t.query()), ("/a%20b", None));
-        assert_eq!(get("/x?").unwrap().query(), Some(""));
+        assert_eq!(ok("/x?").query(), Some(""));
     }
 
     #[test]
     fn fragment_is_dropped() {
-        let t = get("/forums/1/topics/2375?page=1#posts-17408").unwrap();
+        let t = ok("/forums/1/topics/2375?page=1#posts-17408");
         assert_eq!(t.as_str(), "/forums/1/topics/2375?page=1");
         assert_eq!(t.query(), Some("page=1"));
-        assert_eq!(get("/#frag").unwrap().path(), "/");
+        assert_eq!(ok("/#frag").path(), "/");
     }
 
     #[test]
     fn absolute_form() {
-        let t = get("HTTP://hypnotoad.org:1234?hail=all").unwrap();
+        let t = ok("HTTP://hypnotoad.org:1234?hail=all");
         assert_eq!(t.form(), TargetForm::Absolute);
         assert_eq!(t.authority(), Some("hypnotoad.org:1234"));
         assert_eq!(t.path(), "/");
         assert_eq!(t.query(), Some("hail=all"));
         assert_eq!(t.path_and_query(), "/?hail=all");
         assert_eq!(t.as_str(), "HTTP://hypnotoad.org:1234/?hail=all");
-        let t = get("http://hypnotoad.org:1234").unwrap();
+        let t = ok("http://hypnotoad.org:1234");
         assert_eq!((t.path(), t.path_and_query()), ("/", "/"));
-        let t = get("https://[::1]:81/a/b?c").unwrap();
+        let t = ok("https://[::1]:81/a/b?c");
         assert_eq!(
             (t.authority(), t.path(), t.query()),
             (Some("[::1]:81"), "/a/b", Some("c"))
         );
         assert_eq!(t.path_and_query(), "/a/b?c");
-        let t = get("http://foo_bar/").unwrap();
+        let t = ok("http://foo_bar/");
         assert_eq!((t.authority(), t.path()), (Some("foo_bar"), "/"));
     }
 
     #[test]
     fn authority_and_asterisk_forms_are_method_specific() {
-        let t = parse_target(b"home_0.netscape.com:443", &Method::CONNECT).unwrap();
+        let t = parse_target(b"home_0.netscape.com:443", &Method::CONNECT).expect("CONNECT");
         assert_eq!(t.form(), TargetForm::Authority);
         assert_eq!(t.authority(), Some("home_0.netscape.com:443"));
         assert_eq!(t.path(), "");
         assert!(parse_target(b"/", &Method::CONNECT).is_err());
         assert!(get("example.com:443").is_err());
-        let t = parse_target(b"*", &Method::OPTIONS).unwrap();
+        let t = parse_target(b"*", &Method::OPTIONS).expect("OPTIONS *");
         assert_eq!((t.form(), t.path()), (TargetForm::Asterisk, "*"));
-        let pri = Method::from_bytes(b"PRI").unwrap();
+        let pri = Method::from_bytes(b"PRI").expect("PRI is a token");
         assert!(parse_target(b"*", &pri).is_err());
         assert!(get("*").is_err());
     }
