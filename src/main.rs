@@ -10,7 +10,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command, TcpCommand};
-use crate::cmd::CliError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

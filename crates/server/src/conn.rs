@@ -23,7 +23,7 @@ use crate::access_log::Entry;
 use crate::body::{ReadSide, Returned, Wire, read_chunk};
 use crate::config::MAX_DRAIN;
 use crate::write::Writer;
-use crate::{Body, ConnInfo, HttpConfig, Request, Response, ResponseBody, Service, Shutdown};
+use crate::{Body, BodyError, ConnInfo, HttpConfig, Request, Response, ResponseBody, Service, Shutdown};
 
 /// Initial size of a connection's read buffer; it grows for large heads and bodies.
 const READ_BUF_SIZE: usize = 8 * 1024;
@@ -184,20 +184,17 @@ impl<S: Service> Conn<'_, S> {
                 Response::error(StatusCode::INTERNAL_SERVER_ERROR)
             }
         };
-        let status = response.status;
 
-        // The next request can only be read once the body is back and finished. If the handler
-        // already let go of it, decide now whether the rest is small enough to skip over.
-        let mut leftover = None;
-        if let Some(rx) = lent.rx.as_mut() {
-            if let Ok(back) = rx.try_recv() {
-                lent.rx = None;
-                let remaining = lent.len.map(|n| n.saturating_sub(back.decoder.bytes_seen()));
-                keep_alive &= back.decoder.is_done() || remaining.is_none_or(|n| n <= MAX_DRAIN);
-                self.side = Some(back.side);
-                leftover = Some(back.decoder);
+        let mut response = response;
+        match self.settle_body(&mut lent).await {
+            Settled::Clean => {}
+            Settled::Close => keep_alive = false,
+            Settled::Malformed(e) => {
+                response = Response::error(e.status());
+                keep_alive = false;
             }
         }
+        let status = response.status;
         keep_alive &= !self.shutdown.is_down();
 
         let (sent, next) = self
@@ -217,18 +214,47 @@ impl<S: Service> Conn<'_, S> {
         if next != Next::KeepAlive {
             return next;
         }
-        if let Some(rx) = lent.rx.take() {
-            match tokio::time::timeout(self.config.body_timeout, rx).await {
-                Ok(Ok(back)) => {
-                    self.side = Some(back.side);
-                    leftover = Some(back.decoder);
-                }
-                _ => return Next::Abort,
-            }
+        // A handler that handed the body to a task of its own (a CGI script's stdin) gets it
+        // back to the connection when that task is done with it.
+        let Some(rx) = lent.rx.take() else {
+            return Next::KeepAlive;
+        };
+        let Ok(Ok(back)) = tokio::time::timeout(self.config.body_timeout, rx).await else {
+            return Next::Abort;
+        };
+        self.side = Some(back.side);
+        if back.decoder.is_done() {
+            return Next::KeepAlive;
         }
-        match leftover {
-            Some(decoder) if !decoder.is_done() => self.drain(decoder).await,
-            _ => Next::KeepAlive,
+        match self.drain(back.decoder).await {
+            Drained::Done => Next::KeepAlive,
+            Drained::Malformed(_) | Drained::Failed => Next::Abort,
+        }
+    }
+
+    /// Before answering: if the handler already let go of the body, takes the read side back and
+    /// reads the rest of a small body now. A body that turns out to be malformed must get a 400
+    /// rather than a success the client could pair with the wrong request (request smuggling).
+    /// A body still held (handed to a task of the handler's) is waited for after the response.
+    async fn settle_body(&mut self, lent: &mut Lent) -> Settled {
+        let Some(back) = lent.rx.as_mut().and_then(|rx| rx.try_recv().ok()) else {
+            return Settled::Clean;
+        };
+        lent.rx = None;
+        let remaining = lent
+            .len
+            .map(|n| n.saturating_sub(back.decoder.bytes_seen()));
+        self.side = Some(back.side);
+        if back.decoder.is_done() {
+            return Settled::Clean;
+        }
+        if remaining.is_some_and(|n| n > MAX_DRAIN) {
+            return Settled::Close;
+        }
+        match self.drain(back.decoder).await {
+            Drained::Done => Settled::Clean,
+            Drained::Malformed(e) => Settled::Malformed(e),
+            Drained::Failed => Settled::Close,
         }
     }
 
@@ -260,16 +286,18 @@ impl<S: Service> Conn<'_, S> {
     }
 
     /// Reads and discards what the handler left of a body, up to [`MAX_DRAIN`] bytes.
-    async fn drain(&mut self, mut decoder: Decoder) -> Next {
+    async fn drain(&mut self, mut decoder: Decoder) -> Drained {
         let Some(side) = self.side.as_mut() else {
-            return Next::Abort;
+            return Drained::Failed;
         };
         let start = decoder.bytes_seen();
         loop {
             match read_chunk(side, &mut decoder, self.config.body_timeout).await {
-                Ok(None) => return Next::KeepAlive,
+                Ok(None) => return Drained::Done,
                 Ok(Some(_)) if decoder.bytes_seen() - start <= MAX_DRAIN => {}
-                _ => return Next::Abort,
+                Ok(Some(_)) => return Drained::Failed,
+                Err(BodyError::Malformed(e)) => return Drained::Malformed(e),
+                Err(_) => return Drained::Failed,
             }
         }
     }
@@ -400,6 +428,26 @@ impl<S: Service> Conn<'_, S> {
             }
         }
     }
+}
+
+/// What settling the body before the response decided.
+enum Settled {
+    /// The body is finished (or still with the handler); keep-alive as the request asked.
+    Clean,
+    /// Too much left, or the client went away: answer, then close.
+    Close,
+    /// The body is malformed: answer with its error status instead, then close.
+    Malformed(ParseError),
+}
+
+/// How skipping the rest of an unread body ended.
+enum Drained {
+    /// The body ended; the connection can read the next request.
+    Done,
+    /// The body's framing is broken.
+    Malformed(ParseError),
+    /// The client went away, stalled, or sent more than [`MAX_DRAIN`].
+    Failed,
 }
 
 /// Fields of one access-log line gathered during an exchange.
