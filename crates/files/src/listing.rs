@@ -238,7 +238,7 @@ body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-appl
 main{max-width:960px;margin:0 auto;padding:32px 20px}\
 h1{font-size:20px;font-weight:600;margin:0 0 20px;word-break:break-all}\
 h1 a{color:var(--link);text-decoration:none}h1 a:hover{text-decoration:underline}\
-h1 .sep{color:var(--muted);margin:0 6px;font-weight:400}\
+h1 .sep{color:var(--muted);margin-right:4px;font-weight:400}\
 table{width:100%;border-collapse:collapse;border:1px solid var(--line);border-radius:8px;overflow:hidden}\
 th,td{padding:8px 14px;text-align:left;border-bottom:1px solid var(--line)}\
 th{font-size:13px;font-weight:600;background:var(--hover)}\
@@ -247,7 +247,7 @@ tr:last-child td{border-bottom:0}tbody tr:hover{background:var(--hover)}\
 td.n a{color:var(--link);text-decoration:none;word-break:break-all}td.n a:hover{text-decoration:underline}\
 td.n a::before{content:\"\";display:inline-block;width:14px;height:11px;margin-right:10px;border:1.5px solid var(--muted);border-radius:2px;vertical-align:-1px}\
 tr.d td.n a::before{background:var(--muted);border-radius:1px 4px 2px 2px;opacity:.55}\
-tr.up td.n a::before{border:0;width:14px;content:\"\\2190\";color:var(--muted);height:auto}\
+tr.up td.n a::before{border:0;background:none;opacity:1;width:14px;height:auto;content:\"\\2190\";color:var(--muted)}\
 td.s,th.s{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
 td.m{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}\
 footer{margin-top:14px;color:var(--muted);font-size:13px}\
@@ -306,30 +306,30 @@ fn display_path(rel: &RelPath) -> String {
     s
 }
 
-/// `~ / a / b`: every ancestor linked by its absolute path.
+/// `Index of /a/b/`: the root and every ancestor linked by its absolute path.
 fn breadcrumb(out: &mut String, rel: &RelPath) {
     let count = rel.segments().count();
+    out.push_str("<span class=\"sep\">Index of</span> ");
     out.push_str(if count == 0 {
-        "<span>~</span>"
+        "<span>/</span>"
     } else {
-        "<a href=\"/\">~</a>"
+        "<a href=\"/\">/</a>"
     });
     let mut href_path = String::from("/");
     for (i, seg) in rel.segments().enumerate() {
         href_path.push_str(&href(seg.as_bytes()));
         href_path.push('/');
-        out.push_str("<span class=\"sep\">/</span>");
         let name = String::from_utf8_lossy(seg.as_bytes());
         if i + 1 == count {
             out.push_str("<span>");
             escape_into(out, &name);
-            out.push_str("</span>");
+            out.push_str("/</span>");
         } else {
             out.push_str("<a href=\"");
             out.push_str(&href_path);
             out.push_str("\">");
             escape_into(out, &name);
-            out.push_str("</a>");
+            out.push_str("/</a>");
         }
     }
 }
