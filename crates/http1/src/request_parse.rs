@@ -159,7 +159,10 @@ fn parse_fields(block: &Bytes, count: usize, facts: &mut Facts) -> Result<Header
     let mut headers = Headers::with_capacity(count);
     let mut pos = 0;
     for _ in 0..count {
-        let end = memchr::memchr(b'\r', &block[pos..]).map_or(block.len(), |i| pos + i);
+        // `scan` saw `count` CRLF-terminated lines here; a miss would be a bug, not a panic.
+        let end = memchr::memchr(b'\r', &block[pos..])
+            .map(|i| pos + i)
+            .ok_or(ParseError::BadRequest("field line"))?;
         let (name, value) = split_field_line(&block[pos..end])?;
         let name = HeaderName::from_bytes(name)
             .map_err(|_| ParseError::BadRequest("invalid field name"))?;
