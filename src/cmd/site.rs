@@ -1,21 +1,38 @@
 //! `sockserve` with no command: the demo site.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::cli::{HttpArgs, ListenArgs};
 use crate::cmd::{
-    CmdResult, announce, bind_error, http_config, init_logging, listen_addr, run_server,
+    CliError, CmdResult, announce, bind_error, http_config, init_logging, listen_addr, run_server,
 };
 
-pub fn run(listen: ListenArgs, http: HttpArgs, _db: PathBuf, _daytime: Option<u16>) -> CmdResult {
+pub fn run(listen: ListenArgs, http: HttpArgs, db: PathBuf, daytime: Option<u16>) -> CmdResult {
     init_logging(http.quiet);
     let (runtime, http) = http_config(&http)?;
     let addr = listen_addr(&listen);
+    let site = app::site(&app::Config { db: db.clone() })
+        .map_err(|e| CliError::Runtime(format!("{}: {}", db.display(), source_chain(&e))))?;
     let mut server = server::Server::new(runtime);
     let bound = server
-        .http(addr, app::service(), http)
+        .http(addr, site, http)
         .map_err(|e| bind_error(addr, e))?;
+    if let Some(port) = daytime {
+        crate::cmd::daytime::attach(&mut server, SocketAddr::new(listen.bind, port))?;
+    }
     announce("http", bound);
-    // daytime: `--daytime PORT` is wired here by the daytime command.
     run_server(server)
+}
+
+/// `error: cause: cause...`, so the reason a database cannot open reaches the terminal.
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
 }

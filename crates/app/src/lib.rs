@@ -1,77 +1,80 @@
-//! The default site of `sockserve`: the tutorial's "Wow" page and its picture, built into the
-//! binary so the site works from any directory.
+//! The default site of `sockserve`, written with the [`web`] framework like any application:
+//!
+//! - `/` and `/test.jpg`: the tutorial's "Wow" page and its picture, built into the binary so
+//!   the site works from any directory.
+//! - `/time`: the server's date and time, as HTML or JSON.
+//! - `/guestbook` and `/api/messages`: a guestbook stored in SQLite.
+//! - `/echo`: the request the server received, explained.
 //!
 //! # Layout
-//! - [`assets`]: the embedded page and picture, each with its content type and ETag.
-//! - [`methods`]: which methods the site knows, for `405` versus `501`.
+//! - [`assets`]: the embedded page and picture, with their content types and ETags.
+//! - [`time`], [`echo`], [`guestbook`]: one module per page.
+//! - [`negotiate`]: HTML or JSON, from `Accept` or `?format=`.
 
 pub mod assets;
-pub mod methods;
+pub mod echo;
+pub mod guestbook;
+pub mod negotiate;
+pub mod time;
 
-use http1::{Method, StatusCode, header};
-use server::{Request, Response, Service};
+use std::path::PathBuf;
+use std::time::Duration;
 
-/// The site as a [`Service`].
-pub fn service() -> impl Service {
-    |req: Request| async move { respond(&req) }
+use http1::StatusCode;
+use web::middleware::ServiceExt;
+use web::routing::{any, get};
+use web::{Html, Request, Router, Service};
+
+use crate::guestbook::store::{Store, StoreError};
+
+/// How long any page may take before the client gets `503`.
+pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the site needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The guestbook's SQLite file, created with its schema if missing.
+    pub db: PathBuf,
 }
 
-fn respond(req: &Request) -> Response {
-    let asset = match req.path() {
-        "/" => &assets::INDEX,
-        "/test.jpg" => &assets::TEST_JPG,
-        _ => return not_found(req.method()),
-    };
-    if !methods::is_known(req.method()) {
-        return Response::error(StatusCode::NOT_IMPLEMENTED);
-    }
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return Response::error(StatusCode::METHOD_NOT_ALLOWED).header(header::ALLOW, "GET, HEAD");
-    }
-    asset.respond(req.headers())
+/// What handlers share: the guestbook database.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// The guestbook database.
+    pub store: Store,
 }
 
-fn not_found(method: &Method) -> Response {
-    if !methods::is_known(method) {
-        return Response::error(StatusCode::NOT_IMPLEMENTED);
-    }
-    Response::html(StatusCode::NOT_FOUND, assets::NOT_FOUND_PAGE)
+/// Opens the database and returns the site as a [`Service`].
+pub fn site(config: &Config) -> Result<impl Service, StoreError> {
+    let store = Store::open(&config.db)?;
+    Ok(router(Site { store })
+        .timeout(HANDLER_TIMEOUT)
+        .compressed()
+        .catch_panics())
+}
+
+/// The route table.
+pub fn router(site: Site) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|req: Request| async move { assets::INDEX.respond(req.headers()) }),
+        )
+        .route(
+            "/test.jpg",
+            get(|req: Request| async move { assets::TEST_JPG.respond(req.headers()) }),
+        )
+        .route("/time", get(time::show))
+        .route("/guestbook", get(guestbook::show).post(guestbook::post))
+        .route(
+            "/api/messages",
+            get(guestbook::api_list).post(guestbook::api_post),
+        )
+        .route("/api/messages/{id}", get(guestbook::api_get))
+        .route("/echo", any(echo::echo))
+        .fallback(|| async { (StatusCode::NOT_FOUND, Html(assets::NOT_FOUND_PAGE)) })
+        .with_state(site)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use server::Body;
-
-    fn call(raw: &str) -> Response {
-        let req = Request::from_raw_head(raw.as_bytes(), Body::empty()).expect("valid head");
-        respond(&req)
-    }
-
-    #[test]
-    fn serves_page_and_picture() {
-        let r = call("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-        assert_eq!(r.status, StatusCode::OK);
-        assert_eq!(
-            r.headers.get_str("content-type"),
-            Some("text/html; charset=utf-8")
-        );
-        let r = call("GET /test.jpg HTTP/1.1\r\nHost: a\r\n\r\n");
-        assert_eq!(r.headers.get_str("content-type"), Some("image/jpeg"));
-    }
-
-    #[test]
-    fn wrong_and_unknown_methods() {
-        let r = call("POST / HTTP/1.1\r\nHost: a\r\n\r\n");
-        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
-        assert_eq!(r.headers.get_str("allow"), Some("GET, HEAD"));
-        for m in ["PURGE", "MKCOLA", "LINK", "get"] {
-            let r = call(&format!("{m} / HTTP/1.1\r\nHost: a\r\n\r\n"));
-            assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED, "{m}");
-        }
-        assert_eq!(
-            call("GET /nope HTTP/1.1\r\nHost: a\r\n\r\n").status,
-            StatusCode::NOT_FOUND
-        );
-    }
-}
+mod tests;

@@ -116,6 +116,24 @@ where
     }
 }
 
+/// Marks the [`FromRequest`] implementation for `Result<T, T::Rejection>`.
+#[derive(Debug)]
+pub enum ViaResult {}
+
+/// Any extractor, with its rejection handed to the handler instead of answered: for handlers
+/// that present their own error page (a form shown again with a message, say).
+impl<S, M, T> FromRequest<S, (ViaResult, M)> for Result<T, T::Rejection>
+where
+    S: Send + Sync,
+    T: FromRequest<S, M>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(T::from_request(req, state).await)
+    }
+}
+
 /// The whole request, for handlers that want everything (it must be the last argument).
 impl<S: Send + Sync> FromRequest<S> for Request {
     type Rejection = std::convert::Infallible;

@@ -115,10 +115,11 @@ fn weaken_etag(headers: &mut Headers) {
     let Some(tag) = headers.get_str("etag").map(str::to_string) else {
         return;
     };
-    if !tag.starts_with("W/") {
-        if let Ok(v) = HeaderValue::from_str(&format!("W/{tag}")) {
-            headers.insert(header::ETAG, v);
-        }
+    if tag.starts_with("W/") {
+        return;
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("W/{tag}")) {
+        headers.insert(header::ETAG, v);
     }
 }
 

@@ -179,10 +179,11 @@ impl<S: Send + Sync + 'static> MethodRouter<S> {
         if let Some((_, e)) = self.methods.iter().find(|(m, _)| m == method) {
             return Dispatch::Call(e);
         }
-        if *method == Method::HEAD {
-            if let Some((_, e)) = self.methods.iter().find(|(m, _)| *m == Method::GET) {
-                return Dispatch::Call(e);
-            }
+        let get_for_head = (*method == Method::HEAD)
+            .then(|| self.methods.iter().find(|(m, _)| *m == Method::GET))
+            .flatten();
+        if let Some((_, e)) = get_for_head {
+            return Dispatch::Call(e);
         }
         if let Some(e) = &self.any {
             return Dispatch::Call(e);

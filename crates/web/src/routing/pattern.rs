@@ -60,15 +60,17 @@ impl Pattern {
                     "route `{raw}`: a `{{*name}}` wildcard must be the last segment; move it to the end"
                 ));
             }
-            if let Segment::Param(name) | Segment::Wildcard(name) = &segment {
-                if segments
+            let repeated = match &segment {
+                Segment::Param(name) | Segment::Wildcard(name) => segments
                     .iter()
                     .any(|s| matches!(s, Segment::Param(n) | Segment::Wildcard(n) if n == name))
-                {
-                    return Err(format!(
-                        "route `{raw}` uses the parameter name `{name}` twice; rename one"
-                    ));
-                }
+                    .then_some(name),
+                Segment::Static(_) => None,
+            };
+            if let Some(name) = repeated {
+                return Err(format!(
+                    "route `{raw}` uses the parameter name `{name}` twice; rename one"
+                ));
             }
             segments.push(segment);
         }

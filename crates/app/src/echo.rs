@@ -1,0 +1,211 @@
+//! `/echo`: shows the client the request the server received.
+//!
+//! The JSON form is for programs; the HTML form explains each part of the request the way the
+//! tutorial explains a request line and its headers.
+
+use std::fmt::Write;
+
+use base64::Engine;
+use bytes::Bytes;
+use http1::{HeaderValue, Version, header};
+use server::{Request, Response};
+use web::html::Escaped;
+use web::{Html, IntoResponse, Json, Rejection};
+
+use crate::negotiate::wants_json;
+
+/// Largest body `/echo` reads and shows (1 MiB); larger is `413`.
+pub const MAX_ECHO_BODY: usize = 1024 * 1024;
+
+/// The request as `/echo` reports it.
+#[derive(Debug, serde::Serialize)]
+pub struct Echo {
+    /// The method, exactly as sent.
+    pub method: String,
+    /// The request target, exactly as sent.
+    pub target: String,
+    /// `HTTP/1.0` or `HTTP/1.1`.
+    pub version: &'static str,
+    /// Every header field in the order received, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: EchoBody,
+    /// The client's address.
+    pub peer: String,
+}
+
+/// A body as text when it is UTF-8, otherwise as base64.
+#[derive(Debug, serde::Serialize)]
+pub struct EchoBody {
+    /// `text` or `base64`.
+    pub encoding: &'static str,
+    /// The body in that encoding.
+    pub data: String,
+    /// Its length in bytes.
+    pub length: usize,
+}
+
+impl EchoBody {
+    fn new(bytes: &Bytes) -> EchoBody {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => EchoBody {
+                encoding: "text",
+                data: text.to_string(),
+                length: bytes.len(),
+            },
+            Err(_) => EchoBody {
+                encoding: "base64",
+                data: base64::engine::general_purpose::STANDARD.encode(bytes),
+                length: bytes.len(),
+            },
+        }
+    }
+}
+
+fn version(v: Version) -> &'static str {
+    if v == Version::HTTP_10 {
+        "HTTP/1.0"
+    } else {
+        "HTTP/1.1"
+    }
+}
+
+/// Any method on `/echo`.
+pub async fn echo(req: Request) -> Response {
+    let json = wants_json(req.headers(), req.query());
+    let method = req.method().as_str().to_string();
+    let target = req.head.target.as_str().to_string();
+    let version = version(req.version());
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let peer = req.conn.peer.to_string();
+    let body = match req.body.collect(MAX_ECHO_BODY).await {
+        Ok(b) => b,
+        Err(e) => return Rejection::Body(e).into_response(),
+    };
+    let echo = Echo {
+        method,
+        target,
+        version,
+        headers,
+        body: EchoBody::new(&body),
+        peer,
+    };
+    let mut response = if json {
+        Json(&echo).into_response()
+    } else {
+        Html(page(&echo)).into_response()
+    };
+    response
+        .headers
+        .append(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// What a header field is for, for the well-known ones.
+fn explain(name: &str) -> &'static str {
+    match name {
+        "host" => "Which site you want: one server can host many names on one address.",
+        "user-agent" => "The program that sent the request.",
+        "accept" => "The media types the client would like back, in order of preference.",
+        "accept-language" => "The languages the reader prefers.",
+        "accept-encoding" => "Compressions the client can undo (gzip, br, ...).",
+        "connection" => "Whether to keep the connection open for another request.",
+        "content-type" => "What kind of data the body is.",
+        "content-length" => "How many bytes of body follow the blank line.",
+        "transfer-encoding" => "The body comes in chunks, each preceded by its size.",
+        "cookie" => "Values the site asked the browser to send back.",
+        "referer" => "The page whose link led here.",
+        "upgrade-insecure-requests" => "The browser prefers HTTPS when the site offers it.",
+        "cache-control" | "pragma" => "How the client wants caches to treat this request.",
+        "if-none-match" | "if-modified-since" => {
+            "Only send the page if it changed since the copy the client has."
+        }
+        "origin" => "The site that made the request (for cross-site checks).",
+        "authorization" => "Credentials for the server.",
+        _ if name.starts_with("sec-") => "Browser metadata about the context of the request.",
+        _ => "",
+    }
+}
+
+fn explain_method(method: &str) -> &'static str {
+    match method {
+        "GET" => "asks for the resource at the target",
+        "HEAD" => "like GET, but only the response head is wanted",
+        "POST" => "sends data in the body for the resource to process (a form, say)",
+        "PUT" => "replaces the resource at the target with the body",
+        "DELETE" => "removes the resource at the target",
+        "OPTIONS" => "asks what the server allows at the target",
+        "PATCH" => "changes part of the resource",
+        "TRACE" => "asks the server to echo the request, as this page does",
+        _ => "a method not defined by the HTTP specification; this page accepts it anyway",
+    }
+}
+
+fn page(e: &Echo) -> String {
+    let mut out = String::with_capacity(4096);
+    let _ = write!(
+        out,
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Your request</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; }}
+pre {{ background: #f4f4f0; padding: .75rem; overflow-x: auto; white-space: pre-wrap; }}
+td, th {{ text-align: left; vertical-align: top; padding: .2rem .5rem; border-bottom: 1px solid #ddd; }}
+</style></head>
+<body>
+<p><a href="/">Home</a></p>
+<h1>The request your browser sent</h1>
+<p>An HTTP request is text: a request line, then header lines, then a blank line, then (maybe) a body.</p>
+<h2>The request line</h2>
+<pre>{method} {target} {version}</pre>
+<ul>
+<li><strong>{method}</strong> is the method: it {why}.</li>
+<li><strong>{target}</strong> is the target: the path on this server, and after <code>?</code> the query.</li>
+<li><strong>{version}</strong> is the protocol version.</li>
+</ul>
+<h2>The headers, in the order they came</h2>
+<table><tr><th>Name</th><th>Value</th><th>What it says</th></tr>
+"#,
+        method = Escaped(&e.method),
+        target = Escaped(&e.target),
+        version = e.version,
+        why = explain_method(&e.method),
+    );
+    for (name, value) in &e.headers {
+        let _ = writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
+            Escaped(name),
+            Escaped(value),
+            explain(name)
+        );
+    }
+    out.push_str("</table>\n<h2>The body</h2>\n");
+    if e.body.length == 0 {
+        out.push_str("<p>No body: nothing followed the blank line.</p>\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "<p>{} bytes, shown as {}.</p>\n<pre>{}</pre>",
+            e.body.length,
+            e.body.encoding,
+            Escaped(&e.body.data)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<p>It came from {}. The same as JSON: <a href=\"/echo?format=json\">/echo?format=json</a>.</p>\n</body>\n</html>",
+        Escaped(&e.peer)
+    );
+    out
+}

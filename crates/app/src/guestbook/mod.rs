@@ -1,0 +1,177 @@
+//! `/guestbook` and `/api/messages`: the LAMP step, with SQLite.
+//!
+//! `GET /guestbook` lists messages newest first, 50 a page, under a form. `POST /guestbook`
+//! validates the form; a bad post gets the form back with a message and a 4xx status, a good
+//! one is stored and answered `303 See Other` back to the page (post/redirect/get), so a reload
+//! does not post twice. `/api/messages` offers the same as JSON.
+
+pub mod render;
+pub mod store;
+pub mod validate;
+
+use http1::{HeaderValue, StatusCode, header};
+use server::Response;
+use web::extract::Path;
+use web::{Form, Html, InternalError, IntoResponse, Json, Query, Redirect, Rejection, State};
+
+use crate::Site;
+use render::View;
+use store::Message;
+use validate::Draft;
+
+/// Messages per page.
+pub const PAGE_SIZE: u64 = 50;
+
+/// `?page=N`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageQuery {
+    /// The page, from 1; 0 and absent mean 1.
+    #[serde(default)]
+    pub page: u64,
+}
+
+/// One page of messages and how many pages there are.
+#[derive(Debug, serde::Serialize)]
+pub struct Listing {
+    /// This page's messages, newest first.
+    pub messages: Vec<Message>,
+    /// This page, from 1.
+    pub page: u64,
+    /// How many pages there are (at least 1).
+    pub pages: u64,
+    /// How many messages there are.
+    pub total: u64,
+}
+
+async fn listing(site: &Site, page: u64) -> Result<Listing, InternalError> {
+    let page = page.max(1);
+    let offset = (page - 1).saturating_mul(PAGE_SIZE);
+    let (messages, total) = site.store.run(move |s| s.page(offset, PAGE_SIZE)).await?;
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    Ok(Listing {
+        messages,
+        page,
+        pages,
+        total,
+    })
+}
+
+/// `GET /guestbook`.
+pub async fn show(
+    State(site): State<Site>,
+    Query(q): Query<PageQuery>,
+) -> Result<Html<String>, InternalError> {
+    let l = listing(&site, q.page).await?;
+    Ok(Html(render::page(&View {
+        messages: &l.messages,
+        page: l.page,
+        pages: l.pages,
+        total: l.total,
+        ..View::default()
+    })))
+}
+
+/// `POST /guestbook`.
+pub async fn post(State(site): State<Site>, form: Result<Form<Draft>, Rejection>) -> Response {
+    let draft = match form {
+        Ok(Form(draft)) => draft,
+        Err(rejection) => {
+            let message = match &rejection {
+                Rejection::InvalidUtf8 => "The form was not sent as valid UTF-8 text.".to_string(),
+                Rejection::Body(server::BodyError::TooLarge) => {
+                    "That post is far too long.".to_string()
+                }
+                other => format!("The form could not be read: {other}."),
+            };
+            return form_again(&site, rejection.status(), &message, &Draft::default()).await;
+        }
+    };
+    let entry = match draft.validate() {
+        Ok(entry) => entry,
+        Err(invalid) => {
+            return form_again(
+                &site,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &invalid.to_string(),
+                &draft,
+            )
+            .await;
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    match site
+        .store
+        .run(move |s| s.insert(&entry.name, &entry.message, now))
+        .await
+    {
+        Ok(_) => Redirect::to("/guestbook").into_response(),
+        Err(e) => InternalError::from(e).into_response(),
+    }
+}
+
+/// The first page with the form filled in again and `error` above it.
+async fn form_again(site: &Site, status: StatusCode, error: &str, draft: &Draft) -> Response {
+    let l = match listing(site, 1).await {
+        Ok(l) => l,
+        Err(e) => return e.into_response(),
+    };
+    let html = render::page(&View {
+        messages: &l.messages,
+        page: l.page,
+        pages: l.pages,
+        total: l.total,
+        error: Some(error),
+        name: draft.name.as_deref().unwrap_or(""),
+        message: draft.message.as_deref().unwrap_or(""),
+    });
+    (status, Html(html)).into_response()
+}
+
+/// `GET /api/messages?page=N`.
+pub async fn api_list(
+    State(site): State<Site>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Listing>, InternalError> {
+    listing(&site, q.page).await.map(Json)
+}
+
+/// `GET /api/messages/{id}`.
+pub async fn api_get(State(site): State<Site>, Path(id): Path<i64>) -> Response {
+    match site.store.run(move |s| s.get(id)).await {
+        Ok(Some(m)) => Json(m).into_response(),
+        Ok(None) => json_error(StatusCode::NOT_FOUND, "no such message"),
+        Err(e) => InternalError::from(e).into_response(),
+    }
+}
+
+/// `POST /api/messages` with `{"name": ..., "message": ...}`: `201` with the stored message.
+pub async fn api_post(State(site): State<Site>, body: Result<Json<Draft>, Rejection>) -> Response {
+    let draft = match body {
+        Ok(Json(d)) => d,
+        Err(rejection) => return json_error(rejection.status(), &rejection.to_string()),
+    };
+    let entry = match draft.validate() {
+        Ok(e) => e,
+        Err(invalid) => return json_error(StatusCode::UNPROCESSABLE_ENTITY, &invalid.to_string()),
+    };
+    let now = chrono::Utc::now().timestamp();
+    match site
+        .store
+        .run(move |s| s.insert(&entry.name, &entry.message, now))
+        .await
+    {
+        Ok(m) => {
+            let location = format!("/api/messages/{}", m.id);
+            let mut r = (StatusCode::CREATED, Json(m)).into_response();
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                r.headers.append(header::LOCATION, v);
+            }
+            r
+        }
+        Err(e) => InternalError::from(e).into_response(),
+    }
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}

@@ -1,0 +1,157 @@
+//! The guestbook page, rendered into one string. Every value from a visitor is escaped.
+
+use std::fmt::Write;
+
+use web::html::Escaped;
+
+use super::store::Message;
+use super::validate::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS};
+
+/// What the page shows besides the messages.
+#[derive(Debug, Default)]
+pub struct View<'a> {
+    /// Messages of this page, newest first.
+    pub messages: &'a [Message],
+    /// This page, from 1.
+    pub page: u64,
+    /// How many pages there are (at least 1).
+    pub pages: u64,
+    /// How many messages there are.
+    pub total: u64,
+    /// A problem with the last post, shown above the form.
+    pub error: Option<&'a str>,
+    /// What the visitor typed, put back into the form after an error.
+    pub name: &'a str,
+    /// See `name`.
+    pub message: &'a str,
+}
+
+const HEAD: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Guestbook</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #1c2430; }
+form { display: grid; gap: .5rem; margin-bottom: 2rem; }
+input, textarea { font: inherit; padding: .4rem; }
+.error { background: #fde8e8; border: 1px solid #e0a0a0; padding: .5rem; }
+article { border-top: 1px solid #ddd; padding: .5rem 0; }
+article p { white-space: pre-wrap; margin: .25rem 0; }
+time { color: #667; font-size: .9em; }
+nav a { margin-right: 1rem; }
+</style>
+</head>
+<body>
+<p><a href="/">Home</a></p>
+<h1>Guestbook</h1>
+"#;
+
+/// Renders the whole page.
+pub fn page(view: &View<'_>) -> String {
+    let mut out = String::with_capacity(4096 + view.messages.len() * 256);
+    out.push_str(HEAD);
+    form(&mut out, view);
+    let _ = writeln!(
+        out,
+        "<p>{} message{} so far.</p>",
+        view.total,
+        if view.total == 1 { "" } else { "s" }
+    );
+    for m in view.messages {
+        message(&mut out, m);
+    }
+    pagination(&mut out, view);
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+fn form(out: &mut String, view: &View<'_>) {
+    if let Some(error) = view.error {
+        let _ = writeln!(
+            out,
+            r#"<p class="error" role="alert">{}</p>"#,
+            Escaped(error)
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<form method="post" action="/guestbook">
+<label for="name">Name</label>
+<input id="name" name="name" required maxlength="{MAX_NAME_CHARS}" value="{}">
+<label for="message">Message</label>
+<textarea id="message" name="message" required maxlength="{MAX_MESSAGE_CHARS}" rows="4">{}</textarea>
+<button type="submit">Sign the guestbook</button>
+</form>
+"#,
+        Escaped(view.name),
+        Escaped(view.message),
+    );
+}
+
+fn message(out: &mut String, m: &Message) {
+    let when = chrono::DateTime::from_timestamp(m.created_at, 0)
+        .map(|t| (t.to_rfc3339(), t.format("%Y-%m-%d %H:%M UTC").to_string()))
+        .unwrap_or_default();
+    let _ = write!(
+        out,
+        "<article id=\"m{}\">\n<strong>{}</strong> <time datetime=\"{}\">{}</time>\n<p>{}</p>\n</article>\n",
+        m.id,
+        Escaped(&m.name),
+        when.0,
+        when.1,
+        Escaped(&m.message),
+    );
+}
+
+fn pagination(out: &mut String, view: &View<'_>) {
+    if view.pages <= 1 {
+        return;
+    }
+    out.push_str("<nav>");
+    if view.page > 1 {
+        let _ = write!(
+            out,
+            r#"<a href="/guestbook?page={}" rel="prev">Newer</a>"#,
+            view.page - 1
+        );
+    }
+    let _ = write!(out, "Page {} of {}", view.page, view.pages);
+    if view.page < view.pages {
+        let _ = write!(
+            out,
+            r#" <a href="/guestbook?page={}" rel="next">Older</a>"#,
+            view.page + 1
+        );
+    }
+    out.push_str("</nav>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_everything_from_visitors() {
+        let m = Message {
+            id: 1,
+            name: "<b>ann</b>".into(),
+            message: "<script>alert(1)</script>".into(),
+            created_at: 0,
+        };
+        let html = page(&View {
+            messages: std::slice::from_ref(&m),
+            page: 1,
+            pages: 2,
+            total: 51,
+            error: Some("<oops>"),
+            name: "\"><script>",
+            message: "</textarea><script>",
+        });
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;oops&gt;"));
+        assert!(html.contains(r#"href="/guestbook?page=2""#));
+    }
+}

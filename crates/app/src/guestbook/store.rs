@@ -1,0 +1,280 @@
+//! The guestbook's SQLite database.
+//!
+//! One connection writes (behind a mutex: SQLite allows one writer at a time anyway) and a
+//! small pool of connections reads, so page views never wait for a post. Every call blocks, so
+//! callers run them on the blocking thread pool ([`Store::run`]).
+//!
+//! Durability: the database is in WAL mode with `synchronous=NORMAL`. A commit has been
+//! written to the WAL file (in the kernel's page cache, at least) before the write call returns,
+//! so a message whose post was answered survives the process being killed (`kill -9`) and a
+//! restart. Only a power loss or kernel crash can lose the last commits; `FULL` would cover that
+//! at the cost of an `fsync` per post.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+/// How long a connection waits for a lock held by another before failing (`SQLITE_BUSY`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read connections kept open for reuse; more concurrent readers open temporary ones.
+const MAX_IDLE_READERS: usize = 8;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS messages (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    message    TEXT    NOT NULL,
+    created_at INTEGER NOT NULL
+);
+";
+
+/// One guestbook entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Message {
+    /// Increasing with time: newest first is highest id first.
+    pub id: i64,
+    /// Who wrote it.
+    pub name: String,
+    /// What they wrote.
+    pub message: String,
+    /// When, in seconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// A database failure; the details go to the log, the client sees a plain `500`.
+#[derive(Debug)]
+pub struct StoreError {
+    context: &'static str,
+    source: rusqlite::Error,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "guestbook database: {}", self.context)
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+fn ctx(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError { context, source }
+}
+
+/// The guestbook database, cheap to clone and share between threads.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and its schema.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let writer = Connection::open(path).map_err(ctx("cannot open the database file"))?;
+        writer
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(ctx("cannot set the busy timeout"))?;
+        let mode: String = writer
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(ctx("cannot switch to WAL mode"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(mode, "the guestbook database is not in WAL mode");
+        }
+        writer
+            .execute_batch("PRAGMA synchronous=NORMAL;")
+            .map_err(ctx("cannot set synchronous mode"))?;
+        writer
+            .execute_batch(SCHEMA)
+            .map_err(ctx("cannot create the schema"))?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Runs `f` with this store on the blocking thread pool.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        match tokio::task::spawn_blocking(move || f(&store)).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(StoreError {
+                context: "the database task was cancelled",
+                source: rusqlite::Error::QueryReturnedNoRows,
+            }),
+        }
+    }
+
+    /// Stores a message; returns it with its id.
+    pub fn insert(
+        &self,
+        name: &str,
+        message: &str,
+        created_at: i64,
+    ) -> Result<Message, StoreError> {
+        let conn = self
+            .inner
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut stmt = conn
+            .prepare_cached("INSERT INTO messages (name, message, created_at) VALUES (?1, ?2, ?3)")
+            .map_err(ctx("cannot prepare the insert"))?;
+        let id = stmt
+            .insert(params![name, message, created_at])
+            .map_err(ctx("cannot store the message"))?;
+        Ok(Message {
+            id,
+            name: name.to_string(),
+            message: message.to_string(),
+            created_at,
+        })
+    }
+
+    /// Messages `offset..offset+limit`, newest first, and the total count.
+    pub fn page(&self, offset: u64, limit: u64) -> Result<(Vec<Message>, u64), StoreError> {
+        self.with_reader(|conn| {
+            let total: i64 = conn
+                .prepare_cached("SELECT count(*) FROM messages")
+                .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                .map_err(ctx("cannot count messages"))?;
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, name, message, created_at FROM messages ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+                )
+                .map_err(ctx("cannot prepare the listing"))?;
+            let rows = stmt
+                .query_map(params![limit as i64, offset as i64], row_to_message)
+                .map_err(ctx("cannot list messages"))?;
+            let messages = rows
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(ctx("cannot read a message"))?;
+            Ok((messages, total.max(0) as u64))
+        })
+    }
+
+    /// One message by id.
+    pub fn get(&self, id: i64) -> Result<Option<Message>, StoreError> {
+        self.with_reader(|conn| {
+            conn.prepare_cached("SELECT id, name, message, created_at FROM messages WHERE id = ?1")
+                .and_then(|mut s| s.query_row([id], row_to_message).optional())
+                .map_err(ctx("cannot read a message"))
+        })
+    }
+
+    /// Runs `f` with a read connection from the pool (opening one if none is idle).
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let idle = self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => self.open_reader()?,
+        };
+        let result = f(&conn);
+        let mut readers = self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if readers.len() < MAX_IDLE_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+
+    fn open_reader(&self) -> Result<Connection, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(&self.inner.path, flags)
+            .map_err(ctx("cannot open a reader"))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(ctx("cannot set the busy timeout"))?;
+        Ok(conn)
+    }
+}
+
+fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        message: row.get(2)?,
+        created_at: row.get(3)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_page_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("g.db");
+        let store = Store::open(&path).expect("open");
+        for i in 0..5 {
+            store
+                .insert(&format!("n{i}"), "hello", 1_700_000_000 + i)
+                .expect("insert");
+        }
+        let (page, total) = store.page(0, 2).expect("page");
+        assert_eq!(total, 5);
+        assert_eq!(
+            page.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+            ["n4", "n3"]
+        );
+        let (page, _) = store.page(4, 2).expect("last page");
+        assert_eq!(page.len(), 1);
+        drop(store);
+        let again = Store::open(&path).expect("reopen");
+        assert_eq!(again.page(0, 10).expect("page").1, 5);
+        assert_eq!(
+            again.get(1).expect("get").map(|m| m.name),
+            Some("n0".to_string())
+        );
+        assert_eq!(again.get(99).expect("get"), None);
+    }
+
+    #[test]
+    fn text_is_stored_as_given() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("g.db")).expect("open");
+        let evil = "'); DROP TABLE messages; -- <script>";
+        store.insert(evil, evil, 0).expect("insert");
+        assert_eq!(store.page(0, 1).expect("page").0[0].message, evil);
+    }
+}

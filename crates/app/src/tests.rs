@@ -1,0 +1,192 @@
+//! The site's routes, called without a socket, against a real SQLite file.
+
+use bytes::Bytes;
+use server::{Body, Request, Response, ResponseBody};
+
+use super::*;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    app: Router,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("site.db")).expect("open db");
+        Fixture {
+            _dir: dir,
+            app: router(Site { store }),
+            rt: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime"),
+        }
+    }
+
+    fn call(&self, head: &str, body: &[u8]) -> Response {
+        let raw = format!("{head}\r\n\r\n");
+        let req = Request::from_raw_head(raw.as_bytes(), Body::full(Bytes::copy_from_slice(body)))
+            .expect("valid head");
+        self.rt.block_on(self.app.call(req))
+    }
+
+    fn post_form(&self, body: &str) -> Response {
+        let head = format!(
+            "POST /guestbook HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}",
+            body.len()
+        );
+        self.call(&head, body.as_bytes())
+    }
+}
+
+fn text(r: &Response) -> String {
+    match &r.body {
+        ResponseBody::Full(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    }
+}
+
+#[test]
+fn front_page_picture_and_methods() {
+    let f = Fixture::new();
+    let r = f.call("GET / HTTP/1.1\r\nHost: t", b"");
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(text(&r).contains("Wow, sockserve"));
+    let etag = r.headers.get_str("etag").expect("etag").to_string();
+    let r = f.call(
+        &format!("GET / HTTP/1.1\r\nHost: t\r\nIf-None-Match: {etag}"),
+        b"",
+    );
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+    let r = f.call("GET /test.jpg HTTP/1.1\r\nHost: t", b"");
+    assert_eq!(r.headers.get_str("content-type"), Some("image/jpeg"));
+    let r = f.call("POST / HTTP/1.1\r\nHost: t", b"");
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        r.headers
+            .get_str("allow")
+            .is_some_and(|a| a.starts_with("GET, HEAD"))
+    );
+    for m in ["PURGE", "MKCOLA", "LINK", "get"] {
+        let r = f.call(&format!("{m} / HTTP/1.1\r\nHost: t"), b"");
+        assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED, "{m}");
+    }
+    let r = f.call("GET /missing HTTP/1.1\r\nHost: t", b"");
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(text(&r).contains("404"));
+}
+
+#[test]
+fn guestbook_post_redirect_get_and_escaping() {
+    let f = Fixture::new();
+    let r = f.post_form("name=Ann&message=%3Cscript%3Ealert(1)%3C%2Fscript%3E");
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers.get_str("location"), Some("/guestbook"));
+    let page = text(&f.call("GET /guestbook HTTP/1.1\r\nHost: t", b""));
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>"));
+}
+
+#[test]
+fn guestbook_bad_input_shows_the_form_again() {
+    let f = Fixture::new();
+    let long_name = "n".repeat(65);
+    let long_message = "m".repeat(2001);
+    let cases: [(&str, u16, &str); 9] = [
+        ("name=&message=hi", 422, "name"),
+        ("message=hi", 422, "name"),
+        (&format!("name={long_name}&message=hi"), 422, "too long"),
+        ("name=a%0Ab&message=hi", 422, "control character"),
+        ("name=%FF&message=hi", 400, "UTF-8"),
+        ("name=Ann&message=", 422, "message"),
+        ("name=Ann", 422, "message"),
+        (&format!("name=Ann&message={long_message}"), 422, "too long"),
+        ("name=Ann&message=%C3%28", 400, "UTF-8"),
+    ];
+    for (body, status, needle) in cases {
+        let r = f.post_form(body);
+        assert_eq!(r.status.as_u16(), status, "{body}");
+        let page = text(&r);
+        assert!(page.contains("<form"), "{body}");
+        assert!(page.contains(needle), "{body}: {needle}");
+    }
+    let r = f.call(
+        "POST /guestbook HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: 2",
+        b"hi",
+    );
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let page = text(&f.call("GET /guestbook HTTP/1.1\r\nHost: t", b""));
+    assert!(page.contains("0 messages"), "nothing was stored");
+}
+
+#[test]
+fn api_messages() {
+    let f = Fixture::new();
+    let body = br#"{"name":"Bob","message":"hello"}"#;
+    let r = f.call(
+        &format!("POST /api/messages HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}", body.len()),
+        body,
+    );
+    assert_eq!(r.status, StatusCode::CREATED);
+    let location = r.headers.get_str("location").expect("location").to_string();
+    let one: serde_json::Value = serde_json::from_str(&text(
+        &f.call(&format!("GET {location} HTTP/1.1\r\nHost: t"), b""),
+    ))
+    .expect("json");
+    assert_eq!(one["name"], "Bob");
+    let list: serde_json::Value =
+        serde_json::from_str(&text(&f.call("GET /api/messages HTTP/1.1\r\nHost: t", b"")))
+            .expect("json");
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["messages"][0]["message"], "hello");
+    let bad = br#"{"name":"","message":"x"}"#;
+    let r = f.call(
+        &format!("POST /api/messages HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}", bad.len()),
+        bad,
+    );
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        f.call("GET /api/messages/99 HTTP/1.1\r\nHost: t", b"")
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        f.call("GET /api/messages/x HTTP/1.1\r\nHost: t", b"")
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[test]
+fn time_and_echo() {
+    let f = Fixture::new();
+    let r = f.call(
+        "GET /time HTTP/1.1\r\nHost: t\r\nAccept: application/json",
+        b"",
+    );
+    let v: serde_json::Value = serde_json::from_str(&text(&r)).expect("json");
+    assert!(
+        v["unix"]
+            .as_i64()
+            .is_some_and(|t| (t - chrono::Utc::now().timestamp()).abs() < 60)
+    );
+    assert!(chrono::DateTime::parse_from_rfc3339(v["utc"].as_str().unwrap_or("")).is_ok());
+    assert!(text(&f.call("GET /time HTTP/1.1\r\nHost: t", b"")).contains("<dl>"));
+    let r = f.call(
+        "PURGE /echo?format=json HTTP/1.1\r\nHost: t\r\nX-Z: 1\r\nX-A: 2\r\nContent-Length: 3",
+        b"\xff\x00a",
+    );
+    let v: serde_json::Value = serde_json::from_str(&text(&r)).expect("json");
+    assert_eq!(v["method"], "PURGE");
+    assert_eq!(v["headers"][1][0], "x-z");
+    assert_eq!(v["headers"][2][0], "x-a");
+    assert_eq!(v["body"]["encoding"], "base64");
+    let html = text(&f.call("GET /echo?<b> HTTP/1.1\r\nHost: t\r\nX-Evil: <script>", b""));
+    assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));
+}
