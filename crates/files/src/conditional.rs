@@ -32,10 +32,10 @@ pub fn evaluate(headers: &Headers, method: &Method, v: Validators<'_>) -> Outcom
         if !list_matches(value, v.etag, true) {
             return Outcome::Failed;
         }
-    } else if let Some(date) = header_date(headers, "if-unmodified-since") {
-        if seconds(v.modified) > date {
-            return Outcome::Failed;
-        }
+    } else if header_date(headers, "if-unmodified-since")
+        .is_some_and(|date| seconds(v.modified) > date)
+    {
+        return Outcome::Failed;
     }
     let safe = method == Method::GET || method == Method::HEAD;
     // Step 3: If-None-Match, weak comparison (13.1.2); it makes If-Modified-Since ignored.
@@ -50,12 +50,10 @@ pub fn evaluate(headers: &Headers, method: &Method, v: Validators<'_>) -> Outcom
         return Outcome::Proceed;
     }
     // Step 4: If-Modified-Since, for GET and HEAD only (13.1.3).
-    if safe {
-        if let Some(date) = header_date(headers, "if-modified-since") {
-            if seconds(v.modified) <= date {
-                return Outcome::NotModified;
-            }
-        }
+    let unmodified =
+        header_date(headers, "if-modified-since").is_some_and(|date| seconds(v.modified) <= date);
+    if safe && unmodified {
+        return Outcome::NotModified;
     }
     Outcome::Proceed
 }
@@ -119,6 +117,7 @@ impl<'a> Iterator for EntityTags<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use http::{HeaderName, HeaderValue};

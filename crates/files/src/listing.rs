@@ -271,7 +271,7 @@ pub fn html(rel: &RelPath, entries: &[Entry], sort: Sort) -> String {
     header_cell(&mut out, sort, SortKey::Size, "Size", "s");
     header_cell(&mut out, sort, SortKey::Modified, "Modified", "m");
     out.push_str("</tr></thead><tbody>");
-    if rel.path.as_os_str().len() > 0 {
+    if !rel.path.as_os_str().is_empty() {
         out.push_str("<tr class=\"up d\"><td class=\"n\"><a href=\"../\">Parent directory</a></td><td class=\"s\"></td><td class=\"m\"></td></tr>");
     }
     let mut dirs = 0;
@@ -279,9 +279,9 @@ pub fn html(rel: &RelPath, entries: &[Entry], sort: Sort) -> String {
         dirs += usize::from(e.is_dir);
         row(&mut out, e);
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "</tbody></table><footer>{dirs} {}, {} {}</footer></main></body></html>\n",
+        "</tbody></table><footer>{dirs} {}, {} {}</footer></main></body></html>",
         if dirs == 1 {
             "directory"
         } else {
@@ -433,6 +433,7 @@ pub fn json(rel: &RelPath, entries: &[Entry]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::time::Duration;

@@ -87,6 +87,7 @@ pub fn http_date(t: SystemTime) -> HeaderValue {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::io::Write;

@@ -26,6 +26,7 @@ pub fn content_type(path: &Path) -> HeaderValue {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

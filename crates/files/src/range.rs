@@ -152,6 +152,7 @@ fn coalesce(mut ranges: Vec<ByteRange>) -> Vec<ByteRange> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -87,6 +87,7 @@ pub fn is_inside(root: &Path, path: &Path) -> std::io::Result<bool> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -280,6 +280,7 @@ fn insert(h: &mut Headers, name: http::HeaderName, value: &str) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
