@@ -1,8 +1,54 @@
-//! `sockserve daytime`: RFC 867 over TCP or UDP.
+//! `sockserve daytime`: RFC 867 over TCP or UDP, and `--daytime PORT` beside the demo site.
+
+use std::io;
+use std::net::SocketAddr;
+
+use client::services::daytime::{self, DaytimeTcp};
+use server::{RuntimeConfig, Server};
 
 use crate::cli::DaytimeArgs;
-use crate::cmd::CmdResult;
+use crate::cmd::{CliError, CmdResult, announce, bind_error, init_logging, run_server};
 
-pub fn run(_args: DaytimeArgs) -> CmdResult {
-    Err(crate::cmd::CliError::Runtime("not yet".into()))
+pub fn run(args: DaytimeArgs) -> CmdResult {
+    init_logging(false);
+    // One line per client needs no more than one worker.
+    let mut server = Server::new(RuntimeConfig {
+        threads: 1,
+        ..RuntimeConfig::default()
+    });
+    let addr = SocketAddr::new(args.bind, args.port.unwrap_or(daytime::PORT));
+    let bound = if args.udp {
+        bind_udp(&mut server, addr)
+    } else {
+        server.tcp(addr, DaytimeTcp)
+    };
+    let bound = bound.map_err(|e| match e.kind() {
+        // Binding is the only reliable test of the privilege (root, CAP_NET_BIND_SERVICE or a
+        // lowered net.ipv4.ip_unprivileged_port_start all grant it), so try, then explain.
+        io::ErrorKind::PermissionDenied if args.port.is_none() => CliError::Runtime(format!(
+            "cannot listen on {addr}: port {} needs root (or CAP_NET_BIND_SERVICE); choose another with -p PORT",
+            daytime::PORT
+        )),
+        _ => bind_error(addr, e),
+    })?;
+    announce(if args.udp { "udp" } else { "tcp" }, bound);
+    run_server(server)
+}
+
+/// Binds the TCP daytime service on an existing server (the demo site's `--daytime PORT`).
+pub fn attach(server: &mut Server, addr: SocketAddr) -> Result<SocketAddr, CliError> {
+    let bound = server
+        .tcp(addr, DaytimeTcp)
+        .map_err(|e| bind_error(addr, e))?;
+    tracing::info!("daytime (RFC 867) on tcp://{bound}");
+    Ok(bound)
+}
+
+/// Binds the UDP socket now, so a port in use is reported before the banner, and answers on it
+/// once the server runs.
+fn bind_udp(server: &mut Server, addr: SocketAddr) -> io::Result<SocketAddr> {
+    let socket = std::net::UdpSocket::bind(addr)?;
+    let bound = socket.local_addr()?;
+    server.spawn(move |shutdown| daytime::serve_udp(socket, shutdown));
+    Ok(bound)
 }

@@ -1,0 +1,210 @@
+//! [`Client`]: one request and the redirects that follow it, over as few connections as the
+//! server allows.
+//!
+//! The caller sees the exchange through [`Events`] as it happens: the heads as they go out and
+//! come in (for `--trace` and `-i`), and the body piece by piece (for a file or a terminal), so a
+//! large body is never held in memory.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::StatusCode;
+use http1::client::ResponseHead;
+use http1::{BodyKind, Decoder};
+
+use crate::conn::Connection;
+use crate::redirect::{MAX_REDIRECTS, is_redirect, next_request};
+use crate::{Closed, Error, Request, Url};
+
+/// Largest redirect body read (and thrown away) to keep its connection; a longer one, or one
+/// that ends only at close, is abandoned together with the connection.
+const MAX_REDIRECT_BODY: u64 = 1024 * 1024;
+
+/// What a response head is, in the exchange as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadRole {
+    /// A 1xx before the real response.
+    Interim,
+    /// A redirect that is being followed; its body is discarded.
+    Redirect,
+    /// The response whose body is delivered.
+    Final,
+}
+
+/// What a caller observes while a [`Client`] works. Only the body is required.
+pub trait Events {
+    /// A connection to `peer` was opened, or an idle one picked up again (`reused`).
+    fn connection(&mut self, _peer: Option<SocketAddr>, _reused: bool) {}
+
+    /// A request head, exactly as written to the socket.
+    fn request_head(&mut self, _raw: &[u8]) {}
+
+    /// A response head, exactly as received.
+    fn response_head(
+        &mut self,
+        _raw: &[u8],
+        _head: &ResponseHead,
+        _role: HeadRole,
+    ) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// The next piece of the final response's body.
+    fn body(&mut self, data: &[u8]) -> io::Result<()>;
+}
+
+/// How a fetch ended.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The final status.
+    pub status: StatusCode,
+    /// The URL that gave the final response.
+    pub url: Url,
+    /// How many redirects were followed to get there.
+    pub redirects: usize,
+}
+
+/// An HTTP/1.1 client that keeps one idle connection for the next request to the same place.
+#[derive(Debug)]
+pub struct Client {
+    timeout: Duration,
+    follow: bool,
+    idle: Option<Connection>,
+}
+
+impl Client {
+    /// A client whose connects, reads and writes each give up after `timeout` of silence, and
+    /// which does not follow redirects.
+    pub fn new(timeout: Duration) -> Client {
+        Client {
+            timeout,
+            follow: false,
+            idle: None,
+        }
+    }
+
+    /// Follows up to [`MAX_REDIRECTS`] redirects when `yes`.
+    pub fn follow_redirects(mut self, yes: bool) -> Client {
+        self.follow = yes;
+        self
+    }
+
+    /// Sends `req`, follows redirects if asked, and delivers the final body to `events`.
+    pub async fn fetch(
+        &mut self,
+        mut req: Request,
+        events: &mut dyn Events,
+    ) -> Result<Outcome, Error> {
+        let mut redirects = 0;
+        loop {
+            let (head, role) = self.exchange(&req, events).await?;
+            if role == HeadRole::Final {
+                return Ok(Outcome {
+                    status: head.status,
+                    url: req.url,
+                    redirects,
+                });
+            }
+            if redirects == MAX_REDIRECTS {
+                return Err(Error::TooManyRedirects(MAX_REDIRECTS));
+            }
+            redirects += 1;
+            req = next_request(&req, &head)?;
+        }
+    }
+
+    /// One request and its response, on the idle connection when it goes to the same place.
+    async fn exchange(
+        &mut self,
+        req: &Request,
+        events: &mut dyn Events,
+    ) -> Result<(ResponseHead, HeadRole), Error> {
+        let mut head = Vec::with_capacity(256);
+        req.encode_head(&mut head);
+        let (mut conn, reused) = self.connection_for(&req.url).await?;
+        events.connection(conn.peer(), reused);
+        events.request_head(&head);
+        let (response, raw) = match send(&mut conn, &head, req, events).await {
+            // An idle connection the server closed just as we reused it: RFC 9112 9.3.1 lets a
+            // client retry on a new one when no response has begun.
+            Err(Error::Closed(Closed::BeforeResponse) | Error::Io(_)) if reused => {
+                conn = Connection::open(&req.url, self.timeout).await?;
+                events.connection(conn.peer(), false);
+                send(&mut conn, &head, req, events).await?
+            }
+            other => other?,
+        };
+        let kind = response.body_kind(&req.method).map_err(Error::Response)?;
+        let role = if self.follow && is_redirect(&response) {
+            HeadRole::Redirect
+        } else {
+            HeadRole::Final
+        };
+        events
+            .response_head(&raw, &response, role)
+            .map_err(Error::Output)?;
+        let mut decoder = Decoder::new(kind, u64::MAX);
+        let complete = match role {
+            HeadRole::Redirect if !drainable(kind) => false,
+            HeadRole::Redirect => {
+                conn.read_body(&mut decoder, &mut |_| Ok(())).await?;
+                true
+            }
+            _ => {
+                conn.read_body(&mut decoder, &mut |data| events.body(data))
+                    .await?;
+                true
+            }
+        };
+        let reusable = complete
+            && response.keep_alive()
+            && !req.wants_close()
+            && kind != BodyKind::UntilClose
+            && response.status != StatusCode::SWITCHING_PROTOCOLS
+            && !conn.has_leftover();
+        if reusable {
+            self.idle = Some(conn);
+        }
+        Ok((response, role))
+    }
+
+    /// The idle connection if it serves `url`, else a new one; says which.
+    async fn connection_for(&mut self, url: &Url) -> Result<(Connection, bool), Error> {
+        match self.idle.take() {
+            Some(conn) if conn.serves(url) => Ok((conn, true)),
+            _ => Ok((Connection::open(url, self.timeout).await?, false)),
+        }
+    }
+}
+
+/// Writes the request and reads up to the final head, reporting interim ones.
+async fn send(
+    conn: &mut Connection,
+    head: &[u8],
+    req: &Request,
+    events: &mut dyn Events,
+) -> Result<(ResponseHead, bytes::Bytes), Error> {
+    conn.write_all(head).await?;
+    if !req.body.is_empty() {
+        conn.write_all(&req.body).await?;
+    }
+    loop {
+        let (response, raw) = conn.read_head().await?;
+        if !response.is_interim() {
+            return Ok((response, raw));
+        }
+        events
+            .response_head(&raw, &response, HeadRole::Interim)
+            .map_err(Error::Output)?;
+    }
+}
+
+/// Whether a redirect's body is worth reading to keep the connection.
+fn drainable(kind: BodyKind) -> bool {
+    match kind {
+        BodyKind::Empty | BodyKind::Chunked => true,
+        BodyKind::Length(n) => n <= MAX_REDIRECT_BODY,
+        BodyKind::UntilClose => false,
+    }
+}
