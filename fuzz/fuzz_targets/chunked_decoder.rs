@@ -40,7 +40,10 @@ fn decode(input: &[u8], cuts: &[usize]) -> Outcome {
 fuzz_target!(|data: &[u8]| {
     let whole = decode(data, &[]);
     let (a, b) = match data {
-        [x, y, ..] => (usize::from(*x) % (data.len() + 1), usize::from(*y) % (data.len() + 1)),
+        [x, y, ..] => (
+            usize::from(*x) % (data.len() + 1),
+            usize::from(*y) % (data.len() + 1),
+        ),
         _ => (0, 0),
     };
     let split = decode(data, &[a.min(b), a.max(b)]);

@@ -11,16 +11,31 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     // Small limits reach the 414/431 paths with short inputs as well.
-    let small = Limits { max_request_line: 64, max_head_size: 256, max_headers: 8, max_body_size: 1000 };
+    let small = Limits {
+        max_request_line: 64,
+        max_head_size: 256,
+        max_headers: 8,
+        max_body_size: 1000,
+    };
     for limits in [Limits::default(), small] {
         let whole = parse_request_head(data, &limits);
         if let Ok(Some((head, used))) = &whole {
             assert!(*used <= data.len());
             // Every accessor of a parsed head must work on whatever was accepted.
-            let _ = (head.host(), head.content_length(), head.target.path_and_query());
-            let _ = (head.target.path(), head.target.query(), head.target.authority());
+            let _ = (
+                head.host(),
+                head.content_length(),
+                head.target.path_and_query(),
+            );
+            let _ = (
+                head.target.path(),
+                head.target.query(),
+                head.target.authority(),
+            );
         }
-        let cut = data.first().map_or(0, |&b| usize::from(b) % (data.len() + 1));
+        let cut = data
+            .first()
+            .map_or(0, |&b| usize::from(b) % (data.len() + 1));
         match parse_request_head(&data[..cut], &limits) {
             Ok(None) => {}
             Ok(Some((_, used))) => {
