@@ -21,13 +21,11 @@ struct ServeService {
 }
 
 impl Service for ServeService {
-    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
-        async move {
-            match &self.cgi {
-                // The files service answers the scripts' local redirects (`Location: /path`).
-                Some(cgi) if cgi.matches(req.path()) => cgi.handle(req, &self.files).await,
-                _ => self.files.call(req).await,
-            }
+    async fn call(&self, req: Request) -> Response {
+        match &self.cgi {
+            // The files service answers the scripts' local redirects (`Location: /path`).
+            Some(cgi) if cgi.matches(req.path()) => cgi.handle(req, &self.files).await,
+            _ => self.files.call(req).await,
         }
     }
 }
