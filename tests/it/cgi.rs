@@ -647,6 +647,17 @@ fn lookup_errors_and_path_tricks() {
         0o755,
         "#!/bin/sh\necho 'Content-Type: text/plain'\necho\necho inner\n",
     );
+    // And one outside the served root altogether.
+    fs::write(
+        site.scratch("outside.sh"),
+        "#!/bin/sh\necho 'Content-Type: text/plain'\necho\necho RAN-SECRET\n",
+    )
+    .expect("write");
+    fs::set_permissions(
+        site.scratch("outside.sh"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
     let srv = site.serve(&[]);
     assert_eq!(get(srv.addr, "/cgi-bin/missing.sh").status, 404);
     assert_eq!(get(srv.addr, "/cgi-bin/noexec.sh").status, 403);
@@ -660,6 +671,10 @@ fn lookup_errors_and_path_tricks() {
         "/cgi-bin/env.sh/../../secret.sh",
         "/cgi-bin%2f..%2fsecret.sh",
         "/cgi-bin/..%5csecret.sh",
+        "/cgi-bin/../../outside.sh",
+        "/cgi-bin/%2e%2e/%2e%2e/outside.sh",
+        "/cgi-bin/..%2f..%2foutside.sh",
+        "/cgi-bin/sub/..%2f..%2f..%2foutside.sh",
     ] {
         let resp = get(srv.addr, path);
         assert!(!resp.text().contains("SECRET"), "{path}: {}", resp.text());

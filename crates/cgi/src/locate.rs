@@ -17,6 +17,8 @@ use crate::CgiConfig;
 #[derive(Debug, Clone)]
 pub(crate) struct ScriptDir {
     segments: Vec<Vec<u8>>,
+    /// The URL path in its plain spelling, `/cgi-bin`, for the allocation-free fast path.
+    url: String,
     fs: PathBuf,
 }
 
@@ -29,10 +31,17 @@ impl ScriptDir {
             .map(|s| s.as_bytes().to_vec())
             .collect();
         let mut fs = root.to_path_buf();
+        let mut plain = String::new();
         for s in url.split('/').filter(|s| !s.is_empty()) {
             fs.push(s);
+            plain.push('/');
+            plain.push_str(s);
         }
-        ScriptDir { segments, fs }
+        ScriptDir {
+            segments,
+            url: plain,
+            fs,
+        }
     }
 }
 
@@ -83,6 +92,14 @@ impl From<io::Error> for LocateError {
 /// directory comes here instead (and is then refused by [`locate`]) rather than having a
 /// script's source served as a file.
 pub(crate) fn matches(dirs: &[ScriptDir], path: &str) -> bool {
+    // Every request asks, so the usual spelling is answered without decoding or allocating.
+    let plain = !path.contains(['%', '\\']) && !path.contains("//") && !path.contains("/.");
+    if plain {
+        return dirs.iter().any(|d| {
+            path.strip_prefix(d.url.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        });
+    }
     let segments = normalized(path);
     dirs.iter().any(|d| segments.starts_with(&d.segments))
 }
