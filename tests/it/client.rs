@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::harness::{BIN, have};
+use crate::harness::{BIN, Running, have};
 use crate::tcp::closed_port;
 
 /// One scripted answer: the bytes to send, and whether to close the connection after them.
@@ -732,4 +732,101 @@ fn python_style_http_1_0_keep_alive_needs_the_token() {
     let out = get(&["-L", &server.url("/a")]);
     assert_ok(&out);
     assert_eq!(server.connections(), 1);
+}
+
+#[test]
+fn a_stale_kept_alive_connection_is_retried_once() {
+    // The server closes after the redirect without saying so: the reused connection is dead,
+    // and the request goes again on a new one.
+    let server = Scripted::start(vec![
+        reply_and_close("HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n"),
+        reply("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"),
+    ]);
+    let out = get(&["-L", "--trace", &server.url("/a")]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "b");
+    assert_eq!(server.connections(), 2);
+    assert!(
+        stderr(&out).contains("* reusing the connection"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_early_answer_to_a_large_upload_is_shown() {
+    let (site, dir) = crate::foundation::site(&["--max-body-size", "1000"]);
+    let upload = dir.path().join("upload.bin");
+    std::fs::write(&upload, vec![b'x'; 3 * 1024 * 1024]).expect("write");
+    let out = get(&[
+        "--fail",
+        "--data-file",
+        upload.to_str().expect("utf-8"),
+        &site.url("/echo"),
+    ]);
+    let err = assert_fails(&out, 22);
+    assert!(err.contains("413"), "{err}");
+}
+
+/// `sockserve serve DIR --cgi` on a free port, with a 3 MB file and a CGI script.
+fn file_server() -> (Running, tempfile::TempDir, Vec<u8>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.path().join("big.bin"), &big).expect("write");
+    std::fs::create_dir(dir.path().join("cgi-bin")).expect("mkdir");
+    let script = dir.path().join("cgi-bin/hi.sh");
+    std::fs::write(
+        &script,
+        // The pause makes the server stream the output rather than collect it first.
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\necho hello\nsleep 1\necho from cgi\n",
+    )
+    .expect("write");
+    let mut perms = std::fs::metadata(&script).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).expect("chmod");
+    let root = dir.path().to_str().expect("utf-8").to_string();
+    let server = Running::start(&["serve", &root, "-p", "0", "--cgi", "-q"]);
+    (server, dir, big)
+}
+
+#[test]
+fn against_sockserve_serve_files_and_cgi() {
+    let (server, dir, big) = file_server();
+    // A script that pauses is streamed, and without a length that means chunked.
+    let cgi = get(&["-i", &server.url("/cgi-bin/hi.sh")]);
+    assert_ok(&cgi);
+    let text = stdout(&cgi);
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("\r\ntransfer-encoding: chunked\r\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("\r\n\r\nhello\nfrom cgi\n"), "{text}");
+    // A large file, sent with sendfile, written with -o; no progress bar off a terminal.
+    let path = dir.path().join("copy.bin");
+    let copy = get(&["-o", path.to_str().expect("utf-8"), &server.url("/big.bin")]);
+    assert_ok(&copy);
+    assert!(copy.stderr.is_empty(), "{}", stderr(&copy));
+    assert!(std::fs::read(&path).expect("copy") == big, "copy differs");
+}
+
+#[test]
+fn progress_bar_on_a_terminal() {
+    if !have("script") {
+        eprintln!("script(1) not found; skipping");
+        return;
+    }
+    let (server, dir, big) = file_server();
+    let path = dir.path().join("copy.bin");
+    // script(1) runs the command on a pseudo-terminal, so stderr is a terminal.
+    let command = format!("{BIN} get -o {} {}", path.display(), server.url("/big.bin"));
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script");
+    assert!(out.status.success(), "{}", stdout(&out));
+    let screen = stdout(&out);
+    assert!(screen.contains("] 100%  3.0 MiB / 3.0 MiB"), "{screen:?}");
+    assert!(std::fs::read(&path).expect("copy") == big, "copy differs");
 }

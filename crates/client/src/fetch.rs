@@ -9,6 +9,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::StatusCode;
 use http1::client::ResponseHead;
 use http1::{BodyKind, Decoder};
@@ -125,7 +126,11 @@ impl Client {
         let (mut conn, reused) = self.connection_for(&req.url).await?;
         events.connection(conn.peer(), reused);
         events.request_head(&head);
-        let (response, raw) = match send(&mut conn, &head, req, events).await {
+        let Sent {
+            response,
+            raw,
+            whole_body,
+        } = match send(&mut conn, &head, req, events).await {
             // An idle connection the server closed just as we reused it: RFC 9112 9.3.1 lets a
             // client retry on a new one when no response has begun.
             Err(Error::Closed(Closed::BeforeResponse) | Error::Io(_)) if reused => {
@@ -158,6 +163,7 @@ impl Client {
             }
         };
         let reusable = complete
+            && whole_body
             && response.keep_alive()
             && !req.wants_close()
             && kind != BodyKind::UntilClose
@@ -178,17 +184,49 @@ impl Client {
     }
 }
 
-/// Writes the request and reads up to the final head, reporting interim ones.
+/// A request written (wholly or not) and the final response head read.
+struct Sent {
+    response: ResponseHead,
+    raw: Bytes,
+    /// Whether the whole body went out; if not, the connection is out of step and not reused.
+    whole_body: bool,
+}
+
+/// Writes the request and reads up to the final head.
 async fn send(
     conn: &mut Connection,
     head: &[u8],
     req: &Request,
     events: &mut dyn Events,
-) -> Result<(ResponseHead, bytes::Bytes), Error> {
+) -> Result<Sent, Error> {
     conn.write_all(head).await?;
-    if !req.body.is_empty() {
-        conn.write_all(&req.body).await?;
+    if !req.body.is_empty()
+        && let Err(e) = conn.write_all(&req.body).await
+    {
+        // A server may answer (413, say) and close before reading the whole body; its answer
+        // tells the user more than our broken pipe does.
+        return match read_final_head(conn, events).await {
+            Ok((response, raw)) => Ok(Sent {
+                response,
+                raw,
+                whole_body: false,
+            }),
+            Err(_) => Err(e),
+        };
     }
+    let (response, raw) = read_final_head(conn, events).await?;
+    Ok(Sent {
+        response,
+        raw,
+        whole_body: true,
+    })
+}
+
+/// Reads heads until the final one, reporting interim ones.
+async fn read_final_head(
+    conn: &mut Connection,
+    events: &mut dyn Events,
+) -> Result<(ResponseHead, Bytes), Error> {
     loop {
         let (response, raw) = conn.read_head().await?;
         if !response.is_interim() {
