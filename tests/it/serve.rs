@@ -448,14 +448,20 @@ fn a_changed_file_is_never_served_stale() {
     let s = f.serve(&[]);
     let p = f.path().join("hot.txt");
     fs::write(&p, b"version-1").expect("write");
+    let large = f.path().join("large.bin");
+    fs::write(&large, vec![b'a'; 300 * 1024]).expect("write");
     // Let the file settle so that it is cached, then hit the cache a few times.
     std::thread::sleep(Duration::from_millis(2500));
     let first = get(s.addr, "/hot.txt");
     for _ in 0..3 {
         assert_eq!(get(s.addr, "/hot.txt").body, b"version-1");
     }
+    assert_eq!(get(s.addr, "/large.bin").body, vec![b'a'; 300 * 1024]);
+    assert_eq!(get(s.addr, "/large.bin").body, vec![b'a'; 300 * 1024]);
     // Same size, written in place right away.
     fs::write(&p, b"version-2").expect("write");
+    fs::write(&large, vec![b'b'; 300 * 1024]).expect("write");
+    assert_eq!(get(s.addr, "/large.bin").body, vec![b'b'; 300 * 1024]);
     let r = get(s.addr, "/hot.txt");
     assert_eq!(r.body, b"version-2");
     assert_ne!(r.header("etag"), first.header("etag"));

@@ -2,7 +2,9 @@
 //!
 //! A hit costs one `stat` of the file the bytes came from: if its identity ([`FileId`]) still
 //! matches, the cached bytes are the file's bytes; otherwise the entry is dropped and the
-//! request takes the slow path. So a changed file is never served stale, and a file is only
+//! request takes the slow path. Files too large to hold are cached without their bytes: a hit
+//! opens the file and checks its identity with `fstat`, which skips the slow path's symlink
+//! resolution, sidecar probes and blocking-pool hop, and leaves `sendfile` to do the rest. So a changed file is never served stale, and a file is only
 //! cached once it has settled (see [`crate::meta::SETTLE_TIME`]).
 //!
 //! Entries are keyed by the decoded URL path plus the content coding, so `/`, `/index.html`
@@ -10,6 +12,7 @@
 //! in batches so an insert stays cheap on average.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,7 +21,7 @@ use bytes::Bytes;
 
 use crate::compress::Encoding;
 use crate::meta::FileId;
-use crate::respond::RepMeta;
+use crate::respond::{Content, RepMeta};
 
 /// Largest file (or compressed form) kept in memory; larger ones are sent with `sendfile`.
 pub const MAX_ENTRY: u64 = 256 * 1024;
@@ -39,14 +42,14 @@ pub struct Cached {
     pub id: FileId,
     /// Headers and validators of the representation.
     pub meta: RepMeta,
-    /// The bytes.
-    pub bytes: Bytes,
+    /// The bytes, or `None` for a file sent from disk.
+    pub bytes: Option<Bytes>,
     last_used: AtomicU64,
 }
 
 impl Cached {
-    /// An entry for `bytes` read from `source`.
-    pub fn new(source: PathBuf, id: FileId, meta: RepMeta, bytes: Bytes) -> Cached {
+    /// An entry for `source`, with its `bytes` when they are held in memory.
+    pub fn new(source: PathBuf, id: FileId, meta: RepMeta, bytes: Option<Bytes>) -> Cached {
         Cached {
             source,
             id,
@@ -61,8 +64,25 @@ impl Cached {
         std::fs::metadata(&self.source).is_ok_and(|m| m.is_file() && FileId::of(&m) == self.id)
     }
 
+    /// The content, if the file is unchanged: the held bytes after one `stat`, or the file
+    /// opened afresh and checked with `fstat`.
+    pub fn content(&self) -> Option<Content> {
+        match &self.bytes {
+            Some(b) => self.is_current().then(|| Content::Memory(b.clone())),
+            None => {
+                let file = File::open(&self.source).ok()?;
+                let m = file.metadata().ok()?;
+                (m.is_file() && FileId::of(&m) == self.id).then_some(Content::Disk(file))
+            }
+        }
+    }
+
+    fn held(&self) -> usize {
+        self.bytes.as_ref().map_or(0, Bytes::len)
+    }
+
     fn cost(&self, key: &[u8]) -> usize {
-        self.bytes.len() + key.len() + ENTRY_OVERHEAD
+        self.held() + key.len() + ENTRY_OVERHEAD
     }
 }
 
@@ -106,7 +126,7 @@ impl Cache {
 
     /// Stores `entry` under `key` unless it is too large; evicts if the total grows too large.
     pub fn insert(&self, key: Vec<u8>, entry: Cached) {
-        if entry.bytes.len() as u64 > MAX_ENTRY {
+        if entry.held() as u64 > MAX_ENTRY {
             return;
         }
         entry.last_used.store(
@@ -183,7 +203,7 @@ mod tests {
             vary: false,
             alternatives: false,
         };
-        Cached::new(source, FileId::of(&m), meta, bytes)
+        Cached::new(source, FileId::of(&m), meta, Some(bytes))
     }
 
     #[test]
@@ -204,6 +224,18 @@ mod tests {
         cache.remove(&key(b"f", None));
         assert!(cache.get(&key(b"f", None)).is_none());
         assert_eq!(cache.total(), 0);
+    }
+
+    #[test]
+    fn disk_entries_reopen_and_check_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big");
+        std::fs::write(&p, b"large").unwrap();
+        let mut e = entry(p.clone(), Bytes::new());
+        e.bytes = None;
+        assert!(matches!(e.content(), Some(Content::Disk(_))));
+        std::fs::write(&p, b"larger").unwrap();
+        assert!(e.content().is_none());
     }
 
     #[test]

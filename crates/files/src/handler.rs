@@ -11,7 +11,7 @@ use crate::compress::{self, Encoding};
 use crate::listing::{self, Sort};
 use crate::lookup::{self, Found, Want};
 use crate::resolve::{self, RelPath};
-use crate::respond::{self, Content, Rep};
+use crate::respond::{self, Rep};
 use crate::{Config, Error};
 
 /// The methods a file accepts, for `Allow`.
@@ -100,8 +100,8 @@ impl Files {
 
     /// The cached representation for a client accepting `encodings`, if one is current.
     ///
-    /// Costs one `stat`, done right here on the event loop: it is as cheap as waking a
-    /// blocking thread, and it is the whole cost of a hit.
+    /// Costs one `stat` (or `open` + `fstat` for a large file), done right here on the event
+    /// loop: cheaper than waking a blocking thread, and the whole cost of a hit.
     fn cached(&self, rel: &RelPath, encodings: &[Encoding]) -> Option<Rep> {
         let cache = &self.inner.cache;
         let base = rel.key();
@@ -110,16 +110,16 @@ impl Files {
             let Some(entry) = cache.get(&key) else {
                 continue;
             };
-            if !entry.is_current() {
-                cache.remove(&key);
-                return None;
-            }
             if enc.is_none() && entry.meta.alternatives && !encodings.is_empty() {
                 return None; // an encoded form may exist but is not cached yet
             }
+            let Some(content) = entry.content() else {
+                cache.remove(&key);
+                return None;
+            };
             return Some(Rep {
                 meta: entry.meta.clone(),
-                content: Content::Memory(entry.bytes.clone()),
+                content,
             });
         }
         None

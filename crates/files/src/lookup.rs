@@ -173,6 +173,10 @@ fn read_or_send(
     meta: RepMeta,
 ) -> Result<Rep, Error> {
     if id.len() > MAX_ENTRY {
+        if id.is_settled(SystemTime::now()) {
+            let entry = Cached::new(path.to_path_buf(), id, meta.clone(), None);
+            cache.insert(key, entry);
+        }
         return Ok(Rep {
             meta,
             content: Content::Disk(file),
@@ -194,7 +198,7 @@ fn read_or_send(
     if id.is_settled(SystemTime::now()) {
         cache.insert(
             key,
-            Cached::new(path.to_path_buf(), id, meta.clone(), bytes.clone()),
+            Cached::new(path.to_path_buf(), id, meta.clone(), Some(bytes.clone())),
         );
     }
     Ok(Rep {
@@ -225,7 +229,7 @@ fn compressed(
     if data.len() as u64 == id.len() && id.is_settled(SystemTime::now()) {
         cache.insert(
             cache::key(key, Some(enc)),
-            Cached::new(path.to_path_buf(), id, meta.clone(), out.clone()),
+            Cached::new(path.to_path_buf(), id, meta.clone(), Some(out.clone())),
         );
     }
     Ok(Rep {

@@ -6,6 +6,7 @@
 //! dot-segments before sending, RFC 3986 5.2.4), so one that arrives is a probe. Empty and `.`
 //! segments are dropped, which also collapses doubled slashes.
 
+use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -51,9 +52,10 @@ pub fn resolve(raw: &str, hidden: bool) -> Result<RelPath, Error> {
     };
     let mut path = PathBuf::new();
     for segment in rest.split('/') {
-        let decoded: Vec<u8> = percent_decode(segment.as_bytes()).collect();
+        // Borrowed unless the segment has escapes: the common path allocates nothing here.
+        let decoded: Cow<'_, [u8]> = percent_decode(segment.as_bytes()).into();
         check_segment(&decoded)?;
-        match decoded.as_slice() {
+        match &*decoded {
             b"" | b"." => continue,
             [b'.', ..] if !hidden => return Err(Error::NotFound),
             _ => path.push(OsStr::from_bytes(&decoded)),
