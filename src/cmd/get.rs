@@ -35,7 +35,13 @@ pub fn run(args: GetArgs) -> CmdResult {
     let mut client = Client::new(options.timeout).follow_redirects(options.follow);
     let fetched = runtime.block_on(client.fetch(options.request, &mut printer));
     let finished = printer.finish();
-    let outcome = fetched.map_err(client_error)?;
+    let outcome = match fetched {
+        // The reader went away (`| head`): like other filters, stop quietly.
+        Err(client::Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+            return Ok(ExitCode::SUCCESS);
+        }
+        other => other.map_err(client_error)?,
+    };
     finished.map_err(|e| CliError::Runtime(format!("cannot write the body: {e}")))?;
     if options.fail && is_error(outcome.status) {
         eprintln!("sockserve: the server answered {}", outcome.status);

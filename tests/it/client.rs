@@ -830,3 +830,22 @@ fn progress_bar_on_a_terminal() {
     assert!(screen.contains("] 100%  3.0 MiB / 3.0 MiB"), "{screen:?}");
     assert!(std::fs::read(&path).expect("copy") == big, "copy differs");
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let body = "x".repeat(4 * 1024 * 1024);
+    let server = Scripted::start(vec![reply(&format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ))]);
+    let command = format!(
+        "set -o pipefail; {BIN} get {} | head -c 10 >/dev/null",
+        server.url("/")
+    );
+    let out = Command::new("bash")
+        .args(["-c", &command])
+        .output()
+        .expect("run bash");
+    assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}

@@ -115,64 +115,58 @@ impl Client {
         }
     }
 
-    /// One request and its response, on the idle connection when it goes to the same place.
+    /// One request and its response; the connection is kept if the exchange allows it.
     async fn exchange(
         &mut self,
         req: &Request,
         events: &mut dyn Events,
     ) -> Result<(ResponseHead, HeadRole), Error> {
-        let mut head = Vec::with_capacity(256);
-        req.encode_head(&mut head);
-        let (mut conn, reused) = self.connection_for(&req.url).await?;
-        events.connection(conn.peer(), reused);
-        events.request_head(&head);
-        let Sent {
-            response,
-            raw,
-            whole_body,
-        } = match send(&mut conn, &head, req, events).await {
-            // An idle connection the server closed just as we reused it: RFC 9112 9.3.1 lets a
-            // client retry on a new one when no response has begun.
-            Err(Error::Closed(Closed::BeforeResponse) | Error::Io(_)) if reused => {
-                conn = Connection::open(&req.url, self.timeout).await?;
-                events.connection(conn.peer(), false);
-                send(&mut conn, &head, req, events).await?
-            }
-            other => other?,
-        };
-        let kind = response.body_kind(&req.method).map_err(Error::Response)?;
-        let role = if self.follow && is_redirect(&response) {
+        let (mut conn, sent) = self.send(req, events).await?;
+        let kind = sent
+            .response
+            .body_kind(&req.method)
+            .map_err(Error::Response)?;
+        let role = if self.follow && is_redirect(&sent.response) {
             HeadRole::Redirect
         } else {
             HeadRole::Final
         };
         events
-            .response_head(&raw, &response, role)
+            .response_head(&sent.raw, &sent.response, role)
             .map_err(Error::Output)?;
-        let mut decoder = Decoder::new(kind, u64::MAX);
-        let complete = match role {
-            HeadRole::Redirect if !drainable(kind) => false,
-            HeadRole::Redirect => {
-                conn.read_body(&mut decoder, &mut |_| Ok(())).await?;
-                true
-            }
-            _ => {
-                conn.read_body(&mut decoder, &mut |data| events.body(data))
-                    .await?;
-                true
-            }
-        };
-        let reusable = complete
-            && whole_body
-            && response.keep_alive()
-            && !req.wants_close()
-            && kind != BodyKind::UntilClose
-            && response.status != StatusCode::SWITCHING_PROTOCOLS
-            && !conn.has_leftover();
-        if reusable {
+        let complete = read_body(&mut conn, kind, role, events).await?;
+        if complete
+            && sent.whole_body
+            && reusable(req, &sent.response, kind)
+            && !conn.has_leftover()
+        {
             self.idle = Some(conn);
         }
-        Ok((response, role))
+        Ok((sent.response, role))
+    }
+
+    /// Sends `req` on the idle connection when it goes to the same place, else on a new one.
+    async fn send(
+        &mut self,
+        req: &Request,
+        events: &mut dyn Events,
+    ) -> Result<(Connection, Sent), Error> {
+        let mut head = Vec::with_capacity(256);
+        req.encode_head(&mut head);
+        let (mut conn, reused) = self.connection_for(&req.url).await?;
+        events.connection(conn.peer(), reused);
+        events.request_head(&head);
+        match write_and_read_head(&mut conn, &head, req, events).await {
+            // An idle connection the server closed just as we reused it: RFC 9112 9.3.1 lets a
+            // client retry on a new one when no response has begun.
+            Err(Error::Closed(Closed::BeforeResponse) | Error::Io(_)) if reused => {
+                let mut fresh = Connection::open(&req.url, self.timeout).await?;
+                events.connection(fresh.peer(), false);
+                let sent = write_and_read_head(&mut fresh, &head, req, events).await?;
+                Ok((fresh, sent))
+            }
+            sent => Ok((conn, sent?)),
+        }
     }
 
     /// The idle connection if it serves `url`, else a new one; says which.
@@ -193,7 +187,7 @@ struct Sent {
 }
 
 /// Writes the request and reads up to the final head.
-async fn send(
+async fn write_and_read_head(
     conn: &mut Connection,
     head: &[u8],
     req: &Request,
@@ -236,6 +230,35 @@ async fn read_final_head(
             .response_head(&raw, &response, HeadRole::Interim)
             .map_err(Error::Output)?;
     }
+}
+
+/// Reads the body of a response in `role`: delivered when final, discarded for a redirect.
+/// Returns whether it was read to its end (a redirect's long body is abandoned instead).
+async fn read_body(
+    conn: &mut Connection,
+    kind: BodyKind,
+    role: HeadRole,
+    events: &mut dyn Events,
+) -> Result<bool, Error> {
+    let mut decoder = Decoder::new(kind, u64::MAX);
+    match role {
+        HeadRole::Redirect if !drainable(kind) => return Ok(false),
+        HeadRole::Redirect => conn.read_body(&mut decoder, &mut |_| Ok(())).await?,
+        _ => {
+            conn.read_body(&mut decoder, &mut |data| events.body(data))
+                .await?
+        }
+    }
+    Ok(true)
+}
+
+/// Whether the connection may carry the next request, as far as this exchange says
+/// (RFC 9112 9.3): both sides must allow it and the body must not have ended at close.
+fn reusable(req: &Request, response: &ResponseHead, kind: BodyKind) -> bool {
+    response.keep_alive()
+        && !req.wants_close()
+        && kind != BodyKind::UntilClose
+        && response.status != StatusCode::SWITCHING_PROTOCOLS
 }
 
 /// Whether a redirect's body is worth reading to keep the connection.
