@@ -269,3 +269,99 @@ fn drainable(kind: BodyKind) -> bool {
         BodyKind::UntilClose => false,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use http::Method;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// Records what a caller would see.
+    #[derive(Default)]
+    struct Seen {
+        connections: Vec<bool>,
+        requests: usize,
+        heads: Vec<(u16, HeadRole)>,
+        body: Vec<u8>,
+    }
+
+    impl Events for Seen {
+        fn connection(&mut self, _peer: Option<SocketAddr>, reused: bool) {
+            self.connections.push(reused);
+        }
+        fn request_head(&mut self, _raw: &[u8]) {
+            self.requests += 1;
+        }
+        fn response_head(
+            &mut self,
+            _raw: &[u8],
+            head: &ResponseHead,
+            role: HeadRole,
+        ) -> io::Result<()> {
+            self.heads.push((head.status.as_u16(), role));
+            Ok(())
+        }
+        fn body(&mut self, data: &[u8]) -> io::Result<()> {
+            self.body.extend_from_slice(data);
+            Ok(())
+        }
+    }
+
+    /// Serves one connection: after each request head, the next of `replies`.
+    async fn serve(listener: TcpListener, replies: Vec<&'static str>) {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        for reply in replies {
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                let mut chunk = [0u8; 1024];
+                let n = s.read(&mut chunk).await.unwrap();
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            buf.clear();
+            s.write_all(reply.as_bytes()).await.unwrap();
+        }
+    }
+
+    #[test]
+    fn events_report_every_head_in_its_role_and_only_the_final_body() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url =
+                Url::parse(&format!("http://{}/start", listener.local_addr().unwrap())).unwrap();
+            let server = tokio::spawn(serve(
+                listener,
+                vec![
+                    "HTTP/1.1 301 Moved\r\nLocation: /end\r\nContent-Length: 4\r\n\r\ngone",
+                    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nhere",
+                ],
+            ));
+            let mut seen = Seen::default();
+            let mut client = Client::new(Duration::from_secs(10)).follow_redirects(true);
+            let outcome = client
+                .fetch(Request::new(Method::GET, url), &mut seen)
+                .await
+                .unwrap();
+            assert_eq!(outcome.status, StatusCode::OK);
+            assert_eq!(outcome.redirects, 1);
+            assert!(outcome.url.to_string().ends_with("/end"));
+            assert_eq!(seen.connections, [false, true]);
+            assert_eq!(seen.requests, 2);
+            assert_eq!(
+                seen.heads,
+                [
+                    (301, HeadRole::Redirect),
+                    (100, HeadRole::Interim),
+                    (200, HeadRole::Final)
+                ]
+            );
+            assert_eq!(seen.body, b"here");
+            server.await.unwrap();
+        });
+    }
+}
