@@ -606,6 +606,25 @@ mod tests {
     }
 
     #[test]
+    fn cr_at_the_request_line_limit_is_414_for_every_prefix() {
+        // Found by fuzzing: the whole input said 400 (bare CR) while a prefix said 414.
+        let limits = Limits {
+            max_request_line: 16,
+            ..Limits::default()
+        };
+        let input = b"GET /aaaaaaaaaa\r\x08";
+        for end in 0..=input.len() {
+            let r = parse_request_head(&input[..end], &limits);
+            let expected = if end < 16 {
+                None
+            } else {
+                Some(ParseError::UriTooLong)
+            };
+            assert_eq!(r.err(), expected, "prefix of {end}");
+        }
+    }
+
+    #[test]
     fn head_size_limit_is_431_even_on_partial_input() {
         let limits = Limits {
             max_head_size: 64,
