@@ -2,8 +2,8 @@
 //!
 //! [`Handler`] is implemented for every `async fn` (or closure returning a future) of zero to
 //! four arguments where all arguments but the last implement
-//! [`FromRequestParts`](crate::extract::FromRequestParts) and the last implements
-//! [`FromRequest`](crate::extract::FromRequest), and the output implements [`IntoResponse`].
+//! [`FromRequestParts`] and the last implements
+//! [`FromRequest`], and the output implements [`IntoResponse`].
 //! The `T` parameter only tells those implementations apart; callers never name it.
 
 use std::future::Future;

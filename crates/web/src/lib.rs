@@ -16,6 +16,21 @@
 //! # let _ = app;
 //! ```
 //!
+//! A router can be called without a socket, which is how its tests work:
+//!
+//! ```
+//! use web::{Body, Request, Router, Service, StatusCode, routing::get};
+//!
+//! let app: Router = Router::new().route("/", get(|| async { "hi" }));
+//! let req = Request::from_raw_head(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Body::empty())?;
+//! let rt = tokio::runtime::Builder::new_current_thread().build()?;
+//! let res = rt.block_on(app.call(req));
+//! assert_eq!(res.status, StatusCode::OK);
+//! let res = rt.block_on(app.call(Request::from_raw_head(b"DELETE / HTTP/1.1\r\nHost: a\r\n\r\n", Body::empty())?));
+//! assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! A [`Router`] is a [`server::Service`], so anything the server can run, it can run; and any
 //! `Service` (the static file server, the CGI runner) can be mounted inside a router with
 //! [`Router::nest_service`].

@@ -343,3 +343,62 @@ fn middleware_catches_panics_and_times_out() {
         .expect("gunzip");
     assert_eq!(out, "<p>compress me</p>".repeat(50));
 }
+
+#[test]
+fn bodies_streams_and_limits() {
+    use crate::extract::{MAX_TEXT_BODY, Text};
+    use crate::response::StreamBody;
+    let app = Router::new()
+        .route(
+            "/bytes",
+            post(|b: Bytes| async move { format!("{} bytes", b.len()) }),
+        )
+        .route("/short", post(|Text(t): Text<4>| async move { t }))
+        .route(
+            "/stream",
+            get(|| async {
+                let pieces = ["a", "b", "c"].map(|p| Ok(Bytes::from_static(p.as_bytes())));
+                StreamBody::new("text/plain", futures_util::stream::iter(pieces))
+            }),
+        )
+        .route(
+            "/optional",
+            get(
+                |q: Option<Query<std::collections::HashMap<String, u8>>>| async move {
+                    if q.is_some() { "parsed" } else { "none" }
+                },
+            ),
+        );
+    assert_eq!(
+        text(&call(&app, request("POST /bytes", b"12345"))),
+        "5 bytes"
+    );
+    let too_big = vec![b'x'; MAX_TEXT_BODY + 1];
+    assert_eq!(
+        call(&app, request("POST /bytes", &too_big)).status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(text(&call(&app, request("POST /short", b"abcd"))), "abcd");
+    assert_eq!(
+        call(&app, request("POST /short", b"abcde")).status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        call(&app, request("POST /short", b"\xff")).status,
+        StatusCode::BAD_REQUEST
+    );
+    let r = call(&app, request("GET /stream", b""));
+    let ResponseBody::Stream { stream, len: None } = r.body else {
+        panic!("a chunked stream")
+    };
+    let collected: Vec<Bytes> = run(futures_util::StreamExt::collect::<Vec<_>>(stream))
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("pieces");
+    assert_eq!(collected.concat(), b"abc");
+    assert_eq!(
+        text(&call(&app, request("GET /optional?a=1", b""))),
+        "parsed"
+    );
+    assert_eq!(text(&call(&app, request("GET /optional?a=x", b""))), "none");
+}
