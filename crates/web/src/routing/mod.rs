@@ -111,7 +111,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// # Panics
     /// If `prefix` is not a valid static path or is already taken.
     pub fn nest_service<V: Service>(mut self, prefix: &str, service: V) -> Self {
-        let pattern = parse_or_panic(prefix);
+        let pattern = parse_or_panic(normalize_prefix(prefix));
         if !pattern.is_static() || pattern.has_wildcard() {
             panic!(
                 "nest_service(\"{prefix}\"): the prefix must be a static path like `/static`, without parameters"
@@ -124,7 +124,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// Mounts every route of `router` under `prefix` (a static path): `/api` + `/messages`
     /// is `/api/messages`. The nested router's fallback is not used.
     pub fn nest(mut self, prefix: &str, router: Router<S>) -> Self {
-        let prefix_pattern = parse_or_panic(prefix);
+        let prefix_pattern = parse_or_panic(normalize_prefix(prefix));
         if !prefix_pattern.is_static() {
             panic!(
                 "nest(\"{prefix}\"): the prefix must be a static path like `/api`, without parameters"
@@ -186,6 +186,14 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             }
         }
         self.entries.push(Entry { pattern, route });
+    }
+}
+
+/// `/static/` and `/static` name the same prefix.
+fn normalize_prefix(prefix: &str) -> &str {
+    match prefix.trim_end_matches('/') {
+        "" if prefix.starts_with('/') => "/",
+        trimmed => trimmed,
     }
 }
 
