@@ -19,7 +19,7 @@ use crate::response::IntoResponse;
 
 use method::Dispatch;
 pub use method::{MethodRouter, any, delete, get, is_standard, patch, post, put};
-use pattern::Pattern;
+use pattern::{Pattern, Rank};
 
 /// The original path and query of a request handed to a nested service, whose own target has
 /// the prefix stripped. Found in the request's extensions.
@@ -211,7 +211,7 @@ enum Found<'a> {
 impl Router<()> {
     /// Finds the most specific route matching `path`.
     fn find(&self, path: &str) -> Found<'_> {
-        let mut best: Option<(Vec<u8>, Found<'_>)> = None;
+        let mut best: Option<(Rank, Found<'_>)> = None;
         for entry in &self.entries {
             let (rank, found) = match &entry.route {
                 Route::Methods(m) => match entry.pattern.matches(path) {
@@ -230,8 +230,10 @@ impl Router<()> {
                 },
                 Route::Nested(e) => match entry.pattern.prefix_len(path) {
                     Some(len) => {
-                        let mut rank = vec![2; path[..len].matches('/').count()];
-                        rank.push(0);
+                        let depth = path[..len].matches('/').count();
+                        let mut rank = Rank::default();
+                        (0..depth).for_each(|d| rank.set(d, Rank::STATIC));
+                        rank.set(depth, Rank::WILDCARD);
                         (rank, Found::Nested(e, len))
                     }
                     None => continue,

@@ -24,8 +24,27 @@ pub(crate) struct Pattern {
     segments: Vec<Segment>,
 }
 
-/// How specific a match is, compared segment by segment: static beats parameter beats wildcard.
-pub(crate) type Rank = Vec<u8>;
+/// How specific a match is: two bits per segment, the first segment most significant (static 3,
+/// parameter 2, wildcard 1, no segment 0), so comparing ranks compares patterns segment by
+/// segment without allocating. Segments past the 32nd do not count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Rank(u64);
+
+impl Rank {
+    /// A static segment.
+    pub(crate) const STATIC: u64 = 3;
+    /// A `{param}` segment.
+    pub(crate) const PARAM: u64 = 2;
+    /// A `{*wildcard}` segment.
+    pub(crate) const WILDCARD: u64 = 1;
+
+    /// Records segment number `depth` (from 0) as `kind`.
+    pub(crate) fn set(&mut self, depth: usize, kind: u64) {
+        if depth < 32 {
+            self.0 |= kind << (62 - 2 * depth);
+        }
+    }
+}
 
 /// A successful match: the parameters, decoded, and the rank to pick among several matches.
 #[derive(Debug)]
@@ -130,14 +149,14 @@ impl Pattern {
         };
         let mut params = Vec::new();
         let mut invalid_utf8 = None;
-        let mut rank = Vec::with_capacity(self.segments.len());
+        let mut rank = Rank::default();
         let mut consumed = 1usize; // the leading '/'
-        for segment in &self.segments {
+        for (depth, segment) in self.segments.iter().enumerate() {
             if let Segment::Wildcard(name) = segment {
                 // The wildcard takes everything after the previous segment's '/', which must exist.
                 let tail = path.get(consumed..)?;
                 push_param(&mut params, &mut invalid_utf8, name, tail);
-                rank.push(0);
+                rank.set(depth, Rank::WILDCARD);
                 return Some(Match {
                     params,
                     invalid_utf8,
@@ -151,11 +170,11 @@ impl Pattern {
                     if piece != text && decode(piece).0 != *text {
                         return None;
                     }
-                    rank.push(2);
+                    rank.set(depth, Rank::STATIC);
                 }
                 Segment::Param(name) => {
                     push_param(&mut params, &mut invalid_utf8, name, piece);
-                    rank.push(1);
+                    rank.set(depth, Rank::PARAM);
                 }
                 Segment::Wildcard(_) => unreachable!("handled above"),
             }
