@@ -458,6 +458,11 @@ fn a_changed_file_is_never_served_stale() {
     }
     assert_eq!(get(s.addr, "/large.bin").body, vec![b'a'; 300 * 1024]);
     assert_eq!(get(s.addr, "/large.bin").body, vec![b'a'; 300 * 1024]);
+    // A settled directory's listing is reused, but never once an entry comes or goes.
+    assert!(!get(s.addr, "/").text().contains("fresh.txt"));
+    assert!(!get(s.addr, "/").text().contains("fresh.txt"));
+    fs::write(f.path().join("fresh.txt"), b"new").expect("write");
+    assert!(get(s.addr, "/").text().contains("fresh.txt"));
     // Same size, written in place right away.
     fs::write(&p, b"version-2").expect("write");
     fs::write(&large, vec![b'b'; 300 * 1024]).expect("write");

@@ -7,6 +7,9 @@
 //! resolution, sidecar probes and blocking-pool hop, and leaves `sendfile` to do the rest. So a changed file is never served stale, and a file is only
 //! cached once it has settled (see [`crate::meta::SETTLE_TIME`]).
 //!
+//! Rendered directory listings are kept too ([`Page`]), reused while the directory is
+//! unchanged and for at most [`LISTING_TTL`].
+//!
 //! Entries are keyed by the decoded URL path plus the content coding, so `/`, `/index.html`
 //! and the brotli form of `/app.js` are separate entries. Eviction is least-recently-used, done
 //! in batches so an insert stays cheap on average.
@@ -16,6 +19,7 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -32,6 +36,48 @@ pub const MAX_TOTAL: usize = 64 * 1024 * 1024;
 /// What each entry costs beyond its bytes (key, headers, bookkeeping), so that a flood of
 /// empty files is bounded too.
 const ENTRY_OVERHEAD: usize = 512;
+
+/// How long a rendered listing is reused. Adding, removing or renaming an entry changes the
+/// directory itself and is seen at once; a file written in place changes only the file, so
+/// its size and time in a listing may lag by up to this long (its content never does).
+pub const LISTING_TTL: Duration = Duration::from_secs(1);
+
+/// Most rendered listings kept; past it, the oldest half is dropped.
+pub const MAX_PAGES: usize = 256;
+
+/// Largest rendered listing kept (about 15,000 entries).
+pub const MAX_PAGE: usize = 2 * 1024 * 1024;
+
+/// A rendered directory listing.
+#[derive(Debug)]
+pub struct Page {
+    dir: PathBuf,
+    id: FileId,
+    made: Instant,
+    /// The page.
+    pub body: Bytes,
+    /// Whether it is JSON (else HTML).
+    pub json: bool,
+}
+
+impl Page {
+    /// A page rendered from the directory `dir` whose identity was `id` before it was read.
+    pub fn new(dir: PathBuf, id: FileId, body: Bytes, json: bool) -> Page {
+        Page {
+            dir,
+            id,
+            made: Instant::now(),
+            body,
+            json,
+        }
+    }
+
+    /// Whether the page is young enough and the directory unchanged (one `stat`).
+    pub fn is_current(&self) -> bool {
+        self.made.elapsed() < LISTING_TTL
+            && std::fs::metadata(&self.dir).is_ok_and(|m| m.is_dir() && FileId::of(&m) == self.id)
+    }
+}
 
 /// One cached representation.
 #[derive(Debug)]
@@ -91,12 +137,27 @@ impl Cached {
 pub struct Cache {
     inner: Mutex<Inner>,
     clock: AtomicU64,
+    pages: Mutex<HashMap<Vec<u8>, Arc<Page>>>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     map: HashMap<Vec<u8>, Arc<Cached>>,
     total: usize,
+}
+
+/// The key of the listing of the directory `path` in `sort` order, as HTML or JSON.
+pub fn page_key(path: &[u8], sort: crate::listing::Sort, json: bool) -> Vec<u8> {
+    let mut k = Vec::with_capacity(path.len() + 5);
+    k.extend_from_slice(path);
+    k.extend_from_slice(&[
+        0,
+        b'L',
+        sort.key as u8,
+        u8::from(sort.descending),
+        u8::from(json),
+    ]);
+    k
 }
 
 /// The key of the representation of `path` (a [`crate::resolve::RelPath::key`]) in `encoding`.
@@ -150,6 +211,31 @@ impl Cache {
         if let Some(old) = inner.map.remove(key) {
             inner.total -= old.cost(key);
         }
+    }
+
+    /// The rendered listing under `key`, if it is still current.
+    pub fn page(&self, key: &[u8]) -> Option<Arc<Page>> {
+        let page = self.lock_pages().get(key).cloned()?;
+        page.is_current().then_some(page)
+    }
+
+    /// Keeps a rendered listing, unless it is too large.
+    pub fn insert_page(&self, key: Vec<u8>, page: Page) {
+        if page.body.len() > MAX_PAGE {
+            return;
+        }
+        let mut pages = self.lock_pages();
+        if pages.len() >= MAX_PAGES {
+            let mut ages: Vec<Instant> = pages.values().map(|p| p.made).collect();
+            ages.sort_unstable();
+            let cutoff = ages[ages.len() / 2];
+            pages.retain(|_, p| p.made > cutoff);
+        }
+        pages.insert(key, Arc::new(page));
+    }
+
+    fn lock_pages(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Arc<Page>>> {
+        self.pages.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Bytes currently accounted to entries.
@@ -264,6 +350,37 @@ mod tests {
                 .is_some()
         );
         assert!(cache.get(&key(b"f0", None)).is_none());
+    }
+
+    #[test]
+    fn pages_expire_with_their_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = FileId::of(&std::fs::metadata(dir.path()).unwrap());
+        let cache = Cache::new();
+        let page = Page::new(
+            dir.path().to_path_buf(),
+            id,
+            Bytes::from_static(b"<p>"),
+            false,
+        );
+        cache.insert_page(b"k".to_vec(), page);
+        assert!(cache.page(b"k").is_some());
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(dir.path().join("new"), b"").unwrap();
+        assert!(
+            cache.page(b"k").is_none(),
+            "a new entry invalidates the page"
+        );
+        let old = Page {
+            made: Instant::now() - LISTING_TTL,
+            ..Page::new(dir.path().to_path_buf(), id, Bytes::new(), false)
+        };
+        assert!(!old.is_current());
+        for i in 0..MAX_PAGES + 1 {
+            let p = Page::new(dir.path().to_path_buf(), id, Bytes::new(), false);
+            cache.insert_page(format!("p{i}").into_bytes(), p);
+        }
+        assert!(cache.lock_pages().len() <= MAX_PAGES);
     }
 
     #[test]

@@ -85,11 +85,19 @@ impl Files {
         if let Some(rep) = self.cached(&rel, &encodings) {
             return self.file(req, rep);
         }
+        let sort = Sort::from_query(req.target.query());
+        let json = listing::wants_json(req.target.query(), req.headers.get_str("accept"));
+        if rel.slash && self.inner.cfg.listing {
+            let key = cache::page_key(&rel.key(), sort, json);
+            if let Some(page) = self.inner.cache.page(&key) {
+                return listing_response(page.body.clone(), page.json);
+            }
+        }
         let want = Want {
             rel,
             encodings,
-            sort: Sort::from_query(req.target.query()),
-            json: listing::wants_json(req.target.query(), req.headers.get_str("accept")),
+            sort,
+            json,
         };
         match self.find(want.clone()).await {
             Ok(found) => self.found(req, found),
@@ -156,15 +164,7 @@ impl Files {
         match found {
             Found::File(rep) => self.file(req, rep),
             Found::Redirect => redirect(req),
-            Found::Listing(page, json) => {
-                let r = if json {
-                    Response::with_body(StatusCode::OK, "application/json", page)
-                } else {
-                    Response::html(StatusCode::OK, page)
-                };
-                r.header(header::CACHE_CONTROL, "no-cache")
-                    .header(header::VARY, "Accept")
-            }
+            Found::Listing(page, json) => listing_response(page, json),
         }
     }
 
@@ -226,6 +226,17 @@ impl Service for Files {
         let head = req.head;
         async move { self.serve(&head).await }
     }
+}
+
+/// A rendered listing. Listings change whenever the directory does, so clients revalidate.
+fn listing_response(page: bytes::Bytes, json: bool) -> Response {
+    let r = if json {
+        Response::with_body(StatusCode::OK, "application/json", page)
+    } else {
+        Response::html(StatusCode::OK, page)
+    };
+    r.header(header::CACHE_CONTROL, "no-cache")
+        .header(header::VARY, "Accept")
 }
 
 /// Whether `method` is one HTTP defines (RFC 9110 9.3, RFC 5789): those get `405` on a file,

@@ -120,7 +120,7 @@ impl Sort {
 
     /// Sorts `entries`.
     pub fn apply(self, entries: &mut [Entry]) {
-        entries.sort_by(|a, b| {
+        entries.sort_unstable_by(|a, b| {
             b.is_dir.cmp(&a.is_dir).then_with(|| {
                 let o = match self.key {
                     SortKey::Name => Ordering::Equal,
@@ -144,10 +144,13 @@ impl Sort {
 
 fn by_name(a: &Entry, b: &Entry) -> Ordering {
     let (a, b) = (a.name.as_bytes(), b.name.as_bytes());
-    a.iter()
-        .map(u8::to_ascii_lowercase)
-        .cmp(b.iter().map(u8::to_ascii_lowercase))
-        .then_with(|| a.cmp(b))
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
 /// `key=value` pairs of a query string (values are not decoded: the ones we read are plain).
@@ -171,8 +174,22 @@ fn href(name: &[u8]) -> String {
     percent_encoding::percent_encode(name, HREF).to_string()
 }
 
+/// Appends the percent-encoded form of a name.
+fn push_href(out: &mut String, name: &[u8]) {
+    for piece in percent_encoding::percent_encode(name, HREF) {
+        out.push_str(piece);
+    }
+}
+
 /// Appends `text` with `<`, `>`, `&`, `"` and `'` escaped.
 fn escape_into(out: &mut String, text: &str) {
+    if !text
+        .bytes()
+        .any(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\''))
+    {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '<' => out.push_str("&lt;"),
@@ -185,11 +202,38 @@ fn escape_into(out: &mut String, text: &str) {
     }
 }
 
+/// Appends `n` with at least `width` digits.
+fn push_num(out: &mut String, n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let start = i.min(digits.len() - width.min(digits.len()));
+    for &d in &digits[start..] {
+        out.push(char::from(d));
+    }
+}
+
 /// `1.5 KiB`, `12 MiB`, `999 B`.
 pub fn human_size(n: u64) -> String {
+    let mut out = String::new();
+    push_size(&mut out, n);
+    out
+}
+
+fn push_size(out: &mut String, n: u64) {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
     if n < 1024 {
-        return format!("{n} B");
+        push_num(out, n, 1);
+        out.push_str(" B");
+        return;
     }
     let mut v = n as f64;
     let mut unit = 0;
@@ -197,23 +241,33 @@ pub fn human_size(n: u64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    if v < 10.0 {
-        format!("{v:.1} {}", UNITS[unit])
+    let _ = if v < 10.0 {
+        write!(out, "{v:.1} {}", UNITS[unit])
     } else {
-        format!("{v:.0} {}", UNITS[unit])
-    }
+        write!(out, "{v:.0} {}", UNITS[unit])
+    };
 }
 
 /// `YYYY-MM-DD HH:MM` in UTC.
 pub fn short_time(t: SystemTime) -> String {
+    let mut out = String::new();
+    push_time(&mut out, t);
+    out
+}
+
+fn push_time(out: &mut String, t: SystemTime) {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400) as u64);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60
-    )
+    push_num(out, y.max(0) as u64, 4);
+    out.push('-');
+    push_num(out, u64::from(m), 2);
+    out.push('-');
+    push_num(out, u64::from(d), 2);
+    out.push(' ');
+    push_num(out, rem / 3600, 2);
+    out.push(':');
+    push_num(out, rem % 3600 / 60, 2);
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -367,7 +421,7 @@ fn row(out: &mut String, e: &Entry) {
     } else {
         "<tr><td class=\"n\"><a href=\""
     });
-    out.push_str(&href(e.name.as_bytes()));
+    push_href(out, e.name.as_bytes());
     if e.is_dir {
         out.push('/');
     }
@@ -380,11 +434,11 @@ fn row(out: &mut String, e: &Entry) {
     if e.is_dir {
         out.push('\u{2014}');
     } else {
-        out.push_str(&human_size(e.size));
+        push_size(out, e.size);
     }
     out.push_str("</td><td class=\"m\">");
     if let Some(t) = e.modified {
-        out.push_str(&short_time(t));
+        push_time(out, t);
     }
     out.push_str("</td></tr>");
 }
@@ -500,6 +554,10 @@ mod tests {
         assert_eq!(human_size(1536), "1.5 KiB");
         assert_eq!(human_size(5 * 1024 * 1024), "5.0 MiB");
         assert_eq!(human_size(200 * 1024 * 1024), "200 MiB");
+        let mut n = String::new();
+        push_num(&mut n, 7, 2);
+        push_num(&mut n, 12345, 2);
+        assert_eq!(n, "0712345");
         assert_eq!(
             short_time(UNIX_EPOCH + Duration::from_secs(784_111_777)),
             "1994-11-06 08:49"

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
-use crate::cache::{self, Cache, Cached, MAX_ENTRY};
+use crate::cache::{self, Cache, Cached, MAX_ENTRY, Page};
 use crate::compress::{self, Encoding};
 use crate::listing::{self, Sort};
 use crate::meta::{FileId, http_date};
@@ -41,7 +41,7 @@ pub enum Found {
     /// A directory named without its trailing slash: redirect so relative links work.
     Redirect,
     /// A directory without an index, listed: the page and whether it is JSON.
-    Listing(String, bool),
+    Listing(Bytes, bool),
 }
 
 /// Finds what `want` names under the root and loads it, caching small files.
@@ -52,7 +52,7 @@ pub fn find(cfg: &Config, cache: &Cache, want: &Want) -> Result<Found, Error> {
         return Err(Error::Forbidden);
     }
     if meta.is_dir() {
-        return directory(cfg, cache, want, &path);
+        return directory(cfg, cache, want, &path, FileId::of(&meta));
     }
     if !meta.is_file() {
         // A FIFO would block the reader forever; devices and sockets are not content.
@@ -64,8 +64,15 @@ pub fn find(cfg: &Config, cache: &Cache, want: &Want) -> Result<Found, Error> {
     load(cfg, cache, want, &path).map(Found::File)
 }
 
-/// A directory: redirect, index file, listing, or nothing.
-fn directory(cfg: &Config, cache: &Cache, want: &Want, path: &Path) -> Result<Found, Error> {
+/// A directory: redirect, index file, listing, or nothing. `id` is the directory's identity
+/// taken before it is read, so a change while it is read invalidates the cached page.
+fn directory(
+    cfg: &Config,
+    cache: &Cache,
+    want: &Want,
+    path: &Path,
+    id: FileId,
+) -> Result<Found, Error> {
     if !want.rel.slash {
         return Ok(Found::Redirect);
     }
@@ -80,11 +87,19 @@ fn directory(cfg: &Config, cache: &Cache, want: &Want, path: &Path) -> Result<Fo
     }
     let mut entries = listing::read(path, &cfg.root, cfg.hidden, cfg.follow_symlinks)?;
     want.sort.apply(&mut entries);
-    Ok(if want.json {
-        Found::Listing(listing::json(&want.rel, &entries), true)
+    let body = Bytes::from(if want.json {
+        listing::json(&want.rel, &entries)
     } else {
-        Found::Listing(listing::html(&want.rel, &entries, want.sort), false)
-    })
+        listing::html(&want.rel, &entries, want.sort)
+    });
+    if id.is_settled(SystemTime::now()) {
+        let key = cache::page_key(&want.rel.key(), want.sort, want.json);
+        cache.insert_page(
+            key,
+            Page::new(path.to_path_buf(), id, body.clone(), want.json),
+        );
+    }
+    Ok(Found::Listing(body, want.json))
 }
 
 /// `stat` of `path` if it exists and, unless symlinks may be followed anywhere, resolves to

@@ -78,7 +78,7 @@ pub fn file_response(
     match conditional::evaluate(headers, method, validators) {
         Outcome::Proceed => {}
         Outcome::NotModified => {
-            let mut r = Response::new(StatusCode::NOT_MODIFIED);
+            let mut r = response(StatusCode::NOT_MODIFIED);
             validator_headers(&mut r.headers, meta, cache_control);
             return r;
         }
@@ -112,7 +112,7 @@ pub fn file_response(
 
 /// `200` with every byte.
 fn whole(rep: Rep, cache_control: &HeaderValue) -> Response {
-    let mut r = Response::new(StatusCode::OK);
+    let mut r = response(StatusCode::OK);
     entity_headers(&mut r.headers, &rep.meta, cache_control);
     let len = rep.meta.len;
     r.body = match rep.content {
@@ -129,7 +129,7 @@ fn whole(rep: Rep, cache_control: &HeaderValue) -> Response {
 
 /// `206` with one range.
 fn single(rep: Rep, range: ByteRange, cache_control: &HeaderValue) -> Response {
-    let mut r = Response::new(StatusCode::PARTIAL_CONTENT);
+    let mut r = response(StatusCode::PARTIAL_CONTENT);
     entity_headers(&mut r.headers, &rep.meta, cache_control);
     insert(
         &mut r.headers,
@@ -183,7 +183,7 @@ fn multipart(rep: Rep, ranges: &[ByteRange], cache_control: &HeaderValue) -> Res
         })
         .sum();
 
-    let mut r = Response::new(StatusCode::PARTIAL_CONTENT);
+    let mut r = response(StatusCode::PARTIAL_CONTENT);
     entity_headers(&mut r.headers, &rep.meta, cache_control);
     insert(
         &mut r.headers,
@@ -251,6 +251,17 @@ fn boundary() -> String {
     let mut h = RandomState::new().build_hasher();
     h.write_u64(a);
     format!("{:016x}{:016x}", a, h.finish())
+}
+
+/// Header fields a file response usually ends up with (entity, validators, `nosniff`, a few
+/// extra): reserved up front so the list is allocated once.
+const TYPICAL_HEADERS: usize = 12;
+
+/// An empty response with room for [`TYPICAL_HEADERS`].
+fn response(status: StatusCode) -> Response {
+    let mut r = Response::new(status);
+    r.headers = Headers::with_capacity(TYPICAL_HEADERS);
+    r
 }
 
 /// The headers every successful response for a representation carries.
