@@ -113,7 +113,7 @@ fn pagination(out: &mut String, view: &View<'_>) {
     if view.page > 1 {
         let _ = write!(
             out,
-            r#"<a href="/guestbook?page={}" rel="prev">Newer</a>"#,
+            r#"<a href="/guestbook?page={}" rel="prev">Newer</a> "#,
             view.page - 1
         );
     }

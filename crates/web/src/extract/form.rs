@@ -44,7 +44,7 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {
 }
 
 /// Whether each `name=value` piece of `bytes` percent-decodes to valid UTF-8.
-fn decodes_to_utf8(bytes: &[u8]) -> bool {
+pub(crate) fn decodes_to_utf8(bytes: &[u8]) -> bool {
     bytes.split(|&b| b == b'&' || b == b'=').all(|piece| {
         std::str::from_utf8(&percent_encoding::percent_decode(piece).collect::<Vec<u8>>()).is_ok()
     })
