@@ -768,3 +768,55 @@ fn bad_cgi_flags_are_usage_errors() {
         assert!(err.contains(flag), "{flag} {value}: {err}");
     }
 }
+
+#[test]
+fn timeout_mid_body_cuts_the_response_and_kills_the_script() {
+    let site = Site::new();
+    let pidfile = site.scratch("pid");
+    site.script(
+        "stall.sh",
+        &format!(
+            "#!/bin/sh\necho $$ > {p}.tmp; mv {p}.tmp {p}\necho 'Content-Type: text/plain'\necho\necho partial\nsleep 60\necho never\n",
+            p = pidfile.display()
+        ),
+    );
+    let srv = site.serve(&["--cgi-timeout", "1"]);
+    let mut s = TcpStream::connect(srv.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    s.write_all(b"GET /cgi-bin/stall.sh HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
+    let data = read_to_close(&mut s);
+    let text = String::from_utf8_lossy(&data);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.contains("partial") && !text.contains("never"),
+        "{text}"
+    );
+    // The chunked body never ends properly, so the client can tell it was cut short.
+    assert!(!text.ends_with("0\r\n\r\n"), "{text:?}");
+    let pid = read_pid(&pidfile);
+    eventually("the stalled script reaped", || reaped(pid));
+}
+
+#[test]
+fn empty_post_has_a_zero_content_length() {
+    let site = Site::new();
+    site.script("env.sh", ENV_SH);
+    let srv = site.serve(&[]);
+    let resp = request(
+        srv.addr,
+        "POST",
+        "/cgi-bin/env.sh",
+        &[("Content-Length", "0")],
+        b"",
+    );
+    assert_eq!(
+        env_map(&resp.text())
+            .get("CONTENT_LENGTH")
+            .map(String::as_str),
+        Some("0")
+    );
+    let resp = get(srv.addr, "/cgi-bin/env.sh");
+    assert!(!env_map(&resp.text()).contains_key("CONTENT_LENGTH"));
+}

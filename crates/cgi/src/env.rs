@@ -33,7 +33,7 @@ const HIDDEN_HEADERS: [&str; 5] = [
 /// Everything a script's environment holds for `req`, in the order it is set.
 ///
 /// `content_length` is the body's length as the script will read it (a chunked body has been
-/// de-chunked and counted by then); `None` when there is no body.
+/// de-chunked and counted by then); `None` when the request has no body framing at all.
 pub fn environment(
     req: &Request,
     script: &Located,
@@ -68,7 +68,7 @@ fn meta_variables(
             set("REMOTE_USER", OsString::from_vec(user));
         }
     }
-    if let Some(n) = content_length.filter(|&n| n > 0) {
+    if let Some(n) = content_length {
         set("CONTENT_LENGTH", n.to_string().into());
     }
     if let Some(ct) = headers.get("content-type") {

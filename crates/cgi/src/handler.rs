@@ -97,6 +97,10 @@ impl Cgi {
     ) -> Result<Outcome, CgiError> {
         let body = std::mem::take(&mut req.body);
         let (mut input, len) = Input::prepare(body).await?;
+        // A request without body framing has no CONTENT_LENGTH; `Content-Length: 0` has "0".
+        let framed =
+            req.headers().contains("content-length") || req.headers().contains("transfer-encoding");
+        let len = framed.then_some(len);
         let vars = env::environment(&req, script, &self.config, len);
         let permit = self.slot().await?;
         let deadline = Instant::now() + self.config.timeout;

@@ -39,11 +39,11 @@ pub(crate) enum Input {
 }
 
 impl Input {
-    /// Readies `body` and returns it with the length the script will read (`None` if none).
-    pub(crate) async fn prepare(mut body: Body) -> Result<(Input, Option<u64>), InputError> {
+    /// Readies `body` and returns it with the length the script will read.
+    pub(crate) async fn prepare(mut body: Body) -> Result<(Input, u64), InputError> {
         match body.len() {
-            Some(0) => Ok((Input::None, None)),
-            Some(n) => Ok((Input::Stream(body), Some(n))),
+            Some(0) => Ok((Input::None, 0)),
+            Some(n) => Ok((Input::Stream(body), n)),
             None => {
                 let mut mem = BytesMut::new();
                 while let Some(piece) = body.chunk().await.map_err(InputError::Body)? {
@@ -59,7 +59,7 @@ impl Input {
                     } else {
                         Input::Memory(mem.freeze())
                     },
-                    Some(len),
+                    len,
                 ))
             }
         }
@@ -100,7 +100,7 @@ async fn spool(
     mem: BytesMut,
     first: Bytes,
     mut body: Body,
-) -> Result<(Input, Option<u64>), InputError> {
+) -> Result<(Input, u64), InputError> {
     let file = tempfile::tempfile().map_err(InputError::Spool)?;
     let mut file = tokio::fs::File::from_std(file);
     let mut len = 0u64;
@@ -116,7 +116,7 @@ async fn spool(
     let mut file = file.into_std().await;
     file.flush().map_err(InputError::Spool)?;
     file.rewind().map_err(InputError::Spool)?;
-    Ok((Input::File(file), Some(len)))
+    Ok((Input::File(file), len))
 }
 
 #[cfg(test)]
@@ -134,7 +134,7 @@ mod tests {
     #[tokio::test]
     async fn small_chunked_body_is_held_in_memory() {
         let (input, len) = Input::prepare(chunked(vec![b"ab", b"cd"])).await.unwrap();
-        assert_eq!(len, Some(4));
+        assert_eq!(len, 4);
         assert!(matches!(input, Input::Memory(ref b) if b == "abcd"));
     }
 
@@ -143,7 +143,7 @@ mod tests {
         static PIECE: [u8; 100_000] = [7; 100_000];
         let pieces = vec![&PIECE[..]; 5];
         let (input, len) = Input::prepare(chunked(pieces)).await.unwrap();
-        assert_eq!(len, Some(500_000));
+        assert_eq!(len, 500_000);
         let Input::File(mut f) = input else {
             panic!("not spooled")
         };
@@ -156,8 +156,8 @@ mod tests {
     #[tokio::test]
     async fn empty_bodies_need_no_pipe() {
         let (input, len) = Input::prepare(Body::empty()).await.unwrap();
-        assert!(matches!(input, Input::None) && len.is_none());
+        assert!(matches!(input, Input::None) && len == 0);
         let (input, len) = Input::prepare(chunked(vec![])).await.unwrap();
-        assert!(matches!(input, Input::None) && len == Some(0));
+        assert!(matches!(input, Input::None) && len == 0);
     }
 }
