@@ -19,17 +19,21 @@ pub fn escape_into(out: &mut String, text: &str) {
     let mut rest = text;
     while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
         out.push_str(&rest[..i]);
-        let entity = match rest.as_bytes()[i] {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            _ => "&#39;",
-        };
-        out.push_str(entity);
+        out.push_str(entity(rest.as_bytes()[i]));
         rest = &rest[i + 1..];
     }
     out.push_str(rest);
+}
+
+/// The entity for one of the five special bytes.
+fn entity(b: u8) -> &'static str {
+    match b {
+        b'&' => "&amp;",
+        b'<' => "&lt;",
+        b'>' => "&gt;",
+        b'"' => "&quot;",
+        _ => "&#39;",
+    }
 }
 
 /// A value that formats escaped: `write!(page, "<p>{}</p>", Escaped(&name))`.
@@ -41,9 +45,7 @@ impl std::fmt::Display for Escaped<'_> {
         let mut rest = self.0;
         while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
             f.write_str(&rest[..i])?;
-            let mut one = String::new();
-            escape_into(&mut one, &rest[i..=i]);
-            f.write_str(&one)?;
+            f.write_str(entity(rest.as_bytes()[i]))?;
             rest = &rest[i + 1..];
         }
         f.write_str(rest)

@@ -91,18 +91,22 @@ fn form(out: &mut String, view: &View<'_>) {
 }
 
 fn message(out: &mut String, m: &Message) {
-    let when = chrono::DateTime::from_timestamp(m.created_at, 0)
-        .map(|t| (t.to_rfc3339(), t.format("%Y-%m-%d %H:%M UTC").to_string()))
-        .unwrap_or_default();
     let _ = write!(
         out,
-        "<article id=\"m{}\">\n<strong>{}</strong> <time datetime=\"{}\">{}</time>\n<p>{}</p>\n</article>\n",
+        "<article id=\"m{}\">\n<strong>{}</strong> ",
         m.id,
-        Escaped(&m.name),
-        when.0,
-        when.1,
-        Escaped(&m.message),
+        Escaped(&m.name)
     );
+    if let Some(t) = chrono::DateTime::from_timestamp(m.created_at, 0) {
+        // Formatted straight into the page: no string per message.
+        let _ = write!(
+            out,
+            "<time datetime=\"{}\">{}</time>",
+            t.format("%Y-%m-%dT%H:%M:%SZ"),
+            t.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    let _ = write!(out, "\n<p>{}</p>\n</article>\n", Escaped(&m.message));
 }
 
 fn pagination(out: &mut String, view: &View<'_>) {
