@@ -737,7 +737,8 @@ fn scripts_are_always_reaped() {
     site.script("env.sh", ENV_SH);
     site.script("fail.sh", "#!/bin/sh\nexit 1\n");
     site.script("slow.sh", "#!/bin/sh\nsleep 30\n");
-    let srv = site.serve(&["--cgi-timeout", "1"]);
+    // Long enough for the quick scripts on a loaded machine, short enough to wait out.
+    let srv = site.serve(&["--cgi-timeout", "5"]);
     for _ in 0..10 {
         assert_eq!(get(srv.addr, "/cgi-bin/env.sh").status, 200);
         assert_eq!(get(srv.addr, "/cgi-bin/fail.sh").status, 500);
@@ -780,7 +781,8 @@ fn timeout_mid_body_cuts_the_response_and_kills_the_script() {
             p = pidfile.display()
         ),
     );
-    let srv = site.serve(&["--cgi-timeout", "1"]);
+    // Long enough for "partial" to get out first even on a loaded machine.
+    let srv = site.serve(&["--cgi-timeout", "4"]);
     let mut s = TcpStream::connect(srv.addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
