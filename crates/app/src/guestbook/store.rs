@@ -76,7 +76,37 @@ pub struct Store {
 struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Vec<Reader>>,
+}
+
+/// A read connection and the message count it last saw.
+struct Reader {
+    conn: Connection,
+    /// `(PRAGMA data_version, count)`: the count stays right while no other connection has
+    /// committed, which SQLite reports by leaving `data_version` unchanged. Counting 10,000
+    /// rows costs more than the page query itself, so this keeps page views cheap.
+    count: Option<(i64, u64)>,
+}
+
+impl Reader {
+    fn count(&mut self) -> Result<u64, StoreError> {
+        let version: i64 = self
+            .conn
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .map_err(ctx("cannot read the data version"))?;
+        if let Some((_, count)) = self.count.filter(|(seen, _)| *seen == version) {
+            return Ok(count);
+        }
+        let count: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM messages")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .map_err(ctx("cannot count messages"))?;
+        let count = count.max(0) as u64;
+        self.count = Some((version, count));
+        Ok(count)
+    }
 }
 
 impl fmt::Debug for Store {
@@ -160,12 +190,13 @@ impl Store {
 
     /// Messages `offset..offset+limit`, newest first, and the total count.
     pub fn page(&self, offset: u64, limit: u64) -> Result<(Vec<Message>, u64), StoreError> {
-        self.with_reader(|conn| {
-            let total: i64 = conn
-                .prepare_cached("SELECT count(*) FROM messages")
-                .and_then(|mut s| s.query_row([], |r| r.get(0)))
-                .map_err(ctx("cannot count messages"))?;
-            let mut stmt = conn
+        self.with_reader(|reader| {
+            // A post landing between the two reads makes the count one ahead of the page for
+            // this view, which is harmless; a transaction would cost every view two more
+            // statements.
+            let total = reader.count()?;
+            let mut stmt = reader
+                .conn
                 .prepare_cached(
                     "SELECT id, name, message, created_at FROM messages ORDER BY id DESC LIMIT ?1 OFFSET ?2",
                 )
@@ -176,14 +207,16 @@ impl Store {
             let messages = rows
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(ctx("cannot read a message"))?;
-            Ok((messages, total.max(0) as u64))
+            Ok((messages, total))
         })
     }
 
     /// One message by id.
     pub fn get(&self, id: i64) -> Result<Option<Message>, StoreError> {
-        self.with_reader(|conn| {
-            conn.prepare_cached("SELECT id, name, message, created_at FROM messages WHERE id = ?1")
+        self.with_reader(|reader| {
+            reader
+                .conn
+                .prepare_cached("SELECT id, name, message, created_at FROM messages WHERE id = ?1")
                 .and_then(|mut s| s.query_row([id], row_to_message).optional())
                 .map_err(ctx("cannot read a message"))
         })
@@ -192,7 +225,7 @@ impl Store {
     /// Runs `f` with a read connection from the pool (opening one if none is idle).
     fn with_reader<T>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut Reader) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let idle = self
             .inner
@@ -200,18 +233,21 @@ impl Store {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
-        let conn = match idle {
-            Some(c) => c,
-            None => self.open_reader()?,
+        let mut reader = match idle {
+            Some(r) => r,
+            None => Reader {
+                conn: self.open_reader()?,
+                count: None,
+            },
         };
-        let result = f(&conn);
+        let result = f(&mut reader);
         let mut readers = self
             .inner
             .readers
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if readers.len() < MAX_IDLE_READERS {
-            readers.push(conn);
+            readers.push(reader);
         }
         result
     }
@@ -259,9 +295,12 @@ mod tests {
         );
         let (page, _) = store.page(4, 2).expect("last page");
         assert_eq!(page.len(), 1);
+        // The cached count follows commits made by the writer connection.
+        store.insert("n5", "later", 1_700_000_005).expect("insert");
+        assert_eq!(store.page(0, 1).expect("page").1, 6);
         drop(store);
         let again = Store::open(&path).expect("reopen");
-        assert_eq!(again.page(0, 10).expect("page").1, 5);
+        assert_eq!(again.page(0, 10).expect("page").1, 6);
         assert_eq!(
             again.get(1).expect("get").map(|m| m.name),
             Some("n0".to_string())
