@@ -65,8 +65,7 @@ impl Cgi {
 
     /// Runs the script for `req`; `local` serves RFC 3875 local redirects (`Location: /path`)
     /// that lead outside the script directories.
-    pub async fn handle<S: Service>(&self, req: Request, local: &S) -> Response {
-        let mut req = req;
+    pub async fn handle<S: Service>(&self, mut req: Request, local: &S) -> Response {
         for _ in 0..=MAX_LOCAL_REDIRECTS {
             match self.run(req).await {
                 Outcome::Response(r) => return r,
