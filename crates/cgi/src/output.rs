@@ -328,6 +328,22 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_bytes_never_panic() {
+        let mut x: u32 = 12345;
+        let alphabet = b"Status: 20 4\r\n\t\x00\x01Location/:-aZ\x7f\xff";
+        for _ in 0..20_000 {
+            let mut raw = Vec::new();
+            for _ in 0..(x % 64) {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                raw.push(alphabet[x as usize % alphabet.len()]);
+            }
+            let _ = head(&raw);
+        }
+    }
+
+    #[test]
     fn missing_blank_line_and_oversize() {
         assert_eq!(
             HeadScanner::default().scan(b"Content-Type: a\r\n").unwrap(),
