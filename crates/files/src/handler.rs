@@ -99,7 +99,7 @@ impl Files {
             sort,
             json,
         };
-        match self.find(want.clone()).await {
+        match self.find(want).await {
             Ok(found) => self.found(req, found),
             Err(e @ Error::NotFound) => self.fallback(req, e).await,
             Err(e) => error(e),

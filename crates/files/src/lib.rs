@@ -7,6 +7,19 @@
 //! event loop never waits on the disk. Finally the chosen representation is answered according
 //! to the request's preconditions and ranges ([`respond`]).
 //!
+//! # Behaviour worth knowing
+//! - GET and HEAD serve; OPTIONS answers `204` with `Allow` (and CORS preflights with
+//!   `--cors`); the other methods HTTP defines get `405` with `Allow`, unknown ones `501`.
+//! - `..` in any spelling, an encoded `/`, a backslash or a NUL byte is a `400`, never
+//!   normalised; dotfiles are `404` unless shown; symlinks out of the root are `403` unless
+//!   followed. Error bodies are the bare status line.
+//! - `Cache-Control: no-cache` unless a max-age is configured: clients keep copies but
+//!   revalidate, which a strong `ETag` makes a cheap `304`.
+//! - Ranges are coalesced; too many (see [`range`]) get the whole file with `200`. Encoded
+//!   forms are never ranged: a request with `Range` gets the unencoded file.
+//! - Small files are served from memory and large ones with `sendfile`; both revalidate with
+//!   one system call per hit, so an edited file is served fresh on the next request.
+//!
 //! # Layout
 //! - [`config`]: [`Config`], validated by the caller before the server starts.
 //! - [`error`]: [`Error`], every reason a request fails, mapped to a status in one place.
