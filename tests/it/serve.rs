@@ -73,9 +73,18 @@ fn fixture() -> Fixture {
     // tell them apart by their bytes.
     w("app.js.br", &brotli_max(js().as_bytes()));
     w("app.js.gz", &gzip_named(js().as_bytes()));
+    w("data.json", js().as_bytes());
+    w(
+        "data.json.zst",
+        &zstd::encode_all(js().as_bytes(), 19).expect("zstd"),
+    );
     for (dir, files) in [
         ("site", &[("index.html", "site index")][..]),
         ("site/other", &[("index.htm", "htm index")][..]),
+        (
+            "both",
+            &[("index.htm", "htm loses"), ("index.html", "html wins")][..],
+        ),
         (
             "sub",
             &[
@@ -167,7 +176,7 @@ fn serves_a_directory_given_positionally_or_with_d() {
     );
     assert_eq!(get(s.addr, "/hello.txt").body, b"hello world\n");
     let root = f.root_str();
-    let s = Running::start(&["serve", "-d", &root, "-p", "0", "-q"]);
+    let s = Running::start(&["serve", "-d", &root, "-b", "127.0.0.1", "--port", "0", "-q"]);
     assert_eq!(get(s.addr, "/hello.txt").body, b"hello world\n");
 }
 
@@ -262,6 +271,7 @@ fn index_files_then_listing() {
     let s = f.serve(&[]);
     assert_eq!(get(s.addr, "/site/").text(), "site index");
     assert_eq!(get(s.addr, "/site/other/").text(), "htm index");
+    assert_eq!(get(s.addr, "/both/").text(), "html wins");
     let custom = f.serve(&["--index", "note.txt"]);
     assert_eq!(get(custom.addr, "/My%20Docs/").text(), "note");
     assert_eq!(get(custom.addr, "/site/").status, 200);
@@ -741,6 +751,20 @@ fn precompressed_sidecars_are_preferred() {
     let r = req(&s, "GET", "/app.js", &[("Accept-Encoding", "zstd")]);
     assert!(r.header("content-encoding").is_none());
     assert_eq!(r.body, js().as_bytes());
+    let zst_file = fs::read(f.path().join("data.json.zst")).expect("read");
+    let r = req(
+        &s,
+        "GET",
+        "/data.json",
+        &[("Accept-Encoding", "gzip;q=0.5, zstd")],
+    );
+    assert_eq!(hdr(&r, "content-encoding"), "zstd");
+    assert_eq!(hdr(&r, "content-type"), "application/json");
+    assert_eq!(r.body, zst_file);
+    assert_eq!(
+        zstd::decode_all(&r.body[..]).expect("zstd"),
+        js().as_bytes()
+    );
 }
 
 #[test]

@@ -30,6 +30,11 @@ use crate::respond::{Content, RepMeta};
 /// Largest file (or compressed form) kept in memory; larger ones are sent with `sendfile`.
 pub const MAX_ENTRY: u64 = 256 * 1024;
 
+/// Largest compressed form kept in memory. Larger than [`MAX_ENTRY`] because a compressed form
+/// cannot be sent from disk: without it, every request for a large text file would compress
+/// it again, which is the expensive part.
+pub const MAX_COMPRESSED: u64 = 4 * 1024 * 1024;
+
 /// Total bytes the cache may hold; past it, the least recently used quarter is dropped.
 pub const MAX_TOTAL: usize = 64 * 1024 * 1024;
 
@@ -185,9 +190,15 @@ impl Cache {
         Some(entry)
     }
 
-    /// Stores `entry` under `key` unless it is too large; evicts if the total grows too large.
+    /// Stores `entry` under `key` unless it is too large ([`MAX_ENTRY`], [`MAX_COMPRESSED`]);
+    /// evicts if the total grows too large.
     pub fn insert(&self, key: Vec<u8>, entry: Cached) {
-        if entry.held() as u64 > MAX_ENTRY {
+        let limit = if entry.meta.encoding.is_some() {
+            MAX_COMPRESSED
+        } else {
+            MAX_ENTRY
+        };
+        if entry.held() as u64 > limit {
             return;
         }
         entry.last_used.store(
