@@ -6,6 +6,25 @@
 //! The compiler enforces that through the [`crate::Handler`] implementations.
 //!
 //! An extractor that fails returns its rejection as the response, and the handler never runs.
+//! To answer a failure yourself (show a form again with a message), take `Result<T, Rejection>`:
+//!
+//! ```
+//! use web::{Form, Html, IntoResponse, Rejection, Response, Router, routing::post};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Signup { email: String }
+//!
+//! async fn signup(form: Result<Form<Signup>, Rejection>) -> Response {
+//!     match form {
+//!         Ok(Form(s)) => Html(format!("<p>Welcome, {}</p>", web::html::escape(&s.email))).into_response(),
+//!         Err(r) => (r.status(), Html(format!("<p>Please try again: {}</p>", web::html::escape(&r.to_string()))))
+//!             .into_response(),
+//!     }
+//! }
+//!
+//! let app: Router = Router::new().route("/signup", post(signup));
+//! # let _ = app;
+//! ```
 
 mod body;
 mod form;
