@@ -141,22 +141,44 @@ pub fn parse_banner(banner: &str) -> SocketAddr {
         .unwrap_or_else(|e| panic!("bad address in banner {banner:?}: {e}"))
 }
 
-/// Every status code in a byte stream of responses, in order.
+/// Every status code in a byte stream of responses, in order (responses are split by their
+/// framing, so a body that happens to contain `HTTP/1.1 200` is not counted).
 pub fn statuses(data: &[u8]) -> Vec<u16> {
-    let text = String::from_utf8_lossy(data);
+    split_responses(data).iter().map(|r| r.status).collect()
+}
+
+/// Splits a byte stream into consecutive responses by their framing; interim `100 Continue`
+/// responses count as responses. Stops at the first thing that does not parse.
+pub fn split_responses(mut data: &[u8]) -> Vec<Resp> {
     let mut out = Vec::new();
-    let mut rest: &str = &text;
-    while let Some(i) = rest.find("HTTP/1.") {
-        let line = &rest[i..];
-        let at_line_start = i == 0 || rest[..i].ends_with('\n');
-        if at_line_start && line.len() >= 12 && line.as_bytes()[8] == b' ' {
-            if let Ok(code) = line[9..12].parse() {
-                out.push(code);
-            }
-        }
-        rest = &rest[i + 7..];
+    while let Some((resp, used)) = parse_one(data) {
+        out.push(resp);
+        data = &data[used..];
     }
     out
+}
+
+/// Parses one response from the front of `data`; its length in bytes.
+fn parse_one(data: &[u8]) -> Option<(Resp, usize)> {
+    let end = data.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let mut resp = parse_response(&data[..end + 4], true)?;
+    let rest = &data[end + 4..];
+    let no_body = resp.status < 200 || resp.status == 204 || resp.status == 304;
+    let used = if no_body {
+        0
+    } else if resp.header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        let (body, used) = dechunk_len(rest)?;
+        resp.body = body;
+        used
+    } else if let Some(len) = resp.header("content-length") {
+        let len: usize = len.parse().ok()?;
+        resp.body = rest.get(..len)?.to_vec();
+        len
+    } else {
+        resp.body = rest.to_vec();
+        rest.len()
+    };
+    Some((resp, end + 4 + used))
 }
 
 /// One parsed response: status, headers (lower-case names), body.
@@ -233,18 +255,32 @@ pub fn parse_response(data: &[u8], head_request: bool) -> Option<Resp> {
 }
 
 /// Decodes a chunked body (trailers ignored).
-pub fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+pub fn dechunk(data: &[u8]) -> Option<Vec<u8>> {
+    dechunk_len(data).map(|(body, _)| body)
+}
+
+/// Decodes a chunked body; also returns how many bytes of `data` it spanned.
+fn dechunk_len(data: &[u8]) -> Option<(Vec<u8>, usize)> {
     let mut out = Vec::new();
+    let mut at = 0;
     loop {
-        let eol = data.windows(2).position(|w| w == b"\r\n")?;
-        let line = std::str::from_utf8(&data[..eol]).ok()?;
+        let eol = at + data[at..].windows(2).position(|w| w == b"\r\n")?;
+        let line = std::str::from_utf8(&data[at..eol]).ok()?;
         let size = usize::from_str_radix(line.split(';').next()?.trim(), 16).ok()?;
-        data = &data[eol + 2..];
+        at = eol + 2;
         if size == 0 {
-            return Some(out);
+            // Skip trailer lines up to the empty line.
+            loop {
+                let eol = at + data[at..].windows(2).position(|w| w == b"\r\n")?;
+                let empty = eol == at;
+                at = eol + 2;
+                if empty {
+                    return Some((out, at));
+                }
+            }
         }
-        out.extend_from_slice(data.get(..size)?);
-        data = data.get(size + 2..)?;
+        out.extend_from_slice(data.get(at..at + size)?);
+        at += size + 2;
     }
 }
 

@@ -113,12 +113,24 @@ fn skip_empty_lines(buf: &[u8]) -> usize {
 fn parse_request_line(line: &[u8]) -> Result<(Method, Target, Version), ParseError> {
     let (method, rest) =
         split_at_space(line).ok_or(ParseError::BadRequest("invalid request line"))?;
-    let (target, version) =
-        split_at_space(rest).ok_or(ParseError::BadRequest("missing HTTP version"))?;
+    let Some((target, version)) = split_at_space(rest) else {
+        return Err(simple_request_error(rest));
+    };
     let version = parse_version(version)?;
     let method = parse_method(method)?;
     let target = Target::parse(target, &method)?;
     Ok((method, target, version))
+}
+
+/// A request line of two parts is an HTTP/0.9 simple request (`GET /`), a protocol we do not
+/// speak (505), unless the second part is itself a version, in which case a part is missing (400).
+fn simple_request_error(second: &[u8]) -> ParseError {
+    let looks_like_target = !second.is_empty() && second.iter().all(u8::is_ascii_graphic);
+    if looks_like_target && !second.starts_with(b"HTTP/") {
+        ParseError::VersionNotSupported
+    } else {
+        ParseError::BadRequest("invalid request line")
+    }
 }
 
 fn split_at_space(s: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -327,11 +339,17 @@ mod tests {
             b"GET\x0c/ HTTP/1.0",
             b"G\0ET / HTTP/1.0",
             b"GET / HTTP/1.0\0",
-            b"GET /",
             b"GET",
         ] {
             bad(&[line, b"\r\n\r\n"].concat());
         }
+    }
+
+    #[test]
+    fn a_request_line_without_version_is_http09_and_505() {
+        assert_eq!(error(b"GET /\r\n\r\n"), ParseError::VersionNotSupported);
+        assert_eq!(error(b"Host: localhost\r\n\r\n"), ParseError::VersionNotSupported);
+        bad(b"GET HTTP/1.1\r\n\r\n");
     }
 
     #[test]

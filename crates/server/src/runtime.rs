@@ -182,10 +182,9 @@ impl Server {
     }
 
     fn bind(&mut self, addr: SocketAddr, start: Starter) -> io::Result<SocketAddr> {
-        let first = listen_socket(addr)?;
-        let actual = first.local_addr()?;
-        let mut sockets = vec![first];
-        for _ in 1..self.config.threads {
+        let actual = claim_port(addr)?;
+        let mut sockets = Vec::with_capacity(self.config.threads);
+        for _ in 0..self.config.threads {
             sockets.push(listen_socket(actual)?);
         }
         self.bound.push(Bound {
@@ -324,6 +323,16 @@ where
             }
         }
     }
+}
+
+/// Checks that `addr` is free and resolves port 0, with an ordinary bind.
+///
+/// `SO_REUSEPORT` lets any process of the same user join a listening group, so binding the
+/// worker sockets directly would let a second `sockserve` silently share the port instead of
+/// failing with "address in use". A plain bind fails while anyone listens on the port.
+fn claim_port(addr: SocketAddr) -> io::Result<SocketAddr> {
+    let probe = std::net::TcpListener::bind(addr)?;
+    probe.local_addr()
 }
 
 /// A non-blocking listening socket with `SO_REUSEPORT`, so every worker can have its own.
