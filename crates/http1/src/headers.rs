@@ -130,14 +130,29 @@ mod tests {
     #[test]
     fn lookup_is_case_insensitive_and_ordered() {
         let mut h = Headers::new();
-        h.append(HeaderName::from_static("x-a"), HeaderValue::from_static("1"));
-        h.append(HeaderName::from_static("x-b"), HeaderValue::from_static("2"));
-        h.append(HeaderName::from_static("x-a"), HeaderValue::from_static("3"));
+        h.append(
+            HeaderName::from_static("x-a"),
+            HeaderValue::from_static("1"),
+        );
+        h.append(
+            HeaderName::from_static("x-b"),
+            HeaderValue::from_static("2"),
+        );
+        h.append(
+            HeaderName::from_static("x-a"),
+            HeaderValue::from_static("3"),
+        );
         assert_eq!(h.get_str("X-A"), Some("1"));
         assert_eq!(h.get_all("x-a").collect::<Vec<_>>(), ["1", "3"]);
         assert_eq!(h.count("x-a"), 2);
-        h.insert(HeaderName::from_static("x-a"), HeaderValue::from_static("4"));
-        let names: Vec<_> = h.iter().map(|(n, v)| (n.as_str(), v.to_str().unwrap())).collect();
+        h.insert(
+            HeaderName::from_static("x-a"),
+            HeaderValue::from_static("4"),
+        );
+        let names: Vec<_> = h
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.to_str().unwrap()))
+            .collect();
         assert_eq!(names, [("x-b", "2"), ("x-a", "4")]);
     }
 

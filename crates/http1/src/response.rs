@@ -168,9 +168,19 @@ mod tests {
             HeaderValue::from_static("999"),
         );
         let mut out = Vec::new();
-        encode_head(&mut out, Version::HTTP_11, StatusCode::OK, &h, Length::Known(5), false);
+        encode_head(
+            &mut out,
+            Version::HTTP_11,
+            StatusCode::OK,
+            &h,
+            Length::Known(5),
+            false,
+        );
         let s = text(&out);
-        assert!(s.starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n"), "{s}");
+        assert!(
+            s.starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n"),
+            "{s}"
+        );
         assert!(s.contains("\r\nContent-Length: 5\r\n"));
         assert!(!s.contains("999"));
         assert!(s.contains("\r\nDate: "));
@@ -182,10 +192,24 @@ mod tests {
     #[test]
     fn connection_header_follows_version_and_close() {
         let mut out = Vec::new();
-        encode_head(&mut out, Version::HTTP_10, StatusCode::OK, &Headers::new(), Length::Chunked, false);
+        encode_head(
+            &mut out,
+            Version::HTTP_10,
+            StatusCode::OK,
+            &Headers::new(),
+            Length::Chunked,
+            false,
+        );
         assert!(text(&out).contains("Connection: keep-alive\r\n"));
         out.clear();
-        encode_head(&mut out, Version::HTTP_11, StatusCode::NOT_FOUND, &Headers::new(), Length::Omitted, true);
+        encode_head(
+            &mut out,
+            Version::HTTP_11,
+            StatusCode::NOT_FOUND,
+            &Headers::new(),
+            Length::Omitted,
+            true,
+        );
         let s = text(&out);
         assert!(s.starts_with("HTTP/1.1 404 Not Found\r\n"));
         assert!(s.contains("Connection: close\r\n"));
