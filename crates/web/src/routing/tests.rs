@@ -402,3 +402,29 @@ fn bodies_streams_and_limits() {
     );
     assert_eq!(text(&call(&app, request("GET /optional?a=x", b""))), "none");
 }
+
+#[test]
+fn multipart_through_the_router() {
+    use crate::extract::Multipart;
+    async fn upload(mut form: Multipart) -> Result<String, crate::Rejection> {
+        let mut out = Vec::new();
+        while let Some(field) = form.next_field().await? {
+            let name = field.name().unwrap_or("").to_string();
+            out.push(format!("{name}={}", field.save().await?.len()));
+        }
+        Ok(out.join(","))
+    }
+    let app = Router::new().route("/upload", post(upload));
+    let body = b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nxyz\r\n\
+                 --b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"f.txt\"\r\n\r\nhello\r\n--b--\r\n";
+    let ok = with_type("POST /upload", "multipart/form-data; boundary=b", body);
+    assert_eq!(text(&call(&app, ok)), "a=3,f=5");
+    let wrong = with_type("POST /upload", "application/json", body);
+    assert_eq!(call(&app, wrong).status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let broken = with_type(
+        "POST /upload",
+        "multipart/form-data; boundary=b",
+        b"--b\r\nnot a part",
+    );
+    assert_eq!(call(&app, broken).status, StatusCode::BAD_REQUEST);
+}
