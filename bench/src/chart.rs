@@ -27,7 +27,7 @@ const NO_GOAL: RGBColor = RGBColor(84, 130, 190);
 pub fn draw(path: &Path, title: &str, bars: &[Bar]) -> Result<()> {
     let err =
         |e: &dyn std::fmt::Display| BenchError::new(format!("drawing {}: {e}", path.display()));
-    let height = 110 + ROW * bars.len().max(1) as u32;
+    let height = 130 + ROW * bars.len().max(1) as u32;
     let root = SVGBackend::new(path, (WIDTH, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let (lo, hi) = x_range(bars);
@@ -35,11 +35,13 @@ pub fn draw(path: &Path, title: &str, bars: &[Bar]) -> Result<()> {
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
         .margin(12)
-        .x_label_area_size(36)
+        .x_label_area_size(56)
         .y_label_area_size(330)
         .build_cartesian_2d((lo..hi).log_scale(), -0.5..n - 0.5)
         .map_err(|e| err(&e))?;
     let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+    // The first bar goes at the top: bar i sits on row n - 1 - i (a mapping that is its own inverse).
+    let row = |i: usize| bars.len().saturating_sub(1 + i);
     chart
         .configure_mesh()
         .disable_y_mesh()
@@ -49,7 +51,7 @@ pub fn draw(path: &Path, title: &str, bars: &[Bar]) -> Result<()> {
             if (y - i).abs() > 1e-6 || i < 0.0 {
                 return String::new();
             }
-            labels.get(i as usize).cloned().unwrap_or_default()
+            labels.get(row(i as usize)).cloned().unwrap_or_default()
         })
         .x_desc("sockserve / peer (log scale; > 1 means sockserve is ahead, for memory < 1)")
         .x_label_formatter(&|x| format!("{x}×"))
@@ -57,7 +59,7 @@ pub fn draw(path: &Path, title: &str, bars: &[Bar]) -> Result<()> {
         .map_err(|e| err(&e))?;
     chart
         .draw_series(bars.iter().enumerate().map(|(i, b)| {
-            let y = i as f64;
+            let y = row(i) as f64;
             let color = match b.goal {
                 Some(g) if g.met(b.ratio) => MET,
                 Some(_) => MISSED,
@@ -74,7 +76,7 @@ pub fn draw(path: &Path, title: &str, bars: &[Bar]) -> Result<()> {
             let g = match b.goal? {
                 Goal::AtLeast(g) | Goal::AtMost(g) => g,
             };
-            let y = i as f64;
+            let y = row(i) as f64;
             Some(PathElement::new(
                 vec![(g, y - 0.45), (g, y + 0.45)],
                 BLACK.stroke_width(3),
@@ -85,7 +87,7 @@ pub fn draw(path: &Path, title: &str, bars: &[Bar]) -> Result<()> {
         .draw_series(bars.iter().enumerate().map(|(i, b)| {
             Text::new(
                 format!("{:.2}×", b.ratio),
-                (b.ratio.clamp(lo, hi) * 1.04, i as f64 + 0.2),
+                (b.ratio.clamp(lo, hi) * 1.04, row(i) as f64 + 0.2),
                 ("sans-serif", 12),
             )
         }))

@@ -35,14 +35,19 @@ pub fn generate(www: &Path, python: &Path, db: &Path) -> Result<()> {
     let cgi = www.join("cgi-bin");
     fs::create_dir_all(&cgi)?;
     let py = python.display();
+    // Every script sends Content-Length: python's http.server --cgi relays the output as is on an
+    // HTTP/1.0 connection, and without a length wrk cannot tell a complete response from a cut one.
+    let len = HELLO.len() + 1;
     script(
         &cgi.join("hello.sh"),
-        &format!("#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n{HELLO}\\n'\n"),
+        &format!(
+            "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\nContent-Length: {len}\\r\\n\\r\\n{HELLO}\\n'\n"
+        ),
     )?;
     script(
         &cgi.join("hello.py"),
         &format!(
-            "#!{py}\nimport sys\nsys.stdout.write(\"Content-Type: text/plain\\r\\n\\r\\n{HELLO}\\n\")\n"
+            "#!{py}\nimport sys\nsys.stdout.write(\"Content-Type: text/plain\\r\\nContent-Length: {len}\\r\\n\\r\\n{HELLO}\\n\")\n"
         ),
     )?;
     script(&cgi.join("time.py"), &format!("#!{py}\n{TIME_PY}"))?;
@@ -83,7 +88,10 @@ const TIME_PY: &str = r#"import sys, time
 now = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
 body = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Time</title></head>\n"
         "<body><h1>The time is</h1><p>" + now + "</p></body></html>\n")
-sys.stdout.write("Content-Type: text/html; charset=utf-8\r\n\r\n" + body)
+out = body.encode()
+sys.stdout.write("Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n" % len(out))
+sys.stdout.flush()
+sys.stdout.buffer.write(out)
 "#;
 
 /// The site's guestbook page (the newest 50 messages) as a CGI script would write it, reading the
@@ -99,7 +107,10 @@ for name, message, created in rows:
     out.append("<li><b>%s</b> <time>%s</time><p>%s</p></li>"
                % (html.escape(name), html.escape(str(created)), html.escape(message)))
 out.append("</ul></body></html>\n")
-sys.stdout.write("Content-Type: text/html; charset=utf-8\r\n\r\n" + "".join(out))
+body = "".join(out).encode()
+sys.stdout.write("Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n" % len(body))
+sys.stdout.flush()
+sys.stdout.buffer.write(body)
 "#;
 
 #[cfg(test)]

@@ -39,6 +39,16 @@ pub fn ensure_seeded(env: &Env) -> Result<()> {
     Ok(())
 }
 
+/// Whether `env.db` holds a complete seeded guestbook, by its marker file.
+pub fn is_seeded(env: &Env) -> bool {
+    env.db.exists()
+        && fs::read_to_string(marker(env)).is_ok_and(|s| s.trim() == MESSAGES.to_string())
+}
+
+fn marker(env: &Env) -> std::path::PathBuf {
+    env.db.with_extension("seeded")
+}
+
 /// Posts message `i` as JSON to `/api/messages`.
 fn post(conn: &mut Conn, i: usize) -> Result<()> {
     let body = format!(r#"{{"name":"Visitor {i}","message":"This is {MARKER} number {i}."}}"#);

@@ -112,6 +112,8 @@ fn run(args: &Args) -> Result<()> {
     let bench_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let root = bench_dir.parent().unwrap_or(&bench_dir).to_path_buf();
     let work = bench_dir.join("work");
+    // Configs and logs of the previous run's servers.
+    let _ = fs::remove_dir_all(work.join("run"));
     fs::create_dir_all(work.join("run"))?;
     servers::registry::init(work.join("servers.pgid"));
     require(
@@ -350,7 +352,7 @@ fn method(s: &Settings, layouts: &[Layout]) -> String {
     let names: Vec<&str> = layouts.iter().map(|l| l.name()).collect();
     format!(
         "wrk on the loopback, {}s warm-up per server, then {} interleaved rounds of {}s per server \
-         (sockserve, each peer, sockserve, each peer, ...), {} connections (16 for CGI), \
+         (sockserve, each peer, sockserve, each peer, ...), {} connections ({} where a peer runs CGI), a 10 s timeout, \
          `--latency`; medians with min–max; ratio = sockserve median / peer median. Runs with any \
          non-2xx/3xx response or socket error are rejected and listed below. Layouts: {}. Idle \
          memory: {} keep-alive connections, one request each, then the sum of VmRSS over the \
@@ -359,6 +361,7 @@ fn method(s: &Settings, layouts: &[Layout]) -> String {
         s.rounds,
         s.duration.as_secs(),
         s.connections,
+        workloads::CGI_CONNECTIONS,
         names.join(", "),
         idle::CONNECTIONS,
         s.memory_rounds
@@ -400,7 +403,7 @@ fn notes(env: &Env, guestbook: &std::result::Result<(), String>) -> Vec<String> 
                 .to_owned(),
         );
     }
-    if guestbook.is_ok() && env.db.exists() {
+    if guestbook.is_ok() && guestbook::is_seeded(env) {
         notes.push(format!(
             "Guestbook database: {}.",
             guestbook::describe(&env.db)

@@ -121,6 +121,10 @@ pub struct Workload {
     pub needs_guestbook: bool,
 }
 
+/// Connections for workloads where a peer forks a process per request: more only queue up
+/// behind the processes and time out.
+pub const CGI_CONNECTIONS: usize = 16;
+
 const fn t(server: ServerKind, path: &'static str, expect: Expect) -> Target {
     Target {
         server,
@@ -239,7 +243,7 @@ pub fn all() -> Vec<Workload> {
                 Expect::Contains(fixtures::HELLO),
             ),
             peers: cgi_peers("/cgi-bin/hello.sh", Some(Goal::AtLeast(5.0))),
-            connections: Some(16),
+            connections: Some(CGI_CONNECTIONS),
             ..base.clone()
         },
         Workload {
@@ -251,7 +255,7 @@ pub fn all() -> Vec<Workload> {
                 Expect::Contains(fixtures::HELLO),
             ),
             peers: cgi_peers("/cgi-bin/hello.py", None),
-            connections: Some(16),
+            connections: Some(CGI_CONNECTIONS),
             ..base.clone()
         },
         Workload {
@@ -289,6 +293,7 @@ pub fn all() -> Vec<Workload> {
                 ),
             ],
             needs_guestbook: true,
+            connections: Some(CGI_CONNECTIONS),
             ..base.clone()
         },
         Workload {

@@ -204,6 +204,7 @@ pub fn run(args: &WrkArgs, url: &str) -> Result<WrkReport> {
     cmd.arg(format!("-t{}", args.threads.min(args.connections).max(1)))
         .arg(format!("-c{}", args.connections))
         .arg(format!("-d{}s", args.duration.as_secs().max(1)))
+        .args(["--timeout", "10s"])
         .arg("--latency");
     for h in &args.headers {
         cmd.args(["-H", h]);
