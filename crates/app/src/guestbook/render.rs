@@ -160,6 +160,8 @@ mod tests {
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;oops&gt;"));
         assert!(html.contains(r#"href="/guestbook?page=2""#));
-        assert!(html.contains(r#"<time datetime="1970-01-01T00:00:00Z">1970-01-01 00:00 UTC</time>"#));
+        assert!(
+            html.contains(r#"<time datetime="1970-01-01T00:00:00Z">1970-01-01 00:00 UTC</time>"#)
+        );
     }
 }
