@@ -66,6 +66,7 @@ pub fn router(site: Site) -> Router {
         )
         .route("/time", get(time::show))
         .route("/guestbook", get(guestbook::show).post(guestbook::post))
+        .route("/guestbook/{id}", get(guestbook::show_one))
         .route(
             "/api/messages",
             get(guestbook::api_list).post(guestbook::api_post),

@@ -91,6 +91,17 @@ fn guestbook_post_redirect_get_and_escaping() {
         "{page}"
     );
     assert!(!page.contains("<script>"));
+    let one = f.call("GET /guestbook/1 HTTP/1.1\r\nHost: t", b"");
+    assert_eq!(one.status, StatusCode::OK);
+    assert!(text(&one).contains("&lt;script&gt;"));
+    assert_eq!(
+        f.call("GET /guestbook/2 HTTP/1.1\r\nHost: t", b"").status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        f.call("GET /guestbook/x HTTP/1.1\r\nHost: t", b"").status,
+        StatusCode::BAD_REQUEST
+    );
 }
 
 #[test]

@@ -71,6 +71,15 @@ pub async fn show(
     })))
 }
 
+/// `GET /guestbook/{id}`: one message on its own page.
+pub async fn show_one(State(site): State<Site>, Path(id): Path<i64>) -> Response {
+    match site.store.run(move |s| s.get(id)).await {
+        Ok(Some(m)) => Html(render::single(&m)).into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, Html(crate::assets::NOT_FOUND_PAGE)).into_response(),
+        Err(e) => InternalError::from(e).into_response(),
+    }
+}
+
 /// `POST /guestbook`.
 pub async fn post(State(site): State<Site>, form: Result<Form<Draft>, Rejection>) -> Response {
     let draft = match form {

@@ -69,6 +69,15 @@ pub fn page(view: &View<'_>) -> String {
     out
 }
 
+/// The page of one message, at `/guestbook/{id}`.
+pub fn single(m: &Message) -> String {
+    let mut out = String::with_capacity(2048);
+    out.push_str(HEAD);
+    message(&mut out, m);
+    out.push_str("<p><a href=\"/guestbook\">All messages</a></p>\n</body>\n</html>\n");
+    out
+}
+
 fn form(out: &mut String, view: &View<'_>) {
     if let Some(error) = view.error {
         let _ = writeln!(
@@ -95,9 +104,9 @@ fn form(out: &mut String, view: &View<'_>) {
 fn message(out: &mut String, m: &Message) {
     let _ = write!(
         out,
-        "<article id=\"m{}\">\n<strong>{}</strong> ",
-        m.id,
-        Escaped(&m.name)
+        "<article id=\"m{id}\">\n<a href=\"/guestbook/{id}\"><strong>{}</strong></a> ",
+        Escaped(&m.name),
+        id = m.id,
     );
     if let Some(t) = chrono::DateTime::from_timestamp(m.created_at, 0) {
         // Written field by field: parsing a strftime pattern per message showed up as the
