@@ -42,7 +42,7 @@
 //! - [`extract`]: the extractors: path parameters, query, headers, state, JSON, forms, multipart.
 //! - [`rejection`]: why an extractor refused a request, mapped to a status in one place.
 //! - [`response`]: [`IntoResponse`] and the response types ([`Html`], [`Json`], [`Redirect`], ...).
-//! - [`middleware`]: compression, timeouts and turning panics into a plain `500`.
+//! - [`middleware`]: compression, timeouts, request tracing, and turning panics into a plain `500`.
 //! - [`html`]: escaping text for HTML.
 
 pub mod extract;

@@ -16,11 +16,13 @@
 //! # is_service(&app);
 //! ```
 //!
-//! The access log is the server's own (one line per request), so it is not repeated here.
+//! The server writes its own access log (Common Log Format, one line per request); [`Trace`]
+//! is for an application that wants request events in its own `tracing` output instead.
 
 mod catch_panic;
 mod compression;
 mod timeout;
+mod trace;
 
 use std::time::Duration;
 
@@ -29,6 +31,7 @@ use server::Service;
 pub use catch_panic::CatchPanic;
 pub use compression::Compression;
 pub use timeout::Timeout;
+pub use trace::Trace;
 
 /// Adds the middleware constructors to every [`Service`].
 pub trait ServiceExt: Service + Sized {
@@ -40,6 +43,11 @@ pub trait ServiceExt: Service + Sized {
     /// Gzips compressible responses for clients that accept it.
     fn compressed(self) -> Compression<Self> {
         Compression::new(self)
+    }
+
+    /// Logs each request as a `tracing` event.
+    fn traced(self) -> Trace<Self> {
+        Trace::new(self)
     }
 
     /// Turns a panic in the inner service into a plain `500`, with the panic in the log.

@@ -320,6 +320,7 @@ fn middleware_catches_panics_and_times_out() {
         )
         .timeout(std::time::Duration::from_millis(50))
         .compressed()
+        .traced()
         .catch_panics();
     let r = call(&app, request("GET /boom", b""));
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
