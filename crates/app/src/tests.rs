@@ -201,3 +201,48 @@ fn time_and_echo() {
     let html = text(&f.call("GET /echo?<b> HTTP/1.1\r\nHost: t\r\nX-Evil: <script>", b""));
     assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));
 }
+
+/// `/echo` answers every request the parser accepts, whatever its bytes: obs-text header values,
+/// odd methods and targets, binary bodies.
+#[test]
+fn echo_never_fails_on_odd_input() {
+    let f = Fixture::new();
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let methods = ["GET", "POST", "BREW", "M-SEARCH", "PROPFIND", "X"];
+    let targets = [
+        "/echo",
+        "/echo?",
+        "/echo?a=%FF&b",
+        "/echo?format=json&x=<>",
+        "/echo?%%%",
+    ];
+    let mut answered = 0;
+    for _ in 0..200 {
+        let method = methods[(next() % methods.len() as u64) as usize];
+        let target = targets[(next() % targets.len() as u64) as usize];
+        let value: Vec<u8> = (0..(next() % 40))
+            .map(|_| 0x80 | (next() as u8 & 0x7f))
+            .collect();
+        let body: Vec<u8> = (0..(next() % 300)).map(|_| next() as u8).collect();
+        let mut raw =
+            format!("{method} {target} HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\nX-Odd: ")
+                .into_bytes();
+        raw.extend_from_slice(&value);
+        raw.extend_from_slice(format!("\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
+        let Ok(req) = Request::from_raw_head(&raw, Body::full(Bytes::from(body.clone()))) else {
+            continue; // the server would have answered 400 itself
+        };
+        let r = f.rt.block_on(f.app.call(req));
+        assert_eq!(r.status, StatusCode::OK, "{method} {target}");
+        let v: serde_json::Value = serde_json::from_str(&text(&r)).expect("json");
+        assert_eq!(v["body"]["length"], body.len());
+        answered += 1;
+    }
+    assert!(answered > 100, "most inputs reach the handler ({answered})");
+}
