@@ -202,7 +202,7 @@ impl Store {
                 )
                 .map_err(ctx("cannot prepare the listing"))?;
             let rows = stmt
-                .query_map(params![limit as i64, offset as i64], row_to_message)
+                .query_map(params![clamp(limit), clamp(offset)], row_to_message)
                 .map_err(ctx("cannot list messages"))?;
             let messages = rows
                 .collect::<Result<Vec<_>, _>>()
@@ -264,6 +264,11 @@ impl Store {
     }
 }
 
+/// SQLite integers are signed; a page past `i64::MAX` rows is as empty as one at it.
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
         id: row.get(0)?,
@@ -293,6 +298,7 @@ mod tests {
             page.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
             ["n4", "n3"]
         );
+        assert!(store.page(u64::MAX, 2).expect("far page").0.is_empty());
         let (page, _) = store.page(4, 2).expect("last page");
         assert_eq!(page.len(), 1);
         // The cached count follows commits made by the writer connection.
