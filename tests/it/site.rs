@@ -393,7 +393,8 @@ mod browser {
         child: Child,
         addr: SocketAddr,
         session: String,
-        _profile: tempfile::TempDir,
+        /// Chromium's profile directory, removed after the browser quits.
+        profile: tempfile::TempDir,
     }
 
     impl Drop for Driver {
@@ -481,7 +482,14 @@ mod browser {
             .unwrap_or_else(|e| {
                 panic!("cannot run chromedriver ({e}): install Debian's `chromium-driver`")
             });
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        // From here on, dropping the driver (also on a failed assertion) stops chromedriver.
+        let mut driver = Driver {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            session: String::new(),
+            profile: tempfile::tempdir().expect("profile dir"),
+        };
+        let addr = driver.addr;
         let deadline = Instant::now() + Duration::from_secs(60);
         while call(addr, "GET", "/status", None).map(|v| v["ready"] == true) != Ok(true) {
             assert!(
@@ -490,7 +498,6 @@ mod browser {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        let profile = tempfile::tempdir().expect("profile dir");
         let args = [
             "--headless=new".to_string(),
             "--no-sandbox".into(),
@@ -500,26 +507,19 @@ mod browser {
             "--disable-background-networking".into(),
             "--disable-component-update".into(),
             "--disable-sync".into(),
-            format!("--user-data-dir={}", profile.path().display()),
+            format!("--user-data-dir={}", driver.profile.path().display()),
         ];
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
         }}});
-        let mut child = child;
-        let session = match call(addr, "POST", "/session", Some(caps)) {
-            Ok(v) => v["sessionId"].as_str().expect("session id").to_string(),
-            Err(e) => {
-                let _ = child.kill();
-                panic!("cannot start headless Chromium: {e}");
-            }
-        };
-        Driver {
-            child,
-            addr,
-            session,
-            _profile: profile,
-        }
+        let session = call(addr, "POST", "/session", Some(caps))
+            .unwrap_or_else(|e| panic!("cannot start headless Chromium: {e}"));
+        driver.session = session["sessionId"]
+            .as_str()
+            .expect("session id")
+            .to_string();
+        driver
     }
 
     impl Driver {
