@@ -96,11 +96,7 @@ impl Input {
 }
 
 /// Moves a body that outgrew memory into a temporary file.
-async fn spool(
-    mem: BytesMut,
-    first: Bytes,
-    mut body: Body,
-) -> Result<(Input, u64), InputError> {
+async fn spool(mem: BytesMut, first: Bytes, mut body: Body) -> Result<(Input, u64), InputError> {
     let file = tempfile::tempfile().map_err(InputError::Spool)?;
     let mut file = tokio::fs::File::from_std(file);
     let mut len = 0u64;
