@@ -5,6 +5,11 @@
 //! block strictly, and streams the rest to the client. A script that runs too long, or whose
 //! client goes away, is killed with its whole process group, and every script is reaped.
 //!
+//! A client that goes away is noticed when the server next writes to it: a script that stays
+//! silent runs until it writes or until its timeout, because a client that closed its socket
+//! cannot be told from one that only half-closed it (as many HTTP/1.0-style clients do) until
+//! something is sent.
+//!
 //! # Layout
 //! - [`config`]: [`CgiConfig`], the validated settings, with their defaults.
 //! - [`locate`]: URL path -> script file + `PATH_INFO`, refusing every way out of a script dir.
