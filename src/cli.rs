@@ -10,7 +10,13 @@ use clap::{Args, Parser, Subcommand};
 /// With no command, serves the demo site (the tutorial's page and image, /time, a SQLite
 /// guestbook, /echo) on http://127.0.0.1:8000/.
 #[derive(Debug, Parser)]
-#[command(name = "sockserve", version, about, long_about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "sockserve",
+    version,
+    about,
+    long_about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub listen: ListenArgs,
@@ -48,11 +54,21 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct ListenArgs {
     /// Address to bind (IPv4 or IPv6).
-    #[arg(short = 'b', long = "bind", value_name = "ADDR", default_value = "127.0.0.1")]
+    #[arg(
+        short = 'b',
+        long = "bind",
+        value_name = "ADDR",
+        default_value = "127.0.0.1"
+    )]
     pub bind: IpAddr,
 
     /// Port to listen on; 0 picks a free one.
-    #[arg(short = 'p', long = "port", value_name = "PORT", default_value_t = 8000)]
+    #[arg(
+        short = 'p',
+        long = "port",
+        value_name = "PORT",
+        default_value_t = 8000
+    )]
     pub port: u16,
 }
 
@@ -204,7 +220,12 @@ pub struct TcpListenArgs {
     pub listen: ListenArgs,
 
     /// Reply with TEXT to every message.
-    #[arg(long, value_name = "TEXT", default_value = "Yes", conflicts_with = "echo")]
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "Yes",
+        conflicts_with = "echo"
+    )]
     pub reply: String,
 
     /// Send back what the client sent instead of a fixed reply.
@@ -234,7 +255,12 @@ pub struct TcpSendArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DaytimeArgs {
     /// Address to bind (IPv4 or IPv6).
-    #[arg(short = 'b', long = "bind", value_name = "ADDR", default_value = "127.0.0.1")]
+    #[arg(
+        short = 'b',
+        long = "bind",
+        value_name = "ADDR",
+        default_value = "127.0.0.1"
+    )]
     pub bind: IpAddr,
 
     /// Port [default: 13 when running with the privilege to bind it, otherwise required].
@@ -252,16 +278,21 @@ pub struct GetArgs {
     #[arg(value_name = "URL")]
     pub url: String,
 
-    /// Request method.
-    #[arg(short = 'X', long = "request", value_name = "METHOD", default_value = "GET")]
-    pub method: String,
+    /// Request method [default: GET, or POST with -d/--data-file].
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    pub method: Option<String>,
 
     /// Extra request header, `Name: value` (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
 
     /// Request body.
-    #[arg(short = 'd', long = "data", value_name = "DATA", conflicts_with = "data_file")]
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "DATA",
+        conflicts_with = "data_file"
+    )]
     pub data: Option<String>,
 
     /// Request body from a file.
@@ -284,7 +315,7 @@ pub struct GetArgs {
     #[arg(long)]
     pub trace: bool,
 
-    /// Exit non-zero on a 4xx/5xx status.
+    /// Exit with code 22 on a 4xx/5xx status (as curl does).
     #[arg(short = 'f', long)]
     pub fail: bool,
 

@@ -65,8 +65,14 @@ impl Options {
     fn from_args(args: GetArgs) -> Result<Options, CliError> {
         let url = Url::parse(&args.url)
             .map_err(|e| CliError::Usage(format!("bad URL {:?}: {e}", args.url)))?;
-        let mut method = Method::from_bytes(args.method.as_bytes())
-            .map_err(|_| CliError::Usage(format!("-X {:?} is not a valid method", args.method)))?;
+        let asked = args
+            .method
+            .as_deref()
+            .map(|m| {
+                Method::from_bytes(m.as_bytes())
+                    .map_err(|_| CliError::Usage(format!("-X {m:?} is not a valid method")))
+            })
+            .transpose()?;
         let mut request = Request::new(Method::GET, url);
         for field in &args.headers {
             let (name, value) = parse_header(field)?;
@@ -81,10 +87,6 @@ impl Options {
                 (None, None) => None,
             };
         if let Some(body) = body {
-            // As curl: sending data means POST unless another method was asked for.
-            if method == Method::GET {
-                method = Method::POST;
-            }
             if !request.headers.contains("content-type") {
                 request.headers.append(
                     http::header::CONTENT_TYPE,
@@ -93,7 +95,12 @@ impl Options {
             }
             request.body = body.into();
         }
-        request.method = method;
+        // As curl: sending data means POST unless a method was asked for.
+        request.method = asked.unwrap_or(if request.body.is_empty() {
+            Method::GET
+        } else {
+            Method::POST
+        });
         Ok(Options {
             request,
             include: args.include,

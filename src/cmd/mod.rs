@@ -63,7 +63,11 @@ fn seconds(name: &str, secs: f64) -> Result<Duration, CliError> {
     Duration::try_from_secs_f64(secs)
         .ok()
         .filter(|d| !d.is_zero())
-        .ok_or_else(|| CliError::Usage(format!("--{name} must be a positive number of seconds, not {secs}")))
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--{name} must be a positive number of seconds, not {secs}"
+            ))
+        })
 }
 
 /// Validates the shared HTTP flags into the runtime and listener configs.
@@ -76,11 +80,17 @@ pub fn http_config(args: &HttpArgs) -> Result<(RuntimeConfig, HttpConfig), CliEr
         runtime.threads = n;
     }
     if args.max_connections == 0 {
-        return Err(CliError::Usage("--max-connections must be at least 1".into()));
+        return Err(CliError::Usage(
+            "--max-connections must be at least 1".into(),
+        ));
     }
     runtime.max_connections = args.max_connections;
-    runtime.grace = Duration::try_from_secs_f64(args.grace)
-        .map_err(|_| CliError::Usage(format!("--grace must be a number of seconds, not {}", args.grace)))?;
+    runtime.grace = Duration::try_from_secs_f64(args.grace).map_err(|_| {
+        CliError::Usage(format!(
+            "--grace must be a number of seconds, not {}",
+            args.grace
+        ))
+    })?;
     let access_log = match (&args.access_log, args.quiet) {
         (_, true) => None,
         (Some(path), false) => Some(AccessLog::file(path).map_err(|e| {

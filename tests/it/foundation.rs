@@ -20,7 +20,11 @@ pub fn site(extra: &[&str]) -> (Running, tempfile::TempDir) {
 #[test]
 fn banner_names_the_bound_address() {
     let (server, _dir) = site(&[]);
-    assert!(server.banner.starts_with("Listening on http://127.0.0.1:"), "{}", server.banner);
+    assert!(
+        server.banner.starts_with("Listening on http://127.0.0.1:"),
+        "{}",
+        server.banner
+    );
     assert!(server.banner.ends_with('/'));
     assert_ne!(server.addr.port(), 0);
 }
@@ -30,20 +34,29 @@ fn serves_the_tutorial_page_and_image() {
     let (server, _dir) = site(&[]);
     let page = request(server.addr, "GET", "/", &[], b"");
     assert_eq!(page.status, 200);
-    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
     let html = page.text();
     assert!(html.contains("<title>WOW</title>"), "{html}");
     assert!(html.contains("Wow, sockserve"));
     assert!(html.contains(r#"<img src="test.jpg""#));
     assert!(page.header("date").is_some());
-    assert!(page.header("server").is_some_and(|s| s.starts_with("sockserve")));
+    assert!(
+        page.header("server")
+            .is_some_and(|s| s.starts_with("sockserve"))
+    );
 
     let image = request(server.addr, "GET", "/test.jpg", &[], b"");
     assert_eq!(image.status, 200);
     assert_eq!(image.header("content-type"), Some("image/jpeg"));
     assert!(image.body.starts_with(&[0xFF, 0xD8, 0xFF]), "not a JPEG");
     assert!(image.body.ends_with(&[0xFF, 0xD9]));
-    assert_eq!(image.header("content-length"), Some(image.body.len().to_string().as_str()));
+    assert_eq!(
+        image.header("content-length"),
+        Some(image.body.len().to_string().as_str())
+    );
 
     let missing = request(server.addr, "GET", "/nope", &[], b"");
     assert_eq!(missing.status, 404);
@@ -54,11 +67,15 @@ fn head_has_the_length_but_no_body() {
     let (server, _dir) = site(&[]);
     let get = request(server.addr, "GET", "/test.jpg", &[], b"");
     let mut s = server.connect();
-    s.write_all(b"HEAD /test.jpg HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+    s.write_all(b"HEAD /test.jpg HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
     let raw = read_to_close(&mut s);
     let head = parse_response(&raw, true).expect("response");
     assert_eq!(head.status, 200);
-    assert_eq!(head.header("content-length"), Some(get.body.len().to_string().as_str()));
+    assert_eq!(
+        head.header("content-length"),
+        Some(get.body.len().to_string().as_str())
+    );
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     assert_eq!(raw.len(), end + 4, "HEAD response carried a body");
 }
@@ -71,7 +88,8 @@ fn page_and_image_share_one_keep_alive_connection() {
     let first = read_one(&mut s);
     assert_eq!(first.status, 200);
     assert!(first.header("connection").is_none());
-    s.write_all(b"GET /test.jpg HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    s.write_all(b"GET /test.jpg HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     let second = read_one(&mut s);
     assert_eq!(second.status, 200);
     assert_eq!(second.header("content-type"), Some("image/jpeg"));
@@ -93,7 +111,11 @@ fn read_one(s: &mut TcpStream) -> crate::harness::Resp {
             }
         }
         let n = s.read(&mut buf).expect("read");
-        assert!(n > 0, "connection closed early: {:?}", String::from_utf8_lossy(&data));
+        assert!(
+            n > 0,
+            "connection closed early: {:?}",
+            String::from_utf8_lossy(&data)
+        );
         data.extend_from_slice(&buf[..n]);
     }
 }
@@ -137,7 +159,8 @@ fn http10_closes_unless_asked_to_keep_alive() {
     assert_eq!(statuses(&data), [200]);
 
     let mut s = server.connect();
-    s.write_all(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        .unwrap();
     let first = read_one(&mut s);
     assert_eq!(first.header("connection"), Some("keep-alive"));
     s.write_all(b"GET /test.jpg HTTP/1.0\r\n\r\n").unwrap();
@@ -148,21 +171,26 @@ fn http10_closes_unless_asked_to_keep_alive() {
 fn malformed_requests_get_400_and_a_closed_connection() {
     let (server, _dir) = site(&[]);
     let cases: &[&[u8]] = &[
-        b"GET / HTTP/1.1\r\n\r\n",                                       // no Host
-        b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",                 // two Hosts
-        b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2\r\n\r\nx",   // disagreeing lengths
-        b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\nx",     // sign
+        b"GET / HTTP/1.1\r\n\r\n",                                     // no Host
+        b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",               // two Hosts
+        b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2\r\n\r\nx", // disagreeing lengths
+        b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\nx",   // sign
         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-        b"GET / HTTP/1.1\r\nHost: a\r\nFoo : bar\r\n\r\n",               // space before colon
-        b"GET / HTTP/1.1\r\nHost: a\r\nFoo: bar\r\n baz\r\n\r\n",        // obs-fold
-        b"GET / HTTP/1.1\r\nHost: a\r\nFoo: b\x00r\r\n\r\n",             // NUL
-        b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",                          // space in target
-        b"GET / HTTP/1.1\nHost: a\n\n",                                   // bare LF
-        b"GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n",                  // userinfo
+        b"GET / HTTP/1.1\r\nHost: a\r\nFoo : bar\r\n\r\n", // space before colon
+        b"GET / HTTP/1.1\r\nHost: a\r\nFoo: bar\r\n baz\r\n\r\n", // obs-fold
+        b"GET / HTTP/1.1\r\nHost: a\r\nFoo: b\x00r\r\n\r\n", // NUL
+        b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",           // space in target
+        b"GET / HTTP/1.1\nHost: a\n\n",                    // bare LF
+        b"GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n",    // userinfo
     ];
     for raw in cases {
         let data = server.exchange(raw);
-        assert_eq!(statuses(&data), [400], "for {:?}", String::from_utf8_lossy(raw));
+        assert_eq!(
+            statuses(&data),
+            [400],
+            "for {:?}",
+            String::from_utf8_lossy(raw)
+        );
         assert!(String::from_utf8_lossy(&data).contains("Connection: close"));
     }
 }
@@ -170,7 +198,9 @@ fn malformed_requests_get_400_and_a_closed_connection() {
 #[test]
 fn bytes_after_an_error_are_never_a_request() {
     let (server, _dir) = site(&[]);
-    let data = server.exchange(b"GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    let data = server.exchange(
+        b"GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
     assert_eq!(statuses(&data), [400]);
 }
 
@@ -181,9 +211,13 @@ fn versions_and_codings() {
     assert_eq!(statuses(&data), [505]);
     let data = server.exchange(b"GET / HTTP/1.2\r\nHost: a\r\nConnection: close\r\n\r\n");
     assert_eq!(statuses(&data), [200]);
-    let data = server.exchange(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+    let data = server.exchange(
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+    );
     assert_eq!(statuses(&data), [501]);
-    let data = server.exchange(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n");
+    let data = server.exchange(
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
+    );
     assert_eq!(statuses(&data), [400]);
 }
 
@@ -207,7 +241,10 @@ fn limits_map_to_414_431_413() {
     many.push_str("\r\n");
     assert_eq!(statuses(&server.exchange(many.as_bytes())), [431]);
 
-    let big = format!("GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n", "b".repeat(70_000));
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(70_000)
+    );
     assert_eq!(statuses(&server.exchange(big.as_bytes())), [431]);
 
     let body = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n";
@@ -218,11 +255,13 @@ fn limits_map_to_414_431_413() {
 fn expect_100_continue_is_answered_before_the_body() {
     let (server, _dir) = site(&[]);
     let mut s = server.connect();
-    s.write_all(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n").unwrap();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        .unwrap();
     let mut buf = [0u8; 25];
     s.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"HTTP/1.1 100 Continue\r\n\r\n");
-    s.write_all(b"abcdGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").unwrap();
+    s.write_all(b"abcdGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .unwrap();
     let data = read_to_close(&mut s);
     let codes = statuses(&data);
     assert_eq!(codes.len(), 2, "{codes:?}");
@@ -264,7 +303,12 @@ fn slow_clients_do_not_block_others_and_are_timed_out() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut timed_out = 0;
     for s in &mut slow {
-        s.set_read_timeout(Some(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(10)))).unwrap();
+        s.set_read_timeout(Some(
+            deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(10)),
+        ))
+        .unwrap();
         let data = read_to_close(s);
         if statuses(&data) == [408] {
             timed_out += 1;
@@ -288,7 +332,13 @@ fn access_log_has_one_common_log_line_per_request() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
     let (server, _d) = site(&["--access-log", log.to_str().unwrap()]);
-    request(server.addr, "GET", "/test.jpg?x=1", &[("Authorization", "Basic YWxpY2U6c2VjcmV0")], b"");
+    request(
+        server.addr,
+        "GET",
+        "/test.jpg?x=1",
+        &[("Authorization", "Basic YWxpY2U6c2VjcmV0")],
+        b"",
+    );
     request(server.addr, "GET", "/nope", &[], b"");
     std::thread::sleep(Duration::from_millis(200));
     let text = std::fs::read_to_string(&log).unwrap();
@@ -305,18 +355,31 @@ fn access_log_has_one_common_log_line_per_request() {
 fn ipv6_loopback_works() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let server = Running::start_in(Some(dir.path()), &["-b", "::1", "-p", "0", "--db", db.to_str().unwrap()]);
-    assert!(server.banner.starts_with("Listening on http://[::1]:"), "{}", server.banner);
+    let server = Running::start_in(
+        Some(dir.path()),
+        &["-b", "::1", "-p", "0", "--db", db.to_str().unwrap()],
+    );
+    assert!(
+        server.banner.starts_with("Listening on http://[::1]:"),
+        "{}",
+        server.banner
+    );
     assert_eq!(request(server.addr, "GET", "/", &[], b"").status, 200);
 }
 
 #[test]
 fn bad_command_lines_fail_with_one_line() {
-    let out = std::process::Command::new(BIN).args(["--port", "notaport"]).output().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["--port", "notaport"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
 
-    let out = std::process::Command::new(BIN).args(["--threads", "0"]).output().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["--threads", "0"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -352,7 +415,8 @@ fn sigterm_during_a_slow_download_lets_it_finish() {
     let mut server = Running::start(&["serve", &root, "-p", "0", "--grace", "60"]);
 
     let mut s = server.connect();
-    s.write_all(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    s.write_all(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 16384];
     let n = s.read(&mut buf).unwrap();
@@ -360,12 +424,16 @@ fn sigterm_during_a_slow_download_lets_it_finish() {
     server.terminate();
     std::thread::sleep(Duration::from_millis(300));
     // New connections are refused once shutdown began...
-    assert!(TcpStream::connect(server.addr).map(|c| {
-        let mut c = c;
-        c.set_read_timeout(Some(Duration::from_secs(2))).ok();
-        let _ = c.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-        read_to_close(&mut c).is_empty()
-    }).unwrap_or(true));
+    assert!(
+        TcpStream::connect(server.addr)
+            .map(|c| {
+                let mut c = c;
+                c.set_read_timeout(Some(Duration::from_secs(2))).ok();
+                let _ = c.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+                read_to_close(&mut c).is_empty()
+            })
+            .unwrap_or(true)
+    );
     // ...while the download in flight is read slowly to its end.
     loop {
         std::thread::sleep(Duration::from_millis(2));

@@ -75,7 +75,8 @@ impl Running {
     /// A new connection with a 10 s read timeout.
     pub fn connect(&self) -> TcpStream {
         let s = TcpStream::connect(self.addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
         s
     }
 
@@ -166,7 +167,10 @@ fn parse_one(data: &[u8]) -> Option<(Resp, usize)> {
     let no_body = resp.status < 200 || resp.status == 204 || resp.status == 304;
     let used = if no_body {
         0
-    } else if resp.header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+    } else if resp
+        .header("transfer-encoding")
+        .is_some_and(|v| v.contains("chunked"))
+    {
         let (body, used) = dechunk_len(rest)?;
         resp.body = body;
         used
@@ -205,7 +209,13 @@ impl Resp {
 
 /// Sends one request on a fresh connection and parses the single response (`Connection: close`
 /// is added so the body ends at EOF when it is close-delimited).
-pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
     let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
     for (n, v) in headers {
         raw.push_str(&format!("{n}: {v}\r\n"));
@@ -217,10 +227,12 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &st
     let mut bytes = raw.into_bytes();
     bytes.extend_from_slice(body);
     let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
     s.write_all(&bytes).expect("write");
     let data = read_to_close(&mut s);
-    parse_response(&data, method == "HEAD").unwrap_or_else(|| panic!("unparseable response: {:?}", String::from_utf8_lossy(&data)))
+    parse_response(&data, method == "HEAD")
+        .unwrap_or_else(|| panic!("unparseable response: {:?}", String::from_utf8_lossy(&data)))
 }
 
 /// `GET path` with no extra headers.
@@ -251,7 +263,11 @@ pub fn parse_response(data: &[u8], head_request: bool) -> Option<Resp> {
     } else {
         rest.to_vec()
     };
-    Some(Resp { status, headers, body })
+    Some(Resp {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Decodes a chunked body (trailers ignored).

@@ -348,7 +348,10 @@ mod tests {
     #[test]
     fn a_request_line_without_version_is_http09_and_505() {
         assert_eq!(error(b"GET /\r\n\r\n"), ParseError::VersionNotSupported);
-        assert_eq!(error(b"Host: localhost\r\n\r\n"), ParseError::VersionNotSupported);
+        assert_eq!(
+            error(b"Host: localhost\r\n\r\n"),
+            ParseError::VersionNotSupported
+        );
         bad(b"GET HTTP/1.1\r\n\r\n");
     }
 

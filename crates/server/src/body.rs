@@ -118,7 +118,9 @@ impl From<&'static str> for Body {
 impl Body {
     /// No body.
     pub fn empty() -> Body {
-        Body { inner: Inner::Empty }
+        Body {
+            inner: Inner::Empty,
+        }
     }
 
     /// A body already in memory.
@@ -275,7 +277,8 @@ pub(crate) async fn read_chunk(
 impl Drop for Wire {
     fn drop(&mut self) {
         if let (Some(side), Some(home)) = (self.side.take(), self.home.take()) {
-            let decoder = std::mem::replace(&mut self.decoder, Decoder::new(http1::BodyKind::Empty, 0));
+            let decoder =
+                std::mem::replace(&mut self.decoder, Decoder::new(http1::BodyKind::Empty, 0));
             let _ = home.send(Returned { side, decoder });
         }
     }

@@ -5,8 +5,8 @@
 //! an error it never interprets another byte the client sent (RFC 9112 section 9.6).
 
 use std::io;
-use std::panic::AssertUnwindSafe;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -23,7 +23,9 @@ use crate::access_log::Entry;
 use crate::body::{ReadSide, Returned, Wire, read_chunk};
 use crate::config::MAX_DRAIN;
 use crate::write::Writer;
-use crate::{Body, BodyError, ConnInfo, HttpConfig, Request, Response, ResponseBody, Service, Shutdown};
+use crate::{
+    Body, BodyError, ConnInfo, HttpConfig, Request, Response, ResponseBody, Service, Shutdown,
+};
 
 /// Initial size of a connection's read buffer; it grows for large heads and bodies.
 const READ_BUF_SIZE: usize = 8 * 1024;
@@ -121,7 +123,10 @@ impl<S: Service> Conn<'_, S> {
                 match http1::parse_request_head(&side.buf, &self.config.limits) {
                     Ok(Some((head, used))) => {
                         side.buf.advance(used);
-                        return HeadEvent::Head(Box::new(head), started.unwrap_or_else(Instant::now));
+                        return HeadEvent::Head(
+                            Box::new(head),
+                            started.unwrap_or_else(Instant::now),
+                        );
                     }
                     Ok(None) => {}
                     Err(e) => return HeadEvent::Invalid(e),
@@ -494,6 +499,9 @@ fn basic_auth_user(head: &RequestHead) -> Option<String> {
         .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let user = text.split_once(':').map_or(text.as_str(), |(u, _)| u);
-    let clean: String = user.chars().filter(|c| !c.is_control() && *c != ' ').collect();
+    let clean: String = user
+        .chars()
+        .filter(|c| !c.is_control() && *c != ' ')
+        .collect();
     (!clean.is_empty()).then_some(clean)
 }

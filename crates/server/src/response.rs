@@ -96,7 +96,11 @@ impl Response {
     }
 
     /// A response with a body and its `Content-Type`.
-    pub fn with_body(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response {
+    pub fn with_body(
+        status: StatusCode,
+        content_type: &'static str,
+        body: impl Into<Bytes>,
+    ) -> Response {
         let mut r = Response::new(status);
         r.headers.append(
             http1::header::CONTENT_TYPE,
@@ -130,7 +134,11 @@ impl Response {
     }
 
     /// Appends a header whose value is computed; invalid values (control bytes) are refused.
-    pub fn try_header(mut self, name: HeaderName, value: &str) -> Result<Response, http::header::InvalidHeaderValue> {
+    pub fn try_header(
+        mut self,
+        name: HeaderName,
+        value: &str,
+    ) -> Result<Response, http::header::InvalidHeaderValue> {
         self.headers.append(name, HeaderValue::from_str(value)?);
         Ok(self)
     }

@@ -150,11 +150,17 @@ impl Server {
         let start: Starter = Box::new(move |listener, worker| {
             let service = service.clone();
             let config = config.clone();
-            tokio::spawn(accept_loop(listener, worker, move |stream, peer, local, shutdown| {
-                let service = service.clone();
-                let config = config.clone();
-                async move { serve_connection(stream, peer, local, &*service, &config, shutdown).await }
-            }));
+            tokio::spawn(accept_loop(
+                listener,
+                worker,
+                move |stream, peer, local, shutdown| {
+                    let service = service.clone();
+                    let config = config.clone();
+                    async move {
+                        serve_connection(stream, peer, local, &*service, &config, shutdown).await
+                    }
+                },
+            ));
         });
         self.bind(addr, start)
     }
@@ -164,10 +170,14 @@ impl Server {
         let service = Arc::new(service);
         let start: Starter = Box::new(move |listener, worker| {
             let service = service.clone();
-            tokio::spawn(accept_loop(listener, worker, move |stream, peer, _local, _shutdown| {
-                let service = service.clone();
-                async move { service.serve(stream, peer).await }
-            }));
+            tokio::spawn(accept_loop(
+                listener,
+                worker,
+                move |stream, peer, _local, _shutdown| {
+                    let service = service.clone();
+                    async move { service.serve(stream, peer).await }
+                },
+            ));
         });
         self.bind(addr, start)
     }
@@ -225,7 +235,11 @@ impl Server {
                 permits: permits.clone(),
                 live: Arc::new(Live::default()),
             };
-            let own_tasks = if i == 0 { std::mem::take(&mut tasks) } else { Vec::new() };
+            let own_tasks = if i == 0 {
+                std::mem::take(&mut tasks)
+            } else {
+                Vec::new()
+            };
             let grace = config.grace;
             let handle = std::thread::Builder::new()
                 .name(format!("sockserve-worker-{i}"))
@@ -353,12 +367,11 @@ fn listen_socket(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 /// usual soft default of 1024 would cap the server far below [`RuntimeConfig::max_connections`].
 fn raise_fd_limit() {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
-        if soft < hard {
-            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
-                tracing::debug!(error = %e, "cannot raise the open-files limit");
-            }
-        }
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+        && let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+    {
+        tracing::debug!(error = %e, "cannot raise the open-files limit");
     }
 }
 

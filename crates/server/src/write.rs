@@ -83,8 +83,13 @@ impl Writer {
                 stream.async_io(Interest::WRITABLE, || {
                     let mut off = i64::try_from(offset)
                         .map_err(|_| io::Error::other("file offset out of range"))?;
-                    nix::sys::sendfile::sendfile(stream.as_fd(), file.as_fd(), Some(&mut off), count)
-                        .map_err(io::Error::from)
+                    nix::sys::sendfile::sendfile(
+                        stream.as_fd(),
+                        file.as_fd(),
+                        Some(&mut off),
+                        count,
+                    )
+                    .map_err(io::Error::from)
                 }),
             )
             .await

@@ -1,14 +1,16 @@
 //! The runtime in-process: a closure as the service, std sockets as the client.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http1::StatusCode;
 use server::{
     Body, HttpConfig, Request, Response, ResponseBody, RuntimeConfig, Server, ShutdownHandle,
 };
-use http1::StatusCode;
 
 struct Running {
     addr: SocketAddr,
@@ -32,7 +34,11 @@ fn start<S: server::Service>(service: S) -> Running {
         ..RuntimeConfig::default()
     });
     let addr = server
-        .http("127.0.0.1:0".parse().unwrap(), service, HttpConfig::default())
+        .http(
+            "127.0.0.1:0".parse().unwrap(),
+            service,
+            HttpConfig::default(),
+        )
         .unwrap();
     let handle = server.shutdown_handle();
     let thread = std::thread::spawn(move || server.run());
@@ -70,7 +76,10 @@ fn content_length_and_chunked_bodies_reach_the_handler() {
           POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nT: v\r\n\r\n",
     );
     assert!(out.contains("Content-Length: 5\r\n\r\nhello"), "{out}");
-    assert!(out.ends_with("Content-Length: 5\r\nConnection: close\r\n\r\nabcde"), "{out}");
+    assert!(
+        out.ends_with("Content-Length: 5\r\nConnection: close\r\n\r\nabcde"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -104,10 +113,19 @@ fn streams_are_chunked_for_11_and_close_delimited_for_10() {
         };
         r
     });
-    let out = exchange(server.addr, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    let out = exchange(
+        server.addr,
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
     assert!(out.contains("Transfer-Encoding: chunked\r\n"), "{out}");
-    assert!(out.ends_with("\r\n\r\n4\r\none,\r\n3\r\ntwo\r\n0\r\n\r\n"), "{out}");
-    let out = exchange(server.addr, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert!(
+        out.ends_with("\r\n\r\n4\r\none,\r\n3\r\ntwo\r\n0\r\n\r\n"),
+        "{out}"
+    );
+    let out = exchange(
+        server.addr,
+        b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    );
     assert!(out.contains("Connection: close\r\n"), "{out}");
     assert!(!out.contains("chunked"), "{out}");
     assert!(out.ends_with("\r\n\r\none,two"), "{out}");
@@ -123,7 +141,10 @@ fn a_panicking_handler_gets_a_500_and_the_server_lives_on() {
     });
     let out = exchange(server.addr, b"GET /boom HTTP/1.1\r\nHost: a\r\n\r\n");
     assert!(out.starts_with("HTTP/1.1 500"), "{out}");
-    let out = exchange(server.addr, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    let out = exchange(
+        server.addr,
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
     assert!(out.ends_with("fine"), "{out}");
 }
 
@@ -154,7 +175,10 @@ fn raw_responses_are_written_as_they_are_then_closed() {
         )])));
         r
     });
-    let out = exchange(server.addr, b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    let out = exchange(
+        server.addr,
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
     assert_eq!(out, "HTTP/1.1 299 Custom\r\nX: y\r\n\r\nraw body");
 }
 
