@@ -118,6 +118,7 @@ fn table<'a>(out: &mut String, results: impl Iterator<Item = &'a WorkloadResult>
         "| workload | unit | sockserve median (min–max, spread, runs) | p50 / p99 | peer | peer median (min–max, spread, runs) | p50 / p99 | ratio | load |"
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+    // (For idle-memory the p50 / p99 columns hold the memory per idle connection instead.)
     for r in results {
         let m = r.workload.metric;
         let (s_cell, s_lat) = match &r.sockserve {
@@ -182,7 +183,11 @@ fn value(v: f64, m: Metric) -> String {
     }
 }
 
+/// The latency column; for memory, the bytes each idle connection costs instead.
 fn latency(s: &Series) -> String {
+    if let Some(per) = s.per_connection() {
+        return format!("{:.1} KiB per connection", per / 1024.0);
+    }
     match s.latency() {
         (Some(a), Some(b)) => format!("{} / {}", ms(a), ms(b)),
         _ => String::new(),
@@ -269,6 +274,7 @@ mod tests {
                     value,
                     p50: None,
                     p99: None,
+                    baseline: None,
                 })
                 .collect(),
             ..Series::default()

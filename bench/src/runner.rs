@@ -35,6 +35,8 @@ pub struct Sample {
     pub value: f64,
     pub p50: Option<Duration>,
     pub p99: Option<Duration>,
+    /// Memory only: resident bytes of the freshly started server before any connection.
+    pub baseline: Option<f64>,
 }
 
 /// Every run of one server in one workload.
@@ -57,6 +59,16 @@ impl Series {
 
     pub fn summary(&self) -> Option<Summary> {
         Summary::of(&self.samples.iter().map(|s| s.value).collect::<Vec<_>>())
+    }
+
+    /// Median resident bytes per idle connection above the fresh server's baseline.
+    pub fn per_connection(&self) -> Option<f64> {
+        let v: Vec<f64> = self
+            .samples
+            .iter()
+            .filter_map(|s| Some((s.value - s.baseline?) / idle::CONNECTIONS as f64))
+            .collect();
+        Summary::of(&v).map(|s| s.median)
     }
 
     /// Median of the runs' p50 and p99 latencies.
@@ -211,6 +223,7 @@ fn record(series: &mut Series, report: Result<wrk::WrkReport>, metric: Metric) {
                 },
                 p50: r.p50,
                 p99: r.p99,
+                baseline: None,
             }),
         },
     }
@@ -255,10 +268,14 @@ fn measure_memory(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
 fn one_memory_sample(target: Target, env: &Env, layout: Layout) -> Result<Sample> {
     let server = servers::start(target.server, env, layout)?;
     check(&server, target)?;
+    // Settle first, so the baseline is the idle server and not its start-up.
+    std::thread::sleep(Duration::from_millis(500));
+    let baseline = servers::group_rss(server.pgid())?;
     let rss = idle::measure(&server, target.path)?;
     Ok(Sample {
         value: rss as f64,
         p50: None,
         p99: None,
+        baseline: Some(baseline as f64),
     })
 }
