@@ -1112,3 +1112,28 @@ fn paths_are_compared_as_bytes() {
     assert_eq!(get(s.addr, "/caf%e9.txt").text(), "latin-1 name");
     assert_eq!(get(s.addr, "/caf%C3%A9.txt").status, 404);
 }
+
+#[test]
+fn cgi_scripts_and_files_share_one_server() {
+    let f = fixture();
+    let bin = f.path().join("cgi-bin");
+    fs::create_dir_all(&bin).expect("mkdir");
+    let script = bin.join("hello.sh");
+    fs::write(
+        &script,
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nfrom the script\\n'\n",
+    )
+    .expect("write");
+    let mut perms = fs::metadata(&script).expect("stat").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    fs::set_permissions(&script, perms).expect("chmod");
+    let s = f.serve(&["--cgi"]);
+    assert_eq!(get(s.addr, "/cgi-bin/hello.sh").text(), "from the script\n");
+    assert_eq!(get(s.addr, "/hello.txt").body, b"hello world\n");
+    let plain = f.serve(&[]);
+    let r = get(plain.addr, "/cgi-bin/hello.sh");
+    assert!(
+        r.text().contains("printf"),
+        "without --cgi a script is a file"
+    );
+}
