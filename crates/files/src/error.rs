@@ -78,3 +78,41 @@ impl std::error::Error for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_sort_into_client_and_server_faults() {
+        let status = |e: io::Error| Error::from(e).status();
+        assert_eq!(
+            status(io::ErrorKind::NotFound.into()),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(io::ErrorKind::NotADirectory.into()),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(io::ErrorKind::PermissionDenied.into()),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            status(io::Error::from_raw_os_error(ELOOP)),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(io::Error::from_raw_os_error(ENAMETOOLONG)),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(io::Error::other("disk on fire")),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            Error::Io(io::Error::other("/secret/path")).to_string(),
+            "filesystem error"
+        );
+    }
+}
