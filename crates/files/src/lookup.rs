@@ -122,6 +122,9 @@ fn with_extension(path: &Path, ext: &str) -> PathBuf {
 
 /// Chooses and loads the representation of the file at `path`: a precompressed sidecar the
 /// client accepts, else an on-the-fly compressed form, else the file itself.
+///
+/// A sidecar is trusted to hold its original's content, as nginx's `gzip_static` trusts it:
+/// its own identity revalidates it, and rebuilding a stale one is the deployer's job.
 fn load(cfg: &Config, cache: &Cache, want: &Want, path: &Path) -> Result<Rep, Error> {
     let content_type = mime::content_type(path);
     let sidecars: Vec<(Encoding, PathBuf)> = Encoding::ALL
