@@ -188,6 +188,46 @@ pub fn get(port: u16, path: &str) -> Result<Reply> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::TcpListener;
+
+    /// A one-shot server on the loopback that sends `wire` after reading a request head.
+    fn serve_once(wire: &'static [u8]) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap() == 1 {
+                head.push(byte[0]);
+            }
+            s.write_all(wire).unwrap();
+        });
+        port
+    }
+
+    #[test]
+    fn reads_length_chunked_and_close_delimited_bodies() {
+        let port = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+        assert_eq!(get(port, "/").unwrap().text(), "hello");
+        let port = serve_once(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+        );
+        assert_eq!(get(port, "/").unwrap().text(), "abcde");
+        let port = serve_once(b"HTTP/1.0 200 Script output follows\r\n\r\nuntil close");
+        let reply = get(port, "/").unwrap();
+        assert_eq!((reply.status, reply.text().as_str()), (200, "until close"));
+    }
+
+    #[test]
+    fn truncated_responses_are_errors() {
+        let port = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort");
+        assert!(get(port, "/").is_err());
+        let port = serve_once(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+        assert!(get(port, "/").is_err());
+        let port = serve_once(b"HTTP/1.1 200 OK\r\nContent-Len");
+        assert!(get(port, "/").is_err());
+    }
 
     #[test]
     fn parses_status_and_headers() {
