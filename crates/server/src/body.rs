@@ -208,6 +208,34 @@ pub(crate) struct ReadSide {
     pub(crate) buf: BytesMut,
 }
 
+/// Size of the per-thread buffer that request heads are first read into.
+const SCRATCH_SIZE: usize = 16 * 1024;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; SCRATCH_SIZE]);
+}
+
+impl ReadSide {
+    /// Reads what the socket has into the buffer, through a per-thread scratch buffer so the
+    /// connection's own buffer grows only by what actually arrived: a kept-alive connection
+    /// holds a few hundred bytes, not a fixed 8 KiB, however many there are.
+    pub(crate) async fn read_some(&mut self) -> std::io::Result<usize> {
+        loop {
+            self.io.readable().await?;
+            let got = SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                let n = self.io.try_read(&mut scratch)?;
+                self.buf.extend_from_slice(&scratch[..n]);
+                Ok::<_, std::io::Error>(n)
+            });
+            match got {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                other => return other,
+            }
+        }
+    }
+}
+
 /// What a body hands back to the connection when it is dropped.
 pub(crate) struct Returned {
     pub(crate) side: ReadSide,

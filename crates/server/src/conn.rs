@@ -27,11 +27,11 @@ use crate::{
     Body, BodyError, ConnInfo, HttpConfig, Request, Response, ResponseBody, Service, Shutdown,
 };
 
-/// Initial size of a connection's read buffer; it grows for large heads and bodies.
-const READ_BUF_SIZE: usize = 8 * 1024;
 /// How long a closing connection keeps reading (and discarding) what the client still sends,
 /// so the kernel does not answer it with a reset that could destroy our last response.
 const LINGER_TIME: Duration = Duration::from_secs(2);
+/// How long an idle connection keeps its buffers before giving them back.
+const IDLE_HOLD: Duration = Duration::from_millis(500);
 /// Most bytes discarded while lingering.
 const LINGER_BYTES: usize = 1024 * 1024;
 
@@ -83,7 +83,7 @@ pub(crate) async fn serve_connection<S: Service>(
         shutdown,
         side: Some(ReadSide {
             io: rd,
-            buf: BytesMut::with_capacity(READ_BUF_SIZE),
+            buf: BytesMut::new(),
         }),
         out: Writer::new(wr, config.write_timeout),
         served: 0,
@@ -96,12 +96,14 @@ impl<S: Service> Conn<'_, S> {
     async fn run(&mut self) -> Next {
         loop {
             let next = match self.read_head().await {
-                HeadEvent::Head(head, started) => self.exchange(*head, started).await,
+                // Boxed: an exchange's state is large and only needed while a request is in
+                // flight; an idle connection's task stays small.
+                HeadEvent::Head(head, started) => Box::pin(self.exchange(*head, started)).await,
                 HeadEvent::Gone => Next::Close,
-                HeadEvent::TimedOut => self.reject(StatusCode::REQUEST_TIMEOUT).await,
+                HeadEvent::TimedOut => Box::pin(self.reject(StatusCode::REQUEST_TIMEOUT)).await,
                 HeadEvent::Invalid(e) => {
                     tracing::debug!(peer = %self.info.peer, error = %e, "bad request");
-                    self.reject(e.status()).await
+                    Box::pin(self.reject(e.status())).await
                 }
             };
             if next != Next::KeepAlive {
@@ -140,16 +142,13 @@ impl<S: Service> Conn<'_, S> {
                 None if self.served == 0 => Instant::now() + self.config.head_timeout,
                 None => Instant::now() + self.config.idle_timeout,
             };
-            if side.buf.capacity() - side.buf.len() < 1024 {
-                side.buf.reserve(READ_BUF_SIZE);
+            if side.buf.is_empty()
+                && !wait_for_request(side, &mut self.out, &mut self.shutdown, deadline).await
+            {
+                return HeadEvent::Gone;
             }
-            let idle = side.buf.is_empty();
-            let read = tokio::select! {
-                r = tokio::time::timeout_at(deadline, side.io.read_buf(&mut side.buf)) => r,
-                _ = self.shutdown.wait(), if idle => return HeadEvent::Gone,
-            };
+            let read = tokio::time::timeout_at(deadline, side.read_some()).await;
             match read {
-                Err(_) if idle => return HeadEvent::Gone,
                 Err(_) => return HeadEvent::TimedOut,
                 Ok(Ok(0)) | Ok(Err(_)) => return HeadEvent::Gone,
                 Ok(Ok(_)) => {
@@ -177,7 +176,9 @@ impl<S: Service> Conn<'_, S> {
             Err(next) => return next,
         };
         let request = Request::new(head, lent.take_body(), self.info);
-        let response = match AssertUnwindSafe(self.service.call(request))
+        // Boxed so that the handler's state, however large, lives only while it runs and does
+        // not make every idle connection's task that large.
+        let response = match AssertUnwindSafe(Box::pin(self.service.call(request)))
             .catch_unwind()
             .await
         {
@@ -415,7 +416,7 @@ impl<S: Service> Conn<'_, S> {
     /// Ends the connection. After an error, or when the client may still be sending, keeps
     /// reading for a moment and discards it: closing a socket with unread input makes the
     /// kernel send a reset, which can destroy the response the client has not read yet.
-    async fn close(mut self, next: Next) {
+    async fn close(&mut self, next: Next) {
         self.out.shutdown().await;
         let Some(mut side) = self.side.take() else {
             return;
@@ -431,6 +432,38 @@ impl<S: Service> Conn<'_, S> {
                 Ok(Ok(n)) if n > 0 => discarded += n,
                 _ => break,
             }
+        }
+    }
+}
+
+/// Waits for the first byte of a request, or returns `false` when the client closes, the
+/// deadline passes or the server shuts down.
+///
+/// A connection that stays idle past [`IDLE_HOLD`] gives its buffers back to the allocator, so
+/// ten thousand idle keep-alive connections cost little more than their sockets; a busy one
+/// keeps them and allocates nothing per request.
+async fn wait_for_request(
+    side: &mut ReadSide,
+    out: &mut Writer,
+    shutdown: &mut Shutdown,
+    deadline: Instant,
+) -> bool {
+    let sleep = tokio::time::sleep_until((Instant::now() + IDLE_HOLD).min(deadline));
+    tokio::pin!(sleep);
+    let mut holding = true;
+    loop {
+        tokio::select! {
+            ready = side.io.readable() => return ready.is_ok(),
+            _ = &mut sleep => {
+                if !holding || sleep.deadline() >= deadline {
+                    return false;
+                }
+                holding = false;
+                side.buf = BytesMut::new();
+                out.release();
+                sleep.as_mut().reset(deadline);
+            }
+            _ = shutdown.wait() => return false,
         }
     }
 }

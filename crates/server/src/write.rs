@@ -32,9 +32,14 @@ impl Writer {
     pub(crate) fn new(io: OwnedWriteHalf, timeout: Duration) -> Writer {
         Writer {
             io,
-            buf: Vec::with_capacity(4096),
+            buf: Vec::new(),
             timeout,
         }
+    }
+
+    /// Frees the output buffer (an idle connection's); the next response allocates a new one.
+    pub(crate) fn release(&mut self) {
+        self.buf = Vec::new();
     }
 
     /// Writes out everything buffered.
