@@ -40,7 +40,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve a directory over HTTP (like `python -m http.server`, with ranges, ETags,
     /// compression, listings and CGI).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// The tutorial's raw TCP server and client.
     #[command(subcommand)]
     Tcp(TcpCommand),

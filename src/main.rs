@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => cmd::site::run(cli.listen, cli.http, cli.db, cli.daytime),
-        Some(Command::Serve(args)) => cmd::serve::run(args),
+        Some(Command::Serve(args)) => cmd::serve::run(*args),
         Some(Command::Tcp(TcpCommand::Listen(args))) => cmd::tcp::listen(args),
         Some(Command::Tcp(TcpCommand::Send(args))) => cmd::tcp::send(args),
         Some(Command::Daytime(args)) => cmd::daytime::run(args),

@@ -180,7 +180,7 @@ mod tests {
         let mut full = vec!["sockserve", "serve"];
         full.extend_from_slice(argv);
         match crate::cli::Cli::parse_from(full).command {
-            Some(crate::cli::Command::Serve(a)) => a,
+            Some(crate::cli::Command::Serve(a)) => *a,
             _ => panic!("not serve"),
         }
     }
