@@ -258,7 +258,7 @@ pub fn short_time(t: SystemTime) -> String {
 fn push_time(out: &mut String, t: SystemTime) {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400) as u64);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = http1::date::civil_from_days(days);
     push_num(out, y.max(0) as u64, 4);
     out.push('-');
     push_num(out, u64::from(m), 2);
@@ -268,20 +268,6 @@ fn push_time(out: &mut String, t: SystemTime) {
     push_num(out, rem / 3600, 2);
     out.push(':');
     push_num(out, rem % 3600 / 60, 2);
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 const STYLE: &str = "\
