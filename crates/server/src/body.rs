@@ -216,37 +216,36 @@ thread_local! {
 }
 
 impl ReadSide {
-    /// Reads what the socket has into the buffer, through a per-thread scratch buffer so the
-    /// connection's own buffer grows only by what actually arrived: a kept-alive connection
-    /// holds a few hundred bytes, not a fixed 8 KiB, however many there are.
+    /// Reads what the socket has now into the buffer without waiting: `Some(n)` bytes
+    /// (`Some(0)` at EOF), or `None` when the readiness was stale. Reads go through a per-thread
+    /// scratch buffer so the connection's own buffer grows only by what actually arrived: a
+    /// kept-alive connection holds a few hundred bytes, not a fixed 8 KiB, however many there are.
     ///
     /// A read shorter than the scratch buffer drained the socket, so the readiness is cleared
     /// right away (as nginx does) instead of learning it from one more `recv` that fails with
     /// `EAGAIN`: one system call less per request. Data that arrives later raises a new edge.
-    pub(crate) async fn read_some(&mut self) -> std::io::Result<usize> {
+    pub(crate) fn try_read_some(&mut self) -> std::io::Result<Option<usize>> {
         use std::io::ErrorKind::WouldBlock;
-        loop {
-            self.io.readable().await?;
-            let stream: &tokio::net::TcpStream = self.io.as_ref();
-            let mut got = 0;
-            let result = SCRATCH.with(|scratch| {
-                let mut scratch = scratch.borrow_mut();
-                let result = stream.try_io(tokio::io::Interest::READABLE, || {
-                    got = stream.try_read(&mut scratch)?;
-                    if got > 0 && got < scratch.len() {
-                        Err(WouldBlock.into())
-                    } else {
-                        Ok(got)
-                    }
-                });
-                self.buf.extend_from_slice(&scratch[..got]);
-                result
+        let stream: &tokio::net::TcpStream = self.io.as_ref();
+        let mut got = 0;
+        let result = SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let result = stream.try_io(tokio::io::Interest::READABLE, || {
+                got = stream.try_read(&mut scratch)?;
+                if got > 0 && got < scratch.len() {
+                    Err(WouldBlock.into())
+                } else {
+                    Ok(got)
+                }
             });
-            match result {
-                Err(e) if e.kind() == WouldBlock && got == 0 => continue,
-                Err(e) if e.kind() == WouldBlock => return Ok(got),
-                other => return other,
-            }
+            self.buf.extend_from_slice(&scratch[..got]);
+            result
+        });
+        match result {
+            Ok(n) => Ok(Some(n)),
+            Err(e) if e.kind() == WouldBlock && got == 0 => Ok(None),
+            Err(e) if e.kind() == WouldBlock => Ok(Some(got)),
+            Err(e) => Err(e),
         }
     }
 }

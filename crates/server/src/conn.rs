@@ -142,18 +142,18 @@ impl<S: Service> Conn<'_, S> {
                 None if self.served == 0 => Instant::now() + self.config.head_timeout,
                 None => Instant::now() + self.config.idle_timeout,
             };
-            if side.buf.is_empty()
-                && !wait_for_request(side, &mut self.out, &mut self.shutdown, deadline).await
-            {
-                return HeadEvent::Gone;
+            let idle = side.buf.is_empty();
+            match wait_readable(side, &mut self.out, &mut self.shutdown, deadline, idle).await {
+                Wait::Ready => {}
+                Wait::TimedOut if !idle => return HeadEvent::TimedOut,
+                Wait::TimedOut | Wait::Gone => return HeadEvent::Gone,
             }
-            let read = tokio::time::timeout_at(deadline, side.read_some()).await;
-            match read {
-                Err(_) => return HeadEvent::TimedOut,
-                Ok(Ok(0)) | Ok(Err(_)) => return HeadEvent::Gone,
-                Ok(Ok(_)) => {
+            match side.try_read_some() {
+                Ok(Some(0)) | Err(_) => return HeadEvent::Gone,
+                Ok(Some(_)) => {
                     started.get_or_insert_with(Instant::now);
                 }
+                Ok(None) => {} // spurious readiness: wait again
             }
         }
     }
@@ -436,34 +436,48 @@ impl<S: Service> Conn<'_, S> {
     }
 }
 
-/// Waits for the first byte of a request, or returns `false` when the client closes, the
-/// deadline passes or the server shuts down.
+/// How waiting for request bytes ended.
+enum Wait {
+    /// The socket is readable (data, or EOF to be read).
+    Ready,
+    /// The deadline passed.
+    TimedOut,
+    /// The server is shutting down (only while idle: a half-read request is finished).
+    Gone,
+}
+
+/// Waits until the socket is readable, the deadline passes, or (while `idle`, between requests)
+/// the server shuts down. One timer per wait, the only one a request costs.
 ///
-/// A connection that stays idle past [`IDLE_HOLD`] gives its buffers back to the allocator, so
-/// ten thousand idle keep-alive connections cost little more than their sockets; a busy one
-/// keeps them and allocates nothing per request.
-async fn wait_for_request(
+/// A connection idle past [`IDLE_HOLD`] gives its buffers back to the allocator, so ten
+/// thousand idle keep-alive connections cost little more than their sockets; a busy one keeps
+/// them and allocates nothing per request.
+async fn wait_readable(
     side: &mut ReadSide,
     out: &mut Writer,
     shutdown: &mut Shutdown,
     deadline: Instant,
-) -> bool {
-    let sleep = tokio::time::sleep_until((Instant::now() + IDLE_HOLD).min(deadline));
+    idle: bool,
+) -> Wait {
+    let first = if idle {
+        (Instant::now() + IDLE_HOLD).min(deadline)
+    } else {
+        deadline
+    };
+    let sleep = tokio::time::sleep_until(first);
     tokio::pin!(sleep);
-    let mut holding = true;
     loop {
         tokio::select! {
-            ready = side.io.readable() => return ready.is_ok(),
+            ready = side.io.readable() => return if ready.is_ok() { Wait::Ready } else { Wait::Gone },
             _ = &mut sleep => {
-                if !holding || sleep.deadline() >= deadline {
-                    return false;
+                if sleep.deadline() >= deadline {
+                    return Wait::TimedOut;
                 }
-                holding = false;
                 side.buf = BytesMut::new();
                 out.release();
                 sleep.as_mut().reset(deadline);
             }
-            _ = shutdown.wait() => return false,
+            _ = shutdown.wait(), if idle => return Wait::Gone,
         }
     }
 }
