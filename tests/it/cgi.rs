@@ -268,6 +268,7 @@ fn python_and_perl_scripts_run() {
     assert_eq!(resp.text(), "q=1|body bytes");
     let resp = get(srv.addr, "/cgi-bin/status.pl");
     assert_eq!(resp.status, 418);
+    assert_eq!(resp.reason, "I'm a teapot");
     assert_eq!(resp.header("x-lang"), Some("perl"));
     assert_eq!(resp.text(), "short and stout GET\n");
 }

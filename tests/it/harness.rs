@@ -189,6 +189,8 @@ fn parse_one(data: &[u8]) -> Option<(Resp, usize)> {
 #[derive(Debug, Clone)]
 pub struct Resp {
     pub status: u16,
+    /// The reason phrase of the status line.
+    pub reason: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
@@ -265,6 +267,7 @@ pub fn parse_response(data: &[u8], head_request: bool) -> Option<Resp> {
     };
     Some(Resp {
         status,
+        reason: status_line.get(13..).unwrap_or("").to_string(),
         headers,
         body,
     })

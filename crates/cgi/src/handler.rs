@@ -190,6 +190,7 @@ fn respond(req: Request, head: ScriptHead, mut out: ScriptOutput) -> Outcome {
         (None, None) => StatusCode::OK,
     };
     let mut response = Response::new(status);
+    response.reason = head.reason;
     response.headers = head.headers;
     if let Some(location) = head.location {
         response

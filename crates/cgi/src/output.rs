@@ -69,8 +69,10 @@ impl std::error::Error for OutputError {}
 /// A parsed header block.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ScriptHead {
-    /// From `Status: NNN reason` (the reason is not kept: the server sends the standard one).
+    /// From `Status: NNN reason`.
     pub status: Option<StatusCode>,
+    /// The reason of `Status: NNN reason`, when the script gave one.
+    pub reason: Option<String>,
     /// `Location`, as given.
     pub location: Option<HeaderValue>,
     /// `Content-Length`, which frames the body that follows.
@@ -134,7 +136,9 @@ pub fn parse_head(block: &[u8]) -> Result<ScriptHead, OutputError> {
         }
         let (name, value) = split_field(line)?;
         if name.eq_ignore_ascii_case(b"status") {
-            once(&mut head.status, parse_status(value)?)?;
+            let (status, reason) = parse_status(value)?;
+            once(&mut head.status, status)?;
+            head.reason = reason;
         } else if name.eq_ignore_ascii_case(b"location") {
             once(&mut head.location, header_value(value)?)?;
         } else if name.eq_ignore_ascii_case(b"content-length") {
@@ -185,7 +189,7 @@ fn once<T>(slot: &mut Option<T>, value: T) -> Result<(), OutputError> {
 }
 
 /// `Status: 404 Not Found` (RFC 3875 6.3.3): three digits, then nothing or a space and a reason.
-fn parse_status(value: &[u8]) -> Result<StatusCode, OutputError> {
+fn parse_status(value: &[u8]) -> Result<(StatusCode, Option<String>), OutputError> {
     let (code, rest) = value.split_at_checked(3).ok_or(OutputError::BadStatus)?;
     if !code.iter().all(u8::is_ascii_digit)
         || !(rest.is_empty() || rest[0] == b' ' || rest[0] == b'\t')
@@ -196,7 +200,13 @@ fn parse_status(value: &[u8]) -> Result<StatusCode, OutputError> {
     if !(200..=599).contains(&status.as_u16()) {
         return Err(OutputError::BadStatus);
     }
-    Ok(status)
+    // The line was already checked for control bytes; a reason that is not UTF-8 is dropped.
+    let reason = std::str::from_utf8(rest)
+        .ok()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned);
+    Ok((status, reason))
 }
 
 fn parse_length(value: &[u8]) -> Result<u64, OutputError> {
@@ -257,6 +267,7 @@ mod tests {
     fn status_location_and_length() {
         let (h, _) = head(b"Status: 404 Not Found\nContent-Length: 12\n\n").unwrap();
         assert_eq!(h.status, Some(StatusCode::NOT_FOUND));
+        assert_eq!(h.reason.as_deref(), Some("Not Found"));
         assert_eq!(h.content_length, Some(12));
         assert!(h.headers.is_empty());
         let (h, _) = head(b"Location: /other?x=1\n\n").unwrap();

@@ -49,10 +49,13 @@ pub fn allows_length(status: StatusCode) -> bool {
 ///
 /// `close` says whether the connection ends after this response (`Connection: close`);
 /// `version` is the request's, so a kept-alive HTTP/1.0 connection is told `keep-alive`.
+/// `reason` replaces the standard reason phrase (a CGI script's `Status: 404 Gone Fishing`); it
+/// is used only if it is a valid reason-phrase (RFC 9112 4: HTAB, SP, VCHAR, obs-text).
 pub fn encode_head(
     out: &mut Vec<u8>,
     version: Version,
     status: StatusCode,
+    reason: Option<&str>,
     headers: &Headers,
     length: Length,
     close: bool,
@@ -60,7 +63,11 @@ pub fn encode_head(
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
     out.push(b' ');
-    out.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
+    let reason = reason
+        .filter(|r| !r.is_empty() && r.bytes().all(is_reason_byte))
+        .or(status.canonical_reason())
+        .unwrap_or("Unknown");
+    out.extend_from_slice(reason.as_bytes());
     out.extend_from_slice(b"\r\n");
 
     let mut has_date = false;
@@ -102,6 +109,10 @@ pub fn encode_head(
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
+}
+
+fn is_reason_byte(b: u8) -> bool {
+    b == b'\t' || b == b' ' || b.is_ascii_graphic() || b >= 0x80
 }
 
 /// Appends the size line of a chunk of `len` bytes (the data and its CRLF follow).
@@ -172,6 +183,7 @@ mod tests {
             &mut out,
             Version::HTTP_11,
             StatusCode::OK,
+            None,
             &h,
             Length::Known(5),
             false,
@@ -196,6 +208,7 @@ mod tests {
             &mut out,
             Version::HTTP_10,
             StatusCode::OK,
+            None,
             &Headers::new(),
             Length::Chunked,
             false,
@@ -206,6 +219,7 @@ mod tests {
             &mut out,
             Version::HTTP_11,
             StatusCode::NOT_FOUND,
+            None,
             &Headers::new(),
             Length::Omitted,
             true,
@@ -213,6 +227,33 @@ mod tests {
         let s = text(&out);
         assert!(s.starts_with("HTTP/1.1 404 Not Found\r\n"));
         assert!(s.contains("Connection: close\r\n"));
+    }
+
+    #[test]
+    fn a_custom_reason_is_used_only_when_valid() {
+        let mut out = Vec::new();
+        let h = Headers::new();
+        encode_head(
+            &mut out,
+            Version::HTTP_11,
+            StatusCode::NOT_FOUND,
+            Some("Gone Fishing"),
+            &h,
+            Length::Known(0),
+            false,
+        );
+        assert!(text(&out).starts_with("HTTP/1.1 404 Gone Fishing\r\n"));
+        out.clear();
+        encode_head(
+            &mut out,
+            Version::HTTP_11,
+            StatusCode::NOT_FOUND,
+            Some("bad\r\nX: y"),
+            &h,
+            Length::Known(0),
+            false,
+        );
+        assert!(text(&out).starts_with("HTTP/1.1 404 Not Found\r\n"));
     }
 
     #[test]

@@ -337,6 +337,7 @@ impl<S: Service> Conn<'_, S> {
     ) -> (u64, Next) {
         let Response {
             status,
+            reason,
             headers,
             body,
         } = response;
@@ -356,7 +357,15 @@ impl<S: Service> Conn<'_, S> {
                 Length::Omitted
             }
         };
-        encode_head(&mut self.out.buf, version, status, &headers, length, close);
+        encode_head(
+            &mut self.out.buf,
+            version,
+            status,
+            reason.as_deref(),
+            &headers,
+            length,
+            close,
+        );
         let result = if send_body {
             self.write_body(body, length).await
         } else {

@@ -79,6 +79,9 @@ impl ResponseBody {
 pub struct Response {
     /// The status code.
     pub status: StatusCode,
+    /// A reason phrase other than the standard one (CGI's `Status: 404 Gone Fishing`);
+    /// `None` for the standard phrase. Clients must not depend on it (RFC 9112 4).
+    pub reason: Option<String>,
     /// Header fields, in the order they are sent.
     pub headers: Headers,
     /// The body.
@@ -90,6 +93,7 @@ impl Response {
     pub fn new(status: StatusCode) -> Response {
         Response {
             status,
+            reason: None,
             headers: Headers::new(),
             body: ResponseBody::Empty,
         }
