@@ -78,19 +78,34 @@ impl TcpService for ReplyService {
 }
 
 /// Reads until end of stream, [`MAX_MESSAGE`] bytes, or [`READ_TIMEOUT`] of silence.
+///
+/// Reads straight into the message, which grows only as bytes arrive: a client that connects and
+/// says nothing costs its task and no buffer, so thousands can wait at once.
 async fn read_message(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut message = Vec::with_capacity(1024);
-    let mut buf = [0u8; 8192];
+    let mut message = Vec::new();
     while message.len() < MAX_MESSAGE {
-        let want = buf.len().min(MAX_MESSAGE - message.len());
-        match timeout(READ_TIMEOUT, stream.read(&mut buf[..want])).await {
+        match timeout(READ_TIMEOUT, stream.readable()).await {
+            Err(_) => break,
+            Ok(ready) => ready?,
+        }
+        message.reserve(READ_STEP.min(MAX_MESSAGE - message.len()));
+        let room = (MAX_MESSAGE - message.len()) as u64;
+        match timeout(
+            READ_TIMEOUT,
+            (&mut *stream).take(room).read_buf(&mut message),
+        )
+        .await
+        {
             Err(_) | Ok(Ok(0)) => break,
-            Ok(Ok(n)) => message.extend_from_slice(&buf[..n]),
+            Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(e),
         }
     }
     Ok(message)
 }
+
+/// How much room each read makes in the message.
+const READ_STEP: usize = 4096;
 
 /// `bytes` made safe for one log or terminal line: valid UTF-8 is kept, control characters and
 /// backslashes are escaped (`\n`, `\u{1b}`, `\\`), invalid bytes become `\xNN`, and the result is
