@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::harness::{BIN, Running, have};
+use crate::harness::{BIN, Running, have, stderr, stdout};
 use crate::tcp::closed_port;
 
 /// One scripted answer: the bytes to send, and whether to close the connection after them.
@@ -115,14 +115,6 @@ fn get(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run sockserve get")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn assert_ok(out: &Output) {

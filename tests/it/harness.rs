@@ -303,6 +303,16 @@ fn dechunk_len(data: &[u8]) -> Option<(Vec<u8>, usize)> {
     }
 }
 
+/// A finished command's standard output, as text.
+pub fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A finished command's standard error, as text.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Whether `cmd` is on PATH (to skip interoperability checks against optional peers).
 pub fn have(cmd: &str) -> bool {
     Command::new("sh")

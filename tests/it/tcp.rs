@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use client::services::daytime::parse_daytime_line;
 
-use crate::harness::{BIN, Running, parse_banner, read_to_close};
+use crate::harness::{BIN, Running, parse_banner, read_to_close, stderr, stdout};
 
 /// Runs `sockserve ARGS...` to completion.
 pub fn sockserve(args: &[&str]) -> Output {
@@ -17,14 +17,6 @@ pub fn sockserve(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run sockserve")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A failed run: non-zero exit and exactly one line on stderr, starting `sockserve: `.
