@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::harness::{BIN, Running, have, stderr, stdout};
+use crate::harness::{BIN, Running, have, silent_server, stderr, stdout};
 use crate::tcp::closed_port;
 
 /// One scripted answer: the bytes to send, and whether to close the connection after them.
@@ -471,13 +471,7 @@ fn conflicting_lengths_are_refused() {
 
 #[test]
 fn a_silent_server_times_out() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let holder = std::thread::spawn(move || {
-        let (s, _) = listener.accept().expect("accept");
-        std::thread::sleep(Duration::from_secs(5));
-        drop(s);
-    });
+    let (addr, holder) = silent_server(Duration::from_secs(5));
     let out = Command::new(BIN)
         .args(["get", &format!("http://{addr}/"), "--timeout", "1"])
         .output()

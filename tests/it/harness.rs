@@ -303,6 +303,19 @@ fn dechunk_len(data: &[u8]) -> Option<(Vec<u8>, usize)> {
     }
 }
 
+/// A server that accepts one connection and says nothing for `hold`, then closes it: for
+/// client timeouts. Join the handle to make sure the connection was made.
+pub fn silent_server(hold: Duration) -> (SocketAddr, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let holder = std::thread::spawn(move || {
+        let (s, _) = listener.accept().expect("accept");
+        std::thread::sleep(hold);
+        drop(s);
+    });
+    (addr, holder)
+}
+
 /// A finished command's standard output, as text.
 pub fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use client::services::daytime::parse_daytime_line;
 
-use crate::harness::{BIN, Running, parse_banner, read_to_close, stderr, stdout};
+use crate::harness::{BIN, Running, parse_banner, read_to_close, silent_server, stderr, stdout};
 
 /// Runs `sockserve ARGS...` to completion.
 pub fn sockserve(args: &[&str]) -> Output {
@@ -157,13 +157,7 @@ fn send_with_a_bad_address_is_a_usage_error() {
 
 #[test]
 fn send_times_out_when_the_server_never_answers() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let holder = std::thread::spawn(move || {
-        let (s, _) = listener.accept().expect("accept");
-        std::thread::sleep(Duration::from_secs(5));
-        drop(s);
-    });
+    let (addr, holder) = silent_server(Duration::from_secs(5));
     let out = sockserve(&["tcp", "send", &addr.to_string(), "hello?", "--timeout", "1"]);
     let err = assert_one_line_error(&out);
     assert!(
