@@ -5,6 +5,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use futures_util::future::Either;
 use http::{HeaderName, HeaderValue};
 use server::{Request, Response, Service};
 
@@ -21,11 +22,14 @@ struct ServeService {
 }
 
 impl Service for ServeService {
-    async fn call(&self, req: Request) -> Response {
+    /// The files' own future as it is (usually an answer already), a script's boxed.
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
         match &self.cgi {
             // The files service answers the scripts' local redirects (`Location: /path`).
-            Some(cgi) if cgi.matches(req.path()) => cgi.handle(req, &self.files).await,
-            _ => self.files.call(req).await,
+            Some(cgi) if cgi.matches(req.path()) => {
+                Either::Left(Box::pin(cgi.handle(req, &self.files)))
+            }
+            _ => Either::Right(self.files.call(req)),
         }
     }
 }

@@ -169,9 +169,14 @@ pub fn page_key(path: &[u8], sort: crate::listing::Sort, json: bool) -> Vec<u8> 
 pub fn key(path: &[u8], encoding: Option<Encoding>) -> Vec<u8> {
     let mut k = Vec::with_capacity(path.len() + 2);
     k.extend_from_slice(path);
-    k.push(0); // never part of a path, so "a" + tag cannot collide with a file named "a?"
-    k.push(encoding.map_or(b'i', Encoding::tag));
+    push_tag(&mut k, encoding);
     k
+}
+
+/// Turns a path into the key of its representation in `encoding`, in place.
+pub fn push_tag(path: &mut Vec<u8>, encoding: Option<Encoding>) {
+    path.push(0); // never part of a path, so "a" + tag cannot collide with a file named "a?"
+    path.push(encoding.map_or(b'i', Encoding::tag));
 }
 
 impl Cache {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use futures_util::future::Either;
 use http::{HeaderValue, Method, StatusCode, header};
 use http1::RequestHead;
 use server::{Request, Response, Service};
@@ -54,27 +55,32 @@ impl Files {
     /// The response to a request with head `req` (a file server never reads a body), with the
     /// configured extra headers.
     pub async fn serve(&self, req: &RequestHead) -> Response {
-        let mut r = self.respond(req).await;
+        let mut r = match self.plan(req) {
+            Plan::Ready(r) => r,
+            pending => self.complete(req, pending).await,
+        };
         self.finish(&mut r);
         r
     }
 
-    async fn respond(&self, req: &RequestHead) -> Response {
+    /// What can be answered without waiting: errors, `OPTIONS`, and cache hits (one `stat`),
+    /// which is most requests; the rest is left to [`Files::complete`].
+    fn plan(&self, req: &RequestHead) -> Plan {
         let method = &req.method;
         if method == Method::OPTIONS {
-            return self.options(req);
+            return Plan::Ready(self.options(req));
         }
         if method != Method::GET && method != Method::HEAD {
-            return error(if is_standard(method) {
+            return Plan::Ready(error(if is_standard(method) {
                 Error::MethodNotAllowed
             } else {
                 Error::NotImplemented
-            });
+            }));
         }
         let rel = match resolve::resolve(req.target.path(), self.inner.cfg.hidden) {
             Ok(rel) => rel,
-            Err(Error::NotFound) => return self.fallback(req, Error::NotFound).await,
-            Err(e) => return error(e),
+            Err(Error::NotFound) => return Plan::Fallback(Error::NotFound),
+            Err(e) => return Plan::Ready(error(e)),
         };
         let ranged = method == Method::GET && req.headers.contains("range");
         let encodings = if ranged {
@@ -83,21 +89,30 @@ impl Files {
             compress::accepted(req.headers.get_str("accept-encoding"))
         };
         if let Some(rep) = self.cached(&rel, &encodings) {
-            return self.file(req, rep);
+            return Plan::Ready(self.file(req, rep));
         }
         let sort = Sort::from_query(req.target.query());
         let json = listing::wants_json(req.target.query(), req.headers.get_str("accept"));
         if rel.slash && self.inner.cfg.listing {
             let key = cache::page_key(&rel.key(), sort, json);
             if let Some(page) = self.inner.cache.page(&key) {
-                return listing_response(page.body.clone(), page.json);
+                return Plan::Ready(listing_response(page.body.clone(), page.json));
             }
         }
-        let want = Want {
+        Plan::Find(Want {
             rel,
             encodings,
             sort,
             json,
+        })
+    }
+
+    /// The part of a request that touches the disk, on the blocking pool.
+    async fn complete(&self, req: &RequestHead, plan: Plan) -> Response {
+        let want = match plan {
+            Plan::Ready(r) => return r,
+            Plan::Fallback(e) => return self.fallback(req, e).await,
+            Plan::Find(want) => want,
         };
         match self.find(want).await {
             Ok(found) => self.found(req, found),
@@ -112,9 +127,11 @@ impl Files {
     /// loop: cheaper than waking a blocking thread, and the whole cost of a hit.
     fn cached(&self, rel: &RelPath, encodings: &[Encoding]) -> Option<Rep> {
         let cache = &self.inner.cache;
-        let base = rel.key();
+        let mut key = rel.key();
+        let base = key.len();
         for enc in encodings.iter().copied().map(Some).chain([None]) {
-            let key = cache::key(&base, enc);
+            key.truncate(base);
+            cache::push_tag(&mut key, enc);
             let Some(entry) = cache.get(&key) else {
                 continue;
             };
@@ -221,10 +238,32 @@ impl Files {
     }
 }
 
+/// How far [`Files::plan`] got.
+enum Plan {
+    /// The response.
+    Ready(Response),
+    /// The path must be looked up on disk.
+    Find(Want),
+    /// Nothing is there: the `--spa` page, or this error.
+    Fallback(Error),
+}
+
+/// A cache hit is answered before the future is even polled, and the future of the slow path
+/// is boxed: the server keeps the future of every request in flight, and most are hits.
 impl Service for Files {
     fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
         let head = req.head;
-        async move { self.serve(&head).await }
+        match self.plan(&head) {
+            Plan::Ready(mut r) => {
+                self.finish(&mut r);
+                Either::Left(std::future::ready(r))
+            }
+            pending => Either::Right(Box::pin(async move {
+                let mut r = self.complete(&head, pending).await;
+                self.finish(&mut r);
+                r
+            })),
+        }
     }
 }
 

@@ -28,7 +28,8 @@ impl RelPath {
     /// The decoded path as bytes, with a trailing `/` when the URL had one: the cache key.
     pub fn key(&self) -> Vec<u8> {
         let bytes = self.path.as_os_str().as_bytes();
-        let mut key = Vec::with_capacity(bytes.len() + 2);
+        // Room for a trailing `/` and the two bytes of a cache key's tag.
+        let mut key = Vec::with_capacity(bytes.len() + 3);
         key.extend_from_slice(bytes);
         if self.slash {
             key.push(b'/');

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use crate::access_log::Entry;
 use crate::body::{ReadSide, Returned, Wire, read_chunk};
 use crate::config::MAX_DRAIN;
-use crate::write::Writer;
+use crate::write::{FLUSH_THRESHOLD, Writer};
 use crate::{
     Body, BodyError, ConnInfo, HttpConfig, Request, Response, ResponseBody, Service, Shutdown,
 };
@@ -48,7 +48,9 @@ enum Next {
 
 /// How waiting for a request head ended.
 enum HeadEvent {
-    Head(Box<RequestHead>, Instant),
+    /// A head, and when its first bytes were seen if that was noted (a head that arrives
+    /// whole in one read is not timed unless the access log wants its latency).
+    Head(RequestHead, Option<Instant>),
     /// The client closed, went idle too long, or the server is shutting down while idle.
     Gone,
     /// A partial head took longer than the head timeout.
@@ -95,15 +97,21 @@ pub(crate) async fn serve_connection<S: Service>(
 impl<S: Service> Conn<'_, S> {
     async fn run(&mut self) -> Next {
         loop {
-            let next = match self.read_head().await {
-                // Boxed: an exchange's state is large and only needed while a request is in
-                // flight; an idle connection's task stays small.
-                HeadEvent::Head(head, started) => Box::pin(self.exchange(*head, started)).await,
+            // A statement of its own, so the reading state is gone while the exchange runs.
+            let event = self.read_head().await;
+            let next = match event {
+                // Not boxed: the rare, large parts of an exchange (streams, body draining)
+                // box themselves, so its state is small and costs no allocation per request.
+                HeadEvent::Head(head, started) => self.exchange(head, started).await,
                 HeadEvent::Gone => Next::Close,
-                HeadEvent::TimedOut => Box::pin(self.reject(StatusCode::REQUEST_TIMEOUT)).await,
+                HeadEvent::TimedOut => {
+                    let reject = Box::pin(self.reject(StatusCode::REQUEST_TIMEOUT));
+                    reject.await
+                }
                 HeadEvent::Invalid(e) => {
                     tracing::debug!(peer = %self.info.peer, error = %e, "bad request");
-                    Box::pin(self.reject(e.status())).await
+                    let reject = Box::pin(self.reject(e.status()));
+                    reject.await
                 }
             };
             if next != Next::KeepAlive {
@@ -119,47 +127,51 @@ impl<S: Service> Conn<'_, S> {
         let Some(side) = self.side.as_mut() else {
             return HeadEvent::Gone;
         };
-        let mut started = (!side.buf.is_empty()).then(Instant::now);
+        // When the head's first bytes were seen, noted once a head is found incomplete (it
+        // starts the head timeout) or when the access log wants the latency: a head that
+        // arrives whole costs no clock read.
+        let mut started = None;
         loop {
             if !side.buf.is_empty() {
                 match http1::parse_request_head(&side.buf, &self.config.limits) {
                     Ok(Some((head, used))) => {
                         side.buf.advance(used);
-                        return HeadEvent::Head(
-                            Box::new(head),
-                            started.unwrap_or_else(Instant::now),
-                        );
+                        if self.config.access_log.is_some() {
+                            started.get_or_insert_with(Instant::now);
+                        }
+                        return HeadEvent::Head(head, started);
                     }
-                    Ok(None) => {}
+                    Ok(None) => {
+                        started.get_or_insert_with(Instant::now);
+                    }
                     Err(e) => return HeadEvent::Invalid(e),
                 }
             }
             if self.out.flush().await.is_err() {
                 return HeadEvent::Gone;
             }
+            let now = Instant::now();
             let deadline = match started {
                 Some(t) => t + self.config.head_timeout,
-                None if self.served == 0 => Instant::now() + self.config.head_timeout,
-                None => Instant::now() + self.config.idle_timeout,
+                None if self.served == 0 => now + self.config.head_timeout,
+                None => now + self.config.idle_timeout,
             };
             let idle = side.buf.is_empty();
-            match wait_readable(side, &mut self.out, &mut self.shutdown, deadline, idle).await {
+            let wait = wait_readable(side, &mut self.out, &mut self.shutdown, now, deadline, idle);
+            match wait.await {
                 Wait::Ready => {}
                 Wait::TimedOut if !idle => return HeadEvent::TimedOut,
                 Wait::TimedOut | Wait::Gone => return HeadEvent::Gone,
             }
             match side.try_read_some() {
                 Ok(Some(0)) | Err(_) => return HeadEvent::Gone,
-                Ok(Some(_)) => {
-                    started.get_or_insert_with(Instant::now);
-                }
-                Ok(None) => {} // spurious readiness: wait again
+                Ok(Some(_)) | Ok(None) => {} // parsed above; `None`: spurious readiness
             }
         }
     }
 
     /// One request and its response.
-    async fn exchange(&mut self, head: RequestHead, started: Instant) -> Next {
+    async fn exchange(&mut self, head: RequestHead, started: Option<Instant>) -> Next {
         let head_request = head.method == Method::HEAD;
         let version = head.version;
         let mut keep_alive = head.keep_alive && head.method != Method::CONNECT;
@@ -171,17 +183,22 @@ impl<S: Service> Conn<'_, S> {
             )
         });
 
-        let mut lent = match self.lend_body(&head).await {
-            Ok(lent) => lent,
-            Err(next) => return next,
+        let mut lent = if head.body == BodyKind::Empty {
+            Lent::none()
+        } else {
+            let lend = Box::pin(self.lend_body(&head));
+            match lend.await {
+                Ok(lent) => lent,
+                Err(next) => return next,
+            }
         };
         let request = Request::new(head, lent.take_body(), self.info);
         // Boxed so that the handler's state, however large, lives only while it runs and does
-        // not make every idle connection's task that large.
-        let response = match AssertUnwindSafe(Box::pin(self.service.call(request)))
-            .catch_unwind()
-            .await
-        {
+        // not make every idle connection's task that large. (Every boxed future here is made
+        // in a statement of its own: one made inside the awaited expression would still have
+        // its space reserved in this future's state.)
+        let call = AssertUnwindSafe(Box::pin(self.service.call(request))).catch_unwind();
+        let response = match call.await {
             Ok(response) => response,
             Err(_) => {
                 // The panic message is already on stderr through the panic hook.
@@ -214,17 +231,24 @@ impl<S: Service> Conn<'_, S> {
                 version,
                 status: status.as_u16(),
                 bytes: sent,
-                started,
+                started: started.unwrap_or_else(Instant::now),
             });
         }
         if next != Next::KeepAlive {
             return next;
         }
-        // A handler that handed the body to a task of its own (a CGI script's stdin) gets it
-        // back to the connection when that task is done with it.
-        let Some(rx) = lent.rx.take() else {
-            return Next::KeepAlive;
-        };
+        match lent.rx.take() {
+            None => Next::KeepAlive,
+            Some(rx) => {
+                let back = Box::pin(self.take_back(rx));
+                back.await
+            }
+        }
+    }
+
+    /// A handler that handed the body to a task of its own (a CGI script's stdin) gives it
+    /// back to the connection when that task is done with it; what is left is drained.
+    async fn take_back(&mut self, rx: oneshot::Receiver<Returned>) -> Next {
         let Ok(Ok(back)) = tokio::time::timeout(self.config.body_timeout, rx).await else {
             return Next::Abort;
         };
@@ -257,7 +281,8 @@ impl<S: Service> Conn<'_, S> {
         if remaining.is_some_and(|n| n > MAX_DRAIN) {
             return Settled::Close;
         }
-        match self.drain(back.decoder).await {
+        let drain = Box::pin(self.drain(back.decoder));
+        match drain.await {
             Drained::Done => Settled::Clean,
             Drained::Malformed(e) => Settled::Malformed(e),
             Drained::Failed => Settled::Close,
@@ -342,7 +367,8 @@ impl<S: Service> Conn<'_, S> {
             body,
         } = response;
         if let ResponseBody::Raw(stream) = body {
-            let result = self.out.write_stream(stream, false, None).await;
+            let write = Box::pin(self.out.write_stream(stream, false, None));
+            let result = write.await;
             return (result.unwrap_or(0), Next::Close);
         }
         let send_body = allows_body(head_request, status);
@@ -381,7 +407,24 @@ impl<S: Service> Conn<'_, S> {
         }
     }
 
+    /// A small in-memory body is only buffered here: it leaves with the head, by the flush
+    /// before the next read. Everything else is written by [`Conn::send_body`], boxed so that
+    /// its larger state is allocated only when used.
     async fn write_body(&mut self, body: ResponseBody, length: Length) -> io::Result<u64> {
+        match body {
+            ResponseBody::Empty | ResponseBody::Raw(_) => Ok(0),
+            ResponseBody::Full(bytes) if self.out.buf.len() + bytes.len() < FLUSH_THRESHOLD => {
+                self.out.buf.extend_from_slice(&bytes);
+                Ok(bytes.len() as u64)
+            }
+            body => {
+                let send = Box::pin(self.send_body(body, length));
+                send.await
+            }
+        }
+    }
+
+    async fn send_body(&mut self, body: ResponseBody, length: Length) -> io::Result<u64> {
         match body {
             ResponseBody::Empty | ResponseBody::Raw(_) => Ok(0),
             ResponseBody::Full(bytes) => {
@@ -460,34 +503,41 @@ enum Wait {
 ///
 /// A connection idle past [`IDLE_HOLD`] gives its buffers back to the allocator, so ten
 /// thousand idle keep-alive connections cost little more than their sockets; a busy one keeps
-/// them and allocates nothing per request.
+/// them and allocates nothing per request. Only then does it start watching for shutdown: a
+/// busy connection sees a shutdown after its next response, one idle for less than
+/// [`IDLE_HOLD`] when the hold ends, so a request does not pay for a shutdown watch.
 async fn wait_readable(
     side: &mut ReadSide,
     out: &mut Writer,
     shutdown: &mut Shutdown,
+    now: Instant,
     deadline: Instant,
     idle: bool,
 ) -> Wait {
     let first = if idle {
-        (Instant::now() + IDLE_HOLD).min(deadline)
+        (now + IDLE_HOLD).min(deadline)
     } else {
         deadline
     };
     let sleep = tokio::time::sleep_until(first);
     tokio::pin!(sleep);
-    loop {
-        tokio::select! {
-            ready = side.io.readable() => return if ready.is_ok() { Wait::Ready } else { Wait::Gone },
-            _ = &mut sleep => {
-                if sleep.deadline() >= deadline {
-                    return Wait::TimedOut;
-                }
-                side.buf = BytesMut::new();
-                out.release();
-                sleep.as_mut().reset(deadline);
-            }
-            _ = shutdown.wait(), if idle => return Wait::Gone,
-        }
+    tokio::select! {
+        ready = side.io.readable() => return if ready.is_ok() { Wait::Ready } else { Wait::Gone },
+        _ = &mut sleep => {}
+    }
+    if sleep.deadline() >= deadline {
+        return Wait::TimedOut;
+    }
+    side.buf = BytesMut::new();
+    out.release();
+    if shutdown.is_down() {
+        return Wait::Gone;
+    }
+    sleep.as_mut().reset(deadline);
+    tokio::select! {
+        ready = side.io.readable() => if ready.is_ok() { Wait::Ready } else { Wait::Gone },
+        _ = &mut sleep => Wait::TimedOut,
+        _ = shutdown.wait() => Wait::Gone,
     }
 }
 

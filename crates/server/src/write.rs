@@ -45,13 +45,39 @@ impl Writer {
     }
 
     /// Writes out everything buffered.
+    ///
+    /// A response almost always fits in the socket's send buffer, so it is first written
+    /// without waiting; only what the kernel does not take at once waits, under the timeout.
     pub(crate) async fn flush(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let result = tokio::time::timeout(self.timeout, self.io.write_all(&self.buf)).await;
+        let mut done = 0;
+        while done < self.buf.len() {
+            match self.io.try_write(&self.buf[done..]) {
+                Ok(0) => {
+                    self.buf.clear();
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    self.buf.clear();
+                    return Err(e);
+                }
+            }
+        }
+        let result = if done < self.buf.len() {
+            let rest = &self.buf[done..];
+            tokio::time::timeout(self.timeout, self.io.write_all(rest))
+                .await
+                .map_err(|_| timed_out())
+                .and_then(|written| written)
+        } else {
+            Ok(())
+        };
         self.buf.clear();
-        result.map_err(|_| timed_out())?
+        result
     }
 
     /// Flushes when the buffer has grown past [`FLUSH_THRESHOLD`].
