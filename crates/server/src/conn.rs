@@ -7,6 +7,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -17,7 +18,7 @@ use http1::{BodyKind, Decoder, Method, ParseError, RequestHead, StatusCode, Vers
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::access_log::Entry;
 use crate::body::{ReadSide, Returned, Wire, read_chunk};
@@ -65,6 +66,8 @@ struct Conn<'a, S> {
     shutdown: Shutdown,
     side: Option<ReadSide>,
     out: Writer,
+    /// The one timer of the connection, moved lazily by [`wait_readable`].
+    timer: Pin<Box<Sleep>>,
     served: u64,
 }
 
@@ -88,6 +91,7 @@ pub(crate) async fn serve_connection<S: Service>(
             buf: BytesMut::new(),
         }),
         out: Writer::new(wr, config.write_timeout),
+        timer: Box::pin(tokio::time::sleep(config.head_timeout)),
         served: 0,
     };
     let next = conn.run().await;
@@ -157,8 +161,13 @@ impl<S: Service> Conn<'_, S> {
                 None => now + self.config.idle_timeout,
             };
             let idle = side.buf.is_empty();
-            let wait = wait_readable(side, &mut self.out, &mut self.shutdown, now, deadline, idle);
-            match wait.await {
+            let wait = Waiting {
+                side,
+                out: &mut self.out,
+                shutdown: &mut self.shutdown,
+                timer: &mut self.timer,
+            };
+            match wait.until(now, deadline, idle).await {
                 Wait::Ready => {}
                 Wait::TimedOut if !idle => return HeadEvent::TimedOut,
                 Wait::TimedOut | Wait::Gone => return HeadEvent::Gone,
@@ -498,46 +507,66 @@ enum Wait {
     Gone,
 }
 
-/// Waits until the socket is readable, the deadline passes, or (while `idle`, between requests)
-/// the server shuts down. One timer per wait, the only one a request costs.
-///
-/// A connection idle past [`IDLE_HOLD`] gives its buffers back to the allocator, so ten
-/// thousand idle keep-alive connections cost little more than their sockets; a busy one keeps
-/// them and allocates nothing per request. Only then does it start watching for shutdown: a
-/// busy connection sees a shutdown after its next response, one idle for less than
-/// [`IDLE_HOLD`] when the hold ends, so a request does not pay for a shutdown watch.
-async fn wait_readable(
-    side: &mut ReadSide,
-    out: &mut Writer,
-    shutdown: &mut Shutdown,
-    now: Instant,
-    deadline: Instant,
-    idle: bool,
-) -> Wait {
-    let first = if idle {
-        (now + IDLE_HOLD).min(deadline)
-    } else {
-        deadline
-    };
-    let sleep = tokio::time::sleep_until(first);
-    tokio::pin!(sleep);
-    tokio::select! {
-        ready = side.io.readable() => return if ready.is_ok() { Wait::Ready } else { Wait::Gone },
-        _ = &mut sleep => {}
-    }
-    if sleep.deadline() >= deadline {
-        return Wait::TimedOut;
-    }
-    side.buf = BytesMut::new();
-    out.release();
-    if shutdown.is_down() {
-        return Wait::Gone;
-    }
-    sleep.as_mut().reset(deadline);
-    tokio::select! {
-        ready = side.io.readable() => if ready.is_ok() { Wait::Ready } else { Wait::Gone },
-        _ = &mut sleep => Wait::TimedOut,
-        _ = shutdown.wait() => Wait::Gone,
+/// What waiting for request bytes uses.
+struct Waiting<'a> {
+    side: &'a mut ReadSide,
+    out: &'a mut Writer,
+    shutdown: &'a mut Shutdown,
+    timer: &'a mut Pin<Box<Sleep>>,
+}
+
+impl Waiting<'_> {
+    /// Waits until the socket is readable, the deadline passes, or (while `idle`, between
+    /// requests) the server shuts down.
+    ///
+    /// A connection idle past [`IDLE_HOLD`] gives its buffers back to the allocator, so ten
+    /// thousand idle keep-alive connections cost little more than their sockets; a busy one
+    /// keeps them and allocates nothing per request. Only then does it start watching for
+    /// shutdown: a busy connection sees a shutdown after its next response, one idle for less
+    /// than [`IDLE_HOLD`] when the hold ends, so a request does not pay for a shutdown watch.
+    ///
+    /// The timer is moved lazily, as nginx moves its timers: one due earlier than needed is
+    /// left alone, and when it fires early it is moved to the real time. So a busy connection
+    /// re-arms it about once per hold period, not once per request.
+    async fn until(self, now: Instant, deadline: Instant, idle: bool) -> Wait {
+        let Waiting {
+            side,
+            out,
+            shutdown,
+            timer,
+        } = self;
+        let due = if idle {
+            (now + IDLE_HOLD).min(deadline)
+        } else {
+            deadline
+        };
+        if timer.deadline() > due {
+            timer.as_mut().reset(due);
+        }
+        loop {
+            tokio::select! {
+                ready = side.io.readable() => return if ready.is_ok() { Wait::Ready } else { Wait::Gone },
+                () = timer.as_mut() => {}
+            }
+            if Instant::now() >= due {
+                break;
+            }
+            timer.as_mut().reset(due);
+        }
+        if due >= deadline {
+            return Wait::TimedOut;
+        }
+        side.buf = BytesMut::new();
+        out.release();
+        if shutdown.is_down() {
+            return Wait::Gone;
+        }
+        timer.as_mut().reset(deadline);
+        tokio::select! {
+            ready = side.io.readable() => if ready.is_ok() { Wait::Ready } else { Wait::Gone },
+            () = timer.as_mut() => Wait::TimedOut,
+            () = shutdown.wait() => Wait::Gone,
+        }
     }
 }
 
