@@ -21,18 +21,22 @@ impl<S> CatchPanic<S> {
     }
 }
 
+/// The request is handed to the inner service before the returned future exists, so no layer
+/// keeps a copy of it in its state. (The server's access log names the request that got the
+/// `500`; this line gives the panic's message.)
 impl<S: Service> Service for CatchPanic<S> {
-    async fn call(&self, req: Request) -> Response {
-        let path = req.path().to_string();
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
         // The request is moved into the inner future and nothing it touched is observed after a
         // panic, so asserting unwind safety cannot expose a broken invariant here.
-        match AssertUnwindSafe(self.inner.call(req)).catch_unwind().await {
-            Ok(response) => response,
-            Err(panic) => {
-                tracing::error!(path, panic = panic_message(&*panic), "handler panicked");
-                Response::error(StatusCode::INTERNAL_SERVER_ERROR)
-            }
-        }
+        AssertUnwindSafe(self.inner.call(req))
+            .catch_unwind()
+            .map(|result| match result {
+                Ok(response) => response,
+                Err(panic) => {
+                    tracing::error!(panic = panic_message(&*panic), "handler panicked");
+                    Response::error(StatusCode::INTERNAL_SERVER_ERROR)
+                }
+            })
     }
 }
 

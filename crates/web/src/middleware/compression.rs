@@ -5,6 +5,7 @@ use std::io::Write;
 use bytes::Bytes;
 use flate2::Compression as Level;
 use flate2::write::GzEncoder;
+use futures_util::FutureExt;
 use http1::{HeaderValue, Headers, StatusCode, header};
 use server::{Request, Response, ResponseBody, Service};
 
@@ -27,33 +28,41 @@ impl<S> Compression<S> {
     }
 }
 
+/// The request is handed to the inner service before the returned future exists, so no layer
+/// keeps a copy of it in its state.
 impl<S: Service> Service for Compression<S> {
-    async fn call(&self, req: Request) -> Response {
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
         let gzip_ok = accepts_gzip(req.headers());
-        let mut response = self.inner.call(req).await;
-        if !is_compressible(&response) {
-            return response;
+        self.inner
+            .call(req)
+            .map(move |response| compress(response, gzip_ok))
+    }
+}
+
+/// Gzips `response` when it is worth it and the client accepts it (`gzip_ok`).
+fn compress(mut response: Response, gzip_ok: bool) -> Response {
+    if !is_compressible(&response) {
+        return response;
+    }
+    response
+        .headers
+        .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if !gzip_ok {
+        return response;
+    }
+    let ResponseBody::Full(body) = &response.body else {
+        return response;
+    };
+    match gzip(body) {
+        Ok(compressed) if compressed.len() < body.len() => {
+            response.body = ResponseBody::Full(compressed);
+            response
+                .headers
+                .append(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            weaken_etag(&mut response.headers);
+            response
         }
-        response
-            .headers
-            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
-        if !gzip_ok {
-            return response;
-        }
-        let ResponseBody::Full(body) = &response.body else {
-            return response;
-        };
-        match gzip(body) {
-            Ok(compressed) if compressed.len() < body.len() => {
-                response.body = ResponseBody::Full(compressed);
-                response
-                    .headers
-                    .append(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                weaken_etag(&mut response.headers);
-                response
-            }
-            _ => response,
-        }
+        _ => response,
     }
 }
 

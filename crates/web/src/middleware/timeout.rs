@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use futures_util::FutureExt;
+
 use http1::{HeaderValue, StatusCode, header};
 use server::{Request, Response, Service};
 
@@ -21,18 +23,24 @@ impl<S> Timeout<S> {
     }
 }
 
+/// The request is handed to the inner service before the returned future exists, so no layer
+/// keeps a copy of it in its state.
 impl<S: Service> Service for Timeout<S> {
-    async fn call(&self, req: Request) -> Response {
-        let path = req.path().to_string();
-        match tokio::time::timeout(self.limit, self.inner.call(req)).await {
-            Ok(response) => response,
-            Err(_) => {
-                tracing::warn!(path, limit = ?self.limit, "handler timed out");
-                let mut r = Response::error(StatusCode::SERVICE_UNAVAILABLE);
-                r.headers
-                    .append(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                r
-            }
-        }
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
+        let limit = self.limit;
+        let inner = self.inner.call(req);
+        // The timer is made at the first poll, inside the runtime, wherever `call` ran.
+        futures_util::future::lazy(move |_| tokio::time::timeout(limit, inner))
+            .flatten()
+            .map(move |result| result.unwrap_or_else(|_| timed_out(limit)))
     }
+}
+
+/// The answer of a handler that ran out of time.
+fn timed_out(limit: Duration) -> Response {
+    tracing::warn!(limit = ?limit, "handler timed out");
+    let mut r = Response::error(StatusCode::SERVICE_UNAVAILABLE);
+    r.headers
+        .append(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
 }

@@ -4,6 +4,8 @@
 
 use std::time::Instant;
 
+use futures_util::FutureExt;
+
 use server::{Request, Response, Service};
 
 /// Logs method, path, status and duration of each request at `info` level (target
@@ -21,19 +23,20 @@ impl<S> Trace<S> {
 }
 
 impl<S: Service> Service for Trace<S> {
-    async fn call(&self, req: Request) -> Response {
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
         let start = Instant::now();
         let method = req.method().clone();
         let path = req.path().to_string();
         let peer = req.conn.peer;
-        let response = self.inner.call(req).await;
-        let status = response.status.as_u16();
-        let micros = start.elapsed().as_micros() as u64;
-        if response.status.is_server_error() {
-            tracing::warn!(target: "web::access", %method, path, %peer, status, micros, "request");
-        } else {
-            tracing::info!(target: "web::access", %method, path, %peer, status, micros, "request");
-        }
-        response
+        self.inner.call(req).map(move |response| {
+            let status = response.status.as_u16();
+            let micros = start.elapsed().as_micros() as u64;
+            if response.status.is_server_error() {
+                tracing::warn!(target: "web::access", %method, path, %peer, status, micros, "request");
+            } else {
+                tracing::info!(target: "web::access", %method, path, %peer, status, micros, "request");
+            }
+            response
+        })
     }
 }

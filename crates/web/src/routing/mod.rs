@@ -10,9 +10,13 @@
 mod method;
 mod pattern;
 
+use std::future::Ready;
+
+use futures_util::future::Either;
 use http1::{StatusCode, Target};
 use server::{Request, Response, Service};
 
+use crate::BoxFuture;
 use crate::extract::PathParams;
 use crate::handler::{Endpoint, Handler, bind_state, endpoint, service_endpoint};
 use crate::response::IntoResponse;
@@ -246,29 +250,32 @@ impl Router<()> {
         best.map_or(Found::None, |(_, f)| f)
     }
 
-    async fn dispatch(&self, mut req: Request) -> Response {
-        match self.find(req.path()) {
+    /// The endpoint's (boxed) future for `req`, or the answer when no endpoint takes it.
+    /// Nothing here waits, so the router adds no state of its own to a request's future.
+    fn dispatch(&self, mut req: Request) -> Either<Ready<Response>, BoxFuture<Response>> {
+        let answer = match self.find(req.path()) {
             Found::Methods(methods, params) => match methods.dispatch(req.method()) {
                 Dispatch::Call(e) => {
                     if !params.pairs.is_empty() {
                         req.extensions.insert(params);
                     }
-                    e(req, ()).await
+                    return Either::Right(e(req, ()));
                 }
                 Dispatch::Answer(response) => response,
             },
             Found::Nested(e, len) => match strip_prefix(req, len) {
-                Ok(req) => e(req, ()).await,
+                Ok(req) => return Either::Right(e(req, ())),
                 Err(response) => response,
             },
             Found::None if !is_standard(req.method()) => {
                 Response::error(StatusCode::NOT_IMPLEMENTED)
             }
             Found::None => match &self.fallback {
-                Some(f) => f(req, ()).await,
+                Some(f) => return Either::Right(f(req, ())),
                 None => StatusCode::NOT_FOUND.into_response(),
             },
-        }
+        };
+        Either::Left(std::future::ready(answer))
     }
 }
 
