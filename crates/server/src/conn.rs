@@ -104,9 +104,13 @@ impl<S: Service> Conn<'_, S> {
             // A statement of its own, so the reading state is gone while the exchange runs.
             let event = self.read_head().await;
             let next = match event {
-                // Not boxed: the rare, large parts of an exchange (streams, body draining)
-                // box themselves, so its state is small and costs no allocation per request.
-                HeadEvent::Head(head, started) => self.exchange(head, started).await,
+                // Boxed, so an idle connection's task holds only the reading state. The rare,
+                // large parts of an exchange (streams, body draining) box themselves, so this
+                // box is small (about 1 KiB).
+                HeadEvent::Head(head, started) => {
+                    let exchange = Box::pin(self.exchange(head, started));
+                    exchange.await
+                }
                 HeadEvent::Gone => Next::Close,
                 HeadEvent::TimedOut => {
                     let reject = Box::pin(self.reject(StatusCode::REQUEST_TIMEOUT));
