@@ -66,7 +66,7 @@ struct Conn<'a, S> {
     shutdown: Shutdown,
     side: Option<ReadSide>,
     out: Writer,
-    /// The one timer of the connection, moved lazily by [`wait_readable`].
+    /// The one timer of the connection, moved lazily by [`Waiting::until`].
     timer: Pin<Box<Sleep>>,
     served: u64,
 }
