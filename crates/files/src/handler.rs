@@ -55,12 +55,8 @@ impl Files {
     /// The response to a request with head `req` (a file server never reads a body), with the
     /// configured extra headers.
     pub async fn serve(&self, req: &RequestHead) -> Response {
-        let mut r = match self.plan(req) {
-            Plan::Ready(r) => r,
-            pending => self.complete(req, pending).await,
-        };
-        self.finish(&mut r);
-        r
+        let plan = self.plan(req);
+        self.complete(req, plan).await
     }
 
     /// What can be answered without waiting: errors, `OPTIONS`, and cache hits (one `stat`),
@@ -107,18 +103,20 @@ impl Files {
         })
     }
 
-    /// The part of a request that touches the disk, on the blocking pool.
+    /// The response `plan` leads to, with the configured extra headers: what is left of a
+    /// request that touches the disk runs on the blocking pool.
     async fn complete(&self, req: &RequestHead, plan: Plan) -> Response {
-        let want = match plan {
-            Plan::Ready(r) => return r,
-            Plan::Fallback(e) => return self.fallback(req, e).await,
-            Plan::Find(want) => want,
+        let mut r = match plan {
+            Plan::Ready(r) => r,
+            Plan::Fallback(e) => self.fallback(req, e).await,
+            Plan::Find(want) => match self.find(want).await {
+                Ok(found) => self.found(req, found),
+                Err(e @ Error::NotFound) => self.fallback(req, e).await,
+                Err(e) => error(e),
+            },
         };
-        match self.find(want).await {
-            Ok(found) => self.found(req, found),
-            Err(e @ Error::NotFound) => self.fallback(req, e).await,
-            Err(e) => error(e),
-        }
+        self.finish(&mut r);
+        r
     }
 
     /// The cached representation for a client accepting `encodings`, if one is current.
@@ -258,11 +256,7 @@ impl Service for Files {
                 self.finish(&mut r);
                 Either::Left(std::future::ready(r))
             }
-            pending => Either::Right(Box::pin(async move {
-                let mut r = self.complete(&head, pending).await;
-                self.finish(&mut r);
-                r
-            })),
+            pending => Either::Right(Box::pin(async move { self.complete(&head, pending).await })),
         }
     }
 }

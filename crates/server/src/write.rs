@@ -45,39 +45,33 @@ impl Writer {
     }
 
     /// Writes out everything buffered.
-    ///
-    /// A response almost always fits in the socket's send buffer, so it is first written
-    /// without waiting; only what the kernel does not take at once waits, under the timeout.
     pub(crate) async fn flush(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
+        let result = self.write_buffered().await;
+        self.buf.clear();
+        result
+    }
+
+    /// A response almost always fits in the socket's send buffer, so it is first written
+    /// without waiting; only what the kernel does not take at once waits, under the timeout.
+    async fn write_buffered(&mut self) -> io::Result<()> {
         let mut done = 0;
         while done < self.buf.len() {
             match self.io.try_write(&self.buf[done..]) {
-                Ok(0) => {
-                    self.buf.clear();
-                    return Err(io::ErrorKind::WriteZero.into());
-                }
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    self.buf.clear();
-                    return Err(e);
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let rest = &self.buf[done..];
+                    return tokio::time::timeout(self.timeout, self.io.write_all(rest))
+                        .await
+                        .map_err(|_| timed_out())?;
                 }
+                Err(e) => return Err(e),
             }
         }
-        let result = if done < self.buf.len() {
-            let rest = &self.buf[done..];
-            tokio::time::timeout(self.timeout, self.io.write_all(rest))
-                .await
-                .map_err(|_| timed_out())
-                .and_then(|written| written)
-        } else {
-            Ok(())
-        };
-        self.buf.clear();
-        result
+        Ok(())
     }
 
     /// Flushes when the buffer has grown past [`FLUSH_THRESHOLD`].
