@@ -513,6 +513,51 @@ fn a_changed_file_is_never_served_stale() {
     assert_eq!(get(s.addr, "/hot.txt").status, 404);
 }
 
+#[test]
+fn a_cached_file_is_dropped_when_anything_on_its_path_changes() {
+    let f = fixture();
+    let s = f.serve(&[]);
+    let root = f.path();
+    for (dir, name, body) in [
+        ("w1", "one.txt", "one-1"),
+        ("w2", "two.txt", "two-1"),
+        ("w3", "three.txt", "three-1"),
+        ("w4", "four.txt", "four-1"),
+    ] {
+        fs::create_dir(root.join(dir)).expect("mkdir");
+        fs::write(root.join(dir).join(name), body).expect("write");
+    }
+    fs::hard_link(root.join("w1/one.txt"), root.join("one-link")).expect("link");
+    fs::create_dir(root.join("w3-next")).expect("mkdir");
+    fs::write(root.join("w3-next/three.txt"), "three-2").expect("write");
+    // Settled, then cached by the first hits.
+    std::thread::sleep(Duration::from_millis(2500));
+    for _ in 0..2 {
+        assert_eq!(get(s.addr, "/w1/one.txt").body, b"one-1");
+        assert_eq!(get(s.addr, "/w2/two.txt").body, b"two-1");
+        assert_eq!(get(s.addr, "/w3/three.txt").body, b"three-1");
+        assert_eq!(get(s.addr, "/w4/four.txt").body, b"four-1");
+    }
+    // Written in place through another hard link, same size.
+    fs::write(root.join("one-link"), "one-2").expect("write");
+    assert_eq!(get(s.addr, "/w1/one.txt").body, b"one-2");
+    // Its directory renamed away and another put in its place.
+    fs::rename(root.join("w2"), root.join("w2-old")).expect("rename");
+    fs::create_dir(root.join("w2")).expect("mkdir");
+    fs::write(root.join("w2/two.txt"), "two-2").expect("write");
+    assert_eq!(get(s.addr, "/w2/two.txt").body, b"two-2");
+    // Its directory swapped for a symlink to another one (inside the root).
+    fs::rename(root.join("w3"), root.join("w3-old")).expect("rename");
+    std::os::unix::fs::symlink("w3-next", root.join("w3")).expect("symlink");
+    assert_eq!(get(s.addr, "/w3/three.txt").body, b"three-2");
+    // Deleted.
+    fs::remove_file(root.join("w4/four.txt")).expect("rm");
+    assert_eq!(get(s.addr, "/w4/four.txt").status, 404);
+    // Unrelated churn next to a cached file changes nothing.
+    fs::write(root.join("w1/other.txt"), "x").expect("write");
+    assert_eq!(get(s.addr, "/w1/one.txt").body, b"one-2");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Ranges
 

@@ -1,8 +1,10 @@
 //! A bounded in-memory cache of small files, revalidated on every hit.
 //!
-//! A hit costs one `stat` of the file the bytes came from: if its identity ([`FileId`]) still
-//! matches, the cached bytes are the file's bytes; otherwise the entry is dropped and the
-//! request takes the slow path. Files too large to hold are cached without their bytes: a hit
+//! A file under a plain local path is watched ([`crate::watch`]): a hit first reads the queue
+//! of change events (one `read`, which finds it empty unless something changed) and entries
+//! whose path changed are dropped. Any other hit costs one `stat` of the file the bytes came
+//! from: if its identity ([`FileId`]) still matches, the cached bytes are the file's bytes;
+//! otherwise the entry is dropped and the request takes the slow path. Files too large to hold are cached without their bytes: a hit
 //! opens the file and checks its identity with `fstat`, which skips the slow path's symlink
 //! resolution, sidecar probes and blocking-pool hop, and leaves `sendfile` to do the rest. So a changed file is never served stale, and a file is only
 //! cached once it has settled (see [`crate::meta::SETTLE_TIME`]).
@@ -22,10 +24,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use nix::sys::inotify::WatchDescriptor;
 
 use crate::compress::Encoding;
 use crate::meta::FileId;
 use crate::respond::{Content, RepMeta};
+use crate::watch::{self, Changes, Watcher};
 
 /// Largest file (or compressed form) kept in memory; larger ones are sent with `sendfile`.
 pub const MAX_ENTRY: u64 = 256 * 1024;
@@ -95,6 +99,8 @@ pub struct Cached {
     pub meta: RepMeta,
     /// The bytes, or `None` for a file sent from disk.
     pub bytes: Option<Bytes>,
+    /// The watches that report a change of `source`; empty when it is `stat`ed instead.
+    watches: Vec<WatchDescriptor>,
     last_used: AtomicU64,
 }
 
@@ -106,8 +112,15 @@ impl Cached {
             id,
             meta,
             bytes,
+            watches: Vec::new(),
             last_used: AtomicU64::new(0),
         }
+    }
+
+    /// Whether a change of the file is reported by its watches, so a hit needs no `stat`
+    /// (as long as the cache was [synced](Cache::sync) after the request arrived).
+    pub fn is_watched(&self) -> bool {
+        !self.watches.is_empty()
     }
 
     /// Whether the file on disk is still the one the bytes came from (one `stat`).
@@ -115,10 +128,11 @@ impl Cached {
         std::fs::metadata(&self.source).is_ok_and(|m| m.is_file() && FileId::of(&m) == self.id)
     }
 
-    /// The content, if the file is unchanged: the held bytes after one `stat`, or the file
-    /// opened afresh and checked with `fstat`.
+    /// The content, if the file is unchanged: the held bytes (after one `stat` unless the file
+    /// is watched), or the file opened afresh and checked with `fstat`.
     pub fn content(&self) -> Option<Content> {
         match &self.bytes {
+            Some(b) if self.is_watched() => Some(Content::Memory(b.clone())),
             Some(b) => self.is_current().then(|| Content::Memory(b.clone())),
             None => {
                 let file = File::open(&self.source).ok()?;
@@ -138,17 +152,33 @@ impl Cached {
 }
 
 /// The cache; shared by every worker thread.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Cache {
     inner: Mutex<Inner>,
     clock: AtomicU64,
     pages: Mutex<HashMap<Vec<u8>, Arc<Page>>>,
 }
 
-#[derive(Debug, Default)]
+impl Default for Cache {
+    fn default() -> Cache {
+        Cache {
+            inner: Mutex::new(Inner {
+                map: HashMap::new(),
+                total: 0,
+                watcher: Watcher::new(),
+            }),
+            clock: AtomicU64::new(0),
+            pages: Mutex::default(),
+        }
+    }
+}
+
+#[derive(Debug)]
 struct Inner {
     map: HashMap<Vec<u8>, Arc<Cached>>,
     total: usize,
+    /// `None` where inotify is unavailable: every entry is then `stat`ed on a hit.
+    watcher: Option<Watcher>,
 }
 
 /// The key of the listing of the directory `path` in `sort` order, as HTML or JSON.
@@ -185,6 +215,22 @@ impl Cache {
         Cache::default()
     }
 
+    /// Applies the changes reported since the last call: entries of changed files are dropped.
+    /// Call it once a request has arrived and before looking its answer up, so that
+    /// [watched](Cached::is_watched) entries reflect every change made before it was sent.
+    pub fn sync(&self) {
+        let mut inner = self.lock();
+        let Some(watcher) = inner.watcher.as_mut() else {
+            return;
+        };
+        if watcher.is_idle() {
+            return;
+        }
+        if let Some(changes) = watcher.drain() {
+            inner.forget(&changes);
+        }
+    }
+
     /// The entry under `key`, whether or not it is still current.
     pub fn get(&self, key: &[u8]) -> Option<Arc<Cached>> {
         let entry = self.lock().map.get(key).cloned()?;
@@ -196,8 +242,9 @@ impl Cache {
     }
 
     /// Stores `entry` under `key` unless it is too large ([`MAX_ENTRY`], [`MAX_COMPRESSED`]);
-    /// evicts if the total grows too large.
-    pub fn insert(&self, key: Vec<u8>, entry: Cached) {
+    /// evicts if the total grows too large. A file under a [watchable](watch::watchable) path
+    /// is watched from now on, so its hits need no `stat`.
+    pub fn insert(&self, key: Vec<u8>, mut entry: Cached) {
         let limit = if entry.meta.encoding.is_some() {
             MAX_COMPRESSED
         } else {
@@ -211,9 +258,16 @@ impl Cache {
             Ordering::Relaxed,
         );
         let cost = entry.cost(&key);
+        let watchable = watch::watchable(&entry.source);
         let mut inner = self.lock();
+        if watchable {
+            // Under the lock, so no drain can come between the check and the insert: a change
+            // made before the watches existed shows in the `stat`, any later one as an event.
+            entry.watches = inner.watch(&entry.source, entry.id);
+        }
         if let Some(old) = inner.map.insert(key.clone(), Arc::new(entry)) {
             inner.total -= old.cost(&key);
+            inner.release(&old);
         }
         inner.total += cost;
         if inner.total > MAX_TOTAL {
@@ -226,6 +280,7 @@ impl Cache {
         let mut inner = self.lock();
         if let Some(old) = inner.map.remove(key) {
             inner.total -= old.cost(key);
+            inner.release(&old);
         }
     }
 
@@ -267,6 +322,53 @@ impl Cache {
 }
 
 impl Inner {
+    /// The watches for the file `source` whose identity was `id`, if it is still that file
+    /// once they exist; otherwise none (the entry is then `stat`ed on every hit).
+    fn watch(&mut self, source: &std::path::Path, id: FileId) -> Vec<WatchDescriptor> {
+        let Some(watcher) = self.watcher.as_mut() else {
+            return Vec::new();
+        };
+        let Some(held) = watcher.watch(source) else {
+            return Vec::new();
+        };
+        let same = std::fs::metadata(source).is_ok_and(|m| m.is_file() && FileId::of(&m) == id);
+        if same {
+            held
+        } else {
+            watcher.release(&held);
+            Vec::new()
+        }
+    }
+
+    /// Gives back the watches of an entry that left the map.
+    fn release(&mut self, old: &Cached) {
+        if let Some(watcher) = self.watcher.as_mut() {
+            watcher.release(&old.watches);
+        }
+    }
+
+    /// Drops the watched entries that `changes` touch.
+    fn forget(&mut self, changes: &Changes) {
+        let stale: Vec<Vec<u8>> = self
+            .map
+            .iter()
+            .filter(|(_, e)| {
+                e.is_watched()
+                    && match changes {
+                        Changes::All => true,
+                        Changes::Paths(paths) => paths.iter().any(|p| e.source.starts_with(p)),
+                    }
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            if let Some(old) = self.map.remove(&k) {
+                self.total -= old.cost(&k);
+                self.release(&old);
+            }
+        }
+    }
+
     /// Drops least recently used entries until at most `target` bytes remain.
     fn evict(&mut self, target: usize) {
         let mut by_age: Vec<(u64, Vec<u8>)> = self
@@ -281,6 +383,7 @@ impl Inner {
             }
             if let Some(old) = self.map.remove(&k) {
                 self.total -= old.cost(&k);
+                self.release(&old);
             }
         }
     }
@@ -326,6 +429,47 @@ mod tests {
         cache.remove(&key(b"f", None));
         assert!(cache.get(&key(b"f", None)).is_none());
         assert_eq!(cache.total(), 0);
+    }
+
+    #[test]
+    fn watched_entries_go_when_their_file_or_a_parent_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(root.join("site")).unwrap();
+        let p = root.join("site/f");
+        let cache = Cache::new();
+        let k = key(b"f", None);
+        let fresh = |cache: &Cache| {
+            std::fs::write(&p, b"one").unwrap();
+            cache.insert(k.clone(), entry(p.clone(), Bytes::from_static(b"one")));
+            cache.sync();
+            assert!(cache.get(&k).unwrap().is_watched());
+        };
+
+        fresh(&cache);
+        std::fs::write(&p, b"two").unwrap();
+        assert!(cache.get(&k).is_some(), "dropped only when synced");
+        cache.sync();
+        assert!(cache.get(&k).is_none(), "written in place");
+
+        fresh(&cache);
+        std::fs::write(root.join("site/new"), b"two").unwrap();
+        std::fs::rename(root.join("site/new"), &p).unwrap();
+        cache.sync();
+        assert!(cache.get(&k).is_none(), "replaced by a rename");
+
+        fresh(&cache);
+        std::fs::rename(root.join("site"), root.join("old")).unwrap();
+        std::fs::create_dir(root.join("site")).unwrap();
+        cache.sync();
+        assert!(cache.get(&k).is_none(), "a parent renamed");
+
+        fresh(&cache);
+        cache.remove(&k);
+        assert!(
+            cache.lock().watcher.as_ref().unwrap().is_idle(),
+            "watches go with the last entry"
+        );
     }
 
     #[test]

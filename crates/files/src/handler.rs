@@ -121,10 +121,12 @@ impl Files {
 
     /// The cached representation for a client accepting `encodings`, if one is current.
     ///
-    /// Costs one `stat` (or `open` + `fstat` for a large file), done right here on the event
-    /// loop: cheaper than waking a blocking thread, and the whole cost of a hit.
+    /// Costs one `read` of the change queue for a watched file, else one `stat` (or `open` +
+    /// `fstat` for a large file), done right here on the event loop: cheaper than waking a
+    /// blocking thread, and the whole cost of a hit.
     fn cached(&self, rel: &RelPath, encodings: &[Encoding]) -> Option<Rep> {
         let cache = &self.inner.cache;
+        cache.sync();
         let mut key = rel.key();
         let base = key.len();
         for enc in encodings.iter().copied().map(Some).chain([None]) {

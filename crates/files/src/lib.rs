@@ -48,6 +48,7 @@ pub mod mime;
 pub mod range;
 pub mod resolve;
 pub mod respond;
+pub mod watch;
 
 pub use config::Config;
 pub use error::Error;
