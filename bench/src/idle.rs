@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::error::{BenchError, Result};
 use crate::httpc::Conn;
-use crate::servers::{self, Running};
+use crate::procfs;
+use crate::servers::Running;
 
 /// Idle connections held open at once.
 pub const CONNECTIONS: usize = 10_000;
@@ -40,7 +41,7 @@ pub fn measure(server: &Running, path: &str) -> Result<u64> {
         conns.push(conn);
     }
     sleep(SETTLE);
-    let rss = servers::group_rss(server.pgid())?;
+    let rss = procfs::group_rss(server.pgid())?;
     drop(conns);
     Ok(rss)
 }

@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //! - [`wrk`]: running wrk and parsing its report (the part with unit tests that matter most).
-//! - [`servers`]: starting each server with its documented configuration, stopping it, its memory.
+//! - [`servers`]: starting each server with its documented configuration, stopping it.
+//! - [`procfs`], [`cpu`]: a server's processes, their memory, and the CPU each request costs.
 //! - [`fixtures`], [`guestbook`]: the files and the seeded database every server serves.
 //! - [`workloads`]: what is measured against what, and the goals.
 //! - [`runner`], [`idle`]: the interleaved runs and the idle-connection memory measurement.
@@ -17,11 +18,13 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod chart;
+mod cpu;
 mod error;
 mod fixtures;
 mod guestbook;
 mod httpc;
 mod idle;
+mod procfs;
 mod report;
 mod runner;
 mod servers;
@@ -315,18 +318,26 @@ fn print_summary(r: &WorkloadResult) {
         s.summary()
             .map_or("—".to_owned(), |x| format!("{:.0}", x.median))
     };
+    let cpu = |s: &Series| {
+        s.cpu_summary()
+            .map_or("—".to_owned(), |x| format!("{:.2}", x.median))
+    };
+    let times = |x: Option<f64>| x.map_or("—".to_owned(), |x| format!("{x:.2}×"));
     for (p, ps) in &r.peers {
-        let ratio = report::pair_ratio(r, ps).map_or("—".to_owned(), |x| format!("{x:.2}×"));
         let extra = ps
             .unavailable
             .as_deref()
             .map(|w| format!(" (unavailable: {w})"))
             .unwrap_or_default();
         eprintln!(
-            "  sockserve {} vs {} {}: {ratio}{extra}",
+            "  sockserve {} vs {} {}: {}; CPU µs/req {} vs {}: {}{extra}",
             fmt(s),
             p.label,
-            fmt(ps)
+            fmt(ps),
+            times(report::pair_ratio(r, ps)),
+            cpu(s),
+            cpu(ps),
+            times(report::cpu_ratio(r, ps)),
         );
     }
 }
@@ -353,8 +364,11 @@ fn method(s: &Settings, layouts: &[Layout]) -> String {
     format!(
         "wrk on the loopback, {}s warm-up per server, then {} interleaved rounds of {}s per server \
          (sockserve, each peer, sockserve, each peer, ...), {} connections ({} where a peer runs CGI), a 10 s timeout, \
-         `--latency`; medians with min–max; ratio = sockserve median / peer median. Runs with any \
-         non-2xx/3xx response or socket error are rejected and listed below. Layouts: {}. Idle \
+         `--latency`; medians with min–max; ratio = sockserve median / peer median. Server CPU \
+         µs/req: user + system time of the server's processes (and of the CGI children they \
+         reaped) during each measured run, over the requests wrk completed; CPU ratio = peer \
+         median / sockserve median. Runs with any non-2xx/3xx response or socket error are \
+         rejected and listed below. Layouts: {}. Idle \
          memory: {} keep-alive connections, one request each, then the sum of VmRSS over the \
          server's processes, {} fresh start(s) per server.",
         s.warmup.as_secs(),

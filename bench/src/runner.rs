@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::time::Duration;
 
+use crate::cpu;
 use crate::error::{BenchError, Result};
 use crate::httpc;
 use crate::idle;
+use crate::procfs;
 use crate::servers::{self, Env, Layout, Running, ServerKind};
 use crate::stats::Summary;
 use crate::sysinfo;
@@ -37,6 +39,9 @@ pub struct Sample {
     pub p99: Option<Duration>,
     /// Memory only: resident bytes of the freshly started server before any connection.
     pub baseline: Option<f64>,
+    /// wrk runs: the server's CPU time (user + system) per completed request, in µs; `None`
+    /// when it could not be read (the reason is in [`Series::cpu_gaps`]).
+    pub cpu_us: Option<f64>,
 }
 
 /// Every run of one server in one workload.
@@ -45,6 +50,8 @@ pub struct Series {
     pub samples: Vec<Sample>,
     /// Runs thrown away, with why.
     pub rejected: Vec<String>,
+    /// Counted runs whose server CPU time could not be read, with why.
+    pub cpu_gaps: Vec<String>,
     /// Why this server could not be measured at all.
     pub unavailable: Option<String>,
 }
@@ -59,6 +66,17 @@ impl Series {
 
     pub fn summary(&self) -> Option<Summary> {
         Summary::of(&self.samples.iter().map(|s| s.value).collect::<Vec<_>>())
+    }
+
+    /// The server's CPU µs per request over the runs that have it.
+    pub fn cpu_summary(&self) -> Option<Summary> {
+        Summary::of(
+            &self
+                .samples
+                .iter()
+                .filter_map(|s| s.cpu_us)
+                .collect::<Vec<_>>(),
+        )
     }
 
     /// Median resident bytes per idle connection above the fresh server's baseline.
@@ -191,6 +209,12 @@ fn measure_wrk(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
         }
     }
     let run = args(settings.duration);
+    // A measured run, with the server's CPU time read around it (the warm-up's is not).
+    let measured = |t: Target| {
+        let server = running.get(&t.server)?;
+        let u = server.url(t.path);
+        Some(cpu::around(server.pgid(), || wrk::run(&run, &u)))
+    };
     for round in 0..settings.rounds {
         eprintln!(
             "  [{}/{}] round {}/{}",
@@ -199,34 +223,56 @@ fn measure_wrk(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
             round + 1,
             settings.rounds
         );
-        if let (Ok(series), Some(u)) = (result.sockserve.as_mut(), url(w.sockserve)) {
-            record(series, wrk::run(&run, &u), w.metric);
+        if let Ok(series) = result.sockserve.as_mut()
+            && let Some((report, seconds)) = measured(w.sockserve)
+        {
+            record(series, report, seconds, w.metric);
         }
         for &i in &live {
             let (peer, series) = &mut result.peers[i];
-            if let Some(u) = url(peer.target) {
-                record(series, wrk::run(&run, &u), w.metric);
+            if let Some((report, seconds)) = measured(peer.target) {
+                record(series, report, seconds, w.metric);
             }
         }
     }
 }
 
-fn record(series: &mut Series, report: Result<wrk::WrkReport>, metric: Metric) {
-    match report {
-        Err(e) => series.rejected.push(e.to_string()),
-        Ok(r) => match r.rejection() {
-            Some(why) => series.rejected.push(why),
-            None => series.samples.push(Sample {
-                value: match metric {
-                    Metric::Bytes => r.bytes_per_sec,
-                    _ => r.requests_per_sec,
-                },
-                p50: r.p50,
-                p99: r.p99,
-                baseline: None,
-            }),
-        },
+/// Adds one wrk run to `series`, with the server's CPU `seconds` during it: a counted run without
+/// its CPU time still counts for throughput, and says why its CPU is missing.
+fn record(
+    series: &mut Series,
+    report: Result<wrk::WrkReport>,
+    seconds: Result<f64>,
+    metric: Metric,
+) {
+    let r = match report {
+        Ok(r) => r,
+        Err(e) => {
+            series.rejected.push(e.to_string());
+            return;
+        }
+    };
+    if let Some(why) = r.rejection() {
+        series.rejected.push(why);
+        return;
     }
+    let cpu_us = match seconds {
+        Ok(s) => cpu::micros_per_request(s, r.requests),
+        Err(e) => {
+            series.cpu_gaps.push(e.to_string());
+            None
+        }
+    };
+    series.samples.push(Sample {
+        value: match metric {
+            Metric::Bytes => r.bytes_per_sec,
+            _ => r.requests_per_sec,
+        },
+        p50: r.p50,
+        p99: r.p99,
+        baseline: None,
+        cpu_us,
+    });
 }
 
 /// Each sample on a freshly started server, so one server's earlier connections never inflate it.
@@ -270,12 +316,13 @@ fn one_memory_sample(target: Target, env: &Env, layout: Layout) -> Result<Sample
     check(&server, target)?;
     // Settle first, so the baseline is the idle server and not its start-up.
     std::thread::sleep(Duration::from_millis(500));
-    let baseline = servers::group_rss(server.pgid())?;
+    let baseline = procfs::group_rss(server.pgid())?;
     let rss = idle::measure(&server, target.path)?;
     Ok(Sample {
         value: rss as f64,
         p50: None,
         p99: None,
         baseline: Some(baseline as f64),
+        cpu_us: None,
     })
 }

@@ -1,8 +1,8 @@
-//! Starting, pinning, measuring and stopping the servers under test.
+//! Starting, pinning and stopping the servers under test.
 //!
 //! Every server runs in its own process group on its own loopback port, so stopping it (SIGTERM to
 //! the group, SIGKILL after a grace) also stops nginx's workers and any CGI children, and its
-//! memory is the sum over the group. [`Running`] stops its server when dropped, so an error or a
+//! memory and CPU time are sums over the group ([`crate::procfs`]). [`Running`] stops its server when dropped, so an error or a
 //! panic anywhere in the harness never leaves a server behind.
 
 use std::fs;
@@ -392,72 +392,4 @@ pub fn log_tail(log: &Path) -> String {
     let text = fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(5)..].join(" | ")
-}
-
-/// Resident memory of a whole process group, in bytes (sum of `VmRSS`).
-pub fn group_rss(pgid: u32) -> Result<u64> {
-    let mut total = 0;
-    for entry in fs::read_dir("/proc")? {
-        let entry = entry?;
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        if process_group(&stat) != Some(pgid) {
-            continue;
-        }
-        let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
-            continue;
-        };
-        total += vm_rss(&status).unwrap_or(0);
-    }
-    if total == 0 {
-        return Err(BenchError::new(format!("no process in group {pgid}")));
-    }
-    Ok(total)
-}
-
-/// The `pgrp` field of `/proc/PID/stat` (the fifth, counting after the parenthesised name).
-fn process_group(stat: &str) -> Option<u32> {
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(2)?.parse().ok()
-}
-
-/// `VmRSS:  1234 kB` in bytes.
-fn vm_rss(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_proc_fields() {
-        assert_eq!(
-            process_group("42 (nginx: worker (x)) S 41 40 40 0 -1"),
-            Some(40)
-        );
-        assert_eq!(
-            vm_rss("Name:\tnginx\nVmRSS:\t    2048 kB\n"),
-            Some(2048 * 1024)
-        );
-        assert_eq!(vm_rss("Name:\tkthread\n"), None);
-    }
-
-    #[test]
-    fn own_group_has_memory() {
-        let me = std::process::id();
-        let stat = fs::read_to_string(format!("/proc/{me}/stat")).unwrap();
-        let pgid = process_group(&stat).unwrap();
-        assert!(group_rss(pgid).unwrap() > 0);
-    }
 }
