@@ -79,7 +79,14 @@ pub fn file_response(
         Outcome::Proceed => {}
         Outcome::NotModified => {
             let mut r = response(StatusCode::NOT_MODIFIED);
-            validator_headers(&mut r.headers, meta, cache_control);
+            let m = rep.meta;
+            validator_headers(
+                &mut r.headers,
+                m.etag,
+                m.last_modified,
+                m.vary,
+                cache_control,
+            );
             return r;
         }
         Outcome::Failed => return Response::error(StatusCode::PRECONDITION_FAILED),
@@ -113,8 +120,8 @@ pub fn file_response(
 /// `200` with every byte.
 fn whole(rep: Rep, cache_control: &HeaderValue) -> Response {
     let mut r = response(StatusCode::OK);
-    entity_headers(&mut r.headers, &rep.meta, cache_control);
     let len = rep.meta.len;
+    entity_headers(&mut r.headers, rep.meta, cache_control);
     r.body = match rep.content {
         Content::Memory(b) => ResponseBody::Full(b),
         Content::Disk(file) if len > 0 => ResponseBody::File(FileRegion {
@@ -130,12 +137,9 @@ fn whole(rep: Rep, cache_control: &HeaderValue) -> Response {
 /// `206` with one range.
 fn single(rep: Rep, range: ByteRange, cache_control: &HeaderValue) -> Response {
     let mut r = response(StatusCode::PARTIAL_CONTENT);
-    entity_headers(&mut r.headers, &rep.meta, cache_control);
-    insert(
-        &mut r.headers,
-        header::CONTENT_RANGE,
-        &range.content_range(rep.meta.len),
-    );
+    let content_range = range.content_range(rep.meta.len);
+    entity_headers(&mut r.headers, rep.meta, cache_control);
+    insert(&mut r.headers, header::CONTENT_RANGE, &content_range);
     r.body = match rep.content {
         Content::Memory(b) => {
             ResponseBody::Full(b.slice(range.start as usize..=range.end as usize))
@@ -184,7 +188,7 @@ fn multipart(rep: Rep, ranges: &[ByteRange], cache_control: &HeaderValue) -> Res
         .sum();
 
     let mut r = response(StatusCode::PARTIAL_CONTENT);
-    entity_headers(&mut r.headers, &rep.meta, cache_control);
+    entity_headers(&mut r.headers, rep.meta, cache_control);
     insert(
         &mut r.headers,
         header::CONTENT_TYPE,
@@ -264,22 +268,29 @@ fn response(status: StatusCode) -> Response {
     r
 }
 
-/// The headers every successful response for a representation carries.
-fn entity_headers(h: &mut Headers, meta: &RepMeta, cache_control: &HeaderValue) {
-    h.append(header::CONTENT_TYPE, meta.content_type.clone());
+/// The headers every successful response for a representation carries. Takes the values
+/// over rather than cloning them: each clone of a shared value is an atomic increment.
+fn entity_headers(h: &mut Headers, meta: RepMeta, cache_control: &HeaderValue) {
+    h.append(header::CONTENT_TYPE, meta.content_type);
     match meta.encoding {
         Some(e) => h.append(header::CONTENT_ENCODING, e.header_value()),
         None => h.append(header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
     }
-    validator_headers(h, meta, cache_control);
+    validator_headers(h, meta.etag, meta.last_modified, meta.vary, cache_control);
 }
 
 /// The headers a `304` must repeat (RFC 9110 15.4.5): ETag, Last-Modified, Cache-Control, Vary.
-fn validator_headers(h: &mut Headers, meta: &RepMeta, cache_control: &HeaderValue) {
-    h.append(header::ETAG, meta.etag.clone());
-    h.append(header::LAST_MODIFIED, meta.last_modified.clone());
+fn validator_headers(
+    h: &mut Headers,
+    etag: HeaderValue,
+    last_modified: HeaderValue,
+    vary: bool,
+    cache_control: &HeaderValue,
+) {
+    h.append(header::ETAG, etag);
+    h.append(header::LAST_MODIFIED, last_modified);
     h.append(header::CACHE_CONTROL, cache_control.clone());
-    if meta.vary {
+    if vary {
         h.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     }
 }
