@@ -219,16 +219,7 @@ impl Cache {
     /// Call it once a request has arrived and before looking its answer up, so that
     /// [watched](Cached::is_watched) entries reflect every change made before it was sent.
     pub fn sync(&self) {
-        let mut inner = self.lock();
-        let Some(watcher) = inner.watcher.as_mut() else {
-            return;
-        };
-        if watcher.is_idle() {
-            return;
-        }
-        if let Some(changes) = watcher.drain() {
-            inner.forget(&changes);
-        }
+        self.lock().sync();
     }
 
     /// The entry under `key`, whether or not it is still current.
@@ -258,11 +249,14 @@ impl Cache {
             Ordering::Relaxed,
         );
         let cost = entry.cost(&key);
-        let watchable = watch::watchable(&entry.source);
+        // A file sent from disk is opened and checked on every hit anyway: no watch for it.
+        let watchable = entry.bytes.is_some() && watch::watchable(&entry.source);
         let mut inner = self.lock();
         if watchable {
             // Under the lock, so no drain can come between the check and the insert: a change
             // made before the watches existed shows in the `stat`, any later one as an event.
+            // Synced first, so that no watch kept for a path that has since changed is reused.
+            inner.sync();
             entry.watches = inner.watch(&entry.source, entry.id);
         }
         if let Some(old) = inner.map.insert(key.clone(), Arc::new(entry)) {
@@ -322,6 +316,19 @@ impl Cache {
 }
 
 impl Inner {
+    /// Reads the change queue and drops the entries it names.
+    fn sync(&mut self) {
+        let Some(watcher) = self.watcher.as_mut() else {
+            return;
+        };
+        if watcher.is_idle() {
+            return;
+        }
+        if let Some(changes) = watcher.drain() {
+            self.forget(&changes);
+        }
+    }
+
     /// The watches for the file `source` whose identity was `id`, if it is still that file
     /// once they exist; otherwise none (the entry is then `stat`ed on every hit).
     fn watch(&mut self, source: &std::path::Path, id: FileId) -> Vec<WatchDescriptor> {

@@ -59,8 +59,9 @@ impl Files {
         self.complete(req, plan).await
     }
 
-    /// What can be answered without waiting: errors, `OPTIONS`, and cache hits (one `stat`),
-    /// which is most requests; the rest is left to [`Files::complete`].
+    /// What can be answered without waiting: errors, `OPTIONS`, and cache hits (one `read` of
+    /// the change queue, or one `stat`), which is most requests; the rest is left to
+    /// [`Files::complete`].
     fn plan(&self, req: &RequestHead) -> Plan {
         let method = &req.method;
         if method == Method::OPTIONS {

@@ -2,8 +2,8 @@
 //! [`server::Service`] any server could call.
 //!
 //! A request goes through three steps. Its path is decoded into a safe relative path without
-//! touching the disk ([`resolve`]). A small, unchanged file is then answered from memory after a
-//! single `stat` ([`cache`]); anything else is looked up on a blocking thread ([`lookup`]), so the
+//! touching the disk ([`resolve`]). A small, unchanged file is then answered from memory after
+//! one look at the queue of change events, or one `stat` ([`cache`], [`watch`]); anything else is looked up on a blocking thread ([`lookup`]), so the
 //! event loop never waits on the disk. Finally the chosen representation is answered according
 //! to the request's preconditions and ranges ([`respond`]).
 //!
@@ -18,7 +18,8 @@
 //! - Ranges are coalesced; too many (see [`range`]) get the whole file with `200`. Encoded
 //!   forms are never ranged: a request with `Range` gets the unencoded file.
 //! - Small files are served from memory and large ones with `sendfile`; both revalidate with
-//!   one system call per hit, so an edited file is served fresh on the next request.
+//!   one system call per hit (a non-blocking `read` of inotify's queue for a watched file, a
+//!   `stat` for any other), so an edited file is served fresh on the next request.
 //!
 //! # Layout
 //! - [`config`]: [`Config`], validated by the caller before the server starts.
@@ -30,6 +31,7 @@
 //! - [`range`]: `Range: bytes=` parsing, coalescing and the limits that keep it cheap.
 //! - [`compress`]: `Accept-Encoding` negotiation, precompressed sidecars, on-the-fly compression.
 //! - [`cache`]: the bounded in-memory cache of small files, revalidated on every hit.
+//! - [`watch`]: inotify watches that tell the cache which files changed, without a `stat`.
 //! - [`listing`]: directory listings as HTML or JSON.
 //! - [`lookup`]: the blocking part: find what a path names and load it.
 //! - [`respond`]: a representation plus the request's headers give the response.
