@@ -1,7 +1,7 @@
 //! A bounded in-memory cache of small files, revalidated on every hit.
 //!
-//! A file under a plain local path is watched ([`crate::watch`]): a hit first reads the queue
-//! of change events (one `read`, which finds it empty unless something changed) and entries
+//! A file under a plain local path is watched ([`crate::watch`]): a hit first looks at the
+//! queue of change events (one `ioctl`, which finds it empty unless something changed) and entries
 //! whose path changed are dropped. Any other hit costs one `stat` of the file the bytes came
 //! from: if its identity ([`FileId`]) still matches, the cached bytes are the file's bytes;
 //! otherwise the entry is dropped and the request takes the slow path. Files too large to hold are cached without their bytes: a hit
@@ -24,12 +24,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use nix::sys::inotify::WatchDescriptor;
 
 use crate::compress::Encoding;
 use crate::meta::FileId;
 use crate::respond::{Content, RepMeta};
-use crate::watch::{self, Changes, Watcher};
+use crate::watch::{self, Changes, Watcher, Wd};
 
 /// Largest file (or compressed form) kept in memory; larger ones are sent with `sendfile`.
 pub const MAX_ENTRY: u64 = 256 * 1024;
@@ -100,7 +99,7 @@ pub struct Cached {
     /// The bytes, or `None` for a file sent from disk.
     pub bytes: Option<Bytes>,
     /// The watches that report a change of `source`; empty when it is `stat`ed instead.
-    watches: Vec<WatchDescriptor>,
+    watches: Vec<Wd>,
     last_used: AtomicU64,
 }
 
@@ -331,7 +330,7 @@ impl Inner {
 
     /// The watches for the file `source` whose identity was `id`, if it is still that file
     /// once they exist; otherwise none (the entry is then `stat`ed on every hit).
-    fn watch(&mut self, source: &std::path::Path, id: FileId) -> Vec<WatchDescriptor> {
+    fn watch(&mut self, source: &std::path::Path, id: FileId) -> Vec<Wd> {
         let Some(watcher) = self.watcher.as_mut() else {
             return Vec::new();
         };

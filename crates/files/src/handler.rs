@@ -59,7 +59,7 @@ impl Files {
         self.complete(req, plan).await
     }
 
-    /// What can be answered without waiting: errors, `OPTIONS`, and cache hits (one `read` of
+    /// What can be answered without waiting: errors, `OPTIONS`, and cache hits (one look at
     /// the change queue, or one `stat`), which is most requests; the rest is left to
     /// [`Files::complete`].
     fn plan(&self, req: &RequestHead) -> Plan {
@@ -122,7 +122,7 @@ impl Files {
 
     /// The cached representation for a client accepting `encodings`, if one is current.
     ///
-    /// Costs one `read` of the change queue for a watched file, else one `stat` (or `open` +
+    /// Costs one look at the change queue for a watched file, else one `stat` (or `open` +
     /// `fstat` for a large file), done right here on the event loop: cheaper than waking a
     /// blocking thread, and the whole cost of a hit.
     fn cached(&self, rel: &RelPath, encodings: &[Encoding]) -> Option<Rep> {

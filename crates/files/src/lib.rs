@@ -18,8 +18,8 @@
 //! - Ranges are coalesced; too many (see [`range`]) get the whole file with `200`. Encoded
 //!   forms are never ranged: a request with `Range` gets the unencoded file.
 //! - Small files are served from memory and large ones with `sendfile`; both revalidate with
-//!   one system call per hit (a non-blocking `read` of inotify's queue for a watched file, a
-//!   `stat` for any other), so an edited file is served fresh on the next request.
+//!   one system call per hit (a look at inotify's queue, `ioctl(FIONREAD)`, for a watched file,
+//!   a `stat` for any other), so an edited file is served fresh on the next request.
 //!
 //! # Layout
 //! - [`config`]: [`Config`], validated by the caller before the server starts.

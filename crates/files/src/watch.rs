@@ -4,62 +4,74 @@
 //! is watched for writes and attribute changes (made through any hard link), and every
 //! directory from `/` down to it for entries created, deleted or renamed (a file replaced by a
 //! rename, a renamed parent, a swapped root). The kernel queues an event before the call that
-//! causes it returns, so draining the queue (one non-blocking `read`) after a request has
-//! arrived and before it is answered sees every change completed before the request was sent:
-//! the guarantee of a `stat` per hit, for less than a `stat` costs (which walks the whole path).
+//! causes it returns, so looking at the queue (one `ioctl(FIONREAD)`, which finds it empty
+//! unless something changed) after a request has arrived and before it is answered sees every
+//! change completed before the request was sent: the guarantee of a `stat` per hit, for less
+//! than a `stat` costs (which walks the whole path).
 //!
 //! Only paths without symlinks on local filesystems are watched ([`watchable`]): through a
 //! symlink, a path can change where it leads from a directory that is not on it, and network
 //! filesystems do not report changes made on other machines. Those files keep a `stat` per hit.
 
 use std::collections::HashMap;
+use std::mem::MaybeUninit;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use nix::errno::Errno;
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
-use nix::sys::statfs::{self, FsType};
+use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
+use rustix::io::Errno;
 
 /// What a file's inode is watched for: its content or its metadata changing, or it going.
-const FILE_EVENTS: AddWatchFlags = AddWatchFlags::IN_MODIFY
-    .union(AddWatchFlags::IN_ATTRIB)
-    .union(AddWatchFlags::IN_DELETE_SELF)
-    .union(AddWatchFlags::IN_MOVE_SELF);
+const FILE_EVENTS: WatchFlags = WatchFlags::MODIFY
+    .union(WatchFlags::ATTRIB)
+    .union(WatchFlags::DELETE_SELF)
+    .union(WatchFlags::MOVE_SELF);
 
 /// What a directory on the way is watched for: an entry appearing, going or being renamed,
 /// permissions changing, or the directory itself going.
-const DIR_EVENTS: AddWatchFlags = AddWatchFlags::IN_CREATE
-    .union(AddWatchFlags::IN_DELETE)
-    .union(AddWatchFlags::IN_MOVED_FROM)
-    .union(AddWatchFlags::IN_MOVED_TO)
-    .union(AddWatchFlags::IN_ATTRIB)
-    .union(AddWatchFlags::IN_DELETE_SELF)
-    .union(AddWatchFlags::IN_MOVE_SELF)
-    .union(AddWatchFlags::IN_ONLYDIR);
+const DIR_EVENTS: WatchFlags = WatchFlags::CREATE
+    .union(WatchFlags::DELETE)
+    .union(WatchFlags::MOVED_FROM)
+    .union(WatchFlags::MOVED_TO)
+    .union(WatchFlags::ATTRIB)
+    .union(WatchFlags::DELETE_SELF)
+    .union(WatchFlags::MOVE_SELF)
+    .union(WatchFlags::ONLYDIR);
 
-/// Filesystems whose changes all pass through this kernel, so inotify sees every one.
-const LOCAL: [FsType; 5] = [
-    statfs::EXT4_SUPER_MAGIC, // also ext2 and ext3
-    statfs::XFS_SUPER_MAGIC,
-    statfs::BTRFS_SUPER_MAGIC,
-    statfs::TMPFS_MAGIC,
-    statfs::F2FS_SUPER_MAGIC,
+/// Filesystems whose changes all pass through this kernel, so inotify sees every one
+/// (`statfs` magic numbers, from `linux/magic.h`).
+const LOCAL: [u64; 5] = [
+    0xEF53,      // ext2, ext3, ext4
+    0x5846_5342, // xfs
+    0x9123_683E, // btrfs
+    0x0102_1994, // tmpfs
+    0xF2F5_2010, // f2fs
 ];
+
+/// Room for a few hundred events per `read`.
+const EVENT_BUFFER: usize = 16 * 1024;
 
 /// Whether `path` can be watched: absolute, free of symlinks and `..`, on a local filesystem.
 /// Takes a few system calls; meant for the moment a file is cached, not for every hit.
 pub fn watchable(path: &Path) -> bool {
     path.is_absolute()
         && std::fs::canonicalize(path).is_ok_and(|real| real == path)
-        && statfs::statfs(path).is_ok_and(|s| LOCAL.contains(&s.filesystem_type()))
+        && rustix::fs::statfs(path)
+            .is_ok_and(|s| u64::try_from(s.f_type).is_ok_and(|t| LOCAL.contains(&t)))
 }
 
 /// The watches of one inotify instance, shared by the cached files that need them.
 #[derive(Debug)]
 pub struct Watcher {
-    inotify: Inotify,
-    watches: HashMap<WatchDescriptor, Watch>,
-    by_path: HashMap<PathBuf, WatchDescriptor>,
+    inotify: OwnedFd,
+    watches: HashMap<Wd, Watch>,
+    by_path: HashMap<PathBuf, Wd>,
+    buf: Box<[MaybeUninit<u8>]>,
 }
+
+/// A watch descriptor, as `inotify_add_watch` returns it.
+pub type Wd = i32;
 
 #[derive(Debug)]
 struct Watch {
@@ -80,11 +92,12 @@ pub enum Changes {
 impl Watcher {
     /// A watcher, or `None` where inotify is not available (the cache then `stat`s every hit).
     pub fn new() -> Option<Watcher> {
-        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok()?;
+        let inotify = inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC).ok()?;
         Some(Watcher {
             inotify,
             watches: HashMap::new(),
             by_path: HashMap::new(),
+            buf: Box::new_uninit_slice(EVENT_BUFFER),
         })
     }
 
@@ -96,7 +109,7 @@ impl Watcher {
     /// Watches the file `path` (which [`watchable`] accepted) and every directory above it.
     /// Returns the watches it now holds a reference to, or `None` (holding nothing) when one
     /// could not be added: the inotify limit, a permission, a race with a rename.
-    pub fn watch(&mut self, path: &Path) -> Option<Vec<WatchDescriptor>> {
+    pub fn watch(&mut self, path: &Path) -> Option<Vec<Wd>> {
         let mut held = Vec::new();
         let dirs = path.ancestors().skip(1).collect::<Vec<_>>();
         let steps = dirs
@@ -117,14 +130,14 @@ impl Watcher {
     }
 
     /// Adds (or takes another reference to) the watch on `path`.
-    fn add(&mut self, path: &Path, mask: AddWatchFlags) -> Option<WatchDescriptor> {
+    fn add(&mut self, path: &Path, mask: WatchFlags) -> Option<Wd> {
         if let Some(&wd) = self.by_path.get(path)
             && let Some(w) = self.watches.get_mut(&wd)
         {
             w.refs += 1;
             return Some(wd);
         }
-        let wd = self.inotify.add_watch(path, mask).ok()?;
+        let wd = inotify::add_watch(&self.inotify, path, mask).ok()?;
         if self.watches.contains_key(&wd) {
             // Another path leads to the same inode (a hard link): events could not be told
             // apart, so this path is not watched.
@@ -140,7 +153,7 @@ impl Watcher {
     }
 
     /// Gives back references taken by [`Watcher::watch`]; a watch nobody needs is removed.
-    pub fn release(&mut self, held: &[WatchDescriptor]) {
+    pub fn release(&mut self, held: &[Wd]) {
         for wd in held {
             let Some(w) = self.watches.get_mut(wd) else {
                 continue;
@@ -151,38 +164,49 @@ impl Watcher {
                     self.by_path.remove(&w.path);
                 }
                 // Fails only if the kernel already dropped the watch (its inode is gone).
-                let _ = self.inotify.rm_watch(*wd);
+                let _ = inotify::remove_watch(&self.inotify, *wd);
             }
         }
     }
 
-    /// Reads every queued event (one `read` when there is none) and says which watched paths
-    /// they touch. Events about entries no cached file goes through are skipped.
+    /// Reads every queued event and says which watched paths they touch; events about entries
+    /// no cached file goes through are skipped. When nothing is queued (the common case), the
+    /// cost is one `ioctl(FIONREAD)`: cheaper than a `read`, which queues and dequeues a waiter.
     pub fn drain(&mut self) -> Option<Changes> {
+        match rustix::io::ioctl_fionread(&self.inotify) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(_) => return Some(Changes::All),
+        }
+        let Watcher {
+            inotify,
+            watches,
+            by_path,
+            buf,
+        } = self;
         let mut changed = Vec::new();
+        let mut reader = inotify::Reader::new(&*inotify, buf);
         loop {
-            let events = match self.inotify.read_events() {
-                Ok(events) => events,
-                Err(Errno::EINTR) => continue,
-                // EAGAIN: the queue is empty. Any other error: nothing more can be read, and
-                // an unreadable queue means changes could be missed.
-                Err(Errno::EAGAIN) => break,
+            let event = match reader.next() {
+                Ok(event) => event,
+                Err(Errno::INTR) => continue,
+                // The queue is empty.
+                Err(Errno::AGAIN) => break,
+                // Nothing more can be read, and an unreadable queue means changes could be missed.
                 Err(_) => return Some(Changes::All),
             };
-            for e in events {
-                if e.mask.contains(AddWatchFlags::IN_Q_OVERFLOW) {
-                    return Some(Changes::All);
-                }
-                let Some(w) = self.watches.get(&e.wd) else {
-                    continue; // a watch given back meanwhile
-                };
-                let path = match e.name {
-                    Some(name) => w.path.join(name),
-                    None => w.path.clone(),
-                };
-                if self.by_path.contains_key(&path) {
-                    changed.push(path);
-                }
+            if event.events().contains(ReadFlags::QUEUE_OVERFLOW) {
+                return Some(Changes::All);
+            }
+            let Some(w) = watches.get(&event.wd()) else {
+                continue; // a watch given back meanwhile
+            };
+            let path = match event.file_name() {
+                Some(name) => w.path.join(std::ffi::OsStr::from_bytes(name.to_bytes())),
+                None => w.path.clone(),
+            };
+            if by_path.contains_key(&path) {
+                changed.push(path);
             }
         }
         (!changed.is_empty()).then_some(Changes::Paths(changed))
