@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use http1::{Decoded, Decoder, ParseError};
+use rustix::net::RecvFlags;
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::oneshot;
@@ -231,7 +232,8 @@ impl ReadSide {
         let result = SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let result = stream.try_io(tokio::io::Interest::READABLE, || {
-                got = stream.try_read(&mut scratch)?;
+                // Directly, not through libc's wrapper (see `Writer::try_send`).
+                got = rustix::net::recv(stream, &mut scratch[..], RecvFlags::empty())?.0;
                 if got > 0 && got < scratch.len() {
                     Err(WouldBlock.into())
                 } else {
