@@ -256,6 +256,12 @@ impl Server {
     }
 }
 
+/// Most threads a worker runs blocking work on (file lookups, SQLite), as nginx's default
+/// thread pool: a burst of first requests for uncached files queues for them instead of
+/// starting a thread each (tokio's default allows 512), which would hold their stacks and
+/// allocator arenas long after the burst.
+const BLOCKING_THREADS: usize = 32;
+
 /// One worker thread: its own event loop, its accept loops, then the drain at shutdown.
 fn run_worker(
     listeners: Vec<(std::net::TcpListener, Arc<Starter>)>,
@@ -265,6 +271,7 @@ fn run_worker(
 ) -> io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()?;
     rt.block_on(async move {
         for (socket, start) in listeners {
