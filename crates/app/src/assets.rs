@@ -9,7 +9,8 @@ use server::Response;
 pub struct Asset {
     bytes: &'static [u8],
     content_type: &'static str,
-    hash: u64,
+    /// `"<fnv1a-64 of the bytes, 16 hex digits>"`, rendered at compile time.
+    etag: [u8; 18],
 }
 
 impl Asset {
@@ -17,7 +18,7 @@ impl Asset {
         Asset {
             bytes,
             content_type,
-            hash: fnv1a(bytes),
+            etag: quoted_hex(fnv1a(bytes)),
         }
     }
 
@@ -32,12 +33,14 @@ impl Asset {
     }
 
     /// The strong validator, `"<fnv1a-64 of the bytes>"`.
-    pub fn etag(&self) -> String {
-        format!("\"{:016x}\"", self.hash)
+    pub fn etag(&self) -> &str {
+        // Hex digits and quotes only, so always UTF-8.
+        std::str::from_utf8(&self.etag).unwrap_or("\"\"")
     }
 
     /// `200` with the bytes, or `304` when `If-None-Match` already names this version.
-    pub fn respond(&self, request_headers: &Headers) -> Response {
+    /// Takes a `'static` asset so that its headers are borrowed, not copied, per request.
+    pub fn respond(&'static self, request_headers: &Headers) -> Response {
         let etag = self.etag();
         let fresh = request_headers
             .get_all("if-none-match")
@@ -56,9 +59,9 @@ impl Asset {
                 Bytes::from_static(self.bytes),
             )
         };
-        if let Ok(v) = HeaderValue::from_str(&etag) {
-            response.headers.append(header::ETAG, v);
-        }
+        response
+            .headers
+            .append(header::ETAG, HeaderValue::from_static(etag));
         response.headers.append(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=3600"),
@@ -79,6 +82,18 @@ const fn fnv1a(bytes: &[u8]) -> u64 {
     hash
 }
 
+/// `n` as 16 lower-case hex digits between double quotes.
+const fn quoted_hex(n: u64) -> [u8; 18] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'"'; 18];
+    let mut i = 0;
+    while i < 16 {
+        out[1 + i] = DIGITS[((n >> (60 - 4 * i)) & 0xf) as usize];
+        i += 1;
+    }
+    out
+}
+
 /// `/`: the tutorial's page.
 pub static INDEX: Asset = Asset::new(
     include_bytes!("../assets/index.html"),
@@ -90,3 +105,29 @@ pub static TEST_JPG: Asset = Asset::new(include_bytes!("../assets/test.jpg"), "i
 
 /// The body of every `404`.
 pub const NOT_FOUND_PAGE: &str = include_str!("../assets/404.html");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_etag_is_the_quoted_hash_in_hex() {
+        for asset in [&INDEX, &TEST_JPG] {
+            assert_eq!(asset.etag(), format!("\"{:016x}\"", fnv1a(asset.bytes)));
+        }
+        assert_eq!(&quoted_hex(0xab), b"\"00000000000000ab\"");
+    }
+
+    #[test]
+    fn a_matching_validator_gets_304() {
+        let mut h = Headers::new();
+        assert_eq!(INDEX.respond(&h).status, StatusCode::OK);
+        h.append(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(INDEX.etag()).expect("ascii"),
+        );
+        let r = INDEX.respond(&h);
+        assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+        assert_eq!(r.headers.get_str("etag"), Some(INDEX.etag()));
+    }
+}

@@ -1,8 +1,7 @@
 //! A deadline for the whole handler.
 
+use std::task::Poll;
 use std::time::Duration;
-
-use futures_util::FutureExt;
 
 use http1::{HeaderValue, StatusCode, header};
 use server::{Request, Response, Service};
@@ -25,14 +24,24 @@ impl<S> Timeout<S> {
 
 /// The request is handed to the inner service before the returned future exists, so no layer
 /// keeps a copy of it in its state.
+///
+/// The limit counts from the moment the handler first waits: a handler that answers at its
+/// first poll (most do) never needs a timer, so it costs neither a clock read nor a timer
+/// registration.
 impl<S: Service> Service for Timeout<S> {
     fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
         let limit = self.limit;
         let inner = self.inner.call(req);
-        // The timer is made at the first poll, inside the runtime, wherever `call` ran.
-        futures_util::future::lazy(move |_| tokio::time::timeout(limit, inner))
-            .flatten()
-            .map(move |result| result.unwrap_or_else(|_| timed_out(limit)))
+        async move {
+            let mut inner = std::pin::pin!(inner);
+            let first = std::future::poll_fn(|cx| Poll::Ready(inner.as_mut().poll(cx))).await;
+            if let Poll::Ready(response) = first {
+                return response;
+            }
+            tokio::time::timeout(limit, inner)
+                .await
+                .unwrap_or_else(|_| timed_out(limit))
+        }
     }
 }
 
@@ -43,4 +52,46 @@ fn timed_out(limit: Duration) -> Response {
     r.headers
         .append(header::RETRY_AFTER, HeaderValue::from_static("1"));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use server::Body;
+
+    fn request() -> Request {
+        Request::from_raw_head(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Body::empty())
+            .expect("a valid head")
+    }
+
+    async fn after(wait: Duration) -> Response {
+        tokio::time::sleep(wait).await;
+        Response::new(StatusCode::OK)
+    }
+
+    #[tokio::test]
+    async fn an_immediate_answer_passes_through() {
+        let t = Timeout::new(
+            |_req| async { Response::new(StatusCode::OK) },
+            Duration::ZERO,
+        );
+        assert_eq!(t.call(request()).await.status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_handler_that_waits_gets_its_limit() {
+        let quick = Timeout::new(
+            |_req| after(Duration::from_millis(10)),
+            Duration::from_secs(5),
+        );
+        assert_eq!(quick.call(request()).await.status, StatusCode::OK);
+
+        let slow = Timeout::new(
+            |_req| after(Duration::from_secs(30)),
+            Duration::from_millis(20),
+        );
+        let r = slow.call(request()).await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers.get_str("retry-after"), Some("1"));
+    }
 }
