@@ -263,11 +263,16 @@ fn environment(args: &Args, bench_dir: &Path, root: &Path, work: &Path) -> Resul
         .map(PathBuf::from)
         .find(|p| p.exists())
         .unwrap_or_else(|| PathBuf::from("python3"));
+    // Built by the same `cargo build` as this binary, so it sits next to it.
+    let ceiling = std::env::current_exe()
+        .map_err(|e| BenchError::new(format!("cannot find the harness binary: {e}")))?
+        .with_file_name("ceiling");
     Ok(Env {
         bench_dir: bench_dir.to_path_buf(),
         work: work.to_path_buf(),
         www: work.join("www"),
         sockserve,
+        ceiling,
         sws,
         python,
         db: work.join("guestbook.db"),

@@ -84,6 +84,9 @@ pub enum ServerKind {
     Python,
     /// `python3 -m http.server --cgi`.
     PythonCgi,
+    /// `ceiling`: every request answered with the same bytes (the 1 KiB file), no parsing,
+    /// no file system; what the machine and the load generator allow at all.
+    Ceiling,
 }
 
 impl ServerKind {
@@ -97,6 +100,7 @@ impl ServerKind {
             ServerKind::StaticWebServer => "static-web-server",
             ServerKind::Python => "python http.server",
             ServerKind::PythonCgi => "python http.server --cgi",
+            ServerKind::Ceiling => "ceiling",
         }
     }
 }
@@ -111,6 +115,8 @@ pub struct Env {
     /// The document root shared by every server.
     pub www: PathBuf,
     pub sockserve: PathBuf,
+    /// The harness's own `ceiling` binary, built next to it.
+    pub ceiling: PathBuf,
     /// `static-web-server`, when installed.
     pub sws: Option<PathBuf>,
     /// The interpreter for python servers and scripts.
@@ -335,6 +341,17 @@ fn command_line(
         }
         ServerKind::Python => python_http(false),
         ServerKind::PythonCgi => python_http(true),
+        ServerKind::Ceiling => {
+            let args = vec![
+                "--port".to_owned(),
+                port_s,
+                "--threads".to_owned(),
+                threads.to_string(),
+                "--body".to_owned(),
+                env.www.join("1k.bin").display().to_string(),
+            ];
+            (env.ceiling.clone(), args)
+        }
     })
 }
 

@@ -211,12 +211,20 @@ pub fn all() -> Vec<Workload> {
         Workload {
             name: "file-1k",
             about: "a 1 KiB file, keep-alive",
-            peers: file_peers(
-                "/1k.bin",
-                small,
-                Some(Goal::AtLeast(1.2)),
-                Some(Goal::AtLeast(50.0)),
-            ),
+            peers: {
+                let mut peers = file_peers(
+                    "/1k.bin",
+                    small,
+                    Some(Goal::AtLeast(1.2)),
+                    Some(Goal::AtLeast(50.0)),
+                );
+                peers.push(peer(
+                    "ceiling (same bytes, no parsing)",
+                    t(ServerKind::Ceiling, "/1k.bin", small),
+                    None,
+                ));
+                peers
+            },
             ..base.clone()
         },
         Workload {
