@@ -1,13 +1,14 @@
 //! A bounded in-memory cache of small files, revalidated on every hit.
 //!
 //! A file under a plain local path is watched ([`crate::watch`]): a hit first looks at the
-//! queue of change events (one `ioctl`, which finds it empty unless something changed) and entries
-//! whose path changed are dropped. Any other hit costs one `stat` of the file the bytes came
-//! from: if its identity ([`FileId`]) still matches, the cached bytes are the file's bytes;
-//! otherwise the entry is dropped and the request takes the slow path. Files too large to hold are cached without their bytes: a hit
-//! opens the file and checks its identity with `fstat`, which skips the slow path's symlink
-//! resolution, sidecar probes and blocking-pool hop, and leaves `sendfile` to do the rest. So a changed file is never served stale, and a file is only
-//! cached once it has settled (see [`crate::meta::SETTLE_TIME`]).
+//! queue of change events (one `ioctl`, which finds it empty unless something changed), and
+//! entries whose path changed are dropped. Any other hit costs one `stat` of the file the bytes
+//! came from: if its identity ([`FileId`]) still matches, the cached bytes are the file's
+//! bytes; otherwise the entry is dropped and the request takes the slow path. Files too large
+//! to hold are cached without their bytes: a hit opens the file and checks its identity with
+//! `fstat`, which skips the slow path's symlink resolution, sidecar probes and blocking-pool
+//! hop, and leaves `sendfile` to do the rest. So a changed file is never served stale, and a
+//! file is only cached once it has settled (see [`crate::meta::SETTLE_TIME`]).
 //!
 //! Rendered directory listings are kept too ([`Page`]), reused while the directory is
 //! unchanged and for at most [`LISTING_TTL`].

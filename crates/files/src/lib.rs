@@ -3,9 +3,10 @@
 //!
 //! A request goes through three steps. Its path is decoded into a safe relative path without
 //! touching the disk ([`resolve`]). A small, unchanged file is then answered from memory after
-//! one look at the queue of change events, or one `stat` ([`cache`], [`watch`]); anything else is looked up on a blocking thread ([`lookup`]), so the
-//! event loop never waits on the disk. Finally the chosen representation is answered according
-//! to the request's preconditions and ranges ([`respond`]).
+//! one look at the queue of change events, or one `stat` ([`cache`], [`watch`]); anything else
+//! is looked up on a blocking thread ([`lookup`]), so the event loop never waits on the disk.
+//! Finally the chosen representation is answered according to the request's preconditions and
+//! ranges ([`respond`]).
 //!
 //! # Behaviour worth knowing
 //! - GET and HEAD serve; OPTIONS answers `204` with `Allow` (and CORS preflights with
