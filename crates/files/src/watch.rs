@@ -12,6 +12,11 @@
 //! Only paths without symlinks on local filesystems are watched ([`watchable`]): through a
 //! symlink, a path can change where it leads from a directory that is not on it, and network
 //! filesystems do not report changes made on other machines. Those files keep a `stat` per hit.
+//!
+//! What inotify does not report at all: writes through a shared memory mapping of the file, and a
+//! filesystem mounted over a directory on the path. Both are rare for files a web server serves;
+//! the `stat` per hit would have seen a mount, and a mapped write only once the kernel moved the
+//! file's modification time.
 
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
