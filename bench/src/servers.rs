@@ -87,6 +87,8 @@ pub enum ServerKind {
     /// `ceiling`: every request answered with the same bytes (the 1 KiB file), no parsing,
     /// no file system; what the machine and the load generator allow at all.
     Ceiling,
+    /// `ceiling` answering with the default site's page, for the plaintext comparison.
+    CeilingPage,
 }
 
 impl ServerKind {
@@ -100,7 +102,7 @@ impl ServerKind {
             ServerKind::StaticWebServer => "static-web-server",
             ServerKind::Python => "python http.server",
             ServerKind::PythonCgi => "python http.server --cgi",
-            ServerKind::Ceiling => "ceiling",
+            ServerKind::Ceiling | ServerKind::CeilingPage => "ceiling",
         }
     }
 }
@@ -341,14 +343,20 @@ fn command_line(
         }
         ServerKind::Python => python_http(false),
         ServerKind::PythonCgi => python_http(true),
-        ServerKind::Ceiling => {
+        ServerKind::Ceiling | ServerKind::CeilingPage => {
+            let body = if kind == ServerKind::Ceiling {
+                env.www.join("1k.bin")
+            } else {
+                // The page sockserve's `/` serves, embedded from here.
+                env.bench_dir.join("../crates/app/assets/index.html")
+            };
             let args = vec![
                 "--port".to_owned(),
                 port_s,
                 "--threads".to_owned(),
                 threads.to_string(),
                 "--body".to_owned(),
-                env.www.join("1k.bin").display().to_string(),
+                body.display().to_string(),
             ];
             (env.ceiling.clone(), args)
         }

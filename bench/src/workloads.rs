@@ -201,11 +201,18 @@ pub fn all() -> Vec<Workload> {
             name: "plaintext",
             about: "`GET /` of the default site, keep-alive, vs nginx `return 200` of the same page",
             sockserve: t(SockserveSite, "/", Expect::Ok),
-            peers: vec![peer(
-                "nginx return 200",
-                t(Nginx, "/plain", Expect::Ok),
-                Some(Goal::AtLeast(1.2)),
-            )],
+            peers: vec![
+                peer(
+                    "nginx return 200",
+                    t(Nginx, "/plain", Expect::Ok),
+                    Some(Goal::AtLeast(1.2)),
+                ),
+                peer(
+                    "ceiling (same page, no parsing)",
+                    t(CeilingPage, "/", Expect::Ok),
+                    None,
+                ),
+            ],
             ..base.clone()
         },
         Workload {
