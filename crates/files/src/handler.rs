@@ -18,6 +18,12 @@ use crate::{Config, Error};
 /// The methods a file accepts, for `Allow`.
 const ALLOW: &str = "GET, HEAD, OPTIONS";
 
+thread_local! {
+    /// The cache key of the request being answered, built in place: a buffer per thread rather
+    /// than an allocation per request.
+    static KEY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Serves files from [`Config::root`]. Cheap to clone; clones share the cache.
 #[derive(Debug, Clone)]
 pub struct Files {
@@ -128,27 +134,29 @@ impl Files {
     fn cached(&self, rel: &RelPath, encodings: &[Encoding]) -> Option<Rep> {
         let cache = &self.inner.cache;
         cache.sync();
-        let mut key = rel.key();
-        let base = key.len();
-        for enc in encodings.iter().copied().map(Some).chain([None]) {
-            key.truncate(base);
-            cache::push_tag(&mut key, enc);
-            let Some(entry) = cache.get(&key) else {
-                continue;
-            };
-            if enc.is_none() && entry.meta.alternatives && !encodings.is_empty() {
-                return None; // an encoded form may exist but is not cached yet
+        KEY.with_borrow_mut(|key| {
+            rel.key_into(key);
+            let base = key.len();
+            for enc in encodings.iter().copied().map(Some).chain([None]) {
+                key.truncate(base);
+                cache::push_tag(key, enc);
+                let Some(entry) = cache.get(key) else {
+                    continue;
+                };
+                if enc.is_none() && entry.meta.alternatives && !encodings.is_empty() {
+                    return None; // an encoded form may exist but is not cached yet
+                }
+                let Some(content) = entry.content() else {
+                    cache.remove(key);
+                    return None;
+                };
+                return Some(Rep {
+                    meta: entry.meta.clone(),
+                    content,
+                });
             }
-            let Some(content) = entry.content() else {
-                cache.remove(&key);
-                return None;
-            };
-            return Some(Rep {
-                meta: entry.meta.clone(),
-                content,
-            });
-        }
-        None
+            None
+        })
     }
 
     /// Runs the filesystem part on the blocking pool.

@@ -27,14 +27,19 @@ pub struct RelPath {
 impl RelPath {
     /// The decoded path as bytes, with a trailing `/` when the URL had one: the cache key.
     pub fn key(&self) -> Vec<u8> {
-        let bytes = self.path.as_os_str().as_bytes();
         // Room for a trailing `/` and the two bytes of a cache key's tag.
-        let mut key = Vec::with_capacity(bytes.len() + 3);
-        key.extend_from_slice(bytes);
-        if self.slash {
-            key.push(b'/');
-        }
+        let mut key = Vec::with_capacity(self.path.as_os_str().len() + 3);
+        self.key_into(&mut key);
         key
+    }
+
+    /// [`RelPath::key`] written into `out` (cleared first), to reuse a buffer.
+    pub fn key_into(&self, out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(self.path.as_os_str().as_bytes());
+        if self.slash {
+            out.push(b'/');
+        }
     }
 
     /// The decoded segments, for breadcrumbs.

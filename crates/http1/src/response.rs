@@ -4,7 +4,7 @@
 //! are written from the arguments, never copied from the handler's headers, so a handler cannot
 //! produce a response whose framing disagrees with its body.
 
-use http::{StatusCode, Version};
+use http::{StatusCode, Version, header};
 
 use crate::Headers;
 use crate::date::with_date;
@@ -73,12 +73,15 @@ pub fn encode_head(
     let mut has_date = false;
     let mut has_server = false;
     for (name, value) in headers {
-        match name.as_str() {
-            "content-length" | "transfer-encoding" | "connection" => continue,
-            "date" => has_date = true,
-            "server" => has_server = true,
-            _ => {}
+        // Compared as names, not strings: for the standard names that is an enum comparison.
+        if name == header::CONTENT_LENGTH
+            || name == header::TRANSFER_ENCODING
+            || name == header::CONNECTION
+        {
+            continue;
         }
+        has_date |= name == header::DATE;
+        has_server |= name == header::SERVER;
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
@@ -199,6 +202,32 @@ mod tests {
         assert!(s.contains("\r\nServer: sockserve/"));
         assert!(s.ends_with("\r\n\r\n"));
         assert!(!s.contains("Connection"));
+    }
+
+    #[test]
+    fn a_handler_may_name_the_server_and_date_but_not_the_framing() {
+        let mut h = Headers::new();
+        for (n, v) in [
+            ("server", "custom/1"),
+            ("date", "Thu, 01 Jan 2026 00:00:00 GMT"),
+            ("transfer-encoding", "chunked"),
+            ("connection", "upgrade"),
+        ] {
+            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        let mut out = Vec::new();
+        let (v, ok) = (Version::HTTP_11, StatusCode::OK);
+        encode_head(&mut out, v, ok, None, &h, Length::Known(0), false);
+        let s = text(&out);
+        assert!(s.contains("\r\nserver: custom/1\r\n"), "{s}");
+        assert!(!s.contains("sockserve/"), "{s}");
+        assert!(
+            s.contains("\r\ndate: Thu, 01 Jan 2026 00:00:00 GMT\r\n"),
+            "{s}"
+        );
+        assert!(!s.contains("Date: "), "{s}");
+        assert!(!s.to_ascii_lowercase().contains("transfer-encoding"), "{s}");
+        assert!(!s.to_ascii_lowercase().contains("connection"), "{s}");
     }
 
     #[test]
