@@ -257,7 +257,7 @@ impl Cache {
             // made before the watches existed shows in the `stat`, any later one as an event.
             // Synced first, so that no watch kept for a path that has since changed is reused.
             inner.sync();
-            entry.watches = inner.watch(&entry.source, entry.id);
+            entry.watches = inner.watch(&entry);
         }
         if let Some(old) = inner.map.insert(key.clone(), Arc::new(entry)) {
             inner.total -= old.cost(&key);
@@ -329,17 +329,16 @@ impl Inner {
         }
     }
 
-    /// The watches for the file `source` whose identity was `id`, if it is still that file
-    /// once they exist; otherwise none (the entry is then `stat`ed on every hit).
-    fn watch(&mut self, source: &std::path::Path, id: FileId) -> Vec<Wd> {
+    /// The watches for `entry`'s file, if it is still the file the entry was read from once
+    /// they exist; otherwise none (the entry is then `stat`ed on every hit).
+    fn watch(&mut self, entry: &Cached) -> Vec<Wd> {
         let Some(watcher) = self.watcher.as_mut() else {
             return Vec::new();
         };
-        let Some(held) = watcher.watch(source) else {
+        let Some(held) = watcher.watch(&entry.source) else {
             return Vec::new();
         };
-        let same = std::fs::metadata(source).is_ok_and(|m| m.is_file() && FileId::of(&m) == id);
-        if same {
+        if entry.is_current() {
             held
         } else {
             watcher.release(&held);

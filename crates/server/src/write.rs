@@ -57,7 +57,7 @@ impl Writer {
     async fn write_buffered(&mut self) -> io::Result<()> {
         let mut done = 0;
         while done < self.buf.len() {
-            match self.try_send(&self.buf[done..], SendFlags::empty()) {
+            match self.try_send(&self.buf[done..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -75,10 +75,10 @@ impl Writer {
     /// One `send` if the socket is writable. The system call is made directly (through
     /// rustix) rather than through libc's wrapper, which brackets every call with thread
     /// cancellation bookkeeping: about 3% of the CPU of a small keep-alive request.
-    fn try_send(&self, data: &[u8], flags: SendFlags) -> io::Result<usize> {
+    fn try_send(&self, data: &[u8]) -> io::Result<usize> {
         let stream = self.io.as_ref();
         stream.try_io(Interest::WRITABLE, || {
-            rustix::net::send(stream, data, flags | SendFlags::NOSIGNAL).map_err(io::Error::from)
+            rustix::net::send(stream, data, SendFlags::NOSIGNAL).map_err(io::Error::from)
         })
     }
 
