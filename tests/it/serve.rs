@@ -1152,6 +1152,61 @@ fn extra_headers_cors_and_max_age() {
 }
 
 #[test]
+fn cached_answers_carry_the_same_fields_as_the_first() {
+    let f = fixture();
+    // Files left alone for a while are cached on first use; later answers come from the cache.
+    std::thread::sleep(Duration::from_millis(2500));
+    let s = f.serve(&[
+        "--cors",
+        "-H",
+        "X-Frame-Options: DENY",
+        "-H",
+        "Cache-Control: private",
+        "--max-age",
+        "60",
+    ]);
+    let fields = |r: &Resp| -> Vec<(String, String)> {
+        r.headers
+            .iter()
+            .filter(|(n, _)| !n.eq_ignore_ascii_case("date"))
+            .cloned()
+            .collect()
+    };
+    let brotli = [("Accept-Encoding", "br")];
+    for (path, headers) in [
+        ("/hello.txt", &[][..]),
+        ("/big.bin", &[][..]),
+        ("/app.js", &brotli[..]),
+    ] {
+        let first = req(&s, "GET", path, headers);
+        assert_eq!(first.status, 200, "{path}");
+        assert_eq!(hdr(&first, "cache-control"), "private", "{path}");
+        assert_eq!(hdr(&first, "x-frame-options"), "DENY", "{path}");
+        assert_eq!(hdr(&first, "x-content-type-options"), "nosniff", "{path}");
+        assert!(first.header("etag").is_some(), "{path}");
+        for _ in 0..3 {
+            let again = req(&s, "GET", path, headers);
+            assert_eq!(fields(&again), fields(&first), "{path}");
+            assert_eq!(again.body, first.body, "{path}");
+            let head = req(&s, "HEAD", path, headers);
+            assert_eq!(fields(&head), fields(&first), "{path}");
+            assert!(head.body.is_empty(), "{path}");
+        }
+        // A precondition on a cached entry is still evaluated.
+        let etag = hdr(&first, "etag");
+        let mut conditional = headers.to_vec();
+        conditional.push(("If-None-Match", &etag));
+        let r = req(&s, "GET", path, &conditional);
+        assert_eq!(r.status, 304, "{path}");
+        assert_eq!(hdr(&r, "etag"), etag, "{path}");
+    }
+    assert_eq!(
+        hdr(&req(&s, "GET", "/app.js", &brotli), "content-encoding"),
+        "br"
+    );
+}
+
+#[test]
 fn no_listing_and_spa_fallback() {
     let f = fixture();
     let s = f.serve(&["--no-listing"]);

@@ -21,10 +21,11 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http1::response::RenderedFields;
 
 use crate::compress::Encoding;
 use crate::meta::FileId;
@@ -99,6 +100,9 @@ pub struct Cached {
     pub meta: RepMeta,
     /// The bytes, or `None` for a file sent from disk.
     pub bytes: Option<Bytes>,
+    /// The header fields of a whole `200` for it, rendered when it is first served so by the
+    /// service that owns the cache (whose configuration adds fields of its own).
+    pub whole: OnceLock<RenderedFields>,
     /// The watches that report a change of `source`; empty when it is `stat`ed instead.
     watches: Vec<Wd>,
     last_used: AtomicU64,
@@ -112,6 +116,7 @@ impl Cached {
             id,
             meta,
             bytes,
+            whole: OnceLock::new(),
             watches: Vec::new(),
             last_used: AtomicU64::new(0),
         }

@@ -5,14 +5,15 @@ use std::sync::Arc;
 use futures_util::future::Either;
 use http::{HeaderValue, Method, StatusCode, header};
 use http1::RequestHead;
+use http1::response::RenderedFields;
 use server::{Request, Response, Service};
 
-use crate::cache::{self, Cache};
+use crate::cache::{self, Cache, Cached};
 use crate::compress::{self, Encoding};
 use crate::listing::{self, Sort};
 use crate::lookup::{self, Found, Want};
 use crate::resolve::{self, RelPath};
-use crate::respond::{self, Rep};
+use crate::respond::{self, Content, Rep, RepMeta};
 use crate::{Config, Error};
 
 /// The methods a file accepts, for `Allow`.
@@ -91,8 +92,8 @@ impl Files {
         } else {
             compress::accepted(req.headers.get_str("accept-encoding"))
         };
-        if let Some(rep) = self.cached(&rel, &encodings) {
-            return Plan::Ready(self.file(req, rep));
+        if let Some(hit) = self.cached(&rel, &encodings) {
+            return self.hit(req, hit);
         }
         let sort = Sort::from_query(req.target.query());
         let json = listing::wants_json(req.target.query(), req.headers.get_str("accept"));
@@ -114,6 +115,7 @@ impl Files {
     /// request that touches the disk runs on the blocking pool.
     async fn complete(&self, req: &RequestHead, plan: Plan) -> Response {
         let mut r = match plan {
+            Plan::Finished(r) => return r,
             Plan::Ready(r) => r,
             Plan::Fallback(e) => self.fallback(req, e).await,
             Plan::Find(want) => match self.find(want).await {
@@ -131,7 +133,7 @@ impl Files {
     /// Costs one look at the change queue for a watched file, else one `stat` (or `open` +
     /// `fstat` for a large file), done right here on the event loop: cheaper than waking a
     /// blocking thread, and the whole cost of a hit.
-    fn cached(&self, rel: &RelPath, encodings: &[Encoding]) -> Option<Rep> {
+    fn cached(&self, rel: &RelPath, encodings: &[Encoding]) -> Option<Hit> {
         let cache = &self.inner.cache;
         cache.sync();
         KEY.with_borrow_mut(|key| {
@@ -150,13 +152,38 @@ impl Files {
                     cache.remove(key);
                     return None;
                 };
-                return Some(Rep {
-                    meta: entry.meta.clone(),
-                    content,
-                });
+                return Some(Hit { entry, content });
             }
             None
         })
+    }
+
+    /// The answer from a current cache entry. The usual request, without preconditions or
+    /// ranges, gets the whole `200` with header fields rendered once per entry, so it costs
+    /// neither a field list nor a copy of each value.
+    fn hit(&self, req: &RequestHead, hit: Hit) -> Plan {
+        let Hit { entry, content } = hit;
+        if !respond::is_whole(&req.method, &req.headers) {
+            let rep = Rep {
+                meta: entry.meta.clone(),
+                content,
+            };
+            return Plan::Ready(self.file(req, rep));
+        }
+        let fields = entry.whole.get_or_init(|| self.whole_fields(&entry.meta));
+        let mut r = Response::new(StatusCode::OK);
+        r.rendered = Some(fields.clone());
+        r.body = respond::whole_body(content, entry.meta.len);
+        Plan::Finished(r)
+    }
+
+    /// The header fields of a whole `200` for `meta`, as the general path builds them,
+    /// [`Files::finish`] included.
+    fn whole_fields(&self, meta: &RepMeta) -> RenderedFields {
+        let mut r = Response::new(StatusCode::OK);
+        respond::entity_headers(&mut r.headers, meta.clone(), &self.inner.cfg.cache_control);
+        self.finish(&mut r);
+        RenderedFields::render(&r.headers)
     }
 
     /// Runs the filesystem part on the blocking pool.
@@ -247,9 +274,17 @@ impl Files {
     }
 }
 
+/// A current cache entry and its content.
+struct Hit {
+    entry: Arc<Cached>,
+    content: Content,
+}
+
 /// How far [`Files::plan`] got.
 enum Plan {
-    /// The response.
+    /// The response, [`Files::finish`] already applied.
+    Finished(Response),
+    /// The response, but for the fields every response carries.
     Ready(Response),
     /// The path must be looked up on disk.
     Find(Want),
@@ -263,6 +298,7 @@ impl Service for Files {
     fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
         let head = req.head;
         match self.plan(&head) {
+            Plan::Finished(r) => Either::Left(std::future::ready(r)),
             Plan::Ready(mut r) => {
                 self.finish(&mut r);
                 Either::Left(std::future::ready(r))

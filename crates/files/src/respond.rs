@@ -122,7 +122,13 @@ fn whole(rep: Rep, cache_control: &HeaderValue) -> Response {
     let mut r = response(StatusCode::OK);
     let len = rep.meta.len;
     entity_headers(&mut r.headers, rep.meta, cache_control);
-    r.body = match rep.content {
+    r.body = whole_body(rep.content, len);
+    r
+}
+
+/// The body of a `200`: all `len` bytes of `content`.
+pub(crate) fn whole_body(content: Content, len: u64) -> ResponseBody {
+    match content {
         Content::Memory(b) => ResponseBody::Full(b),
         Content::Disk(file) if len > 0 => ResponseBody::File(FileRegion {
             file,
@@ -130,8 +136,21 @@ fn whole(rep: Rep, cache_control: &HeaderValue) -> Response {
             len,
         }),
         Content::Disk(_) => ResponseBody::Empty,
-    };
-    r
+    }
+}
+
+/// Whether the answer to `method` with `headers` is the whole representation, whatever it
+/// is: no precondition to evaluate and no range to cut (a `Range` counts only for `GET`).
+pub(crate) fn is_whole(method: &Method, headers: &Headers) -> bool {
+    let get = method == Method::GET;
+    !headers.iter().any(|(name, _)| {
+        // Compared as names: for the standard names that is an enum comparison.
+        name == header::IF_MATCH
+            || name == header::IF_NONE_MATCH
+            || name == header::IF_MODIFIED_SINCE
+            || name == header::IF_UNMODIFIED_SINCE
+            || (get && name == header::RANGE)
+    })
 }
 
 /// `206` with one range.
@@ -270,7 +289,7 @@ fn response(status: StatusCode) -> Response {
 
 /// The headers every successful response for a representation carries. Takes the values
 /// over rather than cloning them: each clone of a shared value is an atomic increment.
-fn entity_headers(h: &mut Headers, meta: RepMeta, cache_control: &HeaderValue) {
+pub(crate) fn entity_headers(h: &mut Headers, meta: RepMeta, cache_control: &HeaderValue) {
     h.append(header::CONTENT_TYPE, meta.content_type);
     match meta.encoding {
         Some(e) => h.append(header::CONTENT_ENCODING, e.header_value()),

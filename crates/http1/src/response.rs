@@ -4,6 +4,8 @@
 //! are written from the arguments, never copied from the handler's headers, so a handler cannot
 //! produce a response whose framing disagrees with its body.
 
+use std::sync::Arc;
+
 use http::{StatusCode, Version, header};
 
 use crate::Headers;
@@ -45,18 +47,69 @@ pub fn allows_length(status: StatusCode) -> bool {
         || status == StatusCode::NOT_MODIFIED)
 }
 
+/// The header fields of a response: a list, then lines rendered earlier, written as they are.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields<'a> {
+    /// Fields set for this response.
+    pub list: &'a Headers,
+    /// Fields shared with other responses, rendered once.
+    pub rendered: Option<&'a RenderedFields>,
+}
+
+impl<'a> From<&'a Headers> for Fields<'a> {
+    fn from(list: &'a Headers) -> Fields<'a> {
+        Fields {
+            list,
+            rendered: None,
+        }
+    }
+}
+
+/// Header fields rendered once, for responses that repeat them (a cached file's): they go out
+/// with one copy instead of one per field. Made only from [`Headers`], so every line is a valid
+/// field, and without the framing fields, which the encoder writes itself.
+///
+/// Shared, so a copy is one reference count and a response that carries it stays small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFields(Arc<Rendered>);
+
+#[derive(Debug, PartialEq, Eq)]
+struct Rendered {
+    lines: Box<[u8]>,
+    has_date: bool,
+    has_server: bool,
+}
+
+impl RenderedFields {
+    /// Renders `headers` as `Name: value` lines.
+    pub fn render(headers: &Headers) -> RenderedFields {
+        let mut lines = Vec::with_capacity(256);
+        let (has_date, has_server) = push_fields(&mut lines, headers);
+        RenderedFields(Arc::new(Rendered {
+            lines: lines.into(),
+            has_date,
+            has_server,
+        }))
+    }
+
+    /// The lines, each ending in CRLF.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0.lines
+    }
+}
+
 /// Appends a complete response head to `out`.
 ///
 /// `close` says whether the connection ends after this response (`Connection: close`);
 /// `version` is the request's, so a kept-alive HTTP/1.0 connection is told `keep-alive`.
 /// `reason` replaces the standard reason phrase (a CGI script's `Status: 404 Gone Fishing`); it
 /// is used only if it is a valid reason-phrase (RFC 9112 4: HTAB, SP, VCHAR, obs-text).
-pub fn encode_head(
+pub fn encode_head<'a>(
     out: &mut Vec<u8>,
     version: Version,
     status: StatusCode,
     reason: Option<&str>,
-    headers: &Headers,
+    fields: impl Into<Fields<'a>>,
     length: Length,
     close: bool,
 ) {
@@ -70,22 +123,12 @@ pub fn encode_head(
     out.extend_from_slice(reason.as_bytes());
     out.extend_from_slice(b"\r\n");
 
-    let mut has_date = false;
-    let mut has_server = false;
-    for (name, value) in headers {
-        // Compared as names, not strings: for the standard names that is an enum comparison.
-        if name == header::CONTENT_LENGTH
-            || name == header::TRANSFER_ENCODING
-            || name == header::CONNECTION
-        {
-            continue;
-        }
-        has_date |= name == header::DATE;
-        has_server |= name == header::SERVER;
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+    let fields = fields.into();
+    let (mut has_date, mut has_server) = push_fields(out, fields.list);
+    if let Some(RenderedFields(rendered)) = fields.rendered {
+        out.extend_from_slice(&rendered.lines);
+        has_date |= rendered.has_date;
+        has_server |= rendered.has_server;
     }
     if !has_server {
         out.extend_from_slice(b"Server: ");
@@ -112,6 +155,29 @@ pub fn encode_head(
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `headers` as lines, leaving out the framing fields; returns whether `Date` and
+/// `Server` were among them.
+fn push_fields(out: &mut Vec<u8>, headers: &Headers) -> (bool, bool) {
+    let mut has_date = false;
+    let mut has_server = false;
+    for (name, value) in headers {
+        // Compared as names, not strings: for the standard names that is an enum comparison.
+        if name == header::CONTENT_LENGTH
+            || name == header::TRANSFER_ENCODING
+            || name == header::CONNECTION
+        {
+            continue;
+        }
+        has_date |= name == header::DATE;
+        has_server |= name == header::SERVER;
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    (has_date, has_server)
 }
 
 fn is_reason_byte(b: u8) -> bool {
@@ -283,6 +349,57 @@ mod tests {
             false,
         );
         assert!(text(&out).starts_with("HTTP/1.1 404 Not Found\r\n"));
+    }
+
+    #[test]
+    fn rendered_fields_go_out_as_the_list_would() {
+        let mut h = Headers::new();
+        for (n, v) in [
+            ("etag", "\"abc\""),
+            ("content-length", "7"),
+            ("server", "custom/1"),
+        ] {
+            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        let rendered = RenderedFields::render(&h);
+        assert_eq!(
+            text(rendered.as_bytes()),
+            "etag: \"abc\"\r\nserver: custom/1\r\n"
+        );
+        let mut own = Headers::new();
+        own.append(
+            HeaderName::from_static("x-own"),
+            HeaderValue::from_static("1"),
+        );
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let fields = Fields {
+            list: &own,
+            rendered: Some(&rendered),
+        };
+        encode_head(
+            &mut a,
+            Version::HTTP_11,
+            StatusCode::OK,
+            None,
+            fields,
+            Length::Known(1),
+            false,
+        );
+        for (n, v) in &h {
+            own.append(n.clone(), v.clone());
+        }
+        encode_head(
+            &mut b,
+            Version::HTTP_11,
+            StatusCode::OK,
+            None,
+            &own,
+            Length::Known(1),
+            false,
+        );
+        assert_eq!(text(&a), text(&b));
+        assert!(text(&a).starts_with("HTTP/1.1 200 OK\r\nx-own: 1\r\netag: "));
+        assert!(!text(&a).contains("sockserve/"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use bytes::{Buf, BytesMut};
 use futures_util::FutureExt as _;
-use http1::response::{Length, allows_body, allows_length, encode_head};
+use http1::response::{Fields, Length, allows_body, allows_length, encode_head};
 use http1::{BodyKind, Decoder, Method, ParseError, RequestHead, StatusCode, Version};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -377,6 +377,7 @@ impl<S: Service> Conn<'_, S> {
             status,
             reason,
             headers,
+            rendered,
             body,
         } = response;
         if let ResponseBody::Raw(stream) = body {
@@ -401,7 +402,10 @@ impl<S: Service> Conn<'_, S> {
             version,
             status,
             reason.as_deref(),
-            &headers,
+            Fields {
+                list: &headers,
+                rendered: rendered.as_ref(),
+            },
             length,
             close,
         );

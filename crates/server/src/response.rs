@@ -6,6 +6,7 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 use futures_core::Stream;
+use http1::response::RenderedFields;
 use http1::{HeaderName, HeaderValue, Headers, StatusCode};
 
 /// A stream of response body pieces.
@@ -84,6 +85,9 @@ pub struct Response {
     pub reason: Option<String>,
     /// Header fields, in the order they are sent.
     pub headers: Headers,
+    /// Fields rendered once and shared by many responses (a cached file's), sent after
+    /// `headers` as they are.
+    pub rendered: Option<RenderedFields>,
     /// The body.
     pub body: ResponseBody,
 }
@@ -95,6 +99,7 @@ impl Response {
             status,
             reason: None,
             headers: Headers::new(),
+            rendered: None,
             body: ResponseBody::Empty,
         }
     }
