@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -30,7 +30,7 @@ use http1::response::RenderedFields;
 use crate::compress::Encoding;
 use crate::meta::FileId;
 use crate::respond::{Content, RepMeta};
-use crate::watch::{self, Changes, Watcher, Wd};
+use crate::watch::{self, Changes, Queue, Watcher, Wd};
 
 /// Largest file (or compressed form) kept in memory; larger ones are sent with `sendfile`.
 pub const MAX_ENTRY: u64 = 256 * 1024;
@@ -162,18 +162,25 @@ pub struct Cache {
     inner: Mutex<Inner>,
     clock: AtomicU64,
     pages: Mutex<HashMap<Vec<u8>, Arc<Page>>>,
+    /// The watcher's event queue, looked at without the lock: a hit takes it once, not twice.
+    queue: Option<Queue>,
+    /// Set (for good) before the first watch is added; until then there is no queue to read.
+    watching: AtomicBool,
 }
 
 impl Default for Cache {
     fn default() -> Cache {
+        let watcher = Watcher::new();
         Cache {
+            queue: watcher.as_ref().map(Watcher::queue),
             inner: Mutex::new(Inner {
-                map: HashMap::new(),
+                map: HashMap::default(),
                 total: 0,
-                watcher: Watcher::new(),
+                watcher,
             }),
             clock: AtomicU64::new(0),
             pages: Mutex::default(),
+            watching: AtomicBool::new(false),
         }
     }
 }
@@ -223,7 +230,17 @@ impl Cache {
     /// Applies the changes reported since the last call: entries of changed files are dropped.
     /// Call it once a request has arrived and before looking its answer up, so that
     /// [watched](Cached::is_watched) entries reflect every change made before it was sent.
+    ///
+    /// The queue is looked at without the lock; only events take it. A thread that finds the
+    /// queue empty while another is still applying what it read waits for the lock in
+    /// [`Cache::get`], so it never sees an entry the events name.
     pub fn sync(&self) {
+        let Some(queue) = &self.queue else {
+            return;
+        };
+        if !self.watching.load(Ordering::SeqCst) || queue.is_empty() {
+            return;
+        }
         self.lock().sync();
     }
 
@@ -256,6 +273,10 @@ impl Cache {
         let cost = entry.cost(&key);
         // A file sent from disk is opened and checked on every hit anyway: no watch for it.
         let watchable = entry.bytes.is_some() && watch::watchable(&entry.source);
+        if watchable && self.queue.is_some() {
+            // Before any watch exists, so that every event it ever queues is looked for.
+            self.watching.store(true, Ordering::SeqCst);
+        }
         let mut inner = self.lock();
         if watchable {
             // Under the lock, so no drain can come between the check and the insert: a change

@@ -23,6 +23,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
 use rustix::io::Errno;
@@ -69,7 +70,7 @@ pub fn watchable(path: &Path) -> bool {
 /// The watches of one inotify instance, shared by the cached files that need them.
 #[derive(Debug)]
 pub struct Watcher {
-    inotify: OwnedFd,
+    inotify: Arc<OwnedFd>,
     watches: HashMap<Wd, Watch>,
     by_path: HashMap<PathBuf, Wd>,
     buf: Box<[MaybeUninit<u8>]>,
@@ -83,6 +84,19 @@ struct Watch {
     path: PathBuf,
     /// How many cached files rely on this watch.
     refs: usize,
+}
+
+/// A look at a watcher's event queue that needs no access to the watcher, so threads can
+/// check it without taking the lock around the watcher.
+#[derive(Debug, Clone)]
+pub struct Queue(Arc<OwnedFd>);
+
+impl Queue {
+    /// Whether no event is queued (one `ioctl`). A queue that cannot be looked at counts as
+    /// not empty, so the caller drains it and learns the error there.
+    pub fn is_empty(&self) -> bool {
+        matches!(rustix::io::ioctl_fionread(&self.0), Ok(0))
+    }
 }
 
 /// What the queued events say.
@@ -99,11 +113,16 @@ impl Watcher {
     pub fn new() -> Option<Watcher> {
         let inotify = inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC).ok()?;
         Some(Watcher {
-            inotify,
+            inotify: Arc::new(inotify),
             watches: HashMap::new(),
             by_path: HashMap::new(),
             buf: Box::new_uninit_slice(EVENT_BUFFER),
         })
+    }
+
+    /// A handle on the event queue.
+    pub fn queue(&self) -> Queue {
+        Queue(self.inotify.clone())
     }
 
     /// Whether any file is watched (otherwise there is nothing to drain).
