@@ -81,20 +81,30 @@ impl Files {
                 Error::NotImplemented
             }));
         }
-        let rel = match resolve::resolve(req.target.path(), self.inner.cfg.hidden) {
-            Ok(rel) => rel,
-            Err(Error::NotFound) => return Plan::Fallback(Error::NotFound),
-            Err(e) => return Plan::Ready(error(e)),
-        };
         let ranged = method == Method::GET && req.headers.contains("range");
         let encodings = if ranged {
             Vec::new()
         } else {
             compress::accepted(req.headers.get_str("accept-encoding"))
         };
-        if let Some(hit) = self.cached(&rel, &encodings) {
-            return self.hit(req, hit);
-        }
+        // The path is decoded into the key buffer, and a path object made only on a miss.
+        let looked = KEY.with_borrow_mut(|key| {
+            let slash = resolve::resolve_into(req.target.path(), self.inner.cfg.hidden, key)?;
+            let path_len = key.len();
+            if slash {
+                key.push(b'/');
+            }
+            Ok(match self.cached(key, &encodings) {
+                Some(hit) => Looked::Hit(hit),
+                None => Looked::Miss(RelPath::from_bytes(&key[..path_len], slash)),
+            })
+        });
+        let rel = match looked {
+            Ok(Looked::Miss(rel)) => rel,
+            Ok(Looked::Hit(hit)) => return self.hit(req, hit),
+            Err(Error::NotFound) => return Plan::Fallback(Error::NotFound),
+            Err(e) => return Plan::Ready(error(e)),
+        };
         let sort = Sort::from_query(req.target.query());
         let json = listing::wants_json(req.target.query(), req.headers.get_str("accept"));
         if rel.slash && self.inner.cfg.listing {
@@ -128,34 +138,32 @@ impl Files {
         r
     }
 
-    /// The cached representation for a client accepting `encodings`, if one is current.
+    /// The cached representation for a client accepting `encodings`, if one is current;
+    /// `key` holds the decoded path (and a `/` for a directory), and the tags are added to it.
     ///
     /// Costs one look at the change queue for a watched file, else one `stat` (or `open` +
     /// `fstat` for a large file), done right here on the event loop: cheaper than waking a
     /// blocking thread, and the whole cost of a hit.
-    fn cached(&self, rel: &RelPath, encodings: &[Encoding]) -> Option<Hit> {
+    fn cached(&self, key: &mut Vec<u8>, encodings: &[Encoding]) -> Option<Hit> {
         let cache = &self.inner.cache;
         cache.sync();
-        KEY.with_borrow_mut(|key| {
-            rel.key_into(key);
-            let base = key.len();
-            for enc in encodings.iter().copied().map(Some).chain([None]) {
-                key.truncate(base);
-                cache::push_tag(key, enc);
-                let Some(entry) = cache.get(key) else {
-                    continue;
-                };
-                if enc.is_none() && entry.meta.alternatives && !encodings.is_empty() {
-                    return None; // an encoded form may exist but is not cached yet
-                }
-                let Some(content) = entry.content() else {
-                    cache.remove(key);
-                    return None;
-                };
-                return Some(Hit { entry, content });
+        let base = key.len();
+        for enc in encodings.iter().copied().map(Some).chain([None]) {
+            key.truncate(base);
+            cache::push_tag(key, enc);
+            let Some(entry) = cache.get(key) else {
+                continue;
+            };
+            if enc.is_none() && entry.meta.alternatives && !encodings.is_empty() {
+                return None; // an encoded form may exist but is not cached yet
             }
-            None
-        })
+            let Some(content) = entry.content() else {
+                cache.remove(key);
+                return None;
+            };
+            return Some(Hit { entry, content });
+        }
+        None
     }
 
     /// The answer from a current cache entry. The usual request, without preconditions or
@@ -272,6 +280,13 @@ impl Files {
             r.headers.append(name.clone(), value.clone());
         }
     }
+}
+
+/// What the cache had for a request's path.
+enum Looked {
+    Hit(Hit),
+    /// Nothing current: the path, to look it up on disk.
+    Miss(RelPath),
 }
 
 /// A current cache entry and its content.

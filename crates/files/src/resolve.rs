@@ -25,6 +25,14 @@ pub struct RelPath {
 }
 
 impl RelPath {
+    /// The path [`resolve_into`] wrote.
+    pub fn from_bytes(path: &[u8], slash: bool) -> RelPath {
+        RelPath {
+            path: PathBuf::from(OsStr::from_bytes(path)),
+            slash,
+        }
+    }
+
     /// The decoded path as bytes, with a trailing `/` when the URL had one: the cache key.
     pub fn key(&self) -> Vec<u8> {
         // Room for a trailing `/` and the two bytes of a cache key's tag.
@@ -53,10 +61,19 @@ impl RelPath {
 /// Refuses with [`Error::BadPath`] anything that could name a file outside the root; with
 /// [`Error::NotFound`] a dotfile when `hidden` is false (hidden means not there).
 pub fn resolve(raw: &str, hidden: bool) -> Result<RelPath, Error> {
+    let mut path = Vec::with_capacity(raw.len());
+    let slash = resolve_into(raw, hidden, &mut path)?;
+    Ok(RelPath::from_bytes(&path, slash))
+}
+
+/// [`resolve`] into a buffer: writes the decoded path into `out` (cleared first) and returns
+/// whether the URL path ended with `/`. A cache hit needs no more than this, and it allocates
+/// nothing once `out` has grown.
+pub fn resolve_into(raw: &str, hidden: bool, out: &mut Vec<u8>) -> Result<bool, Error> {
+    out.clear();
     let Some(rest) = raw.strip_prefix('/') else {
         return Err(Error::BadPath("path does not start with /"));
     };
-    let mut path = PathBuf::new();
     for segment in rest.split('/') {
         // Borrowed unless the segment has escapes: the common path allocates nothing here.
         let decoded: Cow<'_, [u8]> = percent_decode(segment.as_bytes()).into();
@@ -64,11 +81,15 @@ pub fn resolve(raw: &str, hidden: bool) -> Result<RelPath, Error> {
         match &*decoded {
             b"" | b"." => continue,
             [b'.', ..] if !hidden => return Err(Error::NotFound),
-            _ => path.push(OsStr::from_bytes(&decoded)),
+            _ => {
+                if !out.is_empty() {
+                    out.push(b'/');
+                }
+                out.extend_from_slice(&decoded);
+            }
         }
     }
-    let slash = raw.ends_with('/');
-    Ok(RelPath { path, slash })
+    Ok(raw.ends_with('/'))
 }
 
 /// Refuses a decoded segment that is not a plain name.

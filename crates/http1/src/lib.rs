@@ -39,4 +39,4 @@ pub use framing::BodyKind;
 pub use headers::Headers;
 pub use http::{HeaderName, HeaderValue, Method, StatusCode, Version, header};
 pub use limits::Limits;
-pub use request::{RequestHead, Target, TargetForm, parse_request_head};
+pub use request::{RequestHead, Target, TargetForm, parse_request_head, take_request_head};

@@ -153,3 +153,14 @@ pub fn parse_request_head(
 ) -> Result<Option<(RequestHead, usize)>, ParseError> {
     crate::request_parse::parse_request_head(buf, limits)
 }
+
+/// Parses one request head from the start of `buf` and takes it off: as
+/// [`parse_request_head`], but the header values share `buf`'s memory instead of a copy, so a
+/// connection that reuses its buffer parses a head without allocating for it. The buffer's
+/// memory is reused once the head and every value taken from it are dropped.
+pub fn take_request_head(
+    buf: &mut bytes::BytesMut,
+    limits: &Limits,
+) -> Result<Option<RequestHead>, ParseError> {
+    crate::request_parse::take_request_head(buf, limits)
+}

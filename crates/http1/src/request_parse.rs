@@ -10,7 +10,7 @@
 //! request-line = method SP request-target SP HTTP-version
 //! ```
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderName, HeaderValue, Method, Version, header};
 
 use crate::authority::{self, Port};
@@ -30,15 +30,39 @@ pub(crate) fn parse_request_head(
     let Some(shape) = scan(buf, limits)? else {
         return Ok(None);
     };
-    let (method, target, version) = parse_request_line(&buf[shape.start..shape.line_end])?;
     let fields = Bytes::copy_from_slice(&buf[shape.line_end + 2..shape.end]);
+    let head = build(&buf[shape.start..shape.line_end], &fields, &shape, limits)?;
+    Ok(Some((head, shape.end)))
+}
+
+pub(crate) fn take_request_head(
+    buf: &mut BytesMut,
+    limits: &Limits,
+) -> Result<Option<RequestHead>, ParseError> {
+    let Some(shape) = scan(buf, limits)? else {
+        return Ok(None);
+    };
+    let taken = buf.split_to(shape.end).freeze();
+    let fields = taken.slice(shape.line_end + 2..shape.end);
+    build(&taken[shape.start..shape.line_end], &fields, &shape, limits).map(Some)
+}
+
+/// The head whose request line is `line` and whose field lines are `fields` (as [`scan`]
+/// found them), header values sharing `fields`' allocation.
+fn build(
+    line: &[u8],
+    fields: &Bytes,
+    shape: &Shape,
+    limits: &Limits,
+) -> Result<RequestHead, ParseError> {
+    let (method, target, version) = parse_request_line(line)?;
     let mut facts = Facts::default();
-    let headers = parse_fields(&fields, shape.fields, &mut facts)?;
+    let headers = parse_fields(fields, shape.fields, &mut facts)?;
     if version == Version::HTTP_11 && facts.hosts == 0 {
         // RFC 9112 3.2: a server MUST respond with 400 to an HTTP/1.1 request without Host.
         return Err(ParseError::BadRequest("missing Host header"));
     }
-    let head = RequestHead {
+    Ok(RequestHead {
         method,
         target,
         version,
@@ -46,8 +70,7 @@ pub(crate) fn parse_request_head(
         body: facts.framing.finish(version, limits.max_body_size)?,
         keep_alive: facts.connection.keep_alive(version),
         expect_continue: facts.expect_continue && version == Version::HTTP_11,
-    };
-    Ok(Some((head, shape.end)))
+    })
 }
 
 /// Where the parts of a complete head lie in the buffer.
@@ -270,6 +293,28 @@ mod tests {
     /// `GET / HTTP/1.1` with a Host and the given field lines.
     fn with_fields(fields: &str) -> Vec<u8> {
         format!("GET / HTTP/1.1\r\nHost: a\r\n{fields}\r\n").into_bytes()
+    }
+
+    #[test]
+    fn taking_heads_leaves_what_follows_and_shares_the_buffer() {
+        let mut buf = BytesMut::from(
+            &b"\r\nGET /one HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\r\nGET /two HTTP/1.1\r\nHost: b\r\n\r\nPOST"[..],
+        );
+        let limits = Limits::default();
+        let one = take_request_head(&mut buf, &limits).unwrap().unwrap();
+        assert_eq!(one.target.as_str(), "/one");
+        assert_eq!(one.headers.get_str("x-a"), Some("1"));
+        let two = take_request_head(&mut buf, &limits).unwrap().unwrap();
+        assert_eq!(two.target.as_str(), "/two");
+        assert_eq!(two.host(), Some("b"));
+        assert_eq!(&buf[..], b"POST");
+        assert!(take_request_head(&mut buf, &limits).unwrap().is_none());
+        assert_eq!(&buf[..], b"POST", "an incomplete head stays in the buffer");
+        // The values outlive the buffer they were parsed from.
+        drop(buf);
+        assert_eq!(one.headers.get_str("host"), Some("a"));
+        let mut bad = BytesMut::from(&b"GET / HTTP/1.1\r\n\r\n"[..]);
+        assert!(take_request_head(&mut bad, &limits).is_err());
     }
 
     #[test]

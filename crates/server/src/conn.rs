@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use base64::Engine as _;
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use futures_util::FutureExt as _;
 use http1::response::{Fields, Length, allows_body, allows_length, encode_head};
 use http1::{BodyKind, Decoder, Method, ParseError, RequestHead, StatusCode, Version};
@@ -106,7 +106,9 @@ impl<S: Service> Conn<'_, S> {
             let next = match event {
                 // Boxed, so an idle connection's task holds only the reading state. The rare,
                 // large parts of an exchange (streams, body draining) box themselves, so this
-                // box is small (about 1 KiB).
+                // box is small (about 1 KiB and the handler's state). (Every boxed future here
+                // is made in a statement of its own: one made inside the awaited expression
+                // would still have its space reserved in this future's state.)
                 HeadEvent::Head(head, started) => {
                     let exchange = Box::pin(self.exchange(head, started));
                     exchange.await
@@ -141,9 +143,8 @@ impl<S: Service> Conn<'_, S> {
         let mut started = None;
         loop {
             if !side.buf.is_empty() {
-                match http1::parse_request_head(&side.buf, &self.config.limits) {
-                    Ok(Some((head, used))) => {
-                        side.buf.advance(used);
+                match http1::take_request_head(&mut side.buf, &self.config.limits) {
+                    Ok(Some(head)) => {
                         if self.config.access_log.is_some() {
                             started.get_or_insert_with(Instant::now);
                         }
@@ -206,11 +207,9 @@ impl<S: Service> Conn<'_, S> {
             }
         };
         let request = Request::new(head, lent.take_body(), self.info);
-        // Boxed so that the handler's state, however large, lives only while it runs and does
-        // not make every idle connection's task that large. (Every boxed future here is made
-        // in a statement of its own: one made inside the awaited expression would still have
-        // its space reserved in this future's state.)
-        let call = AssertUnwindSafe(Box::pin(self.service.call(request))).catch_unwind();
+        // Not boxed: the handler's state lives in the exchange's box, which exists only while
+        // the exchange runs, so an idle connection's task does not hold it either.
+        let call = AssertUnwindSafe(self.service.call(request)).catch_unwind();
         let response = match call.await {
             Ok(response) => response,
             Err(_) => {
