@@ -2,11 +2,13 @@
 //!
 //! Beyond "never panics", it checks the parser's contract: it never claims more bytes than it
 //! was given, and a prefix of the input is either incomplete or gives the same answer as the
-//! whole (so a request cannot change meaning with how it was split across reads).
+//! whole (so a request cannot change meaning with how it was split across reads), and taking the
+//! head off a buffer gives the same head as parsing it from a slice.
 
 #![no_main]
 
-use http1::{Limits, parse_request_head};
+use bytes::BytesMut;
+use http1::{Limits, parse_request_head, take_request_head};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -32,6 +34,28 @@ fuzz_target!(|data: &[u8]| {
                 head.target.query(),
                 head.target.authority(),
             );
+        }
+        let mut buf = BytesMut::from(data);
+        match (take_request_head(&mut buf, &limits), &whole) {
+            (Ok(Some(taken)), Ok(Some((head, used)))) => {
+                let parts = |h: &http1::RequestHead| {
+                    let h = h.clone();
+                    (
+                        h.method,
+                        h.target,
+                        h.version,
+                        h.headers,
+                        h.body,
+                        h.keep_alive,
+                        h.expect_continue,
+                    )
+                };
+                assert_eq!(parts(&taken), parts(head));
+                assert_eq!(buf.len(), data.len() - used);
+            }
+            (Ok(None), Ok(None)) => assert_eq!(buf.len(), data.len()),
+            (Err(a), Err(b)) => assert_eq!(&a, b),
+            (taken, whole) => panic!("take {taken:?} but parse {whole:?}"),
         }
         let cut = data
             .first()

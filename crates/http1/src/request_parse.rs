@@ -258,8 +258,32 @@ mod tests {
     use super::*;
     use crate::{BodyKind, TargetForm};
 
+    /// Parses `input` from a slice, and checks that taking it off a buffer agrees.
     fn parse(input: &[u8]) -> Result<Option<(RequestHead, usize)>, ParseError> {
-        parse_request_head(input, &Limits::default())
+        let parsed = parse_request_head(input, &Limits::default());
+        let mut buf = BytesMut::from(input);
+        let taken = take_request_head(&mut buf, &Limits::default());
+        let parts = |h: &RequestHead| {
+            let h = h.clone();
+            (
+                h.method,
+                h.target,
+                h.version,
+                h.headers,
+                h.body,
+                h.keep_alive,
+            )
+        };
+        match (&taken, &parsed) {
+            (Ok(Some(t)), Ok(Some((p, used)))) => {
+                assert_eq!(parts(t), parts(p));
+                assert_eq!(buf.len(), input.len() - used);
+            }
+            (Ok(None), Ok(None)) => assert_eq!(&buf[..], input),
+            (Err(a), Err(b)) => assert_eq!(a, b),
+            (t, p) => panic!("take {t:?} but parse {p:?}"),
+        }
+        parsed
     }
 
     fn head(input: &[u8]) -> RequestHead {
