@@ -4,7 +4,7 @@
 //! only changes once a second, so each thread keeps the last rendering and the second it is for.
 
 use std::cell::RefCell;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// Length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub const DATE_LEN: usize = 29;
@@ -19,11 +19,14 @@ thread_local! {
 }
 
 /// Calls `f` with the current `Date` value, rendering it only when the second has changed.
+///
+/// The second comes from the kernel's coarse real-time clock, which is read without the
+/// time-stamp counter (a few nanoseconds instead of a few dozen) and lags by at most one
+/// scheduler tick: a `Date` that turns a few milliseconds late is still right to the second.
 pub fn with_date<R>(f: impl FnOnce(&[u8; DATE_LEN]) -> R) -> R {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    let now =
+        u64::try_from(rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse).tv_sec)
+            .unwrap_or_default();
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.second != now {

@@ -159,7 +159,8 @@ impl<S: Service> Conn<'_, S> {
             if self.out.flush().await.is_err() {
                 return HeadEvent::Gone;
             }
-            let now = Instant::now();
+            // To within a tick: this only places the idle deadline.
+            let now = crate::clock::coarse_now();
             let deadline = match started {
                 Some(t) => t + self.config.head_timeout,
                 None if self.served == 0 => now + self.config.head_timeout,

@@ -16,6 +16,7 @@
 
 pub mod access_log;
 pub mod body;
+mod clock;
 pub mod config;
 mod conn;
 pub mod request;
