@@ -95,7 +95,9 @@ pub(crate) async fn serve_connection<S: Service>(
         served: 0,
     };
     let next = conn.run().await;
-    conn.close(next).await;
+    if conn.close(next).await {
+        conn.out.forget();
+    }
 }
 
 impl<S: Service> Conn<'_, S> {
@@ -485,22 +487,42 @@ impl<S: Service> Conn<'_, S> {
     /// Ends the connection. After an error, or when the client may still be sending, keeps
     /// reading for a moment and discards it: closing a socket with unread input makes the
     /// kernel send a reset, which can destroy the response the client has not read yet.
-    async fn close(&mut self, next: Next) {
-        self.out.shutdown().await;
-        let Some(mut side) = self.side.take() else {
-            return;
-        };
-        if next == Next::Close && side.buf.is_empty() {
-            return;
-        }
-        let deadline = Instant::now() + LINGER_TIME;
-        let mut discarded = side.buf.len();
-        while discarded < LINGER_BYTES {
-            side.buf.clear();
-            match tokio::time::timeout_at(deadline, side.io.read_buf(&mut side.buf)).await {
-                Ok(Ok(n)) if n > 0 => discarded += n,
-                _ => break,
+    ///
+    /// Returns whether the socket only has to be closed: a clean end with nothing unread needs
+    /// no `shutdown`, as closing the socket sends the FIN.
+    async fn close(&mut self, next: Next) -> bool {
+        match &self.side {
+            Some(side) if next == Next::Close && side.buf.is_empty() => {
+                let _ = self.out.flush().await;
+                return true;
             }
+            Some(_) => {}
+            // The read side is still lent out (a body a handler's task holds): only a
+            // `shutdown` tells the client the response is over.
+            None => {
+                self.out.shutdown().await;
+                return false;
+            }
+        }
+        self.out.shutdown().await;
+        if let Some(side) = self.side.as_mut() {
+            // Boxed: a rare path whose timer and read would otherwise enlarge every connection.
+            let linger = Box::pin(linger(side));
+            linger.await;
+        }
+        false
+    }
+}
+
+/// Reads and discards what the client still sends, for [`LINGER_TIME`] or [`LINGER_BYTES`].
+async fn linger(side: &mut ReadSide) {
+    let deadline = Instant::now() + LINGER_TIME;
+    let mut discarded = side.buf.len();
+    while discarded < LINGER_BYTES {
+        side.buf.clear();
+        match tokio::time::timeout_at(deadline, side.io.read_buf(&mut side.buf)).await {
+            Ok(Ok(n)) if n > 0 => discarded += n,
+            _ => break,
         }
     }
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
@@ -326,13 +327,18 @@ where
             Ok((stream, peer)) => {
                 backoff = MIN_ACCEPT_BACKOFF;
                 let _ = stream.set_nodelay(true);
-                let local = stream.local_addr().ok().or(local).unwrap_or(peer);
+                // A listener bound to one address is reached only there; only a wildcard
+                // listener has to ask each socket (one `getsockname`).
+                let local = match local {
+                    Some(addr) if !addr.ip().is_unspecified() => addr,
+                    _ => stream.local_addr().ok().or(local).unwrap_or(peer),
+                };
                 let guard = ConnGuard::new(permit, worker.live.clone());
                 let conn = handle(stream, peer, local, worker.shutdown.clone());
-                tokio::spawn(async move {
-                    conn.await;
-                    drop(guard);
-                });
+                // `map` rather than an `async` block awaiting `conn`: such a block keeps the
+                // connection's future twice (as captured, and as awaited), which doubled the
+                // memory every connection holds.
+                tokio::spawn(conn.map(move |()| drop(guard)));
             }
             Err(e) => {
                 // EMFILE, ENFILE, ENOBUFS...: the listener is fine, the process is not; wait for

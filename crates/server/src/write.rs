@@ -199,4 +199,11 @@ impl Writer {
         let _ = self.flush().await;
         let _ = self.io.shutdown().await;
     }
+
+    /// Lets go of the socket without a `shutdown`: the FIN goes out when the read side is
+    /// dropped too and the socket closes. For a connection that ends cleanly with nothing left
+    /// to read, that is the same FIN, one system call cheaper.
+    pub(crate) fn forget(self) {
+        self.io.forget();
+    }
 }
