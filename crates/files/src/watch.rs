@@ -194,14 +194,9 @@ impl Watcher {
     }
 
     /// Reads every queued event and says which watched paths they touch; events about entries
-    /// no cached file goes through are skipped. When nothing is queued (the common case), the
-    /// cost is one `ioctl(FIONREAD)`: cheaper than a `read`, which queues and dequeues a waiter.
+    /// no cached file goes through are skipped. A hit looks at the [`Queue`] first: finding it
+    /// empty there costs one `ioctl(FIONREAD)`, less than the `read` this makes.
     pub fn drain(&mut self) -> Option<Changes> {
-        match rustix::io::ioctl_fionread(&self.inotify) {
-            Ok(0) => return None,
-            Ok(_) => {}
-            Err(_) => return Some(Changes::All),
-        }
         let Watcher {
             inotify,
             watches,

@@ -11,7 +11,7 @@ use crate::{Headers, Limits, ParseError};
 ///
 /// Only heads that passed every check of [`parse_request_head`] exist: Host rules, a single
 /// valid body framing, no forbidden bytes. The server can act on one without re-checking.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHead {
     /// The method token, case-sensitive as sent.
     pub method: Method,
