@@ -16,6 +16,10 @@ pub const SMALL: usize = 1024;
 pub const LARGE: usize = 1024 * 1024;
 /// Entries in the listed directory.
 pub const ENTRIES: usize = 1000;
+/// Bytes in the large text file compressed on the fly by the compression-burst workload.
+pub const TEXT: usize = 7 * 1024 * 1024 + 512 * 1024;
+/// Where that file is served; nginx compresses everything under `/text/` (bench/conf/nginx.conf).
+pub const TEXT_PATH: &str = "/text/7m.txt";
 /// What the hello-world scripts print.
 pub const HELLO: &str = "Hello, world!";
 
@@ -24,6 +28,11 @@ pub fn generate(www: &Path, python: &Path, db: &Path) -> Result<()> {
     fs::create_dir_all(www)?;
     fs::write(www.join("1k.bin"), pattern(SMALL))?;
     fs::write(www.join("1m.bin"), pattern(LARGE))?;
+    let text = www.join(TEXT_PATH.trim_start_matches('/'));
+    if let Some(dir) = text.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    fs::write(text, prose(TEXT))?;
     let dir = www.join("dir");
     if dir.exists() {
         fs::remove_dir_all(&dir)?;
@@ -64,6 +73,46 @@ pub fn generate(www: &Path, python: &Path, db: &Path) -> Result<()> {
 /// The name of the `i`th entry of the listed directory; the last one proves a listing is complete.
 pub fn entry_name(i: usize) -> String {
     format!("file-{i:04}.txt")
+}
+
+/// Deterministic text of `len` bytes: words drawn by an LCG from a small vocabulary, so it
+/// compresses about as well as ordinary prose or code (not as well as a repeated line).
+fn prose(len: usize) -> Vec<u8> {
+    const WORDS: [&str; 16] = [
+        "server",
+        "socket",
+        "request",
+        "header",
+        "the",
+        "of",
+        "byte",
+        "stream",
+        "connection",
+        "response",
+        "and",
+        "file",
+        "cache",
+        "a",
+        "keep-alive",
+        "compress",
+    ];
+    let mut out = Vec::with_capacity(len + 16);
+    let mut x: u32 = 12345;
+    let mut col = 0;
+    while out.len() < len {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let word = WORDS[(x >> 16) as usize % WORDS.len()];
+        out.extend_from_slice(word.as_bytes());
+        col += word.len() + 1;
+        if col > 72 {
+            out.push(b'\n');
+            col = 0;
+        } else {
+            out.push(b' ');
+        }
+    }
+    out.truncate(len);
+    out
 }
 
 /// Deterministic, incompressible-looking bytes (an LCG), so no server can shortcut them.

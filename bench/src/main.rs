@@ -11,12 +11,14 @@
 //! - [`procfs`], [`cpu`]: a server's processes, their memory, and the CPU each request costs.
 //! - [`fixtures`], [`guestbook`]: the files and the seeded database every server serves.
 //! - [`workloads`]: what is measured against what, and the goals.
-//! - [`runner`], [`idle`]: the interleaved runs and the idle-connection memory measurement.
+//! - [`runner`], [`idle`], [`burst`], [`writes`]: the interleaved runs, the idle-connection and
+//!   compression-burst memory measurements, and the guestbook writer that runs beside reads.
 //! - [`stats`], [`report`], [`chart`]: medians and ratios, the Markdown page, the SVG chart.
 
 // A test that unwraps fails with the value in the message, which is what a test should do.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod burst;
 mod chart;
 mod cpu;
 mod error;
@@ -31,6 +33,7 @@ mod servers;
 mod stats;
 mod sysinfo;
 mod workloads;
+mod writes;
 mod wrk;
 
 use std::fs;
@@ -135,7 +138,16 @@ fn run(args: &Args) -> Result<()> {
             "seeding the guestbook ({} messages) if needed...",
             guestbook::MESSAGES
         );
-        guestbook::ensure_seeded(&env).map_err(|e| e.to_string())
+        guestbook::ensure_seeded(&env, guestbook::Book::Page).map_err(|e| e.to_string())
+    } else {
+        Ok(())
+    };
+    let book = if selected.iter().any(|w| w.needs_book) {
+        eprintln!(
+            "seeding the large guestbook ({} messages) if needed...",
+            guestbook::BOOK_MESSAGES
+        );
+        guestbook::ensure_seeded(&env, guestbook::Book::Large).map_err(|e| e.to_string())
     } else {
         Ok(())
     };
@@ -145,12 +157,18 @@ fn run(args: &Args) -> Result<()> {
     let mut results = Vec::new();
     for &layout in &layouts {
         for w in &selected {
-            if w.metric == Metric::Memory && layout == Layout::Pinned {
+            if w.metric != Metric::Requests && w.metric != Metric::Bytes && layout == Layout::Pinned
+            {
                 continue; // memory does not depend on where wrk runs; measured once.
             }
             eprintln!("[{}] {}", layout.name(), w.name);
-            let result = match (&guestbook, w.needs_guestbook) {
-                (Err(why), true) => unavailable(w, layout, format!("guestbook not seeded: {why}")),
+            let result = match (&guestbook, &book) {
+                (Err(why), _) if w.needs_guestbook => {
+                    unavailable(w, layout, format!("guestbook not seeded: {why}"))
+                }
+                (_, Err(why)) if w.needs_book => {
+                    unavailable(w, layout, format!("large guestbook not seeded: {why}"))
+                }
                 _ => runner::measure(w, layout, &env, &settings),
             };
             print_summary(&result);
@@ -276,6 +294,7 @@ fn environment(args: &Args, bench_dir: &Path, root: &Path, work: &Path) -> Resul
         sws,
         python,
         db: work.join("guestbook.db"),
+        book_db: work.join("book.db"),
         plain_body: String::new(),
         cores: sysinfo::cores(),
     })
@@ -422,11 +441,13 @@ fn notes(env: &Env, guestbook: &std::result::Result<(), String>) -> Vec<String> 
                 .to_owned(),
         );
     }
-    if guestbook.is_ok() && guestbook::is_seeded(env) {
-        notes.push(format!(
-            "Guestbook database: {}.",
-            guestbook::describe(&env.db)
-        ));
+    for book in [guestbook::Book::Page, guestbook::Book::Large] {
+        if guestbook.is_ok() && guestbook::is_seeded(env, book) {
+            notes.push(format!(
+                "Guestbook database: {}.",
+                guestbook::describe(env, book)
+            ));
+        }
     }
     notes
 }

@@ -127,12 +127,22 @@ fn with_descendants(procs: Vec<ProcStat>, pgid: u32) -> Vec<ProcStat> {
 
 /// Resident memory of a whole process group, in bytes (sum of `VmRSS`).
 pub fn group_rss(pgid: u32) -> Result<u64> {
+    group_sum(pgid, "VmRSS:")
+}
+
+/// The peak resident memory of a whole process group, in bytes: the sum of each process's
+/// `VmHWM` (its high-water mark since it started), an upper bound of the group's peak.
+pub fn group_peak_rss(pgid: u32) -> Result<u64> {
+    group_sum(pgid, "VmHWM:")
+}
+
+fn group_sum(pgid: u32, field: &str) -> Result<u64> {
     let mut total = 0;
     for p in group(pgid)? {
         let Ok(status) = fs::read_to_string(format!("/proc/{}/status", p.pid)) else {
             continue;
         };
-        total += vm_rss(&status).unwrap_or(0);
+        total += status_kb(&status, field).unwrap_or(0);
     }
     if total == 0 {
         return Err(BenchError::new(format!(
@@ -142,9 +152,9 @@ pub fn group_rss(pgid: u32) -> Result<u64> {
     Ok(total)
 }
 
-/// `VmRSS:  1234 kB` in bytes.
-fn vm_rss(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+/// A `/proc/PID/status` line such as `VmRSS:  1234 kB`, in bytes.
+fn status_kb(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
@@ -217,12 +227,11 @@ mod tests {
     }
 
     #[test]
-    fn reads_vm_rss() {
-        assert_eq!(
-            vm_rss("Name:\tnginx\nVmRSS:\t    2048 kB\n"),
-            Some(2048 * 1024)
-        );
-        assert_eq!(vm_rss("Name:\tkthread\n"), None);
+    fn reads_status_fields() {
+        let status = "Name:\tnginx\nVmHWM:\t    4096 kB\nVmRSS:\t    2048 kB\n";
+        assert_eq!(status_kb(status, "VmRSS:"), Some(2048 * 1024));
+        assert_eq!(status_kb(status, "VmHWM:"), Some(4096 * 1024));
+        assert_eq!(status_kb("Name:\tkthread\n", "VmRSS:"), None);
     }
 
     #[test]

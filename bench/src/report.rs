@@ -228,7 +228,9 @@ fn micros(v: f64) -> String {
 fn value(v: f64, m: Metric) -> String {
     match m {
         Metric::Requests => format!("{v:.0}"),
-        Metric::Bytes | Metric::Memory => format!("{:.1}", v / (1024.0 * 1024.0)),
+        Metric::Bytes | Metric::Memory | Metric::PeakMemory => {
+            format!("{:.1}", v / (1024.0 * 1024.0))
+        }
     }
 }
 

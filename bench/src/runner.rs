@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::time::Duration;
 
+use crate::burst;
 use crate::cpu;
 use crate::error::{BenchError, Result};
 use crate::httpc;
@@ -15,6 +16,7 @@ use crate::servers::{self, Env, Layout, Running, ServerKind};
 use crate::stats::Summary;
 use crate::sysinfo;
 use crate::workloads::{Metric, Peer, Target, Workload};
+use crate::writes;
 use crate::wrk::{self, WrkArgs};
 
 /// How hard and how long to measure.
@@ -126,10 +128,9 @@ pub fn measure(w: &Workload, layout: Layout, env: &Env, settings: &Settings) -> 
         sockserve: Err(String::new()),
         peers: Vec::new(),
     };
-    if w.metric == Metric::Memory {
-        measure_memory(&mut result, env, settings);
-    } else {
-        measure_wrk(&mut result, env, settings);
+    match w.metric {
+        Metric::Memory | Metric::PeakMemory => measure_memory(&mut result, env, settings),
+        Metric::Requests | Metric::Bytes => measure_wrk(&mut result, env, settings),
     }
     result
 }
@@ -209,11 +210,14 @@ fn measure_wrk(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
         }
     }
     let run = args(settings.duration);
-    // A measured run, with the server's CPU time read around it (the warm-up's is not).
+    // A measured run, with the server's CPU time read around it (the warm-up's is not), and
+    // the guestbook writer beside it when the target asks for one.
     let measured = |t: Target| {
         let server = running.get(&t.server)?;
         let u = server.url(t.path);
-        Some(cpu::around(server.pgid(), || wrk::run(&run, &u)))
+        Some(cpu::around(server.pgid(), || {
+            writes::during(server.port, t.writes_per_sec, || wrk::run(&run, &u))
+        }))
     };
     for round in 0..settings.rounds {
         eprintln!(
@@ -288,7 +292,7 @@ fn measure_memory(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
             round + 1,
             settings.memory_rounds
         );
-        match one_memory_sample(w.sockserve, env, result.layout) {
+        match one_memory_sample(&w, w.sockserve, env, result.layout) {
             Ok(rss) => sockserve.samples.push(rss),
             Err(e) if round == 0 => {
                 result.sockserve = Err(e.to_string());
@@ -300,7 +304,7 @@ fn measure_memory(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
             if series.unavailable.is_some() {
                 continue;
             }
-            match one_memory_sample(peer.target, env, result.layout) {
+            match one_memory_sample(&w, peer.target, env, result.layout) {
                 Ok(rss) => series.samples.push(rss),
                 Err(e) if round == 0 => series.unavailable = Some(e.to_string()),
                 Err(e) => series.rejected.push(e.to_string()),
@@ -311,18 +315,22 @@ fn measure_memory(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
     result.peers = peers;
 }
 
-fn one_memory_sample(target: Target, env: &Env, layout: Layout) -> Result<Sample> {
+fn one_memory_sample(w: &Workload, target: Target, env: &Env, layout: Layout) -> Result<Sample> {
     let server = servers::start(target.server, env, layout)?;
     check(&server, target)?;
     // Settle first, so the baseline is the idle server and not its start-up.
     std::thread::sleep(Duration::from_millis(500));
     let baseline = procfs::group_rss(server.pgid())?;
-    let rss = idle::measure(&server, target.path)?;
+    let (rss, baseline) = if w.metric == Metric::PeakMemory {
+        (burst::measure(&server, target.path, w.headers)?, None)
+    } else {
+        (idle::measure(&server, target.path)?, Some(baseline as f64))
+    };
     Ok(Sample {
         value: rss as f64,
         p50: None,
         p99: None,
-        baseline: Some(baseline as f64),
+        baseline,
         cpu_us: None,
     })
 }

@@ -73,6 +73,8 @@ impl Layout {
 pub enum ServerKind {
     /// `sockserve` with no command: the default site (`/`, `/time`, `/guestbook`).
     SockserveSite,
+    /// The default site on the large guestbook, for reads under writes.
+    SockserveBook,
     /// `sockserve serve www`: static files and listings.
     SockserveFiles,
     /// `sockserve serve www --cgi`: scripts under `www/cgi-bin/`.
@@ -94,9 +96,10 @@ pub enum ServerKind {
 impl ServerKind {
     pub fn name(self) -> &'static str {
         match self {
-            ServerKind::SockserveSite | ServerKind::SockserveFiles | ServerKind::SockserveCgi => {
-                "sockserve"
-            }
+            ServerKind::SockserveSite
+            | ServerKind::SockserveBook
+            | ServerKind::SockserveFiles
+            | ServerKind::SockserveCgi => "sockserve",
             ServerKind::Nginx => "nginx",
             ServerKind::Lighttpd => "lighttpd",
             ServerKind::StaticWebServer => "static-web-server",
@@ -125,6 +128,8 @@ pub struct Env {
     pub python: PathBuf,
     /// The seeded guestbook database.
     pub db: PathBuf,
+    /// The large guestbook database, for reads under writes.
+    pub book_db: PathBuf,
     /// The body nginx returns for the plaintext comparison, ready for its config.
     pub plain_body: String,
     pub cores: usize,
@@ -285,9 +290,14 @@ fn command_line(
         (env.python.clone(), a)
     };
     Ok(match kind {
-        ServerKind::SockserveSite => {
+        ServerKind::SockserveSite | ServerKind::SockserveBook => {
+            let db = if kind == ServerKind::SockserveSite {
+                &env.db
+            } else {
+                &env.book_db
+            };
             let mut a = sockserve_common.to_vec();
-            a.extend(["--db".to_owned(), env.db.display().to_string()]);
+            a.extend(["--db".to_owned(), db.display().to_string()]);
             (env.sockserve.clone(), a)
         }
         ServerKind::SockserveFiles | ServerKind::SockserveCgi => {

@@ -14,6 +14,8 @@ pub enum Metric {
     Bytes,
     /// Resident memory holding idle connections; lower is better.
     Memory,
+    /// The most resident memory at any moment of a burst of requests; lower is better.
+    PeakMemory,
 }
 
 impl Metric {
@@ -22,6 +24,7 @@ impl Metric {
             Metric::Requests => "req/s",
             Metric::Bytes => "MiB/s",
             Metric::Memory => "MiB RSS",
+            Metric::PeakMemory => "MiB peak RSS",
         }
     }
 }
@@ -96,6 +99,8 @@ pub struct Target {
     pub server: ServerKind,
     pub path: &'static str,
     pub expect: Expect,
+    /// Guestbook posts per second sent by another client while this target is measured (0: none).
+    pub writes_per_sec: u32,
 }
 
 /// A peer with its label in the results and its goal, if any.
@@ -119,6 +124,8 @@ pub struct Workload {
     pub headers: &'static [&'static str],
     /// Whether this needs the seeded guestbook.
     pub needs_guestbook: bool,
+    /// Whether this needs the large guestbook ([`crate::guestbook::BOOK_MESSAGES`] messages).
+    pub needs_book: bool,
 }
 
 /// Connections for workloads where a peer forks a process per request: more only queue up
@@ -130,6 +137,15 @@ const fn t(server: ServerKind, path: &'static str, expect: Expect) -> Target {
         server,
         path,
         expect,
+        writes_per_sec: 0,
+    }
+}
+
+/// `t` measured while another client posts to the guestbook `writes_per_sec` times a second.
+const fn under_writes(target: Target, writes_per_sec: u32) -> Target {
+    Target {
+        writes_per_sec,
+        ..target
     }
 }
 
@@ -186,6 +202,11 @@ pub fn all() -> Vec<Workload> {
     let small = Expect::Length(fixtures::SMALL);
     let large = Expect::Length(fixtures::LARGE);
     let site_root = peer("sockserve `/`", t(SockserveSite, "/", Expect::Ok), None);
+    let book_reads = t(
+        SockserveBook,
+        "/api/messages",
+        Expect::Contains(crate::guestbook::MARKER),
+    );
     let base = Workload {
         name: "",
         about: "",
@@ -195,6 +216,7 @@ pub fn all() -> Vec<Workload> {
         connections: None,
         headers: &[],
         needs_guestbook: false,
+        needs_book: false,
     };
     vec![
         Workload {
@@ -316,6 +338,40 @@ pub fn all() -> Vec<Workload> {
             about: "a 1 KiB file with `Connection: close` (a connection per request)",
             peers: file_peers("/1k.bin", small, None, None),
             headers: &["Connection: close"],
+            ..base.clone()
+        },
+        Workload {
+            name: "guestbook-writes",
+            about: "`GET /api/messages` (the newest 50 of a 400,000-message guestbook) alone, vs the same while another client posts 10 and 50 messages a second",
+            sockserve: book_reads,
+            peers: vec![
+                peer("itself, 10 posts/s", under_writes(book_reads, 10), None),
+                // Reads under 50 posts/s keep at least 80% of the rate alone: alone / under <= 1.25.
+                peer(
+                    "itself, 50 posts/s",
+                    under_writes(book_reads, 50),
+                    Some(Goal::AtMost(1.25)),
+                ),
+            ],
+            needs_book: true,
+            connections: Some(CGI_CONNECTIONS),
+            ..base.clone()
+        },
+        Workload {
+            name: "compress-burst",
+            about: "peak resident memory while 40 clients at once fetch a cold 7.5 MiB text file compressed on the fly (sockserve: brotli; nginx: gzip, as Debian's nginx has no brotli)",
+            metric: Metric::PeakMemory,
+            sockserve: t(
+                SockserveFiles,
+                fixtures::TEXT_PATH,
+                Expect::Length(fixtures::TEXT),
+            ),
+            peers: vec![peer(
+                "nginx gzip",
+                t(Nginx, fixtures::TEXT_PATH, Expect::Length(fixtures::TEXT)),
+                None,
+            )],
+            headers: &["Accept-Encoding: br, gzip"],
             ..base.clone()
         },
         Workload {
