@@ -77,6 +77,11 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     sockserve: Option<PathBuf>,
 
+    /// Also measure this sockserve binary (e.g. the previous release) on every workload,
+    /// interleaved with the one under test, as the peer "sockserve (baseline binary)".
+    #[arg(long, value_name = "PATH")]
+    baseline: Option<PathBuf>,
+
     /// The static-web-server binary [default: bench/work/sws/bin/static-web-server if present].
     #[arg(long, value_name = "PATH")]
     sws: Option<PathBuf>,
@@ -208,7 +213,7 @@ fn run(args: &Args) -> Result<()> {
 }
 
 fn select(args: &Args) -> Result<Vec<Workload>> {
-    let all = workloads::all();
+    let all = workloads::all_with(args.baseline.is_some());
     for name in &args.only {
         if !all.iter().any(|w| w.name == name) {
             let names: Vec<&str> = all.iter().map(|w| w.name).collect();
@@ -290,6 +295,7 @@ fn environment(args: &Args, bench_dir: &Path, root: &Path, work: &Path) -> Resul
         work: work.to_path_buf(),
         www: work.join("www"),
         sockserve,
+        baseline: args.baseline.clone(),
         ceiling,
         sws,
         python,

@@ -137,7 +137,7 @@ pub fn measure(w: &Workload, layout: Layout, env: &Env, settings: &Settings) -> 
 
 /// Starts the servers a workload needs, one per kind, and checks every target answers.
 /// Returns the running servers; failures land in `result`.
-fn start_all(result: &mut WorkloadResult, env: &Env) -> BTreeMap<ServerKind, Running> {
+fn start_all(result: &mut WorkloadResult, env: &Env) -> BTreeMap<(ServerKind, bool), Running> {
     let w = &result.workload;
     let mut running = BTreeMap::new();
     if let Err(e) = start_checked(&mut running, w.sockserve, env, result.layout) {
@@ -156,14 +156,19 @@ fn start_all(result: &mut WorkloadResult, env: &Env) -> BTreeMap<ServerKind, Run
 }
 
 fn start_checked(
-    running: &mut BTreeMap<ServerKind, Running>,
+    running: &mut BTreeMap<(ServerKind, bool), Running>,
     target: Target,
     env: &Env,
     layout: Layout,
 ) -> Result<()> {
-    let server = match running.entry(target.server) {
+    let server = match running.entry(target.instance()) {
         Entry::Occupied(e) => e.into_mut(),
-        Entry::Vacant(e) => e.insert(servers::start(target.server, env, layout)?),
+        Entry::Vacant(e) => e.insert(servers::start_as(
+            target.server,
+            target.baseline,
+            env,
+            layout,
+        )?),
     };
     check(server, target)
 }
@@ -198,7 +203,7 @@ fn measure_wrk(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
         headers: w.headers.iter().map(|h| (*h).to_owned()).collect(),
         cpus: result.layout.wrk_cpus().map(str::to_owned),
     };
-    let url = |t: Target| running.get(&t.server).map(|s| s.url(t.path));
+    let url = |t: Target| running.get(&t.instance()).map(|s| s.url(t.path));
     let live: Vec<usize> = (0..result.peers.len())
         .filter(|&i| result.peers[i].1.unavailable.is_none())
         .collect();
@@ -213,7 +218,7 @@ fn measure_wrk(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
     // A measured run, with the server's CPU time read around it (the warm-up's is not), and
     // the guestbook writer beside it when the target asks for one.
     let measured = |t: Target| {
-        let server = running.get(&t.server)?;
+        let server = running.get(&t.instance())?;
         let u = server.url(t.path);
         Some(cpu::around(server.pgid(), || {
             writes::during(server.port, t.writes_per_sec, || wrk::run(&run, &u))
@@ -316,7 +321,7 @@ fn measure_memory(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
 }
 
 fn one_memory_sample(w: &Workload, target: Target, env: &Env, layout: Layout) -> Result<Sample> {
-    let server = servers::start(target.server, env, layout)?;
+    let server = servers::start_as(target.server, target.baseline, env, layout)?;
     check(&server, target)?;
     // Settle first, so the baseline is the idle server and not its start-up.
     std::thread::sleep(Duration::from_millis(500));

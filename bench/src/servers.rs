@@ -75,11 +75,15 @@ pub enum ServerKind {
     SockserveSite,
     /// The default site on the large guestbook, for reads under writes.
     SockserveBook,
+    /// The default site writing an access log to a file.
+    SockserveSiteLogged,
     /// `sockserve serve www`: static files and listings.
     SockserveFiles,
     /// `sockserve serve www --cgi`: scripts under `www/cgi-bin/`.
     SockserveCgi,
     Nginx,
+    /// nginx writing a buffered `combined` access log to a file.
+    NginxLogged,
     Lighttpd,
     StaticWebServer,
     /// `python3 -m http.server`.
@@ -98,9 +102,10 @@ impl ServerKind {
         match self {
             ServerKind::SockserveSite
             | ServerKind::SockserveBook
+            | ServerKind::SockserveSiteLogged
             | ServerKind::SockserveFiles
             | ServerKind::SockserveCgi => "sockserve",
-            ServerKind::Nginx => "nginx",
+            ServerKind::Nginx | ServerKind::NginxLogged => "nginx",
             ServerKind::Lighttpd => "lighttpd",
             ServerKind::StaticWebServer => "static-web-server",
             ServerKind::Python => "python http.server",
@@ -120,6 +125,8 @@ pub struct Env {
     /// The document root shared by every server.
     pub www: PathBuf,
     pub sockserve: PathBuf,
+    /// Another sockserve binary measured beside it (`--baseline`), e.g. the previous release.
+    pub baseline: Option<PathBuf>,
     /// The harness's own `ceiling` binary, built next to it.
     pub ceiling: PathBuf,
     /// `static-web-server`, when installed.
@@ -216,11 +223,21 @@ pub mod registry {
 
 /// Starts `kind` in `layout` and waits until it accepts connections.
 pub fn start(kind: ServerKind, env: &Env, layout: Layout) -> Result<Running> {
+    start_as(kind, false, env, layout)
+}
+
+/// [`start`], with sockserve's kinds run from the baseline binary when `baseline` is set.
+pub fn start_as(kind: ServerKind, baseline: bool, env: &Env, layout: Layout) -> Result<Running> {
+    let sockserve = match (&env.baseline, baseline) {
+        (_, false) => &env.sockserve,
+        (Some(b), true) => b,
+        (None, true) => return Err(BenchError::new("no --baseline binary was given")),
+    };
     let port = free_port()?;
     let threads = layout.threads(env.cores);
     let run_dir = env.work.join("run").join(format!("{}-{port}", slug(kind)));
     fs::create_dir_all(&run_dir)?;
-    let (program, args) = command_line(kind, env, &run_dir, port, threads)?;
+    let (program, args) = command_line(kind, env, sockserve, &run_dir, port, threads)?;
     let mut cmd = match layout.server_cpus() {
         Some(cpus) => {
             let mut c = Command::new("taskset");
@@ -259,6 +276,7 @@ fn slug(kind: ServerKind) -> String {
 fn command_line(
     kind: ServerKind,
     env: &Env,
+    sockserve: &Path,
     run_dir: &Path,
     port: u16,
     threads: usize,
@@ -290,15 +308,21 @@ fn command_line(
         (env.python.clone(), a)
     };
     Ok(match kind {
-        ServerKind::SockserveSite | ServerKind::SockserveBook => {
-            let db = if kind == ServerKind::SockserveSite {
-                &env.db
-            } else {
+        ServerKind::SockserveSite | ServerKind::SockserveBook | ServerKind::SockserveSiteLogged => {
+            let db = if kind == ServerKind::SockserveBook {
                 &env.book_db
+            } else {
+                &env.db
             };
             let mut a = sockserve_common.to_vec();
             a.extend(["--db".to_owned(), db.display().to_string()]);
-            (env.sockserve.clone(), a)
+            if kind == ServerKind::SockserveSiteLogged {
+                // The log replaces -q's silence: the flags after it win.
+                a.retain(|x| x != "-q");
+                let log = run_dir.join("access.log").display().to_string();
+                a.extend(["--access-log".to_owned(), log]);
+            }
+            (sockserve.to_path_buf(), a)
         }
         ServerKind::SockserveFiles | ServerKind::SockserveCgi => {
             let mut a = vec!["serve".to_owned(), www.clone()];
@@ -306,10 +330,18 @@ fn command_line(
             if kind == ServerKind::SockserveCgi {
                 a.push("--cgi".to_owned());
             }
-            (env.sockserve.clone(), a)
+            (sockserve.to_path_buf(), a)
         }
-        ServerKind::Nginx => {
-            let conf = render(env, "nginx.conf", run_dir, port, threads)?;
+        ServerKind::Nginx | ServerKind::NginxLogged => {
+            let log = if kind == ServerKind::NginxLogged {
+                format!(
+                    "{}/access.log combined buffer=64k flush=1s",
+                    run_dir.display()
+                )
+            } else {
+                "off".to_owned()
+            };
+            let conf = render(env, "nginx.conf", run_dir, port, threads, &log)?;
             let args = vec![
                 "-p".to_owned(),
                 format!("{}/", run_dir.display()),
@@ -321,7 +353,7 @@ fn command_line(
             (PathBuf::from("nginx"), args)
         }
         ServerKind::Lighttpd => {
-            let conf = render(env, "lighttpd.conf", run_dir, port, threads)?;
+            let conf = render(env, "lighttpd.conf", run_dir, port, threads, "")?;
             (
                 PathBuf::from("lighttpd"),
                 vec!["-D".to_owned(), "-f".to_owned(), conf.display().to_string()],
@@ -374,7 +406,14 @@ fn command_line(
 }
 
 /// Renders `conf/NAME` into `run_dir/NAME`, filling its `{{PLACEHOLDERS}}`.
-fn render(env: &Env, name: &str, run_dir: &Path, port: u16, threads: usize) -> Result<PathBuf> {
+fn render(
+    env: &Env,
+    name: &str,
+    run_dir: &Path,
+    port: u16,
+    threads: usize,
+    access_log: &str,
+) -> Result<PathBuf> {
     let template_path = env.bench_dir.join("conf").join(name);
     let template = fs::read_to_string(&template_path)
         .map_err(|e| BenchError::new(format!("cannot read {}: {e}", template_path.display())))?;
@@ -384,7 +423,8 @@ fn render(env: &Env, name: &str, run_dir: &Path, port: u16, threads: usize) -> R
         .replace("{{WWW}}", &env.www.display().to_string())
         .replace("{{RUN}}", &run_dir.display().to_string())
         .replace("{{IDLE_SECS}}", &IDLE_SECS.to_string())
-        .replace("{{PLAIN_BODY}}", &env.plain_body);
+        .replace("{{PLAIN_BODY}}", &env.plain_body)
+        .replace("{{ACCESS_LOG}}", access_log);
     let out = run_dir.join(name);
     fs::write(&out, text)?;
     Ok(out)

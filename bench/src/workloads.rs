@@ -101,6 +101,23 @@ pub struct Target {
     pub expect: Expect,
     /// Guestbook posts per second sent by another client while this target is measured (0: none).
     pub writes_per_sec: u32,
+    /// Served by the baseline sockserve binary (`--baseline`) instead of the one under test.
+    pub baseline: bool,
+}
+
+impl Target {
+    /// Which running server answers this target: targets with the same instance share one.
+    pub fn instance(&self) -> (ServerKind, bool) {
+        (self.server, self.baseline)
+    }
+
+    /// The same target served by the baseline binary.
+    pub fn on_baseline(self) -> Target {
+        Target {
+            baseline: true,
+            ..self
+        }
+    }
 }
 
 /// A peer with its label in the results and its goal, if any.
@@ -138,6 +155,7 @@ const fn t(server: ServerKind, path: &'static str, expect: Expect) -> Target {
         path,
         expect,
         writes_per_sec: 0,
+        baseline: false,
     }
 }
 
@@ -196,6 +214,23 @@ fn cgi_peers(path: &'static str, python_goal: Option<Goal>) -> Vec<Peer> {
     ]
 }
 
+/// Every workload, in the order of the results table; with `baseline`, each also measures the
+/// same target on the baseline binary, interleaved with the others.
+pub fn all_with(baseline: bool) -> Vec<Workload> {
+    let mut all = all();
+    if baseline {
+        for w in &mut all {
+            let before = peer(
+                "sockserve (baseline binary)",
+                w.sockserve.on_baseline(),
+                None,
+            );
+            w.peers.insert(0, before);
+        }
+    }
+    all
+}
+
 /// Every workload, in the order of the results table.
 pub fn all() -> Vec<Workload> {
     use ServerKind::*;
@@ -235,6 +270,17 @@ pub fn all() -> Vec<Workload> {
                     None,
                 ),
             ],
+            ..base.clone()
+        },
+        Workload {
+            name: "plaintext-log",
+            about: "`plaintext` with an access log written to a file by both servers (nginx: `combined`, buffered 64 KiB, flushed every second)",
+            sockserve: t(SockserveSiteLogged, "/", Expect::Ok),
+            peers: vec![peer(
+                "nginx return 200, logging",
+                t(NginxLogged, "/plain", Expect::Ok),
+                Some(Goal::AtLeast(1.0)),
+            )],
             ..base.clone()
         },
         Workload {
