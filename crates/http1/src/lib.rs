@@ -12,7 +12,7 @@
 //! - [`framing`]: how a request body is delimited ([`BodyKind`]) and whether the connection persists.
 //! - [`decode`]: the streaming body [`Decoder`] for `Content-Length` and `chunked`.
 //! - [`response`]: encoding a response head and chunked body frames.
-//! - [`date`]: the `Date` header value, rendered at most once per second.
+//! - [`date`]: the `Date` header value rendered from a time the caller gives (no clock here).
 //! - [`client`]: parsing a response head, for the HTTP client.
 
 mod authority;

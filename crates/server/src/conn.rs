@@ -13,7 +13,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use bytes::BytesMut;
 use futures_util::FutureExt as _;
-use http1::response::{Fields, Length, allows_body, allows_length, encode_head};
+use http1::response::{Fields, Framing, Length, allows_body, allows_length, encode_head};
 use http1::{BodyKind, Decoder, Method, ParseError, RequestHead, StatusCode, Version};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -401,15 +401,18 @@ impl<S: Service> Conn<'_, S> {
         };
         encode_head(
             &mut self.out.buf,
-            version,
             status,
             reason.as_deref(),
             Fields {
                 list: &headers,
                 rendered: rendered.as_ref(),
             },
-            length,
-            close,
+            Framing {
+                version,
+                length,
+                close,
+            },
+            &crate::clock::http_date(),
         );
         let result = if send_body {
             self.write_body(body, length).await
