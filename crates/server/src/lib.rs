@@ -23,6 +23,7 @@ pub mod request;
 pub mod response;
 pub mod runtime;
 pub mod service;
+mod transport;
 mod write;
 
 pub use access_log::AccessLog;
