@@ -108,10 +108,12 @@ pub struct Reject {
 }
 
 /// What [`Connection::poll_head`] found in the read buffer.
+// Not boxed: a box would be one more allocation per request, and a step lives only briefly.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Step {
     /// A whole request head.
-    Request(Box<Incoming>),
+    Request(Incoming),
     /// The head is incomplete (or nothing is buffered): wait for more bytes.
     NeedMore,
     /// The head is malformed or too large: answer this and close.
@@ -228,7 +230,7 @@ impl Connection {
         // Looked at first: a head that fails to parse may already be off the buffer.
         let head_request = is_head_request(buf);
         match crate::take_request_head(buf, &self.settings.limits) {
-            Ok(Some(head)) => Step::Request(Box::new(self.begin(head, started))),
+            Ok(Some(head)) => Step::Request(self.begin(head, started)),
             Ok(None) => Step::NeedMore,
             Err(e) => {
                 let status = e.status();

@@ -101,7 +101,7 @@ fn drive(parts: &[&[u8]], service: Service) -> Vec<Seen> {
                     send_continue,
                     body,
                     ..
-                } = *incoming;
+                } = incoming;
                 let request = format!("{} {}", head.method, head.target.as_str());
                 let mut decoder = body;
                 let mut broken = false;

@@ -37,9 +37,11 @@ const IDLE_HOLD: Duration = Duration::from_millis(500);
 const LINGER_BYTES: usize = 1024 * 1024;
 
 /// How waiting for a request head ended.
+// Not boxed: a box would be one more allocation per request.
+#[allow(clippy::large_enum_variant)]
 enum HeadEvent {
     /// A head to answer.
-    Head(Box<Incoming>),
+    Head(Incoming),
     /// The client closed, went idle too long, or the server is shutting down while idle.
     Gone,
     /// The server answers this itself and closes (a malformed head, or a head timed out).
@@ -127,7 +129,7 @@ impl<S: Service> Conn<'_, S> {
                 // is made in a statement of its own: one made inside the awaited expression
                 // would still have its space reserved in this future's state.)
                 HeadEvent::Head(incoming) => {
-                    let exchange = Box::pin(self.exchange(*incoming));
+                    let exchange = Box::pin(self.exchange(incoming));
                     exchange.await
                 }
                 HeadEvent::Gone => Next::Close,
