@@ -6,6 +6,7 @@ mod harness;
 
 mod cgi;
 mod client;
+mod core_conn;
 mod foundation;
 mod serve;
 mod site;

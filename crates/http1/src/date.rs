@@ -1,43 +1,32 @@
-//! The `Date` header value, rendered at most once per second.
+//! The `Date` header value: a second rendered as an IMF-fixdate, and calendar arithmetic.
 //!
-//! Formatting an IMF-fixdate costs more than the rest of a small response head, and the value
-//! only changes once a second, so each thread keeps the last rendering and the second it is for.
+//! No clock is read here: the caller knows the time (the server renders it once per second and
+//! hands the same value to every response head of that second).
 
-use std::cell::RefCell;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// Length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub const DATE_LEN: usize = 29;
 
-struct Cached {
-    second: u64,
-    text: [u8; DATE_LEN],
-}
+/// A rendered `Date` value (RFC 9110 5.6.7 IMF-fixdate), ready to be copied into a head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpDate([u8; DATE_LEN]);
 
-thread_local! {
-    static CACHE: RefCell<Cached> = const { RefCell::new(Cached { second: u64::MAX, text: [b' '; DATE_LEN] }) };
-}
+impl HttpDate {
+    /// The value for `secs` seconds after the Unix epoch.
+    pub fn from_unix_secs(secs: u64) -> HttpDate {
+        let text = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs));
+        let mut out = [b' '; DATE_LEN];
+        // Always 29 bytes for years 1970..=9999; a later year is clamped by httpdate.
+        let n = text.len().min(DATE_LEN);
+        out[..n].copy_from_slice(&text.as_bytes()[..n]);
+        HttpDate(out)
+    }
 
-/// Calls `f` with the current `Date` value, rendering it only when the second has changed.
-///
-/// The second comes from the kernel's coarse real-time clock, which is read without the
-/// time-stamp counter (a few nanoseconds instead of a few dozen) and lags by at most one
-/// scheduler tick: a `Date` that turns a few milliseconds late is still right to the second.
-pub fn with_date<R>(f: impl FnOnce(&[u8; DATE_LEN]) -> R) -> R {
-    let now =
-        u64::try_from(rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse).tv_sec)
-            .unwrap_or_default();
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.second != now {
-            let text = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(now));
-            if text.len() == DATE_LEN {
-                cache.text.copy_from_slice(text.as_bytes());
-                cache.second = now;
-            }
-        }
-        f(&cache.text)
-    })
+    /// The rendered bytes.
+    pub fn as_bytes(&self) -> &[u8; DATE_LEN] {
+        &self.0
+    }
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), after Howard Hinnant's
@@ -58,21 +47,19 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn civil_dates() {
-        use super::civil_from_days;
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(20_782), (2026, 11, 25));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
     }
 
-    use super::*;
-
     #[test]
     fn renders_an_imf_fixdate() {
-        let text = with_date(|d| String::from_utf8(d.to_vec()).unwrap());
-        assert!(text.ends_with(" GMT"), "{text}");
-        assert!(httpdate::parse_http_date(&text).is_ok());
+        let date = HttpDate::from_unix_secs(784_111_777);
+        assert_eq!(date.as_bytes(), b"Sun, 06 Nov 1994 08:49:37 GMT");
     }
 }

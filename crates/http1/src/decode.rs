@@ -61,6 +61,12 @@ impl Decoder {
         self.state.is_done()
     }
 
+    /// Body bytes still to come when the framing says (`Content-Length`); `None` for a chunked
+    /// or close-delimited body, whose end is known only when it arrives.
+    pub fn remaining(&self) -> Option<u64> {
+        self.state.remaining()
+    }
+
     /// Body bytes decoded so far.
     pub fn bytes_seen(&self) -> u64 {
         self.seen

@@ -15,6 +15,9 @@ pub(crate) enum State {
     UntilClose,
     /// The body is complete.
     Done,
+    /// The body was found malformed (or too large): every later call fails the same way, so
+    /// nothing after the error is ever read as body or as the next request.
+    Failed(ParseError),
 }
 
 impl State {
@@ -31,7 +34,16 @@ impl State {
         match self {
             State::Done => true,
             State::Chunked(chunked) => chunked.is_done(),
-            State::Length(_) | State::UntilClose => false,
+            State::Length(_) | State::UntilClose | State::Failed(_) => false,
+        }
+    }
+
+    pub(crate) fn remaining(&self) -> Option<u64> {
+        match self {
+            State::Length(n) => Some(*n),
+            State::Chunked(chunked) if chunked.is_done() => Some(0),
+            State::Done => Some(0),
+            State::Chunked(_) | State::UntilClose | State::Failed(_) => None,
         }
     }
 }
@@ -43,7 +55,22 @@ pub(crate) fn decode(
     max: u64,
     trailers: &mut Headers,
 ) -> Result<Decoded, ParseError> {
+    let result = decode_step(state, buf, seen, max, trailers);
+    if let Err(e) = &result {
+        *state = State::Failed(e.clone());
+    }
+    result
+}
+
+fn decode_step(
+    state: &mut State,
+    buf: &mut BytesMut,
+    seen: &mut u64,
+    max: u64,
+    trailers: &mut Headers,
+) -> Result<Decoded, ParseError> {
     match state {
+        State::Failed(e) => Err(e.clone()),
         State::Done => Ok(Decoded::Done),
         State::Length(remaining) => {
             let (decoded, left) = length(*remaining, buf, seen, max)?;
@@ -104,6 +131,7 @@ fn take_counted(
 /// body not yet complete (RFC 9112 8: an incomplete message).
 pub(crate) fn eof(state: &mut State) -> Result<(), ParseError> {
     match state {
+        State::Failed(e) => Err(e.clone()),
         State::UntilClose => {
             *state = State::Done;
             Ok(())
@@ -132,6 +160,27 @@ mod tests {
                 Ok(Decoded::Data(b)) => pieces.push(b),
                 other => return (pieces, other),
             }
+        }
+    }
+
+    #[test]
+    fn malformed_trailer_line_error_is_sticky() {
+        for input in [
+            &b"0\r\nno colon\r\n\r\n"[..],
+            b"0\r\nA: b\r\n folded\r\n\r\n",
+        ] {
+            let mut d = Decoder::new(BodyKind::Chunked, 1000);
+            let mut buf = BytesMut::from(input);
+            let first = loop {
+                match d.decode(&mut buf) {
+                    Ok(Decoded::Data(_)) => {}
+                    other => break other,
+                }
+            };
+            assert!(matches!(first, Err(ParseError::BadBody(_))), "{first:?}");
+            assert_eq!(d.decode(&mut buf), first, "the error stays");
+            assert!(d.eof().is_err());
+            assert!(!d.is_done());
         }
     }
 

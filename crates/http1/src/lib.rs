@@ -11,8 +11,10 @@
 //! - [`request`]: [`RequestHead`] and its target, parsed strictly per RFC 9112.
 //! - [`framing`]: how a request body is delimited ([`BodyKind`]) and whether the connection persists.
 //! - [`decode`]: the streaming body [`Decoder`] for `Content-Length` and `chunked`.
+//! - [`conn`]: the server connection's state machine: keep-alive, HEAD, HTTP/1.0, CONNECT,
+//!   `100-continue`, draining an unread body, closing; bytes and the time in, decisions out.
 //! - [`response`]: encoding a response head and chunked body frames.
-//! - [`date`]: the `Date` header value, rendered at most once per second.
+//! - [`date`]: the `Date` header value rendered from a time the caller gives (no clock here).
 //! - [`client`]: parsing a response head, for the HTTP client.
 
 mod authority;
@@ -20,6 +22,7 @@ mod chunked;
 pub mod client;
 #[cfg(test)]
 mod conformance_tests;
+pub mod conn;
 pub mod date;
 pub mod decode;
 mod decode_impl;

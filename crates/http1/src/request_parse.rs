@@ -95,6 +95,14 @@ fn scan(buf: &[u8], limits: &Limits) -> Result<Option<Shape>, ParseError> {
         Line::Partial => return Ok(None),
         Line::TooLong => return Err(ParseError::UriTooLong),
     };
+    // A request line without a version is refused as soon as it is whole, not when the head
+    // ends: an HTTP/0.9 client sends no header section and would wait for the head timeout.
+    let line = &buf[start..line_end];
+    if let Some((_, rest)) = split_at_space(line)
+        && split_at_space(rest).is_none()
+    {
+        return Err(simple_request_error(rest));
+    }
     let head_limit = start.saturating_add(limits.max_head_size);
     let mut pos = line_end + 2;
     let mut fields = 0;
@@ -411,6 +419,17 @@ mod tests {
             ParseError::VersionNotSupported
         );
         bad(b"GET HTTP/1.1\r\n\r\n");
+    }
+
+    #[test]
+    fn request_line_without_version_is_refused_before_the_head_ends() {
+        assert_eq!(error(b"GET /\r\n"), ParseError::VersionNotSupported);
+        assert_eq!(error(b"\r\nGET /\r\nHost"), ParseError::VersionNotSupported);
+        assert!(matches!(
+            error(b"GET HTTP/1.1\r\n"),
+            ParseError::BadRequest(_)
+        ));
+        assert!(matches!(parse(b"GET / HTTP/1.1\r\n"), Ok(None)));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use http::{StatusCode, Version, header};
 
 use crate::Headers;
-use crate::date::with_date;
+use crate::date::HttpDate;
 
 /// The product name sent in `Server` unless a handler set its own.
 pub const SERVER_NAME: &str = concat!("sockserve/", env!("CARGO_PKG_VERSION"));
@@ -98,20 +98,29 @@ impl RenderedFields {
     }
 }
 
+/// How a response head frames what follows it, as the connection decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framing {
+    /// The request's version: a kept-alive HTTP/1.0 connection is told `keep-alive`.
+    pub version: Version,
+    /// How the body's length is announced.
+    pub length: Length,
+    /// Whether the connection ends after this response (`Connection: close`).
+    pub close: bool,
+}
+
 /// Appends a complete response head to `out`.
 ///
-/// `close` says whether the connection ends after this response (`Connection: close`);
-/// `version` is the request's, so a kept-alive HTTP/1.0 connection is told `keep-alive`.
 /// `reason` replaces the standard reason phrase (a CGI script's `Status: 404 Gone Fishing`); it
-/// is used only if it is a valid reason-phrase (RFC 9112 4: HTAB, SP, VCHAR, obs-text).
+/// is used only if it is a valid reason-phrase (RFC 9112 4: HTAB, SP, VCHAR, obs-text). `date`
+/// is sent unless the fields carry a `Date` of their own: the caller renders it once a second.
 pub fn encode_head<'a>(
     out: &mut Vec<u8>,
-    version: Version,
     status: StatusCode,
     reason: Option<&str>,
     fields: impl Into<Fields<'a>>,
-    length: Length,
-    close: bool,
+    framing: Framing,
+    date: &HttpDate,
 ) {
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
@@ -137,10 +146,10 @@ pub fn encode_head<'a>(
     }
     if !has_date {
         out.extend_from_slice(b"Date: ");
-        with_date(|d| out.extend_from_slice(d));
+        out.extend_from_slice(date.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    match length {
+    match framing.length {
         Length::Known(n) => {
             out.extend_from_slice(b"Content-Length: ");
             push_decimal(out, n);
@@ -149,9 +158,9 @@ pub fn encode_head<'a>(
         Length::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
         Length::Omitted => {}
     }
-    if close {
+    if framing.close {
         out.extend_from_slice(b"Connection: close\r\n");
-    } else if version == Version::HTTP_10 {
+    } else if framing.version == Version::HTTP_10 {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
@@ -213,24 +222,18 @@ pub fn encode_chunk(out: &mut Vec<u8>, data: &[u8]) {
 }
 
 /// Appends `n` in decimal without going through `fmt`.
-pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+pub fn push_decimal(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use http::{HeaderName, HeaderValue};
+
+    fn date() -> HttpDate {
+        HttpDate::from_unix_secs(784_111_777)
+    }
 
     fn text(out: &[u8]) -> String {
         String::from_utf8(out.to_vec()).unwrap()
@@ -250,12 +253,15 @@ mod tests {
         let mut out = Vec::new();
         encode_head(
             &mut out,
-            Version::HTTP_11,
             StatusCode::OK,
             None,
             &h,
-            Length::Known(5),
-            false,
+            Framing {
+                version: Version::HTTP_11,
+                length: Length::Known(5),
+                close: false,
+            },
+            &date(),
         );
         let s = text(&out);
         assert!(
@@ -283,7 +289,18 @@ mod tests {
         }
         let mut out = Vec::new();
         let (v, ok) = (Version::HTTP_11, StatusCode::OK);
-        encode_head(&mut out, v, ok, None, &h, Length::Known(0), false);
+        encode_head(
+            &mut out,
+            ok,
+            None,
+            &h,
+            Framing {
+                version: v,
+                length: Length::Known(0),
+                close: false,
+            },
+            &date(),
+        );
         let s = text(&out);
         assert!(s.contains("\r\nserver: custom/1\r\n"), "{s}");
         assert!(!s.contains("sockserve/"), "{s}");
@@ -301,23 +318,29 @@ mod tests {
         let mut out = Vec::new();
         encode_head(
             &mut out,
-            Version::HTTP_10,
             StatusCode::OK,
             None,
             &Headers::new(),
-            Length::Chunked,
-            false,
+            Framing {
+                version: Version::HTTP_10,
+                length: Length::Chunked,
+                close: false,
+            },
+            &date(),
         );
         assert!(text(&out).contains("Connection: keep-alive\r\n"));
         out.clear();
         encode_head(
             &mut out,
-            Version::HTTP_11,
             StatusCode::NOT_FOUND,
             None,
             &Headers::new(),
-            Length::Omitted,
-            true,
+            Framing {
+                version: Version::HTTP_11,
+                length: Length::Omitted,
+                close: true,
+            },
+            &date(),
         );
         let s = text(&out);
         assert!(s.starts_with("HTTP/1.1 404 Not Found\r\n"));
@@ -330,23 +353,29 @@ mod tests {
         let h = Headers::new();
         encode_head(
             &mut out,
-            Version::HTTP_11,
             StatusCode::NOT_FOUND,
             Some("Gone Fishing"),
             &h,
-            Length::Known(0),
-            false,
+            Framing {
+                version: Version::HTTP_11,
+                length: Length::Known(0),
+                close: false,
+            },
+            &date(),
         );
         assert!(text(&out).starts_with("HTTP/1.1 404 Gone Fishing\r\n"));
         out.clear();
         encode_head(
             &mut out,
-            Version::HTTP_11,
             StatusCode::NOT_FOUND,
             Some("bad\r\nX: y"),
             &h,
-            Length::Known(0),
-            false,
+            Framing {
+                version: Version::HTTP_11,
+                length: Length::Known(0),
+                close: false,
+            },
+            &date(),
         );
         assert!(text(&out).starts_with("HTTP/1.1 404 Not Found\r\n"));
     }
@@ -378,24 +407,30 @@ mod tests {
         };
         encode_head(
             &mut a,
-            Version::HTTP_11,
             StatusCode::OK,
             None,
             fields,
-            Length::Known(1),
-            false,
+            Framing {
+                version: Version::HTTP_11,
+                length: Length::Known(1),
+                close: false,
+            },
+            &date(),
         );
         for (n, v) in &h {
             own.append(n.clone(), v.clone());
         }
         encode_head(
             &mut b,
-            Version::HTTP_11,
             StatusCode::OK,
             None,
             &own,
-            Length::Known(1),
-            false,
+            Framing {
+                version: Version::HTTP_11,
+                length: Length::Known(1),
+                close: false,
+            },
+            &date(),
         );
         assert_eq!(text(&a), text(&b));
         assert!(text(&a).starts_with("HTTP/1.1 200 OK\r\nx-own: 1\r\netag: "));

@@ -12,10 +12,9 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use http1::{Decoded, Decoder, ParseError};
-use rustix::net::RecvFlags;
-use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::oneshot;
+
+use crate::transport::ReadIo;
 
 /// Why a body could not be read to its end.
 #[derive(Debug)]
@@ -205,7 +204,7 @@ impl Body {
 
 /// The connection's read half and buffer, lent to a body for the length of a request.
 pub(crate) struct ReadSide {
-    pub(crate) io: OwnedReadHalf,
+    pub(crate) io: ReadIo,
     pub(crate) buf: BytesMut,
 }
 
@@ -222,24 +221,13 @@ impl ReadSide {
     /// scratch buffer so the connection's own buffer grows only by what actually arrived: a
     /// kept-alive connection holds a few hundred bytes, not a fixed 8 KiB, however many there are.
     ///
-    /// A read shorter than the scratch buffer drained the socket, so the readiness is cleared
-    /// right away (as nginx does) instead of learning it from one more `recv` that fails with
-    /// `EAGAIN`: one system call less per request. Data that arrives later raises a new edge.
+    /// See [`ReadIo::try_read`] for why a short read needs no second `recv`.
     pub(crate) fn try_read_some(&mut self) -> std::io::Result<Option<usize>> {
         use std::io::ErrorKind::WouldBlock;
-        let stream: &tokio::net::TcpStream = self.io.as_ref();
         let mut got = 0;
         let result = SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
-            let result = stream.try_io(tokio::io::Interest::READABLE, || {
-                // Directly, not through libc's wrapper (see `Writer::try_send`).
-                got = rustix::net::recv(stream, &mut scratch[..], RecvFlags::empty())?.0;
-                if got > 0 && got < scratch.len() {
-                    Err(WouldBlock.into())
-                } else {
-                    Ok(got)
-                }
-            });
+            let result = self.io.try_read(&mut scratch[..], &mut got);
             self.buf.extend_from_slice(&scratch[..got]);
             result
         });
@@ -256,6 +244,8 @@ impl ReadSide {
 pub(crate) struct Returned {
     pub(crate) side: ReadSide,
     pub(crate) decoder: Decoder,
+    /// Reading the body failed (timed out, client gone): it is not read again.
+    pub(crate) broken: bool,
 }
 
 /// A body read from the connection through a [`Decoder`].
@@ -265,6 +255,8 @@ pub(crate) struct Wire {
     len: Option<u64>,
     timeout: Duration,
     home: Option<oneshot::Sender<Returned>>,
+    /// A read failed; see [`Returned::broken`].
+    broken: bool,
 }
 
 /// How much room to make in the read buffer for each body read.
@@ -284,6 +276,7 @@ impl Wire {
             len,
             timeout,
             home: Some(home),
+            broken: false,
         }
     }
 
@@ -291,7 +284,11 @@ impl Wire {
         let Some(side) = self.side.as_mut() else {
             return Ok(None);
         };
-        read_chunk(side, &mut self.decoder, self.timeout).await
+        let result = read_chunk(side, &mut self.decoder, self.timeout).await;
+        if matches!(result, Err(BodyError::TimedOut | BodyError::Disconnected)) {
+            self.broken = true;
+        }
+        result
     }
 }
 
@@ -323,7 +320,11 @@ impl Drop for Wire {
         if let (Some(side), Some(home)) = (self.side.take(), self.home.take()) {
             let decoder =
                 std::mem::replace(&mut self.decoder, Decoder::new(http1::BodyKind::Empty, 0));
-            let _ = home.send(Returned { side, decoder });
+            let _ = home.send(Returned {
+                side,
+                decoder,
+                broken: self.broken,
+            });
         }
     }
 }

@@ -5,9 +5,14 @@
 //! tick, costs a few. A connection places its idle deadline once per request, so it reads the
 //! coarse clock and maps it onto [`Instant`] through a reading of both taken once per thread.
 //! Both clocks advance together, so the result is off by less than a tick either way.
+//!
+//! The `Date` header value lives here too: http1 reads no clock, so the server renders the
+//! value once per second per thread and hands it to every response head of that second.
 
+use std::cell::Cell;
 use std::time::Duration;
 
+use http1::date::HttpDate;
 use rustix::time::{ClockId, clock_gettime};
 use tokio::time::Instant;
 
@@ -21,6 +26,29 @@ pub(crate) fn coarse_now() -> Instant {
     ANCHOR.with(|&(at, instant)| instant + coarse().saturating_sub(at))
 }
 
+thread_local! {
+    /// The last `Date` value rendered on this thread, and the second it is for.
+    static DATE: Cell<(u64, HttpDate)> = Cell::new((u64::MAX, HttpDate::from_unix_secs(0)));
+}
+
+/// The current `Date` value, rendered only when the second has changed.
+///
+/// The second comes from the kernel's coarse real-time clock, which is read without the
+/// time-stamp counter (a few nanoseconds instead of a few dozen) and lags by at most one
+/// scheduler tick: a `Date` that turns a few milliseconds late is still right to the second.
+pub(crate) fn http_date() -> HttpDate {
+    let now = u64::try_from(clock_gettime(ClockId::RealtimeCoarse).tv_sec).unwrap_or_default();
+    DATE.with(|cache| {
+        let (second, date) = cache.get();
+        if second == now {
+            return date;
+        }
+        let date = HttpDate::from_unix_secs(now);
+        cache.set((now, date));
+        date
+    })
+}
+
 fn coarse() -> Duration {
     let t = clock_gettime(ClockId::MonotonicCoarse);
     Duration::new(
@@ -32,6 +60,17 @@ fn coarse() -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_date_is_an_imf_fixdate_of_now() {
+        let date = http_date();
+        let text = std::str::from_utf8(date.as_bytes()).unwrap();
+        let parsed = httpdate::parse_http_date(text).unwrap();
+        let age = std::time::SystemTime::now()
+            .duration_since(parsed)
+            .unwrap_or_default();
+        assert!(age < Duration::from_secs(3), "{text}");
+    }
 
     #[test]
     fn the_coarse_clock_follows_the_precise_one() {

@@ -1,10 +1,11 @@
-//! The HTTP/1.1 connection driver: read a head, call the service, write the response, repeat.
+//! The HTTP/1.1 connection driver: a thin loop around [`http1::conn::Connection`].
 //!
-//! One task per connection. The states a connection goes through are explicit in [`Next`]:
-//! after each response it either reads the next request or closes, and when it closes after
-//! an error it never interprets another byte the client sent (RFC 9112 section 9.6).
+//! The state machine decides (keep-alive, HEAD, HTTP/1.0, CONNECT, `100-continue`, draining,
+//! how to close); this loop does what it decides over a transport ([`crate::transport`]): it
+//! reads, waits under the timers, calls the [`Service`], writes the response, and builds the
+//! access-log entry. After an error it never interprets another byte the client sent (RFC 9112
+//! section 9.6).
 
-use std::io;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -13,20 +14,19 @@ use std::time::Duration;
 use base64::Engine as _;
 use bytes::BytesMut;
 use futures_util::FutureExt as _;
-use http1::response::{Fields, Length, allows_body, allows_length, encode_head};
-use http1::{BodyKind, Decoder, Method, ParseError, RequestHead, StatusCode, Version};
-use tokio::io::AsyncReadExt;
+use http1::conn::{Closing, Connection, Drain, Incoming, Leftover, Next, Settings, Step};
+use http1::response::{Fields, Length, encode_head};
+use http1::{Decoder, ParseError, RequestHead, StatusCode, Version};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
 use crate::access_log::Entry;
-use crate::body::{ReadSide, Returned, Wire, read_chunk};
+use crate::body::{ReadSide, Returned};
 use crate::config::MAX_DRAIN;
+use crate::transport::{self, ReadIo};
 use crate::write::{FLUSH_THRESHOLD, Writer};
-use crate::{
-    Body, BodyError, ConnInfo, HttpConfig, Request, Response, ResponseBody, Service, Shutdown,
-};
+use crate::{Body, ConnInfo, HttpConfig, Request, Response, ResponseBody, Service, Shutdown};
 
 /// How long a closing connection keeps reading (and discarding) what the client still sends,
 /// so the kernel does not answer it with a reset that could destroy our last response.
@@ -36,27 +36,16 @@ const IDLE_HOLD: Duration = Duration::from_millis(500);
 /// Most bytes discarded while lingering.
 const LINGER_BYTES: usize = 1024 * 1024;
 
-/// What the connection does after a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Next {
-    /// Read the next request.
-    KeepAlive,
-    /// Close cleanly: the exchange ended as agreed.
-    Close,
-    /// Close after an error: unread input is discarded, never parsed.
-    Abort,
-}
-
 /// How waiting for a request head ended.
+// Not boxed: a box would be one more allocation per request.
+#[allow(clippy::large_enum_variant)]
 enum HeadEvent {
-    /// A head, and when its first bytes were seen if that was noted (a head that arrives
-    /// whole in one read is not timed unless the access log wants its latency).
-    Head(RequestHead, Option<Instant>),
+    /// A head to answer.
+    Head(Incoming),
     /// The client closed, went idle too long, or the server is shutting down while idle.
     Gone,
-    /// A partial head took longer than the head timeout.
-    TimedOut,
-    Invalid(ParseError),
+    /// The server answers this itself and closes (a malformed head, or a head timed out).
+    Reject(StatusCode),
 }
 
 struct Conn<'a, S> {
@@ -64,14 +53,14 @@ struct Conn<'a, S> {
     config: &'a HttpConfig,
     info: ConnInfo,
     shutdown: Shutdown,
+    proto: Connection,
     side: Option<ReadSide>,
     out: Writer,
     /// The one timer of the connection, moved lazily by [`Waiting::until`].
     timer: Pin<Box<Sleep>>,
-    served: u64,
 }
 
-/// Serves one HTTP/1.1 connection until it closes.
+/// Serves one HTTP/1.1 connection over plain TCP until it closes.
 pub(crate) async fn serve_connection<S: Service>(
     stream: TcpStream,
     peer: SocketAddr,
@@ -80,19 +69,47 @@ pub(crate) async fn serve_connection<S: Service>(
     config: &HttpConfig,
     shutdown: Shutdown,
 ) {
-    let (rd, wr) = stream.into_split();
+    let (rd, wr) = transport::tcp(stream);
+    serve(
+        rd,
+        Writer::new(wr, config.write_timeout),
+        peer,
+        local,
+        service,
+        config,
+        shutdown,
+    )
+    .await
+}
+
+/// Serves one HTTP/1.1 connection over any transport.
+async fn serve<S: Service>(
+    rd: ReadIo,
+    out: Writer,
+    peer: SocketAddr,
+    local: SocketAddr,
+    service: &S,
+    config: &HttpConfig,
+    shutdown: Shutdown,
+) {
+    let settings = Settings {
+        limits: config.limits,
+        head_timeout: config.head_timeout,
+        idle_timeout: config.idle_timeout,
+        max_drain: MAX_DRAIN,
+    };
     let mut conn = Conn {
         service,
         config,
         info: ConnInfo { peer, local },
         shutdown,
+        proto: Connection::new(settings),
         side: Some(ReadSide {
             io: rd,
             buf: BytesMut::new(),
         }),
-        out: Writer::new(wr, config.write_timeout),
+        out,
         timer: Box::pin(tokio::time::sleep(config.head_timeout)),
-        served: 0,
     };
     let next = conn.run().await;
     if conn.close(next).await {
@@ -111,87 +128,94 @@ impl<S: Service> Conn<'_, S> {
                 // box is small (about 1 KiB and the handler's state). (Every boxed future here
                 // is made in a statement of its own: one made inside the awaited expression
                 // would still have its space reserved in this future's state.)
-                HeadEvent::Head(head, started) => {
-                    let exchange = Box::pin(self.exchange(head, started));
+                HeadEvent::Head(incoming) => {
+                    let exchange = Box::pin(self.exchange(incoming));
                     exchange.await
                 }
                 HeadEvent::Gone => Next::Close,
-                HeadEvent::TimedOut => {
-                    let reject = Box::pin(self.reject(StatusCode::REQUEST_TIMEOUT));
-                    reject.await
-                }
-                HeadEvent::Invalid(e) => {
-                    tracing::debug!(peer = %self.info.peer, error = %e, "bad request");
-                    let reject = Box::pin(self.reject(e.status()));
+                HeadEvent::Reject(status) => {
+                    let reject = Box::pin(self.reject(status));
                     reject.await
                 }
             };
             if next != Next::KeepAlive {
                 return next;
             }
-            self.served += 1;
         }
     }
 
-    /// Reads until a whole head is buffered. Pending output is flushed before blocking, so
-    /// pipelined responses go out together.
+    /// Reads until the state machine has a whole head. Pending output is flushed before
+    /// blocking, so pipelined responses go out together.
     async fn read_head(&mut self) -> HeadEvent {
         let Some(side) = self.side.as_mut() else {
             return HeadEvent::Gone;
         };
-        // When the head's first bytes were seen, noted once a head is found incomplete (it
-        // starts the head timeout) or when the access log wants the latency: a head that
-        // arrives whole costs no clock read.
-        let mut started = None;
         loop {
-            if !side.buf.is_empty() {
-                match http1::take_request_head(&mut side.buf, &self.config.limits) {
-                    Ok(Some(head)) => {
-                        if self.config.access_log.is_some() {
-                            started.get_or_insert_with(Instant::now);
-                        }
-                        return HeadEvent::Head(head, started);
+            match self.proto.poll_head(&mut side.buf) {
+                Step::Request(mut incoming) => {
+                    // A head that arrived whole costs no clock read unless the log wants it.
+                    if self.config.access_log.is_some() {
+                        incoming
+                            .started
+                            .get_or_insert_with(|| Instant::now().into_std());
                     }
-                    Ok(None) => {
-                        started.get_or_insert_with(Instant::now);
-                    }
-                    Err(e) => return HeadEvent::Invalid(e),
+                    return HeadEvent::Head(incoming);
                 }
+                Step::Reject(reject, e) => {
+                    tracing::debug!(peer = %self.info.peer, error = %e, "bad request");
+                    return HeadEvent::Reject(reject.status);
+                }
+                Step::NeedMore => {}
             }
             if self.out.flush().await.is_err() {
+                self.proto.gone();
                 return HeadEvent::Gone;
             }
-            // To within a tick: this only places the idle deadline.
+            // To within a tick: this only places the deadlines.
             let now = crate::clock::coarse_now();
-            let deadline = match started {
-                Some(t) => t + self.config.head_timeout,
-                None if self.served == 0 => now + self.config.head_timeout,
-                None => now + self.config.idle_timeout,
-            };
-            let idle = side.buf.is_empty();
+            let plan = self.proto.wait(!side.buf.is_empty(), now.into_std());
             let wait = Waiting {
                 side,
                 out: &mut self.out,
                 shutdown: &mut self.shutdown,
                 timer: &mut self.timer,
             };
-            match wait.until(now, deadline, idle).await {
+            match wait
+                .until(now, Instant::from_std(plan.deadline), plan.idle)
+                .await
+            {
                 Wait::Ready => {}
-                Wait::TimedOut if !idle => return HeadEvent::TimedOut,
-                Wait::TimedOut | Wait::Gone => return HeadEvent::Gone,
+                Wait::TimedOut => {
+                    return match self.proto.timed_out(&side.buf) {
+                        Some(reject) => HeadEvent::Reject(reject.status),
+                        None => HeadEvent::Gone,
+                    };
+                }
+                Wait::Gone => {
+                    self.proto.gone();
+                    return HeadEvent::Gone;
+                }
             }
             match side.try_read_some() {
-                Ok(Some(0)) | Err(_) => return HeadEvent::Gone,
+                Ok(Some(0)) | Err(_) => {
+                    self.proto.gone();
+                    return HeadEvent::Gone;
+                }
                 Ok(Some(_)) | Ok(None) => {} // parsed above; `None`: spurious readiness
             }
         }
     }
 
     /// One request and its response.
-    async fn exchange(&mut self, head: RequestHead, started: Option<Instant>) -> Next {
-        let head_request = head.method == Method::HEAD;
+    async fn exchange(&mut self, incoming: Incoming) -> Next {
+        let Incoming {
+            head,
+            started,
+            send_continue,
+            body,
+        } = incoming;
         let version = head.version;
-        let mut keep_alive = head.keep_alive && head.method != Method::CONNECT;
+        let asterisk = http1::conn::is_options_asterisk(&head);
         let log_line = self.config.access_log.as_ref().map(|_| {
             (
                 head.method.clone(),
@@ -200,44 +224,41 @@ impl<S: Service> Conn<'_, S> {
             )
         });
 
-        let mut lent = if head.body == BodyKind::Empty {
-            Lent::none()
-        } else {
-            let lend = Box::pin(self.lend_body(&head));
-            match lend.await {
-                Ok(lent) => lent,
-                Err(next) => return next,
+        let mut lent = match body {
+            None => Lent::none(),
+            Some(decoder) => {
+                let lend = Box::pin(self.lend_body(&head, decoder, send_continue));
+                match lend.await {
+                    Ok(lent) => lent,
+                    Err(next) => return next,
+                }
             }
         };
         let request = Request::new(head, lent.take_body(), self.info);
-        // Not boxed: the handler's state lives in the exchange's box, which exists only while
-        // the exchange runs, so an idle connection's task does not hold it either.
-        let call = AssertUnwindSafe(self.service.call(request)).catch_unwind();
-        let response = match call.await {
-            Ok(response) => response,
-            Err(_) => {
-                // The panic message is already on stderr through the panic hook.
-                tracing::error!(peer = %self.info.peer, "handler panicked; answering 500");
-                keep_alive = false;
-                Response::error(StatusCode::INTERNAL_SERVER_ERROR)
+        let response = if asterisk {
+            drop(request);
+            self.service.options_asterisk()
+        } else {
+            // Not boxed: the handler's state lives in the exchange's box, which exists only
+            // while the exchange runs, so an idle connection's task does not hold it either.
+            let call = AssertUnwindSafe(self.service.call(request)).catch_unwind();
+            match call.await {
+                Ok(response) => response,
+                Err(_) => {
+                    // The panic message is already on stderr through the panic hook.
+                    tracing::error!(peer = %self.info.peer, "handler panicked; answering 500");
+                    self.proto.force_close();
+                    Response::error(StatusCode::INTERNAL_SERVER_ERROR)
+                }
             }
         };
 
         let mut response = response;
-        match self.settle_body(&mut lent).await {
-            Settled::Clean => {}
-            Settled::Close => keep_alive = false,
-            Settled::Malformed(e) => {
-                response = Response::error(e.status());
-                keep_alive = false;
-            }
+        if let Some(e) = self.settle_body(&mut lent).await {
+            response = Response::error(e.status());
         }
         let status = response.status;
-        keep_alive &= !self.shutdown.is_down();
-
-        let (sent, next) = self
-            .write_response(response, version, head_request, keep_alive)
-            .await;
+        let (sent, next) = self.write_response(response).await;
         if let Some((method, target, user)) = log_line {
             self.log(LogLine {
                 method: method.as_str(),
@@ -246,18 +267,16 @@ impl<S: Service> Conn<'_, S> {
                 version,
                 status: status.as_u16(),
                 bytes: sent,
-                started: started.unwrap_or_else(Instant::now),
+                started: started.map_or_else(Instant::now, Instant::from_std),
             });
         }
-        if next != Next::KeepAlive {
-            return next;
-        }
-        match lent.rx.take() {
-            None => Next::KeepAlive,
-            Some(rx) => {
+        match (next, lent.rx.take()) {
+            (Next::TakeBack, Some(rx)) => {
                 let back = Box::pin(self.take_back(rx));
                 back.await
             }
+            (Next::TakeBack, None) => self.proto.taken_back(),
+            (next, _) => next,
         }
     }
 
@@ -265,53 +284,42 @@ impl<S: Service> Conn<'_, S> {
     /// back to the connection when that task is done with it; what is left is drained.
     async fn take_back(&mut self, rx: oneshot::Receiver<Returned>) -> Next {
         let Ok(Ok(back)) = tokio::time::timeout(self.config.body_timeout, rx).await else {
-            return Next::Abort;
+            self.proto.drain_failed();
+            return self.proto.taken_back();
         };
         self.side = Some(back.side);
-        if back.decoder.is_done() {
-            return Next::KeepAlive;
+        if self.proto.body_returned(&back.decoder, back.broken) == Leftover::Drain {
+            self.drain(back.decoder).await;
         }
-        match self.drain(back.decoder).await {
-            Drained::Done => Next::KeepAlive,
-            Drained::Malformed(_) | Drained::Failed => Next::Abort,
-        }
+        self.proto.taken_back()
     }
 
     /// Before answering: if the handler already let go of the body, takes the read side back and
     /// reads the rest of a small body now. A body that turns out to be malformed must get a 400
-    /// rather than a success the client could pair with the wrong request (request smuggling).
-    /// A body still held (handed to a task of the handler's) is waited for after the response.
-    async fn settle_body(&mut self, lent: &mut Lent) -> Settled {
-        let Some(back) = lent.rx.as_mut().and_then(|rx| rx.try_recv().ok()) else {
-            return Settled::Clean;
-        };
+    /// rather than a success the client could pair with the wrong request (request smuggling):
+    /// its error is returned. A body still held (by a task of the handler's) is waited for
+    /// after the response.
+    async fn settle_body(&mut self, lent: &mut Lent) -> Option<ParseError> {
+        let back = lent.rx.as_mut().and_then(|rx| rx.try_recv().ok())?;
         lent.rx = None;
-        let remaining = lent
-            .len
-            .map(|n| n.saturating_sub(back.decoder.bytes_seen()));
         self.side = Some(back.side);
-        if back.decoder.is_done() {
-            return Settled::Clean;
-        }
-        if remaining.is_some_and(|n| n > MAX_DRAIN) {
-            return Settled::Close;
-        }
-        let drain = Box::pin(self.drain(back.decoder));
-        match drain.await {
-            Drained::Done => Settled::Clean,
-            Drained::Malformed(e) => Settled::Malformed(e),
-            Drained::Failed => Settled::Close,
+        match self.proto.body_returned(&back.decoder, back.broken) {
+            Leftover::Done | Leftover::Close => None,
+            Leftover::Drain => {
+                let drain = Box::pin(self.drain(back.decoder));
+                drain.await
+            }
         }
     }
 
-    /// Sets up the request body: lends the read side to it when there is a body to read.
-    async fn lend_body(&mut self, head: &RequestHead) -> Result<Lent, Next> {
-        let len = match head.body {
-            BodyKind::Empty => return Ok(Lent::none()),
-            BodyKind::Length(n) => Some(n),
-            BodyKind::Chunked | BodyKind::UntilClose => None,
-        };
-        if head.expect_continue {
+    /// Sets up the request body: lends the read side to it.
+    async fn lend_body(
+        &mut self,
+        head: &RequestHead,
+        decoder: Decoder,
+        send_continue: bool,
+    ) -> Result<Lent, Next> {
+        if send_continue {
             // Sent at once rather than on the first read: simpler, and RFC 9110 10.1.1 allows it.
             self.out.buf.extend_from_slice(http1::response::CONTINUE);
             if self.out.flush().await.is_err() {
@@ -321,29 +329,37 @@ impl<S: Service> Conn<'_, S> {
         let Some(side) = self.side.take() else {
             return Err(Next::Abort);
         };
-        let decoder = Decoder::new(head.body, self.config.limits.max_body_size);
         let (tx, rx) = oneshot::channel();
-        let wire = Wire::new(side, decoder, len, self.config.body_timeout, tx);
+        let len = head.content_length();
+        let wire = crate::body::Wire::new(side, decoder, len, self.config.body_timeout, tx);
         Ok(Lent {
             body: Some(Body::wire(wire)),
             rx: Some(rx),
-            len,
         })
     }
 
-    /// Reads and discards what the handler left of a body, up to [`MAX_DRAIN`] bytes.
-    async fn drain(&mut self, mut decoder: Decoder) -> Drained {
+    /// Reads and discards what the handler left of a body, as far as the state machine allows;
+    /// returns the body's error if it turns out malformed.
+    async fn drain(&mut self, mut decoder: Decoder) -> Option<ParseError> {
         let Some(side) = self.side.as_mut() else {
-            return Drained::Failed;
+            self.proto.drain_failed();
+            return None;
         };
-        let start = decoder.bytes_seen();
         loop {
-            match read_chunk(side, &mut decoder, self.config.body_timeout).await {
-                Ok(None) => return Drained::Done,
-                Ok(Some(_)) if decoder.bytes_seen() - start <= MAX_DRAIN => {}
-                Ok(Some(_)) => return Drained::Failed,
-                Err(BodyError::Malformed(e)) => return Drained::Malformed(e),
-                Err(_) => return Drained::Failed,
+            match self.proto.drain(&mut decoder, &mut side.buf) {
+                Drain::Done | Drain::TooLong => return None,
+                Drain::Malformed(e) => return Some(e),
+                Drain::NeedMore => {}
+            }
+            side.buf.reserve(DRAIN_READ_SIZE);
+            let read =
+                tokio::time::timeout(self.config.body_timeout, side.io.read_buf(&mut side.buf));
+            match read.await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => {
+                    self.proto.drain_failed();
+                    return None;
+                }
             }
         }
     }
@@ -352,9 +368,7 @@ impl<S: Service> Conn<'_, S> {
     async fn reject(&mut self, status: StatusCode) -> Next {
         let response = Response::error(status);
         let started = Instant::now();
-        let (sent, _) = self
-            .write_response(response, Version::HTTP_11, false, false)
-            .await;
+        let (sent, next) = self.write_response(response).await;
         self.log(LogLine {
             method: "-",
             target: "-",
@@ -364,17 +378,12 @@ impl<S: Service> Conn<'_, S> {
             bytes: sent,
             started,
         });
-        Next::Abort
+        next
     }
 
-    /// Writes one response; returns the body bytes sent and what the connection does next.
-    async fn write_response(
-        &mut self,
-        response: Response,
-        version: Version,
-        head_request: bool,
-        keep_alive: bool,
-    ) -> (u64, Next) {
+    /// Writes one response as the state machine plans it; returns the bytes of it that went out
+    /// after the head (also when it was cut short) and what the connection does next.
+    async fn write_response(&mut self, response: Response) -> (u64, Next) {
         let Response {
             status,
             reason,
@@ -383,58 +392,49 @@ impl<S: Service> Conn<'_, S> {
             body,
         } = response;
         if let ResponseBody::Raw(stream) = body {
+            self.proto.respond_raw();
+            let start = self.out.position();
             let write = Box::pin(self.out.write_stream(stream, false, None));
             let result = write.await;
-            return (result.unwrap_or(0), Next::Close);
+            let sent = self.out.position().saturating_sub(start);
+            return (sent, self.proto.finish(result.is_ok()));
         }
-        let send_body = allows_body(head_request, status);
-        let mut close = !keep_alive;
-        let length = match body.len() {
-            _ if !allows_length(status) => Length::Omitted,
-            Some(n) => Length::Known(n),
-            None if version == Version::HTTP_11 => Length::Chunked,
-            None => {
-                // An HTTP/1.0 client cannot read chunked: the body ends with the connection.
-                close = true;
-                Length::Omitted
-            }
-        };
+        let plan = self
+            .proto
+            .respond(status, body.len(), self.shutdown.is_down());
         encode_head(
             &mut self.out.buf,
-            version,
             status,
             reason.as_deref(),
             Fields {
                 list: &headers,
                 rendered: rendered.as_ref(),
             },
-            length,
-            close,
+            plan.framing,
+            &crate::clock::http_date(),
         );
-        let result = if send_body {
-            self.write_body(body, length).await
+        let body_start = self.out.position();
+        let result = if plan.send_body {
+            self.write_body(body, plan.framing.length).await
         } else {
-            Ok(0)
+            Ok(())
         };
-        match result {
-            Ok(sent) if close => (sent, Next::Close),
-            Ok(sent) => (sent, Next::KeepAlive),
-            Err(e) => {
-                tracing::debug!(peer = %self.info.peer, error = %e, "response aborted");
-                (0, Next::Abort)
-            }
+        let sent = self.out.position().saturating_sub(body_start);
+        if let Err(e) = &result {
+            tracing::debug!(peer = %self.info.peer, error = %e, "response aborted");
         }
+        (sent, self.proto.finish(result.is_ok()))
     }
 
     /// A small in-memory body is only buffered here: it leaves with the head, by the flush
     /// before the next read. Everything else is written by [`Conn::send_body`], boxed so that
     /// its larger state is allocated only when used.
-    async fn write_body(&mut self, body: ResponseBody, length: Length) -> io::Result<u64> {
+    async fn write_body(&mut self, body: ResponseBody, length: Length) -> std::io::Result<()> {
         match body {
-            ResponseBody::Empty | ResponseBody::Raw(_) => Ok(0),
+            ResponseBody::Empty | ResponseBody::Raw(_) => Ok(()),
             ResponseBody::Full(bytes) if self.out.buf.len() + bytes.len() < FLUSH_THRESHOLD => {
                 self.out.buf.extend_from_slice(&bytes);
-                Ok(bytes.len() as u64)
+                Ok(())
             }
             body => {
                 let send = Box::pin(self.send_body(body, length));
@@ -443,27 +443,24 @@ impl<S: Service> Conn<'_, S> {
         }
     }
 
-    async fn send_body(&mut self, body: ResponseBody, length: Length) -> io::Result<u64> {
+    async fn send_body(&mut self, body: ResponseBody, length: Length) -> std::io::Result<()> {
         match body {
-            ResponseBody::Empty | ResponseBody::Raw(_) => Ok(0),
-            ResponseBody::Full(bytes) => {
-                self.out.write_bytes(&bytes).await?;
-                Ok(bytes.len() as u64)
-            }
+            ResponseBody::Empty | ResponseBody::Raw(_) => Ok(()),
+            ResponseBody::Full(bytes) => self.out.write_bytes(&bytes).await,
             ResponseBody::File(region) => {
                 self.out
                     .send_file(&region.file, region.offset, region.len)
-                    .await?;
-                Ok(region.len)
-            }
-            ResponseBody::Stream { stream, len } => {
-                self.out
-                    .write_stream(stream, length == Length::Chunked, len)
                     .await
             }
+            ResponseBody::Stream { stream, len } => self
+                .out
+                .write_stream(stream, length == Length::Chunked, len)
+                .await
+                .map(drop),
         }
     }
 
+    /// The one place an access-log entry is built.
     fn log(&self, line: LogLine<'_>) {
         let Some(log) = &self.config.access_log else {
             return;
@@ -484,35 +481,36 @@ impl<S: Service> Conn<'_, S> {
         });
     }
 
-    /// Ends the connection. After an error, or when the client may still be sending, keeps
-    /// reading for a moment and discards it: closing a socket with unread input makes the
-    /// kernel send a reset, which can destroy the response the client has not read yet.
-    ///
-    /// Returns whether the socket only has to be closed: a clean end with nothing unread needs
-    /// no `shutdown`, as closing the socket sends the FIN.
+    /// Ends the connection as [`http1::conn::closing`] decides. Returns whether the socket only
+    /// has to be closed: a clean end with nothing unread needs no `shutdown`, as closing the
+    /// socket sends the FIN.
     async fn close(&mut self, next: Next) -> bool {
-        match &self.side {
-            Some(side) if next == Next::Close && side.buf.is_empty() => {
+        let unread = self.side.as_ref().is_some_and(|side| !side.buf.is_empty());
+        match http1::conn::closing(next, unread, self.side.is_some()) {
+            Closing::Close => {
                 let _ = self.out.flush().await;
-                return true;
+                true
             }
-            Some(_) => {}
-            // The read side is still lent out (a body a handler's task holds): only a
-            // `shutdown` tells the client the response is over.
-            None => {
+            Closing::Shutdown => {
                 self.out.shutdown().await;
-                return false;
+                false
+            }
+            Closing::Linger => {
+                self.out.shutdown().await;
+                if let Some(side) = self.side.as_mut() {
+                    // Boxed: a rare path whose timer and read would otherwise enlarge every
+                    // connection.
+                    let linger = Box::pin(linger(side));
+                    linger.await;
+                }
+                false
             }
         }
-        self.out.shutdown().await;
-        if let Some(side) = self.side.as_mut() {
-            // Boxed: a rare path whose timer and read would otherwise enlarge every connection.
-            let linger = Box::pin(linger(side));
-            linger.await;
-        }
-        false
     }
 }
+
+/// How much room to make in the read buffer for each read while draining a body.
+const DRAIN_READ_SIZE: usize = 16 * 1024;
 
 /// Reads and discards what the client still sends, for [`LINGER_TIME`] or [`LINGER_BYTES`].
 async fn linger(side: &mut ReadSide) {
@@ -600,26 +598,6 @@ impl Waiting<'_> {
     }
 }
 
-/// What settling the body before the response decided.
-enum Settled {
-    /// The body is finished (or still with the handler); keep-alive as the request asked.
-    Clean,
-    /// Too much left, or the client went away: answer, then close.
-    Close,
-    /// The body is malformed: answer with its error status instead, then close.
-    Malformed(ParseError),
-}
-
-/// How skipping the rest of an unread body ended.
-enum Drained {
-    /// The body ended; the connection can read the next request.
-    Done,
-    /// The body's framing is broken.
-    Malformed(ParseError),
-    /// The client went away, stalled, or sent more than [`MAX_DRAIN`].
-    Failed,
-}
-
 /// Fields of one access-log line gathered during an exchange.
 struct LogLine<'a> {
     method: &'a str,
@@ -635,7 +613,6 @@ struct LogLine<'a> {
 struct Lent {
     body: Option<Body>,
     rx: Option<oneshot::Receiver<Returned>>,
-    len: Option<u64>,
 }
 
 impl Lent {
@@ -643,7 +620,6 @@ impl Lent {
         Lent {
             body: None,
             rx: None,
-            len: Some(0),
         }
     }
 

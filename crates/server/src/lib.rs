@@ -6,8 +6,10 @@
 //!
 //! # Layout
 //! - [`runtime`]: [`Server`]: binding, worker threads, accept loop with back-off, graceful shutdown.
-//! - [`conn`]: the HTTP/1.1 connection driver: read a head, call the [`Service`], write the
-//!   response, keep alive or close; every timeout lives here.
+//! - `conn`: the HTTP/1.1 connection driver, a thin loop around [`http1::conn::Connection`]:
+//!   read, wait under the timeouts, call the [`Service`], write what the state machine planned.
+//! - `transport`: the byte streams a connection runs over (plain TCP today), behind one seam.
+//! - `clock`: the coarse clock for deadlines and the `Date` value, rendered once a second.
 //! - [`body`]: the request [`Body`], streamed from the socket on demand.
 //! - [`request`], [`response`]: what a [`Service`] receives and returns.
 //! - [`service`]: the [`Service`] and [`TcpService`] traits.
@@ -23,6 +25,7 @@ pub mod request;
 pub mod response;
 pub mod runtime;
 pub mod service;
+mod transport;
 mod write;
 
 pub use access_log::AccessLog;

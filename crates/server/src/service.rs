@@ -12,6 +12,15 @@ use crate::{Request, Response};
 pub trait Service: Send + Sync + 'static {
     /// Produces the response to `req`.
     fn call(&self, req: Request) -> impl Future<Output = Response> + Send;
+
+    /// The answer to `OPTIONS *`, which asks about the server as a whole, not a resource
+    /// (RFC 9110 9.3.7). The connection routes it here rather than to [`Service::call`]: `*` is
+    /// no path, so no router or file lookup could match it, yet every service must answer it.
+    /// It is a hook rather than a fixed answer of the connection's because only the service
+    /// knows which methods it serves; the default names those every service here answers.
+    fn options_asterisk(&self) -> Response {
+        Response::new(http1::StatusCode::OK).header(http1::header::ALLOW, "GET, HEAD, OPTIONS")
+    }
 }
 
 impl<F, Fut> Service for F

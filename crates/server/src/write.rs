@@ -1,15 +1,14 @@
-//! The write side of a connection: a reusable output buffer, write timeouts, and `sendfile`.
+//! The write side of a connection: a reusable output buffer, write timeouts, `sendfile` (or
+//! reading and writing where the transport cannot), and a count of the bytes actually sent.
 
 use std::io;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use rustix::net::SendFlags;
-use tokio::io::{AsyncWriteExt, Interest};
-use tokio::net::tcp::OwnedWriteHalf;
 
 use crate::response::BoxStream;
+use crate::transport::WriteIo;
 
 /// Response bytes buffered past this size are written out before more are added, and bodies
 /// this large are written from their own buffer instead of being copied.
@@ -17,24 +16,64 @@ pub(crate) const FLUSH_THRESHOLD: usize = 64 * 1024;
 /// Largest single `sendfile` call; keeps one huge file from monopolising a worker.
 const SENDFILE_CHUNK: usize = 1024 * 1024;
 
+/// Size of the buffer a file is read through where the transport has no `sendfile`.
+const FILE_READ_CHUNK: usize = 64 * 1024;
+
 /// A connection's write half with its output buffer.
 pub(crate) struct Writer {
-    io: OwnedWriteHalf,
+    io: WriteIo,
     pub(crate) buf: Vec<u8>,
     timeout: Duration,
+    /// Bytes the transport took so far, over the connection's life.
+    sent: u64,
 }
 
 fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "client stopped reading")
 }
 
+fn shrank() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being sent")
+}
+
+/// Sends all of `data`, each wait for the transport under `timeout`, counting into `sent` what
+/// the transport took (so a response cut short is counted as far as it went).
+async fn send_all(
+    io: &WriteIo,
+    data: &[u8],
+    more: bool,
+    timeout: Duration,
+    sent: &mut u64,
+) -> io::Result<()> {
+    let mut done = 0;
+    while done < data.len() {
+        let n = tokio::time::timeout(timeout, io.send(&data[done..], more))
+            .await
+            .map_err(|_| timed_out())??;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        done += n;
+        *sent += n as u64;
+    }
+    Ok(())
+}
+
 impl Writer {
-    pub(crate) fn new(io: OwnedWriteHalf, timeout: Duration) -> Writer {
+    pub(crate) fn new(io: WriteIo, timeout: Duration) -> Writer {
         Writer {
             io,
             buf: Vec::new(),
             timeout,
+            sent: 0,
         }
+    }
+
+    /// Bytes sent or buffered to be sent: the difference between two readings is what a
+    /// response put on the wire, also when it was cut short (a buffer that fails to go out
+    /// is dropped, so its bytes leave the count).
+    pub(crate) fn position(&self) -> u64 {
+        self.sent + self.buf.len() as u64
     }
 
     /// Frees the output buffer (an idle connection's); the next response allocates a new one.
@@ -53,33 +92,24 @@ impl Writer {
     }
 
     /// A response almost always fits in the socket's send buffer, so it is first written
-    /// without waiting; only what the kernel does not take at once waits, under the timeout.
+    /// without waiting; only what the transport does not take at once waits, under the timeout.
     async fn write_buffered(&mut self) -> io::Result<()> {
         let mut done = 0;
         while done < self.buf.len() {
-            match self.try_send(&self.buf[done..]) {
+            match self.io.try_send(&self.buf[done..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => done += n,
+                Ok(n) => {
+                    done += n;
+                    self.sent += n as u64;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     let rest = &self.buf[done..];
-                    return tokio::time::timeout(self.timeout, self.io.write_all(rest))
-                        .await
-                        .map_err(|_| timed_out())?;
+                    return send_all(&self.io, rest, false, self.timeout, &mut self.sent).await;
                 }
                 Err(e) => return Err(e),
             }
         }
         Ok(())
-    }
-
-    /// One `send` if the socket is writable. The system call is made directly (through
-    /// rustix) rather than through libc's wrapper, which brackets every call with thread
-    /// cancellation bookkeeping: about 3% of the CPU of a small keep-alive request.
-    fn try_send(&self, data: &[u8]) -> io::Result<usize> {
-        let stream = self.io.as_ref();
-        stream.try_io(Interest::WRITABLE, || {
-            rustix::net::send(stream, data, SendFlags::NOSIGNAL).map_err(io::Error::from)
-        })
     }
 
     /// Flushes when the buffer has grown past [`FLUSH_THRESHOLD`].
@@ -97,31 +127,16 @@ impl Writer {
             return self.flush_if_full().await;
         }
         self.flush_corked().await?;
-        tokio::time::timeout(self.timeout, self.io.write_all(data))
-            .await
-            .map_err(|_| timed_out())?
+        send_all(&self.io, data, false, self.timeout, &mut self.sent).await
     }
 
     /// Writes out what is buffered (a response head) with `MSG_MORE`, so the kernel holds it
     /// back and sends it in one segment with the first bytes of the file that follows, as
     /// nginx's `tcp_nopush` does, instead of a small segment of its own.
     async fn flush_corked(&mut self) -> io::Result<()> {
-        let stream = self.io.as_ref();
-        let mut done = 0;
-        while done < self.buf.len() {
-            let pending = &self.buf[done..];
-            done += tokio::time::timeout(
-                self.timeout,
-                stream.async_io(Interest::WRITABLE, || {
-                    rustix::net::send(stream, pending, SendFlags::MORE | SendFlags::NOSIGNAL)
-                        .map_err(io::Error::from)
-                }),
-            )
-            .await
-            .map_err(|_| timed_out())??;
-        }
+        let result = send_all(&self.io, &self.buf, true, self.timeout, &mut self.sent).await;
         self.buf.clear();
-        Ok(())
+        result
     }
 
     /// Sends `len` bytes of `file` from `offset` with `sendfile(2)`, after what is buffered.
@@ -132,27 +147,45 @@ impl Writer {
         mut len: u64,
     ) -> io::Result<()> {
         self.flush_corked().await?;
-        let stream = self.io.as_ref();
+        if !self.io.can_sendfile() {
+            return self.read_and_send(file, offset, len).await;
+        }
         while len > 0 {
             let count = len.min(SENDFILE_CHUNK as u64) as usize;
-            let sent = tokio::time::timeout(
-                self.timeout,
-                stream.async_io(Interest::WRITABLE, || {
-                    let mut off = offset;
-                    rustix::fs::sendfile(stream, file, Some(&mut off), count)
-                        .map_err(io::Error::from)
-                }),
-            )
-            .await
-            .map_err(|_| timed_out())??;
+            let sent = tokio::time::timeout(self.timeout, self.io.send_file(file, offset, count))
+                .await
+                .map_err(|_| timed_out())??;
             if sent == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "file shrank while being sent",
-                ));
+                return Err(shrank());
             }
+            self.sent += sent as u64;
             offset += sent as u64;
             len -= sent as u64;
+        }
+        Ok(())
+    }
+
+    /// [`Writer::send_file`] for a transport without `sendfile`: the file is read into a
+    /// buffer and written through the transport.
+    async fn read_and_send(
+        &mut self,
+        file: &std::fs::File,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<()> {
+        use std::os::unix::fs::FileExt as _;
+        let mut chunk = vec![0; FILE_READ_CHUNK.min(usize::try_from(len).unwrap_or(usize::MAX))];
+        let mut done = 0;
+        while done < len {
+            let want = chunk
+                .len()
+                .min(usize::try_from(len - done).unwrap_or(usize::MAX));
+            let n = file.read_at(&mut chunk[..want], offset + done)?;
+            if n == 0 {
+                return Err(shrank());
+            }
+            send_all(&self.io, &chunk[..n], false, self.timeout, &mut self.sent).await?;
+            done += n as u64;
         }
         Ok(())
     }
@@ -197,7 +230,7 @@ impl Writer {
     /// Sends FIN after flushing: the client sees the end of the last response.
     pub(crate) async fn shutdown(&mut self) {
         let _ = self.flush().await;
-        let _ = self.io.shutdown().await;
+        self.io.shutdown().await;
     }
 
     /// Lets go of the socket without a `shutdown`: the FIN goes out when the read side is
