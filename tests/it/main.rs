@@ -7,6 +7,7 @@ mod harness;
 mod cgi;
 mod client;
 mod foundation;
+mod ops_access_log;
 mod serve;
 mod site;
 mod tcp;
