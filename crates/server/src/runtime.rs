@@ -283,7 +283,7 @@ fn run_worker(
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)
         .build()?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         for (socket, start) in listeners {
             let listener = TcpListener::from_std(socket)?;
             start(listener, worker.clone());
@@ -308,7 +308,12 @@ fn run_worker(
             }
         }
         Ok(())
-    })
+    });
+    // Dropping the runtime would wait for every blocking-pool thread still running a task (a
+    // file lookup, a SQLite statement) that belonged to a connection the grace period already
+    // gave up on: nothing can come of it any more, so the process does not wait for it.
+    rt.shutdown_background();
+    result
 }
 
 /// Accepts connections until shutdown, one permit each, backing off when `accept` fails.
