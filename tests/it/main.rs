@@ -8,6 +8,7 @@ mod cgi;
 mod client;
 mod foundation;
 mod ops_access_log;
+mod ops_lifecycle;
 mod serve;
 mod site;
 mod tcp;
