@@ -104,7 +104,11 @@ pub fn http_config(args: &HttpArgs) -> Result<(RuntimeConfig, HttpConfig), CliEr
         (Some(path), false) => Some(AccessLog::file(path).map_err(|e| {
             CliError::Runtime(format!("cannot open access log {}: {e}", path.display()))
         })?),
-        (None, false) => Some(AccessLog::stderr().with_color(stderr_color())),
+        (None, false) => Some(
+            AccessLog::stderr()
+                .with_color(stderr_color())
+                .unbuffered(std::io::stderr().is_terminal()),
+        ),
     };
     let access_log = access_log.map(|log| log.with_format(log_format(args.log_format)));
     if let Some(log) = &access_log {

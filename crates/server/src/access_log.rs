@@ -54,6 +54,8 @@ pub struct AccessLog {
     format: Format,
     /// Whether statuses are coloured (for a terminal).
     color: bool,
+    /// Whether each line is written at once (someone is watching a terminal).
+    immediate: bool,
 }
 
 impl fmt::Debug for AccessLog {
@@ -134,6 +136,7 @@ impl AccessLog {
             }),
             format: Format::Common,
             color: false,
+            immediate: false,
         }
     }
 
@@ -145,6 +148,12 @@ impl AccessLog {
     /// Colours the status (for a terminal; the caller decides, `NO_COLOR` included).
     pub fn with_color(self, color: bool) -> AccessLog {
         AccessLog { color, ..self }
+    }
+
+    /// Writes each line at once instead of buffering it: for a terminal, where someone watches
+    /// the lines arrive and throughput matters less than seeing them now.
+    pub fn unbuffered(self, immediate: bool) -> AccessLog {
+        AccessLog { immediate, ..self }
     }
 
     /// Takes from `head` what a line in this log's format shows.
@@ -175,7 +184,7 @@ impl AccessLog {
                 Format::Common | Format::Combined => self.clf_line(buf, e, now),
                 Format::Json => json_line(buf, e, now),
             }
-            if buf.len() >= FLUSH_BYTES {
+            if self.immediate || buf.len() >= FLUSH_BYTES {
                 self.write_out(buf);
             }
         });
@@ -186,6 +195,7 @@ impl AccessLog {
             shared,
             format: Format::Common,
             color: false,
+            immediate: false,
         }
     }
 
@@ -590,6 +600,9 @@ mod tests {
         log.flush();
         assert!(sink.text().contains("\"GET /x HTTP/1.1\" 200 1 "));
         assert_eq!(sink.text().lines().count(), 1);
+        let log = log.unbuffered(true);
+        log.log(&entry(&noted));
+        assert_eq!(sink.text().lines().count(), 2, "an unbuffered line waits");
     }
 
     #[test]
