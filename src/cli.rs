@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A web server built from the TCP socket up.
 ///
@@ -123,9 +123,21 @@ pub struct HttpArgs {
     #[arg(long, value_name = "FILE")]
     pub access_log: Option<PathBuf>,
 
+    /// Access-log lines: common (CLF), combined (adds referer and user agent) or json.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Common)]
+    pub log_format: LogFormat,
+
     /// No access log, warnings and errors only.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Common,
+    Combined,
+    Json,
 }
 
 #[derive(Debug, Clone, Args)]

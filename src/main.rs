@@ -1,9 +1,10 @@
 //! The `sockserve` command: parse the command line, validate it into a config, run.
 //!
-//! This is the only place that knows about clap, the logger and exit codes.
+//! This is the only place that knows about clap, the logger, exit codes, signals and rlimits.
 
 mod cli;
 mod cmd;
+mod lifecycle;
 
 use std::process::ExitCode;
 
@@ -13,6 +14,14 @@ use crate::cli::{Cli, Command, TcpCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let serves = !matches!(
+        cli.command,
+        Some(Command::Get(_) | Command::Tcp(TcpCommand::Send(_)))
+    );
+    if serves && let Err(e) = lifecycle::install_signal_handlers() {
+        eprintln!("sockserve: cannot install the signal handlers: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         None => cmd::site::run(cli.listen, cli.http, cli.db, cli.daytime),
         Some(Command::Serve(args)) => cmd::serve::run(*args),

@@ -9,14 +9,14 @@ pub mod site;
 pub mod tcp;
 
 use std::fmt;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use server::{AccessLog, HttpConfig, RuntimeConfig};
 
-use crate::cli::{HttpArgs, ListenArgs};
+use crate::cli::{HttpArgs, ListenArgs, LogFormat};
 
 /// Why a command failed; each variant has its exit code.
 #[derive(Debug)]
@@ -55,8 +55,16 @@ pub fn init_logging(quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(stderr_color())
         .with_target(false)
         .try_init();
+}
+
+/// Whether what goes to stderr may be coloured: only on a terminal, and not when `NO_COLOR` is
+/// set to anything but the empty string (<https://no-color.org>).
+fn stderr_color() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !no_color && std::io::stderr().is_terminal()
 }
 
 fn seconds(name: &str, secs: f64) -> Result<Duration, CliError> {
@@ -96,8 +104,16 @@ pub fn http_config(args: &HttpArgs) -> Result<(RuntimeConfig, HttpConfig), CliEr
         (Some(path), false) => Some(AccessLog::file(path).map_err(|e| {
             CliError::Runtime(format!("cannot open access log {}: {e}", path.display()))
         })?),
-        (None, false) => Some(AccessLog::stderr()),
+        (None, false) => Some(
+            AccessLog::stderr()
+                .with_color(stderr_color())
+                .unbuffered(std::io::stderr().is_terminal()),
+        ),
     };
+    let access_log = access_log.map(|log| log.with_format(log_format(args.log_format)));
+    if let Some(log) = &access_log {
+        crate::lifecycle::flush_at_exit(log.clone());
+    }
     if args.max_request_line < 16 || args.max_header_size < args.max_request_line {
         return Err(CliError::Usage(
             "--max-request-line must be at least 16 and at most --max-header-size".into(),
@@ -119,6 +135,14 @@ pub fn http_config(args: &HttpArgs) -> Result<(RuntimeConfig, HttpConfig), CliEr
     Ok((runtime, http))
 }
 
+fn log_format(format: LogFormat) -> server::access_log::Format {
+    match format {
+        LogFormat::Common => server::access_log::Format::Common,
+        LogFormat::Combined => server::access_log::Format::Combined,
+        LogFormat::Json => server::access_log::Format::Json,
+    }
+}
+
 /// The socket address to bind from `-b` and `-p`.
 pub fn listen_addr(args: &ListenArgs) -> SocketAddr {
     SocketAddr::new(args.bind, args.port)
@@ -137,8 +161,12 @@ pub fn announce(scheme: &str, addr: SocketAddr) {
     let _ = out.flush();
 }
 
-/// Runs a bound server until shutdown and maps failure to an exit code.
+/// Runs a bound server until SIGINT/SIGTERM and the grace period after it, and maps failure to
+/// an exit code.
 pub fn run_server(server: server::Server) -> CmdResult {
+    crate::lifecycle::raise_fd_limit();
+    crate::lifecycle::watch_signals(server.shutdown_handle())
+        .map_err(|e| CliError::Runtime(format!("cannot watch for signals: {e}")))?;
     server
         .run()
         .map(|()| ExitCode::SUCCESS)

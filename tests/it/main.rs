@@ -8,6 +8,8 @@ mod cgi;
 mod client;
 mod core_conn;
 mod foundation;
+mod ops_access_log;
+mod ops_lifecycle;
 mod serve;
 mod site;
 mod tcp;

@@ -17,12 +17,12 @@ use crate::authority::{self, Port};
 use crate::request::TargetForm;
 use crate::{ParseError, Target};
 
-/// Parses `raw` as the target of a `method` request. Only visible ASCII is allowed (RFC 3986
-/// has no room for anything else; UTF-8 must be percent-encoded). A fragment is dropped: a
-/// client must not send one, but RFC 9110 4.2.5 says it is not part of the resource, and
-/// refusing it gains nothing.
+/// Parses `raw` as the target of a `method` request. Only the characters of RFC 3986 are
+/// allowed (see [`URI_CHARS`]; UTF-8 must be percent-encoded). A fragment is dropped: a client
+/// must not send one, but RFC 9110 4.2.5 says it is not part of the resource, and refusing it
+/// gains nothing.
 pub(crate) fn parse_target(raw: &[u8], method: &Method) -> Result<Target, ParseError> {
-    if !raw.iter().all(|b| (0x21..=0x7E).contains(b)) {
+    if !raw.iter().all(|&b| URI_CHARS[usize::from(b)]) {
         return Err(ParseError::BadRequest("invalid byte in the request target"));
     }
     let raw = match memchr::memchr(b'#', raw) {
@@ -49,6 +49,35 @@ pub(crate) fn parse_target(raw: &[u8], method: &Method) -> Result<Target, ParseE
         parts.authority,
     ))
 }
+
+/// The bytes a request target may hold: RFC 3986's unreserved and reserved characters and `%`
+/// (section 2). Everything else is `400`: controls, space, non-ASCII, and the visible ASCII that
+/// RFC 3986 leaves out (`"` `<` `>` `\` `^` `` ` `` `{` `|` `}`), which a client must
+/// percent-encode (RFC 9112 3.2: a target that does not match the grammar gets `400`). nginx
+/// refuses controls, space and DEL at this point; the rest is refused here as well, as the
+/// grammar says, so that such a byte never reaches a handler, a CGI script or the access log.
+static URI_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(
+            b as u8,
+            b'A'..=b'Z'
+                | b'a'..=b'z'
+                | b'0'..=b'9'
+                // unreserved
+                | b'-' | b'.' | b'_' | b'~'
+                // gen-delims
+                | b':' | b'/' | b'?' | b'#' | b'[' | b']' | b'@'
+                // sub-delims
+                | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+                // pct-encoded
+                | b'%'
+        );
+        b += 1;
+    }
+    table
+};
 
 /// The ranges of a target's components within its text.
 struct Parts {
@@ -150,6 +179,12 @@ mod tests {
     }
 
     #[test]
+    fn accepts_every_character_rfc_3986_allows() {
+        let t = ok("/AZaz09-._~:@!$&'()*+,;=%20/?q=[1]&r=/?:@");
+        assert_eq!(t.query(), Some("q=[1]&r=/?:@"));
+    }
+
+    #[test]
     fn fragment_is_dropped() {
         let t = ok("/forums/1/topics/2375?page=1#posts-17408");
         assert_eq!(t.as_str(), "/forums/1/topics/2375?page=1");
@@ -212,6 +247,24 @@ mod tests {
             b"http://[4712::abcd::]/",
             b"http://4713::abcd:8001/",
             b"relative/path",
+        ] {
+            assert!(parse_target(raw, &Method::GET).is_err(), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_characters_rfc_3986_leaves_out() {
+        for raw in [
+            &b"/with_\"lovely\"_quotes"[..],
+            b"/test.cgi?query=|",
+            b"/a<b",
+            b"/a>b",
+            b"/a\\b",
+            b"/a^b",
+            b"/a`b",
+            b"/a{b}",
+            b"/?q=\"x\"",
+            b"http://example.com/\"",
         ] {
             assert!(parse_target(raw, &Method::GET).is_err(), "{raw:?}");
         }

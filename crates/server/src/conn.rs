@@ -11,17 +11,16 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::BytesMut;
 use futures_util::FutureExt as _;
 use http1::conn::{Closing, Connection, Drain, Incoming, Leftover, Next, Settings, Step};
 use http1::response::{Fields, Length, encode_head};
-use http1::{Decoder, ParseError, RequestHead, StatusCode, Version};
+use http1::{Decoder, ParseError, RequestHead, StatusCode};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
-use crate::access_log::Entry;
+use crate::access_log::{Entry, Noted};
 use crate::body::{ReadSide, Returned};
 use crate::config::MAX_DRAIN;
 use crate::transport::{self, ReadIo};
@@ -214,15 +213,8 @@ impl<S: Service> Conn<'_, S> {
             send_continue,
             body,
         } = incoming;
-        let version = head.version;
         let asterisk = http1::conn::is_options_asterisk(&head);
-        let log_line = self.config.access_log.as_ref().map(|_| {
-            (
-                head.method.clone(),
-                head.target.as_str().to_owned(),
-                basic_auth_user(&head),
-            )
-        });
+        let noted = self.config.access_log.as_ref().map(|log| log.note(&head));
 
         let mut lent = match body {
             None => Lent::none(),
@@ -259,16 +251,13 @@ impl<S: Service> Conn<'_, S> {
         }
         let status = response.status;
         let (sent, next) = self.write_response(response).await;
-        if let Some((method, target, user)) = log_line {
-            self.log(LogLine {
-                method: method.as_str(),
-                target: &target,
-                user: user.as_deref(),
-                version,
-                status: status.as_u16(),
-                bytes: sent,
-                started: started.map_or_else(Instant::now, Instant::from_std),
-            });
+        if let Some(noted) = &noted {
+            self.log(
+                Some(noted),
+                status,
+                sent,
+                started.map_or_else(Instant::now, Instant::from_std),
+            );
         }
         match (next, lent.rx.take()) {
             (Next::TakeBack, Some(rx)) => {
@@ -369,15 +358,7 @@ impl<S: Service> Conn<'_, S> {
         let response = Response::error(status);
         let started = Instant::now();
         let (sent, next) = self.write_response(response).await;
-        self.log(LogLine {
-            method: "-",
-            target: "-",
-            user: None,
-            version: Version::HTTP_11,
-            status: status.as_u16(),
-            bytes: sent,
-            started,
-        });
+        self.log(None, status, sent, started);
         next
     }
 
@@ -460,24 +441,18 @@ impl<S: Service> Conn<'_, S> {
         }
     }
 
-    /// The one place an access-log entry is built.
-    fn log(&self, line: LogLine<'_>) {
+    /// The one place an access-log line is made; `request` is `None` for a request that did
+    /// not parse.
+    fn log(&self, request: Option<&Noted>, status: StatusCode, bytes: u64, started: Instant) {
         let Some(log) = &self.config.access_log else {
             return;
         };
         log.log(&Entry {
             peer: self.info.peer,
-            user: line.user,
-            method: line.method,
-            target: line.target,
-            version: if line.version == Version::HTTP_10 {
-                "HTTP/1.0"
-            } else {
-                "HTTP/1.1"
-            },
-            status: line.status,
-            bytes: line.bytes,
-            elapsed: line.started.elapsed(),
+            request,
+            status: status.as_u16(),
+            bytes,
+            elapsed: started.elapsed(),
         });
     }
 
@@ -598,17 +573,6 @@ impl Waiting<'_> {
     }
 }
 
-/// Fields of one access-log line gathered during an exchange.
-struct LogLine<'a> {
-    method: &'a str,
-    target: &'a str,
-    user: Option<&'a str>,
-    version: Version,
-    status: u16,
-    bytes: u64,
-    started: Instant,
-}
-
 /// The body lent to a handler, and how to get the read side back.
 struct Lent {
     body: Option<Body>,
@@ -626,23 +590,4 @@ impl Lent {
     fn take_body(&mut self) -> Body {
         self.body.take().unwrap_or_default()
     }
-}
-
-/// The user name of `Authorization: Basic`, for the access log (not verified: logging only).
-fn basic_auth_user(head: &RequestHead) -> Option<String> {
-    let value = head.headers.get_str("authorization")?;
-    let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(token.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let user = text.split_once(':').map_or(text.as_str(), |(u, _)| u);
-    let clean: String = user
-        .chars()
-        .filter(|c| !c.is_control() && *c != ' ')
-        .collect();
-    (!clean.is_empty()).then_some(clean)
 }

@@ -14,7 +14,7 @@
 //! - [`request`], [`response`]: what a [`Service`] receives and returns.
 //! - [`service`]: the [`Service`] and [`TcpService`] traits.
 //! - [`config`]: timeouts and limits, each a named constant.
-//! - [`access_log`]: one Common Log Format line per request.
+//! - [`access_log`]: one line per request (common, combined or JSON), buffered per thread.
 
 pub mod access_log;
 pub mod body;

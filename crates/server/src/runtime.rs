@@ -1,8 +1,10 @@
 //! Listeners, worker threads, the accept loop and graceful shutdown.
 //!
 //! The caller binds every service first ([`Server::http`], [`Server::tcp`]), so a port in use is
-//! reported before anything runs, then calls [`Server::run`], which blocks until SIGINT/SIGTERM
-//! (or a [`ShutdownHandle`]) and the grace period that follows.
+//! reported before anything runs, then calls [`Server::run`], which blocks until its
+//! [`ShutdownHandle`] is used and the grace period that follows. Signals, the open-files limit
+//! and ending the process are the caller's: this library never exits and sets no process-wide
+//! state.
 
 use std::future::Future;
 use std::io;
@@ -18,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::conn::serve_connection;
-use crate::{HttpConfig, RuntimeConfig, Service, TcpService};
+use crate::{AccessLog, HttpConfig, RuntimeConfig, Service, TcpService};
 
 /// Pending connections the kernel queues per listening socket while all workers are busy.
 const LISTEN_BACKLOG: i32 = 4096;
@@ -45,7 +47,8 @@ impl Shutdown {
     }
 }
 
-/// Starts a graceful shutdown from code (tests, embedding), as SIGTERM does.
+/// Starts a graceful shutdown: the binary uses it on the first SIGINT/SIGTERM, tests and
+/// embedders whenever they like.
 #[derive(Debug, Clone)]
 pub struct ShutdownHandle {
     tx: Arc<watch::Sender<bool>>,
@@ -111,6 +114,8 @@ pub struct Server {
     config: RuntimeConfig,
     bound: Vec<Bound>,
     tasks: Vec<Task>,
+    /// The HTTP services' access logs, flushed when the server stops.
+    logs: Vec<AccessLog>,
     shutdown_tx: Arc<watch::Sender<bool>>,
     shutdown_rx: watch::Receiver<bool>,
 }
@@ -127,6 +132,7 @@ impl Server {
             },
             bound: Vec::new(),
             tasks: Vec::new(),
+            logs: Vec::new(),
             shutdown_tx: Arc::new(tx),
             shutdown_rx: rx,
         }
@@ -147,6 +153,7 @@ impl Server {
         config: HttpConfig,
     ) -> io::Result<SocketAddr> {
         let service = Arc::new(service);
+        self.logs.extend(config.access_log.clone());
         let config = Arc::new(config);
         let start: Starter = Box::new(move |listener, worker| {
             let service = service.clone();
@@ -205,20 +212,18 @@ impl Server {
         Ok(actual)
     }
 
-    /// Runs every bound service until SIGINT/SIGTERM or [`ShutdownHandle::shutdown`], then waits
-    /// up to the grace period for open connections to finish.
+    /// Runs every bound service until [`ShutdownHandle::shutdown`], then waits up to the grace
+    /// period for open connections to finish.
     pub fn run(self) -> io::Result<()> {
         let Server {
             config,
             bound,
             mut tasks,
-            shutdown_tx,
+            logs,
+            // Kept to the end: with every sender gone, the workers would take it for a shutdown.
+            shutdown_tx: _shutdown_tx,
             shutdown_rx,
         } = self;
-        raise_fd_limit();
-        spawn_signal_thread(ShutdownHandle {
-            tx: shutdown_tx.clone(),
-        })?;
         let permits = Arc::new(Semaphore::new(config.max_connections));
         let mut per_thread: Vec<Vec<(std::net::TcpListener, Arc<Starter>)>> =
             (0..config.threads).map(|_| Vec::new()).collect();
@@ -247,13 +252,17 @@ impl Server {
                 .spawn(move || run_worker(listeners, own_tasks, worker, grace))?;
             handles.push(handle);
         }
+        let mut result = Ok(());
         for h in handles {
-            match h.join() {
-                Ok(result) => result?,
-                Err(_) => return Err(io::Error::other("a worker thread panicked")),
-            }
+            let joined = h
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("a worker thread panicked")));
+            result = result.and(joined);
         }
-        Ok(())
+        for log in &logs {
+            log.flush();
+        }
+        result
     }
 }
 
@@ -274,7 +283,7 @@ fn run_worker(
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)
         .build()?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         for (socket, start) in listeners {
             let listener = TcpListener::from_std(socket)?;
             start(listener, worker.clone());
@@ -299,7 +308,12 @@ fn run_worker(
             }
         }
         Ok(())
-    })
+    });
+    // Dropping the runtime would wait for every blocking-pool thread still running a task (a
+    // file lookup, a SQLite statement) that belonged to a connection the grace period already
+    // gave up on: nothing can come of it any more, so the process does not wait for it.
+    rt.shutdown_background();
+    result
 }
 
 /// Accepts connections until shutdown, one permit each, backing off when `accept` fails.
@@ -374,53 +388,4 @@ fn listen_socket(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     Ok(socket.into())
-}
-
-/// Raises the soft open-files limit to the hard one: every connection is a descriptor, and the
-/// usual soft default of 1024 would cap the server far below [`RuntimeConfig::max_connections`].
-fn raise_fd_limit() {
-    use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
-        && soft < hard
-        && let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
-    {
-        tracing::debug!(error = %e, "cannot raise the open-files limit");
-    }
-}
-
-/// Turns the first SIGINT or SIGTERM into a graceful shutdown; a second one exits at once.
-///
-/// The handlers are installed before this returns, so a signal that arrives right after the
-/// `Listening on` line is never lost to the default action.
-fn spawn_signal_thread(handle: ShutdownHandle) -> io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let (mut term, mut int) = {
-        let _entered = rt.enter();
-        (
-            signal(SignalKind::terminate())?,
-            signal(SignalKind::interrupt())?,
-        )
-    };
-    std::thread::Builder::new()
-        .name("sockserve-signals".into())
-        .spawn(move || {
-            rt.block_on(async move {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-                tracing::info!("shutting down; finishing in-flight requests");
-                handle.shutdown();
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-                tracing::warn!("second signal: exiting now");
-                std::process::exit(1);
-            })
-        })?;
-    Ok(())
 }
