@@ -3,7 +3,9 @@
 //! [`Cgi::handle`] finds the script a URL names, gives it the RFC's meta-variables and only
 //! those, streams the request body to its stdin while reading its stdout, parses the header
 //! block strictly, and streams the rest to the client. A script that runs too long, or whose
-//! client goes away, is killed with its whole process group, and every script is reaped.
+//! client goes away, or whose request body ends early, is killed with its whole process group,
+//! and every script is reaped. [`kill_all_scripts`] kills every group still running, for a
+//! process about to exit at once.
 //!
 //! A client that goes away is noticed when the server next writes to it: a script that stays
 //! silent runs until it writes or until its timeout, because a client that closed its socket
@@ -15,7 +17,8 @@
 //! - [`locate`]: URL path -> script file + `PATH_INFO`, refusing every way out of a script dir.
 //! - [`env`]: the meta-variables, a pure function of the request.
 //! - [`input`]: the request body on its way to stdin (chunked bodies spooled to learn their length).
-//! - [`spawn`]: starting a script in its own process group; killing and reaping it.
+//! - [`spawn`]: starting a script in its own process group; killing and reaping it; the registry
+//!   of running groups behind [`kill_all_scripts`].
 //! - [`output`]: the script's header block, parsed as a pure function over bytes.
 //! - [`stream`]: stdout after the header block, as the response body.
 //! - [`error`]: [`CgiError`], each variant mapped to one status.
@@ -35,3 +38,4 @@ pub use config::CgiConfig;
 pub use error::CgiError;
 pub use handler::Cgi;
 pub use locate::Located;
+pub use spawn::kill_all_scripts;
