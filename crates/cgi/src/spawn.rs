@@ -213,3 +213,73 @@ impl Drop for Running {
 pub(crate) fn display_name(script: &Located) -> Arc<str> {
     Arc::from(String::from_utf8_lossy(&script.script_name).as_ref())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::sync::Semaphore;
+
+    /// Gone, or a zombie waiting for init.
+    fn dead(pid: u32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        }
+    }
+
+    #[tokio::test]
+    async fn kill_all_scripts_kills_every_script_group() {
+        let tmp = tempfile::tempdir().unwrap();
+        let pidfile = tmp.path().join("sleeper");
+        let child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!(
+                "sleep 60 & echo $! > {p}.tmp; mv {p}.tmp {p}; wait",
+                p = pidfile.display()
+            ))
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let leader = i32::try_from(child.id().unwrap()).unwrap();
+        let permit = Arc::new(Semaphore::new(1)).acquire_owned().await.unwrap();
+        let mut script = Running::new(child, permit);
+        assert!(running().contains(&leader));
+        let mut sleeper = None;
+        for _ in 0..200 {
+            sleeper = std::fs::read_to_string(&pidfile)
+                .ok()
+                .and_then(|s| s.trim().parse::<u32>().ok());
+            if sleeper.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let sleeper = sleeper.unwrap();
+
+        kill_all_scripts();
+
+        let status = script
+            .exit_status(Instant::now() + Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+        // Reaped, so out of the registry: a later kill_all_scripts cannot reach a reused pid.
+        assert!(!running().contains(&leader));
+        for _ in 0..200 {
+            if dead(sleeper) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert!(dead(sleeper), "the script's own child survived");
+    }
+}
