@@ -15,6 +15,7 @@
 //! # Layout
 //! - [`config`]: [`CgiConfig`], the validated settings, with their defaults.
 //! - [`locate`]: URL path -> script file + `PATH_INFO`, refusing every way out of a script dir.
+//! - `urlpath`: a URL path decoded into segments, as a pure function (no file system).
 //! - [`env`]: the meta-variables, a pure function of the request.
 //! - [`input`]: the request body on its way to stdin (chunked bodies spooled to learn their length).
 //! - [`spawn`]: starting a script in its own process group; killing and reaping it; the registry
@@ -33,9 +34,37 @@ pub mod locate;
 pub mod output;
 mod spawn;
 mod stream;
+mod urlpath;
 
 pub use config::CgiConfig;
 pub use error::CgiError;
 pub use handler::Cgi;
 pub use locate::Located;
 pub use spawn::kill_all_scripts;
+
+/// The walls this crate keeps, checked from its own sources: it is a plain library any server
+/// could call (no framework, no site), and the modules that take bytes apart do no I/O.
+#[cfg(test)]
+mod walls {
+    #[test]
+    fn depends_on_neither_web_nor_app() {
+        let manifest = include_str!("../Cargo.toml");
+        for line in manifest.lines() {
+            let name = line.split(['=', '.', ' ']).next().unwrap_or("");
+            assert!(name != "web" && name != "app", "{line}");
+        }
+    }
+
+    #[test]
+    fn parsing_modules_do_no_io() {
+        for (module, src) in [
+            ("output", include_str!("output.rs")),
+            ("env", include_str!("env.rs")),
+            ("urlpath", include_str!("urlpath.rs")),
+        ] {
+            for io in ["tokio", "std::fs", "std::io", "std::process", "rustix"] {
+                assert!(!src.contains(io), "{module} uses {io}");
+            }
+        }
+    }
+}

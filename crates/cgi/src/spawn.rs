@@ -270,7 +270,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             std::os::unix::process::ExitStatusExt::signal(&status),
-            Some(9)
+            Some(Signal::KILL.as_raw())
         );
         // Reaped, so out of the registry: a later kill_all_scripts cannot reach a reused pid.
         assert!(!running().contains(&leader));
