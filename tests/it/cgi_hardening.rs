@@ -150,6 +150,39 @@ fn request_body_timeout_kills_the_script_and_is_not_logged_200() {
     }
 }
 
+/// Like [`reader_script`], but the script prints its head before it reads its input, as many
+/// scripts do.
+fn head_first_script(pidfile: &Path, marker: &Path) -> String {
+    format!(
+        "#!/bin/sh\necho $$ > {p}.tmp; mv {p}.tmp {p}\necho 'Content-Type: text/plain'\necho\n\
+         echo early\ncat > /dev/null\ntouch {m}\necho read it all\n",
+        p = pidfile.display(),
+        m = marker.display()
+    )
+}
+
+#[test]
+fn request_body_timeout_after_the_script_head_is_not_answered_200() {
+    let probe = tempfile::tempdir().expect("tempdir");
+    let (pidfile, marker) = (probe.path().join("pid"), probe.path().join("marker"));
+    let srv = Server::start(
+        &[("read.sh", &head_first_script(&pidfile, &marker))],
+        &["--body-timeout", "1"],
+    );
+    let (pid, answer) = post_three_of_ten(&srv, &pidfile, false);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(!text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(!text.contains("early"), "{text}");
+    eventually("the script killed and reaped", || reaped(pid));
+    assert!(!marker.exists(), "the script ran on with a short body");
+    eventually("the request in the access log", || {
+        !access_lines(&srv.log()).is_empty()
+    });
+    for line in access_lines(&srv.log()) {
+        assert!(!line.contains("\" 200 "), "{line}");
+    }
+}
+
 #[test]
 fn client_gone_mid_body_kills_the_script_and_is_not_logged_200() {
     let probe = tempfile::tempdir().expect("tempdir");
@@ -201,9 +234,9 @@ fn script_chunked_output_is_dechunked_never_passed_on_raw() {
             ),
             (
                 "bad.sh",
-                &format!("#!/bin/sh\n{chunked}printf 'zz\\r\\n'\n"),
+                &format!("#!/bin/sh\n{chunked}sleep 0.3\nprintf 'zz\\r\\n'\n"),
             ),
-            ("short.sh", &format!("#!/bin/sh\n{chunked}")),
+            ("short.sh", &format!("#!/bin/sh\n{chunked}sleep 0.3\n")),
             (
                 "gzip.sh",
                 "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\nTransfer-Encoding: gzip\\r\\n\\r\\nxx'\n",
@@ -219,20 +252,26 @@ fn script_chunked_output_is_dechunked_never_passed_on_raw() {
             "{path}"
         );
     }
-    for path in ["/cgi-bin/bad.sh", "/cgi-bin/short.sh", "/cgi-bin/gzip.sh"] {
+    let fetch = |path: &str| {
         let mut s = TcpStream::connect(srv.addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
-        s.write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .expect("write");
-        let text = String::from_utf8_lossy(&read_to_close(&mut s)).into_owned();
-        assert!(text.starts_with("HTTP/1.1 500"), "{path}: {text}");
-        assert!(
-            !text.contains("hello") && !text.contains("xx"),
-            "{path}: {text}"
-        );
+        let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).expect("write");
+        String::from_utf8_lossy(&read_to_close(&mut s)).into_owned()
+    };
+    // A coding the server cannot take apart is refused before anything is sent.
+    let text = fetch("/cgi-bin/gzip.sh");
+    assert!(text.starts_with("HTTP/1.1 500"), "{text}");
+    assert!(!text.contains("xx"), "{text}");
+    // Broken chunking found while streaming: what was decoded went out (framed again by the
+    // server as one chunk), the rest never does, and the response is cut short (no last
+    // chunk) so the client sees it failed.
+    for path in ["/cgi-bin/bad.sh", "/cgi-bin/short.sh"] {
+        let text = fetch(path);
+        assert!(text.starts_with("HTTP/1.1 200"), "{path}: {text}");
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        assert_eq!(body, "5\r\nhello\r\n", "{path}");
     }
 }
 

@@ -121,7 +121,7 @@ impl Cgi {
             return Ok(Outcome::Response(nph_response(out)));
         }
         let head = read_head(&mut out).await?;
-        respond(req, head, out)
+        respond(req, head, out).await
     }
 
     /// A script slot, waiting up to [`QUEUE_WAIT`] for one.
@@ -163,7 +163,11 @@ async fn read_head(out: &mut ScriptOutput) -> Result<ScriptHead, CgiError> {
 }
 
 /// Turns a parsed header block and the rest of the output into the outcome (RFC 3875 6.2).
-fn respond(req: Request, head: ScriptHead, mut out: ScriptOutput) -> Result<Outcome, CgiError> {
+async fn respond(
+    req: Request,
+    head: ScriptHead,
+    mut out: ScriptOutput,
+) -> Result<Outcome, CgiError> {
     if let Some(location) = head.local_redirect()
         && let Some(next) = redirected(&req, location)
     {
@@ -184,6 +188,7 @@ fn respond(req: Request, head: ScriptHead, mut out: ScriptOutput) -> Result<Outc
             .append(HeaderName::from_static("location"), location);
     }
     out.frame(head.chunked, head.content_length);
+    out.hold_for_input().await?;
     if req.method() == Method::HEAD {
         out.drain();
         response.body = ResponseBody::Stream {

@@ -120,24 +120,41 @@ pub(crate) struct Cut {
     _stdin: ChildStdin,
 }
 
-/// Tells the reader of a script's output when its request body broke off (RFC 3875 4.2: the
-/// script must be sent exactly `CONTENT_LENGTH` bytes, so a short body is no request at all).
+/// Tells the reader of a script's output how feeding its request body ends: whole, or broken
+/// off (RFC 3875 4.2: the script is owed exactly `CONTENT_LENGTH` bytes, so a short body is no
+/// request at all).
 #[derive(Default)]
 pub(crate) struct BodyWatch(Option<oneshot::Receiver<Cut>>);
 
 impl BodyWatch {
-    /// Resolves when the body broke off; never, if it was fed whole (or there was none).
-    pub(crate) async fn cut(&mut self) -> Cut {
-        if let Some(rx) = self.0.as_mut()
-            && let Ok(cut) = rx.await
-        {
-            self.0 = None;
-            return cut;
-        }
-        // Fed whole: the sender is gone without a word. A finished receiver must not be
-        // polled again.
+    /// Whether feeding has ended (or there was nothing to feed) and no break is waiting to be
+    /// taken.
+    pub(crate) fn settled(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Resolves once feeding has ended: `Ok` when the body went in whole (or the script stopped
+    /// reading it), `Err` with the break when it broke off.
+    pub(crate) async fn fed(&mut self) -> Result<(), Cut> {
+        let Some(rx) = self.0.as_mut() else {
+            return Ok(());
+        };
+        // The sender is dropped without a word when feeding ends well. A finished receiver
+        // must not be polled again.
+        let result = rx.await;
         self.0 = None;
-        std::future::pending().await
+        match result {
+            Ok(cut) => Err(cut),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Resolves when the body breaks off; never, if it goes in whole.
+    pub(crate) async fn cut(&mut self) -> Cut {
+        match self.fed().await {
+            Err(cut) => cut,
+            Ok(()) => std::future::pending().await,
+        }
     }
 
     /// The break, if it has already happened.

@@ -80,6 +80,33 @@ impl ScriptOutput {
         }
     }
 
+    /// Waits, before the response head goes out, until the request body has been fed to the
+    /// script whole, reading the script's output meanwhile: a body that breaks off then ends
+    /// the request with the body's error, not with a status the script chose before it had
+    /// its input (nginx reaches the same end by reading the whole body before it starts a
+    /// FastCGI request). Bounded: once [`READ_SIZE`] bytes of output wait, the script is
+    /// answering as it reads (an echo), and holding more could deadlock it; output that ends
+    /// stops the wait too.
+    pub(crate) async fn hold_for_input(&mut self) -> Result<(), CgiError> {
+        while !self.input.settled() && self.buf.len() < READ_SIZE {
+            self.buf.reserve(READ_SIZE);
+            tokio::select! {
+                fed = self.input.fed() => {
+                    return fed.map_err(|cut| CgiError::Body(self.abandon(cut)));
+                }
+                read = tokio::time::timeout_at(self.deadline, self.stdout.read_buf(&mut self.buf)) => {
+                    match read {
+                        Err(_) => return Err(CgiError::TimedOut),
+                        Ok(Err(e)) => return Err(CgiError::Io(e)),
+                        Ok(Ok(0)) => return Ok(()),
+                        Ok(Ok(_)) => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The request body broke off: kills the script's group (before its stdin closes, so it
     /// never mistakes the short body for a whole one) and says why.
     pub(crate) fn abandon(&mut self, cut: Cut) -> BodyError {
