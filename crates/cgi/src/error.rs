@@ -18,11 +18,13 @@ pub enum CgiError {
     NotFound,
     /// The file may not be run: `403`.
     Forbidden,
-    /// The request body could not be read: its own status (`413`, `408`, `400`).
+    /// The request body could not be read, or broke off while the script was reading it (the
+    /// script is then killed): its own status (`413`, `408`, `400`).
     Body(BodyError),
     /// Every script slot stayed busy for the whole queue wait: `503`.
     Busy,
-    /// The script did not send its header block within the timeout: `504`.
+    /// The script's response could not start within the timeout (no header block yet, or its
+    /// request body still arriving): `504`.
     TimedOut,
     /// The script's header block is malformed: `500`.
     Output(MalformedHead),
@@ -79,7 +81,7 @@ impl fmt::Display for CgiError {
             CgiError::Body(e) => write!(f, "request body: {e}"),
             CgiError::Busy => f.write_str("too many scripts running"),
             CgiError::TimedOut => {
-                f.write_str("script timed out before sending its headers; killed")
+                f.write_str("script timed out before its response could start; killed")
             }
             CgiError::Output(e) => write!(f, "{e}"),
             CgiError::Unfinished(e, Some(status)) => write!(f, "{e}; then {status}"),
