@@ -5,6 +5,7 @@
 mod harness;
 
 mod cgi;
+mod cgi_hardening;
 mod client;
 mod core_conn;
 mod foundation;

@@ -3,20 +3,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use http1::{HeaderName, Method, RequestHead, StatusCode, Target};
 use server::{Request, Response, ResponseBody, Service};
-use tokio::io::AsyncReadExt;
-use tokio::process::ChildStdout;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::error::{CgiError, spawn_error};
-use crate::input::Input;
+use crate::input::{BodyWatch, Input};
 use crate::locate::{self, Located, ScriptDir};
 use crate::output::{self, HeadScanner, ScriptHead};
 use crate::spawn::{self, Running};
-use crate::stream::{READ_SIZE, ScriptOutput};
+use crate::stream::ScriptOutput;
 use crate::{CgiConfig, env};
 
 /// How long a request waits for a script slot when `max_scripts` are running, before `503`.
@@ -108,26 +105,23 @@ impl Cgi {
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
         let child_stdin = child.stdin.take();
         let mut running = Running::new(child, permit);
-        if let Some(w) = input.feed(child_stdin) {
-            running.set_writer(w);
-        }
+        let watch = match input.feed(child_stdin) {
+            Some((writer, watch)) => {
+                running.set_writer(writer);
+                watch
+            }
+            None => BodyWatch::default(),
+        };
         if let Some(stderr) = stderr {
             spawn::log_stderr(stderr, name.clone());
         }
         let stdout = stdout.ok_or_else(|| CgiError::Io(std::io::ErrorKind::BrokenPipe.into()))?;
-        let mut out = ScriptOutput {
-            stdout,
-            running: Some(running),
-            deadline,
-            buf: BytesMut::with_capacity(READ_SIZE),
-            remaining: None,
-            name,
-        };
+        let mut out = ScriptOutput::new(stdout, running, deadline, watch, name);
         if script.nph {
             return Ok(Outcome::Response(nph_response(out)));
         }
         let head = read_head(&mut out).await?;
-        Ok(respond(req, head, out))
+        respond(req, head, out).await
     }
 
     /// A script slot, waiting up to [`QUEUE_WAIT`] for one.
@@ -140,13 +134,12 @@ impl Cgi {
 }
 
 /// Reads stdout until the header block is complete and parses it; the bytes after it stay in
-/// `out.buf`.
+/// `out.buf`. A request body that breaks off meanwhile ends it: the script is killed and
+/// nothing it wrote is sent (RFC 3875 4.2: a script gets exactly `CONTENT_LENGTH` bytes).
 async fn read_head(out: &mut ScriptOutput) -> Result<ScriptHead, CgiError> {
     let mut scanner = HeadScanner::default();
     loop {
-        out.buf.reserve(READ_SIZE);
-        let read = read_until(&mut out.stdout, &mut out.buf, out.deadline).await;
-        match read {
+        match out.read_more().await.map_err(CgiError::Body)? {
             None => return Err(CgiError::TimedOut),
             Some(Err(e)) => return Err(CgiError::Io(e)),
             Some(Ok(0)) => {
@@ -154,7 +147,10 @@ async fn read_head(out: &mut ScriptOutput) -> Result<ScriptHead, CgiError> {
                     Some(r) => r.exit_status(out.deadline).await,
                     None => None,
                 };
-                return Err(CgiError::NoHeaders(status));
+                if out.buf.is_empty() {
+                    return Err(CgiError::NoHeaders(status));
+                }
+                return Err(CgiError::Unfinished(output::unfinished(&out.buf), status));
             }
             Some(Ok(_)) => {}
         }
@@ -166,23 +162,17 @@ async fn read_head(out: &mut ScriptOutput) -> Result<ScriptHead, CgiError> {
     }
 }
 
-async fn read_until(
-    stdout: &mut ChildStdout,
-    buf: &mut BytesMut,
-    deadline: Instant,
-) -> Option<std::io::Result<usize>> {
-    tokio::time::timeout_at(deadline, stdout.read_buf(buf))
-        .await
-        .ok()
-}
-
 /// Turns a parsed header block and the rest of the output into the outcome (RFC 3875 6.2).
-fn respond(req: Request, head: ScriptHead, mut out: ScriptOutput) -> Outcome {
+async fn respond(
+    req: Request,
+    head: ScriptHead,
+    mut out: ScriptOutput,
+) -> Result<Outcome, CgiError> {
     if let Some(location) = head.local_redirect()
         && let Some(next) = redirected(&req, location)
     {
         out.drain();
-        return Outcome::Redirect(Box::new(next));
+        return Ok(Outcome::Redirect(Box::new(next)));
     }
     let status = match (head.status, &head.location) {
         (Some(s), _) => s,
@@ -197,14 +187,15 @@ fn respond(req: Request, head: ScriptHead, mut out: ScriptOutput) -> Outcome {
             .headers
             .append(HeaderName::from_static("location"), location);
     }
-    out.remaining = head.content_length;
+    out.frame(head.chunked, head.content_length);
+    out.hold_for_input().await?;
     if req.method() == Method::HEAD {
         out.drain();
         response.body = ResponseBody::Stream {
             stream: Box::pin(futures_util::stream::empty()),
             len: head.content_length,
         };
-    } else if let Some(body) = out.try_complete() {
+    } else if let Some(body) = out.try_complete()? {
         response.body = if body.is_empty() {
             ResponseBody::Empty
         } else {
@@ -216,7 +207,7 @@ fn respond(req: Request, head: ScriptHead, mut out: ScriptOutput) -> Outcome {
             stream: out.into_stream(),
         };
     }
-    Outcome::Response(response)
+    Ok(Outcome::Response(response))
 }
 
 /// The request a local redirect stands for: a `GET` of `location` with the original headers

@@ -12,6 +12,7 @@ use bytes::{Bytes, BytesMut};
 use server::{Body, BodyError};
 use tokio::io::AsyncWriteExt;
 use tokio::process::ChildStdin;
+use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
 /// Chunked bodies up to this size are held in memory; larger ones go to a temporary file.
@@ -75,14 +76,29 @@ impl Input {
     }
 
     /// Starts copying into `stdin` in its own task, so a script that writes before it has read
-    /// all its input cannot deadlock against us. Closes stdin at the end of the body.
-    pub(crate) fn feed(self, stdin: Option<ChildStdin>) -> Option<AbortHandle> {
+    /// all its input cannot deadlock against us. Closes stdin at the end of the body; a body
+    /// that fails before its end (timeout, client gone) is reported through the [`BodyWatch`]
+    /// instead, with stdin still open.
+    pub(crate) fn feed(self, stdin: Option<ChildStdin>) -> Option<(AbortHandle, BodyWatch)> {
         let mut stdin = stdin?;
+        let (tx, rx) = oneshot::channel();
         let task = match self {
             Input::Stream(mut body) => tokio::spawn(async move {
-                while let Ok(Some(piece)) = body.chunk().await {
-                    if stdin.write_all(&piece).await.is_err() {
-                        break;
+                loop {
+                    match body.chunk().await {
+                        Ok(Some(piece)) => {
+                            if stdin.write_all(&piece).await.is_err() {
+                                return;
+                            }
+                        }
+                        Ok(None) => return,
+                        Err(error) => {
+                            let _ = tx.send(Cut {
+                                error,
+                                _stdin: stdin,
+                            });
+                            return;
+                        }
                     }
                 }
             }),
@@ -91,7 +107,69 @@ impl Input {
             }),
             Input::None | Input::File(_) => return None,
         };
-        Some(task.abort_handle())
+        Some((task.abort_handle(), BodyWatch(Some(rx))))
+    }
+}
+
+/// The request body broke off before its end while it was being fed to the script.
+pub(crate) struct Cut {
+    /// Why (body timeout, client gone, bad framing).
+    pub(crate) error: BodyError,
+    /// The script's stdin, held open until the script is killed: closed, it would tell the
+    /// script that the short body was the whole of it, and the script could act on it.
+    _stdin: ChildStdin,
+}
+
+/// Tells the reader of a script's output how feeding its request body ends: whole, or broken
+/// off (RFC 3875 4.2: the script is owed exactly `CONTENT_LENGTH` bytes, so a short body is no
+/// request at all).
+#[derive(Default)]
+pub(crate) struct BodyWatch(Option<oneshot::Receiver<Cut>>);
+
+impl BodyWatch {
+    /// Whether feeding has ended (or there was nothing to feed) and no break is waiting to be
+    /// taken.
+    pub(crate) fn settled(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Resolves once feeding has ended: `Ok` when the body went in whole (or the script stopped
+    /// reading it), `Err` with the break when it broke off.
+    pub(crate) async fn fed(&mut self) -> Result<(), Cut> {
+        let Some(rx) = self.0.as_mut() else {
+            return Ok(());
+        };
+        // The sender is dropped without a word when feeding ends well. A finished receiver
+        // must not be polled again.
+        let result = rx.await;
+        self.0 = None;
+        match result {
+            Ok(cut) => Err(cut),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Resolves when the body breaks off; never, if it goes in whole.
+    pub(crate) async fn cut(&mut self) -> Cut {
+        match self.fed().await {
+            Err(cut) => cut,
+            Ok(()) => std::future::pending().await,
+        }
+    }
+
+    /// The break, if it has already happened.
+    pub(crate) fn try_cut(&mut self) -> Option<Cut> {
+        match self.0.as_mut()?.try_recv() {
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Ok(cut) => {
+                self.0 = None;
+                Some(cut)
+            }
+            Err(oneshot::error::TryRecvError::Closed) => {
+                self.0 = None;
+                None
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::CgiConfig;
+use crate::urlpath::{decode_segments, normalized, strip_dir, url_path};
 
 /// A script directory: its URL segments and where it is on disk.
 #[derive(Debug, Clone)]
@@ -104,28 +105,13 @@ pub(crate) fn matches(dirs: &[ScriptDir], path: &str) -> bool {
     dirs.iter().any(|d| segments.starts_with(&d.segments))
 }
 
-fn normalized(path: &str) -> Vec<Vec<u8>> {
-    let decoded: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
-    let mut out: Vec<Vec<u8>> = Vec::new();
-    for seg in decoded.split(|&b| b == b'/' || b == b'\\') {
-        match seg {
-            b"" | b"." => {}
-            b".." => {
-                out.pop();
-            }
-            s => out.push(s.to_vec()),
-        }
-    }
-    out
-}
-
 /// Finds the script that `path` (percent-encoded, as sent) names.
 pub(crate) fn locate(
     config: &CgiConfig,
     dirs: &[ScriptDir],
     path: &str,
 ) -> Result<Located, LocateError> {
-    let segments = decode_segments(path)?;
+    let segments = decode_segments(path).ok_or(LocateError::NotFound)?;
     let (dir, rest) = dirs
         .iter()
         .find_map(|d| strip_dir(&segments, &d.segments).map(|rest| (d, rest)))
@@ -196,65 +182,6 @@ fn found(
         interpreter,
         nph: name.starts_with(b"nph-"),
     })
-}
-
-/// Splits `path` on `/` and decodes each segment, refusing any that could name something
-/// other than one plain file-name component.
-fn decode_segments(path: &str) -> Result<Vec<Vec<u8>>, LocateError> {
-    let rest = path.strip_prefix('/').ok_or(LocateError::NotFound)?;
-    rest.split('/')
-        .map(|seg| {
-            let d = decode(seg.as_bytes()).ok_or(LocateError::NotFound)?;
-            if d == b".." || d.iter().any(|&b| matches!(b, b'/' | b'\\' | 0)) {
-                return Err(LocateError::NotFound);
-            }
-            Ok(d)
-        })
-        .collect()
-}
-
-/// Strict percent-decoding: `None` on a `%` not followed by two hex digits.
-fn decode(s: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            let hi = (hex[0] as char).to_digit(16)?;
-            let lo = (hex[1] as char).to_digit(16)?;
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(s[i]);
-            i += 1;
-        }
-    }
-    Some(out)
-}
-
-/// The segments after `dir`, skipping empty and `.` segments on the way, if `segments` starts
-/// with it.
-fn strip_dir<'a>(segments: &'a [Vec<u8>], dir: &[Vec<u8>]) -> Option<&'a [Vec<u8>]> {
-    let mut i = 0;
-    for want in dir {
-        while segments.get(i).is_some_and(|s| s.is_empty() || s == b".") {
-            i += 1;
-        }
-        if segments.get(i)? != want {
-            return None;
-        }
-        i += 1;
-    }
-    Some(&segments[i..])
-}
-
-fn url_path(segments: &[Vec<u8>]) -> Vec<u8> {
-    let mut p = Vec::new();
-    for s in segments {
-        p.push(b'/');
-        p.extend_from_slice(s);
-    }
-    p
 }
 
 fn os_str(b: &[u8]) -> &std::ffi::OsStr {

@@ -3,6 +3,7 @@
 //! The block is looked for incrementally as stdout arrives ([`HeadScanner`]); once complete it
 //! is parsed whole ([`parse_head`]). Anything malformed is an error that becomes `500`: a
 //! broken line is never passed on to the client, where it could split or smuggle a response.
+//! The error names the line at fault, so that the log says what the script did wrong.
 
 use std::fmt;
 
@@ -13,11 +14,11 @@ use http1::{HeaderName, HeaderValue, Headers, StatusCode};
 pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
 
 /// Header fields a script may not set because the server frames the response itself; they
-/// are dropped. (`Content-Length` is read to frame the body, then set by the server.)
-const HOP_BY_HOP: [&str; 7] = [
+/// are dropped. (`Content-Length` and `Transfer-Encoding` are read to frame the body, then set
+/// by the server.)
+const HOP_BY_HOP: [&str; 6] = [
     "connection",
     "keep-alive",
-    "transfer-encoding",
     "te",
     "trailer",
     "upgrade",
@@ -43,28 +44,92 @@ pub enum OutputError {
     BadStatus,
     /// `Content-Length` is not a number.
     BadContentLength,
-    /// `Status`, `Location`, `Content-Type` or `Content-Length` given twice.
+    /// `Status`, `Location`, `Content-Type`, `Content-Length` or `Transfer-Encoding` given twice.
     Duplicate,
+    /// A `Transfer-Encoding` other than `chunked` alone: the server could not take the body
+    /// apart, and passing it on as it is would hand the client framing as content.
+    BadTransferEncoding,
+    /// Both `Content-Length` and `Transfer-Encoding`: which one frames the body is anyone's
+    /// guess, the way request smuggling starts (RFC 9112 6.1), so neither is trusted.
+    LengthAndChunked,
+    /// None of `Content-Type`, `Status` or `Location`: not a CGI response (RFC 3875 6.2 needs
+    /// one of them), e.g. a script whose output is only a blank line.
+    NotAResponse,
 }
 
 impl fmt::Display for OutputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self {
-            OutputError::TooLarge => "header block larger than 64 KiB",
-            OutputError::Incomplete => "output ended before the end of the header block",
-            OutputError::NoColon => "header line without a colon",
-            OutputError::EmptyName => "header line with an empty name",
-            OutputError::BadName => "invalid header name",
-            OutputError::BadValue => "control byte in a header value",
-            OutputError::BadStatus => "invalid Status header",
-            OutputError::BadContentLength => "invalid Content-Length header",
-            OutputError::Duplicate => "Status, Location, Content-Type or Content-Length repeated",
-        };
-        write!(f, "malformed script output: {what}")
+        f.write_str(match self {
+            OutputError::TooLarge => "larger than 64 KiB",
+            OutputError::Incomplete => "output ended before the blank line that ends it",
+            OutputError::NoColon => "no colon",
+            OutputError::EmptyName => "empty name",
+            OutputError::BadName => "invalid field name",
+            OutputError::BadValue => "control byte in the value",
+            OutputError::BadStatus => "invalid Status",
+            OutputError::BadContentLength => "invalid Content-Length",
+            OutputError::Duplicate => {
+                "Status, Location, Content-Type, Content-Length or Transfer-Encoding repeated"
+            }
+            OutputError::BadTransferEncoding => "a Transfer-Encoding other than chunked",
+            OutputError::LengthAndChunked => "both Content-Length and Transfer-Encoding",
+            OutputError::NotAResponse => "none of Content-Type, Status or Location",
+        })
     }
 }
 
 impl std::error::Error for OutputError {}
+
+/// Most bytes of a bad line quoted in the log.
+const MAX_QUOTED_LINE: usize = 200;
+
+/// A malformed header block: what is wrong, and the line at fault when it is one line's fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MalformedHead {
+    /// What is wrong.
+    pub error: OutputError,
+    /// The offending line as the script wrote it (without its line ending).
+    pub line: Option<Vec<u8>>,
+}
+
+impl MalformedHead {
+    fn at(error: OutputError, line: &[u8]) -> MalformedHead {
+        MalformedHead {
+            error,
+            line: Some(line.to_vec()),
+        }
+    }
+}
+
+impl From<OutputError> for MalformedHead {
+    fn from(error: OutputError) -> Self {
+        MalformedHead { error, line: None }
+    }
+}
+
+impl fmt::Display for MalformedHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.line {
+            Some(line) => {
+                let shown = &line[..line.len().min(MAX_QUOTED_LINE)];
+                let more = if shown.len() < line.len() { "..." } else { "" };
+                write!(
+                    f,
+                    "script sent a malformed header line ({}): \"{}\"{more}",
+                    self.error,
+                    shown.escape_ascii()
+                )
+            }
+            None => write!(f, "script sent a malformed header block: {}", self.error),
+        }
+    }
+}
+
+impl std::error::Error for MalformedHead {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
 
 /// A parsed header block.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -77,6 +142,9 @@ pub struct ScriptHead {
     pub location: Option<HeaderValue>,
     /// `Content-Length`, which frames the body that follows.
     pub content_length: Option<u64>,
+    /// `Transfer-Encoding: chunked`: the body that follows is chunked and is decoded before
+    /// it is passed on.
+    pub chunked: bool,
     /// Every other field, in order, to be sent to the client.
     pub headers: Headers,
 }
@@ -126,35 +194,81 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
 }
 
 /// Parses a header block (without its blank line); lines end in LF or CRLF.
-pub fn parse_head(block: &[u8]) -> Result<ScriptHead, OutputError> {
+pub fn parse_head(block: &[u8]) -> Result<ScriptHead, MalformedHead> {
+    let (head, content_type) = parse_lines(block)?;
+    if head.chunked && head.content_length.is_some() {
+        return Err(OutputError::LengthAndChunked.into());
+    }
+    if head.status.is_none() && head.location.is_none() && !content_type {
+        return Err(OutputError::NotAResponse.into());
+    }
+    Ok(head)
+}
+
+/// What is wrong with output that ended before its blank line (`buf` is all of it): the first
+/// malformed line if there is one (a script that printed `Hello` and no header at all), else
+/// [`OutputError::Incomplete`].
+pub fn unfinished(buf: &[u8]) -> MalformedHead {
+    match parse_lines(buf) {
+        Err(e) => e,
+        Ok(_) => OutputError::Incomplete.into(),
+    }
+}
+
+/// Every line of a block checked and sorted; also says whether `Content-Type` was there.
+fn parse_lines(block: &[u8]) -> Result<(ScriptHead, bool), MalformedHead> {
     let mut head = ScriptHead::default();
     let mut content_type = None;
+    let mut transfer_encoding = None;
     for line in block.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             continue;
         }
-        let (name, value) = split_field(line)?;
-        if name.eq_ignore_ascii_case(b"status") {
-            let (status, reason) = parse_status(value)?;
-            once(&mut head.status, status)?;
-            head.reason = reason;
-        } else if name.eq_ignore_ascii_case(b"location") {
-            once(&mut head.location, header_value(value)?)?;
-        } else if name.eq_ignore_ascii_case(b"content-length") {
-            once(&mut head.content_length, parse_length(value)?)?;
-        } else if !HOP_BY_HOP
-            .iter()
-            .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
-        {
-            if name.eq_ignore_ascii_case(b"content-type") {
-                once(&mut content_type, ())?;
-            }
-            let name = HeaderName::from_bytes(name).map_err(|_| OutputError::BadName)?;
-            head.headers.append(name, header_value(value)?);
-        }
+        parse_line(line, &mut head, &mut content_type, &mut transfer_encoding)
+            .map_err(|e| MalformedHead::at(e, line))?;
     }
-    Ok(head)
+    Ok((head, content_type.is_some()))
+}
+
+/// One line of the block, stored where it belongs in `head`.
+fn parse_line(
+    line: &[u8],
+    head: &mut ScriptHead,
+    content_type: &mut Option<()>,
+    transfer_encoding: &mut Option<()>,
+) -> Result<(), OutputError> {
+    let (name, value) = split_field(line)?;
+    if name.eq_ignore_ascii_case(b"status") {
+        let (status, reason) = parse_status(value)?;
+        once(&mut head.status, status)?;
+        head.reason = reason;
+    } else if name.eq_ignore_ascii_case(b"location") {
+        once(&mut head.location, header_value(value)?)?;
+    } else if name.eq_ignore_ascii_case(b"content-length") {
+        once(&mut head.content_length, parse_length(value)?)?;
+    } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+        // A script may chunk its own output. The chunks are taken apart here and the server
+        // frames the body again, as lighttpd does with its CGI, FastCGI and SCGI backends; the
+        // alternative, 500, would fail scripts that work behind those servers. Only `chunked`
+        // alone is understood: the RFC 9112 7 list syntax allows more, and anything else
+        // (gzip, a list) cannot be framed safely, so it is `500`, never passed on raw.
+        once(transfer_encoding, ())?;
+        if !value.eq_ignore_ascii_case(b"chunked") {
+            return Err(OutputError::BadTransferEncoding);
+        }
+        head.chunked = true;
+    } else if !HOP_BY_HOP
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+    {
+        if name.eq_ignore_ascii_case(b"content-type") {
+            once(content_type, ())?;
+        }
+        let name = HeaderName::from_bytes(name).map_err(|_| OutputError::BadName)?;
+        head.headers.append(name, header_value(value)?);
+    }
+    Ok(())
 }
 
 /// One `name: value` line, each side checked.
@@ -232,7 +346,7 @@ mod tests {
         let (block, end) = HeadScanner::default()
             .scan(raw)?
             .ok_or(OutputError::Incomplete)?;
-        Ok((parse_head(&raw[..block])?, end))
+        Ok((parse_head(&raw[..block]).map_err(|e| e.error)?, end))
     }
 
     #[test]
@@ -284,9 +398,72 @@ mod tests {
     #[test]
     fn framing_headers_are_dropped() {
         let (h, _) =
-            head(b"Connection: close\nTransfer-Encoding: chunked\nFoo:\nX: b\tar\n\n").unwrap();
+            head(b"Status: 200\nConnection: close\nTransfer-Encoding: chunked\nFoo:\nX: b\tar\n\n")
+                .unwrap();
         let names: Vec<_> = h.headers.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["foo", "x"]);
+        assert!(h.chunked);
+    }
+
+    #[test]
+    fn blank_line_alone_is_not_a_response() {
+        for raw in [&b"\n"[..], b"\r\n", b"X-Foo: 1\r\n\r\nbody"] {
+            assert_eq!(head(raw).err(), Some(OutputError::NotAResponse), "{raw:?}");
+        }
+        for raw in [
+            &b"Status: 204\n\n"[..],
+            b"Location: /x\n\n",
+            b"Content-Type: a\n\n",
+        ] {
+            assert!(head(raw).is_ok(), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn script_transfer_encoding_is_chunked_alone_or_500() {
+        let (h, _) = head(b"Content-Type: a\r\nTransfer-Encoding: Chunked\r\n\r\n").unwrap();
+        assert!(h.chunked && h.headers.get_str("transfer-encoding").is_none());
+        for (raw, want) in [
+            (
+                &b"Content-Type: a\nTransfer-Encoding: gzip, chunked\n\n"[..],
+                OutputError::BadTransferEncoding,
+            ),
+            (
+                b"Content-Type: a\nTransfer-Encoding: gzip\n\n",
+                OutputError::BadTransferEncoding,
+            ),
+            (
+                b"Content-Type: a\nTransfer-Encoding: chunked\nTransfer-Encoding: chunked\n\n",
+                OutputError::Duplicate,
+            ),
+            (
+                b"Content-Type: a\nContent-Length: 3\nTransfer-Encoding: chunked\n\n",
+                OutputError::LengthAndChunked,
+            ),
+        ] {
+            assert_eq!(head(raw).err(), Some(want), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_line_is_named_with_the_line() {
+        let e = parse_head(b"Content-Type: a\r\nno colon here").unwrap_err();
+        assert_eq!(e.line.as_deref(), Some(&b"no colon here"[..]));
+        assert_eq!(
+            e.to_string(),
+            "script sent a malformed header line (no colon): \"no colon here\""
+        );
+        // Output that ended before its blank line: the bad line, else "incomplete".
+        let e = unfinished(b"Hello world\n");
+        assert_eq!(e.error, OutputError::NoColon);
+        assert!(e.to_string().contains("\"Hello world\""), "{e}");
+        assert_eq!(
+            unfinished(b"Content-Type: a\r\n"),
+            MalformedHead::from(OutputError::Incomplete)
+        );
+        let long = [b'x'; 1000];
+        let shown = MalformedHead::at(OutputError::NoColon, &long).to_string();
+        assert!(shown.len() < 300 && shown.ends_with("..."), "{shown}");
     }
 
     #[test]
