@@ -208,7 +208,8 @@ pub struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TcpCommand {
-    /// Accept connections, print what each client sent, and reply.
+    /// Accept connections, print each message a client sends and answer it at once (a message
+    /// is what one read returns, as in the tutorial's server).
     Listen(TcpListenArgs),
     /// Connect, send MESSAGE, half-close, and print the reply.
     Send(TcpSendArgs),
@@ -219,7 +220,7 @@ pub struct TcpListenArgs {
     #[command(flatten)]
     pub listen: ListenArgs,
 
-    /// Reply with TEXT to every message.
+    /// Answer every message with TEXT.
     #[arg(
         long,
         value_name = "TEXT",

@@ -3,8 +3,8 @@
 use std::io;
 use std::net::SocketAddr;
 
-use client::services::daytime::{self, DaytimeTcp};
 use server::{RuntimeConfig, Server};
+use services::daytime::{self, DaytimeTcp};
 
 use crate::cli::DaytimeArgs;
 use crate::cmd::{CliError, CmdResult, announce, bind_error, init_logging, run_server};

@@ -1,6 +1,6 @@
 //! `sockserve tcp listen|send`: the tutorial's raw TCP pair.
 //!
-//! `listen` runs [`client::services::reply::ReplyService`] on the shared runtime, so it serves
+//! `listen` runs [`services::reply::ReplyService`] on the shared runtime, so it serves
 //! many clients at once; `send` is [`client::tcp::send`] on a one-thread runtime.
 
 use std::io::Write;
@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use client::error::report;
-use client::services::reply::{OnMessage, Reply, ReplyService, SHOWN_CHARS, escape};
 use server::{RuntimeConfig, Server};
+use services::reply::{OnMessage, Reply, ReplyService, SHOWN_CHARS, escape};
 
 use crate::cli::{TcpListenArgs, TcpSendArgs};
 use crate::cmd::{
