@@ -7,18 +7,18 @@ mod cmd;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::cli::{Cli, Command, TcpCommand};
+use crate::cli::{Command, TcpCommand};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     let result = match cli.command {
         None => cmd::site::run(cli.listen, cli.http, cli.db, cli.daytime),
-        Some(Command::Serve(args)) => cmd::serve::run(*args),
-        Some(Command::Tcp(TcpCommand::Listen(args))) => cmd::tcp::listen(args),
+        Some(Command::Serve(args)) => cmd::serve::run(*args, cli.listen, cli.http),
+        Some(Command::Tcp(TcpCommand::Listen(args))) => {
+            cmd::tcp::listen(args, cli.listen, cli.http)
+        }
         Some(Command::Tcp(TcpCommand::Send(args))) => cmd::tcp::send(args),
-        Some(Command::Daytime(args)) => cmd::daytime::run(args),
+        Some(Command::Daytime(args)) => cmd::daytime::run(args, cli.listen),
         Some(Command::Get(args)) => cmd::get::run(args),
     };
     match result {

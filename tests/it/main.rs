@@ -5,6 +5,7 @@
 mod harness;
 
 mod cgi;
+mod cli_flags;
 mod cli_tcp;
 mod client;
 mod foundation;
