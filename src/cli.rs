@@ -63,8 +63,8 @@ pub fn parse() -> Cli {
     cli
 }
 
-/// A flag given where it has no effect: `--db`/`--daytime` with a command, or a server flag with
-/// a client command (`get`, `tcp send`).
+/// A flag given where it has no effect: `--db`/`--daytime` with a command, a server flag with a
+/// client command (`get`, `tcp send`), an HTTP tuning flag with a plain TCP/UDP service.
 fn misplaced_flag(matches: &ArgMatches) -> Option<String> {
     let (name, sub) = matches.subcommand()?;
     for id in ["db", "daytime"] {
@@ -78,18 +78,18 @@ fn misplaced_flag(matches: &ArgMatches) -> Option<String> {
         Some((inner, m)) => (format!("{name} {inner}"), m),
         None => (name.to_string(), sub),
     };
-    if !matches!(leaf.as_str(), "get" | "tcp send") {
-        return None;
-    }
-    let mut server = clap::Command::new("server");
-    server = HttpArgs::augment_args(ListenArgs::augment_args(server));
+    let takes: &[&str] = match leaf.as_str() {
+        "get" | "tcp send" => &[],
+        "tcp listen" => &["bind", "port", "threads", "max_connections", "quiet"],
+        "daytime" => &["bind", "port", "quiet"],
+        _ => return None,
+    };
+    let server = HttpArgs::augment_args(ListenArgs::augment_args(clap::Command::new("server")));
     server
         .get_arguments()
-        .find(|arg| given(leaf_matches, arg.get_id().as_str()))
-        .map(|arg| {
-            let flag = arg.get_long().unwrap_or(arg.get_id().as_str());
-            format!("--{flag} is a server option; `{leaf}` does not take it")
-        })
+        .map(|arg| arg.get_id().as_str())
+        .find(|id| !takes.contains(id) && given(leaf_matches, id))
+        .map(|id| format!("--{} does not apply to `{leaf}`", id.replace('_', "-")))
 }
 
 /// Whether `id` was given on the command line (not filled in from its default).

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
             cmd::tcp::listen(args, cli.listen, cli.http)
         }
         Some(Command::Tcp(TcpCommand::Send(args))) => cmd::tcp::send(args),
-        Some(Command::Daytime(args)) => cmd::daytime::run(args, cli.listen),
+        Some(Command::Daytime(args)) => cmd::daytime::run(args, cli.listen, cli.http.quiet),
         Some(Command::Get(args)) => cmd::get::run(args),
     };
     match result {

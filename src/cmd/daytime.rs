@@ -11,8 +11,8 @@ use crate::cmd::{
     CliError, CmdResult, announce, bind_error, init_logging, listen_addr, run_server,
 };
 
-pub fn run(args: DaytimeArgs, listen: ListenArgs) -> CmdResult {
-    init_logging(false);
+pub fn run(args: DaytimeArgs, listen: ListenArgs, quiet: bool) -> CmdResult {
+    init_logging(quiet);
     // One line per client needs no more than one worker.
     let mut server = Server::new(RuntimeConfig {
         threads: 1,

@@ -27,6 +27,12 @@ pub fn listen(args: TcpListenArgs, listen: ListenArgs, http: HttpArgs) -> CmdRes
         }
         runtime.threads = n;
     }
+    if http.max_connections == 0 {
+        return Err(CliError::Usage(
+            "--max-connections must be at least 1".into(),
+        ));
+    }
+    runtime.max_connections = http.max_connections;
     let reply = if args.echo {
         Reply::Echo
     } else {

@@ -79,6 +79,10 @@ fn quiet_before_the_command_applies_to_it() {
 fn server_flags_on_a_client_command_are_an_error() {
     assert_usage_error(&sockserve(&["get", "-q", "http://127.0.0.1:1/"]), "--quiet");
     assert_usage_error(
+        &sockserve(&["daytime", "-p", "0", "--head-timeout", "3"]),
+        "--head-timeout does not apply to `daytime`",
+    );
+    assert_usage_error(
         &sockserve(&["-p", "5", "tcp", "send", "127.0.0.1:1", "hi"]),
         "--port",
     );
