@@ -151,3 +151,20 @@ pub fn run_server(server: server::Server) -> CmdResult {
         .map(|()| ExitCode::SUCCESS)
         .map_err(|e| CliError::Runtime(format!("server failed: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn privileged_port_refused_says_how_to_get_it() {
+        let refused = || io::Error::from(io::ErrorKind::PermissionDenied);
+        let low = bind_error(SocketAddr::from(([127, 0, 0, 1], 80)), refused()).to_string();
+        assert!(
+            low.contains("port 80 needs root (or CAP_NET_BIND_SERVICE)"),
+            "{low}"
+        );
+        let high = bind_error(SocketAddr::from(([127, 0, 0, 1], 8080)), refused()).to_string();
+        assert!(!high.contains("needs root"), "{high}");
+    }
+}
