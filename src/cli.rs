@@ -1,21 +1,35 @@
 //! The command line, as clap parses it. Validation into typed configs happens in `cmd/*`.
+//!
+//! The server flags (`-b`, `-p` and the HTTP tuning) are global: they may come before the command
+//! (`sockserve -q serve`) or after it. [`parse`] refuses them, and the demo site's own flags, on
+//! commands they do not apply to, rather than ignoring them.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+/// The port of the HTTP server commands and `tcp listen` when `-p` is not given.
+pub const DEFAULT_PORT: u16 = 8000;
+
+/// The guestbook's database file when `--db` is not given.
+pub const DEFAULT_DB: &str = "sockserve.db";
+
+/// Where the server flags are listed in `--help`.
+const SERVER_HEADING: &str = "Server options";
 
 /// A web server built from the TCP socket up.
-///
-/// With no command, serves the demo site (the tutorial's page and image, /time, a SQLite
-/// guestbook, /echo) on http://127.0.0.1:8000/.
 #[derive(Debug, Parser)]
 #[command(
     name = "sockserve",
     version,
-    about,
-    long_about,
-    args_conflicts_with_subcommands = true
+    // `-h` prints `about`, `--help` prints `long_about`: both say what no command does.
+    about = "A web server built from the TCP socket up. With no command, runs the demo site.",
+    long_about = "A web server built from the TCP socket up.\n\n\
+                  With no command, runs the demo site (the tutorial's page and image, /time, a \
+                  SQLite guestbook, /echo) on http://127.0.0.1:8000/."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -24,9 +38,10 @@ pub struct Cli {
     #[command(flatten)]
     pub http: HttpArgs,
 
-    /// SQLite database file of the guestbook (created with its schema on first start).
-    #[arg(long, value_name = "PATH", default_value = "sockserve.db")]
-    pub db: PathBuf,
+    /// SQLite database file of the guestbook (created with its schema on first start)
+    /// [default: sockserve.db].
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
 
     /// Also run the RFC 867 daytime service (TCP) on this port.
     #[arg(long, value_name = "PORT")]
@@ -34,6 +49,59 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Parses the command line, exiting as clap does (code 2) on a usage error, including a flag given
+/// to a command it does not apply to.
+pub fn parse() -> Cli {
+    let mut command = Cli::command();
+    let matches = command.get_matches_mut();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+    if let Some(message) = misplaced_flag(&matches) {
+        command.error(ErrorKind::ArgumentConflict, message).exit();
+    }
+    cli
+}
+
+/// A flag given where it has no effect: `--db`/`--daytime` with a command, a server flag with a
+/// client command (`get`, `tcp send`), an HTTP tuning flag with a plain TCP/UDP service.
+fn misplaced_flag(matches: &ArgMatches) -> Option<String> {
+    let (name, sub) = matches.subcommand()?;
+    for id in ["db", "daytime"] {
+        if given(matches, id) {
+            return Some(format!(
+                "--{id} belongs to the demo site (no command), not to `{name}`"
+            ));
+        }
+    }
+    let (leaf, leaf_matches) = match sub.subcommand() {
+        Some((inner, m)) => (format!("{name} {inner}"), m),
+        None => (name.to_string(), sub),
+    };
+    let takes: &[&str] = match leaf.as_str() {
+        "get" | "tcp send" => &[],
+        "tcp listen" => &["bind", "port", "threads", "max_connections", "quiet"],
+        "daytime" => &["bind", "port", "quiet"],
+        _ => return None,
+    };
+    let server = HttpArgs::augment_args(ListenArgs::augment_args(clap::Command::new("server")));
+    server
+        .get_arguments()
+        .map(|arg| arg.get_id().as_str())
+        .find(|id| !takes.contains(id) && given(leaf_matches, id))
+        .map(|id| format!("--{} does not apply to `{leaf}`", id.replace('_', "-")))
+}
+
+/// Whether `id` was given on the command line (not filled in from its default).
+fn given(matches: &ArgMatches, id: &str) -> bool {
+    matches!(
+        matches
+            .try_get_raw(id)
+            .ok()
+            .flatten()
+            .map(|_| matches.value_source(id)),
+        Some(Some(ValueSource::CommandLine))
+    )
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,85 +118,90 @@ pub enum Command {
     Get(GetArgs),
 }
 
-/// Where to listen.
+/// Where to listen: global, so every server command takes it before or after its name.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = SERVER_HEADING)]
 pub struct ListenArgs {
-    /// Address to bind (IPv4 or IPv6).
+    /// Address to bind (IPv4 or IPv6; `::` takes IPv4 clients too).
     #[arg(
         short = 'b',
         long = "bind",
         value_name = "ADDR",
-        default_value = "127.0.0.1"
+        default_value = "127.0.0.1",
+        global = true
     )]
     pub bind: IpAddr,
 
-    /// Port to listen on; 0 picks a free one.
-    #[arg(
-        short = 'p',
-        long = "port",
-        value_name = "PORT",
-        default_value_t = 8000
-    )]
-    pub port: u16,
+    /// Port to listen on; 0 picks a free one [default: 8000; daytime: 13].
+    #[arg(short = 'p', long = "port", value_name = "PORT", global = true)]
+    pub port: Option<u16>,
 }
 
-/// Tuning shared by every HTTP server command.
+impl ListenArgs {
+    /// The port asked for, or the command's `default`.
+    pub fn port_or(&self, default: u16) -> u16 {
+        self.port.unwrap_or(default)
+    }
+}
+
+/// Tuning shared by every HTTP server command; global like [`ListenArgs`].
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = SERVER_HEADING)]
 pub struct HttpArgs {
     /// Worker threads, each with its own event loop [default: number of cores].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", global = true)]
     pub threads: Option<usize>,
 
     /// Most connections open at once; more wait in the listen backlog.
-    #[arg(long, value_name = "N", default_value_t = server::config::MAX_CONNECTIONS)]
+    #[arg(long, value_name = "N", default_value_t = server::config::MAX_CONNECTIONS, global = true)]
     pub max_connections: usize,
 
     /// Seconds a client may take to send a request head.
-    #[arg(long, value_name = "SECS", default_value_t = server::config::HEAD_TIMEOUT.as_secs_f64())]
+    #[arg(long, value_name = "SECS", default_value_t = server::config::HEAD_TIMEOUT.as_secs_f64(), global = true)]
     pub head_timeout: f64,
 
     /// Seconds a client may stay silent while sending a body.
-    #[arg(long, value_name = "SECS", default_value_t = server::config::BODY_TIMEOUT.as_secs_f64())]
+    #[arg(long, value_name = "SECS", default_value_t = server::config::BODY_TIMEOUT.as_secs_f64(), global = true)]
     pub body_timeout: f64,
 
     /// Seconds an idle keep-alive connection stays open.
-    #[arg(long, value_name = "SECS", default_value_t = server::config::IDLE_TIMEOUT.as_secs_f64())]
+    #[arg(long, value_name = "SECS", default_value_t = server::config::IDLE_TIMEOUT.as_secs_f64(), global = true)]
     pub idle_timeout: f64,
 
     /// Seconds one write to a client may block.
-    #[arg(long, value_name = "SECS", default_value_t = server::config::WRITE_TIMEOUT.as_secs_f64())]
+    #[arg(long, value_name = "SECS", default_value_t = server::config::WRITE_TIMEOUT.as_secs_f64(), global = true)]
     pub write_timeout: f64,
 
     /// Seconds in-flight responses get to finish after SIGINT/SIGTERM.
-    #[arg(long, value_name = "SECS", default_value_t = server::config::GRACE_PERIOD.as_secs_f64())]
+    #[arg(long, value_name = "SECS", default_value_t = server::config::GRACE_PERIOD.as_secs_f64(), global = true)]
     pub grace: f64,
 
     /// Largest request body in bytes (413 beyond).
-    #[arg(long, value_name = "BYTES", default_value_t = http1::limits::MAX_BODY_SIZE)]
+    #[arg(long, value_name = "BYTES", default_value_t = http1::limits::MAX_BODY_SIZE, global = true)]
     pub max_body_size: u64,
 
     /// Largest request head in bytes (431 beyond).
-    #[arg(long, value_name = "BYTES", default_value_t = http1::limits::MAX_HEAD_SIZE)]
+    #[arg(long, value_name = "BYTES", default_value_t = http1::limits::MAX_HEAD_SIZE, global = true)]
     pub max_header_size: usize,
 
     /// Most header fields in a request (431 beyond).
-    #[arg(long, value_name = "N", default_value_t = http1::limits::MAX_HEADERS)]
+    #[arg(long, value_name = "N", default_value_t = http1::limits::MAX_HEADERS, global = true)]
     pub max_headers: usize,
 
     /// Longest request line in bytes (414 beyond).
-    #[arg(long, value_name = "BYTES", default_value_t = http1::limits::MAX_REQUEST_LINE)]
+    #[arg(long, value_name = "BYTES", default_value_t = http1::limits::MAX_REQUEST_LINE, global = true)]
     pub max_request_line: usize,
 
     /// Append the access log to FILE instead of standard error.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub access_log: Option<PathBuf>,
 
     /// Access-log lines: common (CLF), combined (adds referer and user agent) or json.
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Common)]
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Common, global = true)]
     pub log_format: LogFormat,
 
     /// No access log, warnings and errors only.
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, global = true)]
     pub quiet: bool,
 }
 
@@ -150,12 +223,6 @@ pub struct ServeArgs {
     /// Directory to serve (same as the positional DIR).
     #[arg(short = 'd', long = "directory", value_name = "DIR")]
     pub directory: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub listen: ListenArgs,
-
-    #[command(flatten)]
-    pub http: HttpArgs,
 
     /// Extra response header, `Name: value` (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
@@ -220,7 +287,8 @@ pub struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TcpCommand {
-    /// Accept connections, print what each client sent, and reply.
+    /// Accept connections, print each message a client sends and answer it at once (a message
+    /// is what one read returns, as in the tutorial's server).
     Listen(TcpListenArgs),
     /// Connect, send MESSAGE, half-close, and print the reply.
     Send(TcpSendArgs),
@@ -228,10 +296,7 @@ pub enum TcpCommand {
 
 #[derive(Debug, Clone, Args)]
 pub struct TcpListenArgs {
-    #[command(flatten)]
-    pub listen: ListenArgs,
-
-    /// Reply with TEXT to every message.
+    /// Answer every message with TEXT.
     #[arg(
         long,
         value_name = "TEXT",
@@ -243,10 +308,6 @@ pub struct TcpListenArgs {
     /// Send back what the client sent instead of a fixed reply.
     #[arg(long)]
     pub echo: bool,
-
-    /// Worker threads [default: number of cores].
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -266,19 +327,6 @@ pub struct TcpSendArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct DaytimeArgs {
-    /// Address to bind (IPv4 or IPv6).
-    #[arg(
-        short = 'b',
-        long = "bind",
-        value_name = "ADDR",
-        default_value = "127.0.0.1"
-    )]
-    pub bind: IpAddr,
-
-    /// Port [default: 13 when running with the privilege to bind it, otherwise required].
-    #[arg(short = 'p', long = "port", value_name = "PORT")]
-    pub port: Option<u16>,
-
     /// Serve over UDP (one datagram in reply to any datagram) instead of TCP.
     #[arg(long)]
     pub udp: bool,
@@ -315,7 +363,7 @@ pub struct GetArgs {
     #[arg(short = 'i', long = "include")]
     pub include: bool,
 
-    /// Write the body to FILE (with a progress bar on a terminal).
+    /// Write the body to FILE (with a progress bar on a terminal); `-` is standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 

@@ -92,7 +92,7 @@ const EXIT_SIGTERM: i32 = 128 + 15;
 /// access log's buffered lines are written.
 fn on_second_signal(code: i32) -> ! {
     tracing::warn!("second signal: exiting now");
-    // Here every CGI script's process group gets SIGKILL: `cgi::kill_all_scripts()`.
+    cgi::kill_all_scripts();
     flush_access_logs();
     std::process::exit(code)
 }

@@ -8,12 +8,10 @@ mod lifecycle;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::cli::{Cli, Command, TcpCommand};
+use crate::cli::{Command, TcpCommand};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     let serves = !matches!(
         cli.command,
         Some(Command::Get(_) | Command::Tcp(TcpCommand::Send(_)))
@@ -24,10 +22,12 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         None => cmd::site::run(cli.listen, cli.http, cli.db, cli.daytime),
-        Some(Command::Serve(args)) => cmd::serve::run(*args),
-        Some(Command::Tcp(TcpCommand::Listen(args))) => cmd::tcp::listen(args),
+        Some(Command::Serve(args)) => cmd::serve::run(*args, cli.listen, cli.http),
+        Some(Command::Tcp(TcpCommand::Listen(args))) => {
+            cmd::tcp::listen(args, cli.listen, cli.http)
+        }
         Some(Command::Tcp(TcpCommand::Send(args))) => cmd::tcp::send(args),
-        Some(Command::Daytime(args)) => cmd::daytime::run(args),
+        Some(Command::Daytime(args)) => cmd::daytime::run(args, cli.listen, cli.http.quiet),
         Some(Command::Get(args)) => cmd::get::run(args),
     };
     match result {

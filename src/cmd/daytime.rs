@@ -3,35 +3,29 @@
 use std::io;
 use std::net::SocketAddr;
 
-use client::services::daytime::{self, DaytimeTcp};
 use server::{RuntimeConfig, Server};
+use services::daytime::{self, DaytimeTcp};
 
-use crate::cli::DaytimeArgs;
-use crate::cmd::{CliError, CmdResult, announce, bind_error, init_logging, run_server};
+use crate::cli::{DaytimeArgs, ListenArgs};
+use crate::cmd::{
+    CliError, CmdResult, announce, bind_error, init_logging, listen_addr, run_server,
+};
 
-pub fn run(args: DaytimeArgs) -> CmdResult {
-    init_logging(false);
+pub fn run(args: DaytimeArgs, listen: ListenArgs, quiet: bool) -> CmdResult {
+    init_logging(quiet);
     // One line per client needs no more than one worker.
     let mut server = Server::new(RuntimeConfig {
         threads: 1,
         ..RuntimeConfig::default()
     });
-    let addr = SocketAddr::new(args.bind, args.port.unwrap_or(daytime::PORT));
+    let addr = listen_addr(&listen, daytime::PORT);
     let bound = if args.udp {
         bind_udp(&mut server, addr)
     } else {
         server.tcp(addr, DaytimeTcp)
     };
-    let bound = bound.map_err(|e| match e.kind() {
-        // Binding is the only reliable test of the privilege (root, CAP_NET_BIND_SERVICE or a
-        // lowered net.ipv4.ip_unprivileged_port_start all grant it), so try, then explain.
-        io::ErrorKind::PermissionDenied if args.port.is_none() => CliError::Runtime(format!(
-            "cannot listen on {addr}: port {} needs root (or CAP_NET_BIND_SERVICE); choose another with -p PORT",
-            daytime::PORT
-        )),
-        _ => bind_error(addr, e),
-    })?;
-    announce(if args.udp { "udp" } else { "tcp" }, bound);
+    let bound = bound.map_err(|e| bind_error(addr, e))?;
+    announce(if args.udp { "udp" } else { "tcp" }, bound, None);
     run_server(server)
 }
 

@@ -25,6 +25,9 @@ use crate::cmd::{CliError, CmdResult};
 /// Exit code of `--fail` on a 4xx/5xx response, as curl's.
 const FAIL_EXIT: u8 = 22;
 
+/// The `-o` name that means standard output.
+const STDOUT_PATH: &str = "-";
+
 /// Content type of a `-d` body unless `-H` names one (curl's default, what HTML forms send).
 const FORM_TYPE: &str = "application/x-www-form-urlencoded";
 
@@ -195,6 +198,8 @@ struct Printer {
 impl Printer {
     fn new(options: &Options) -> Printer {
         let output = match &options.output {
+            // `-o -` is standard output, as curl and wget read it.
+            Some(path) if path.as_os_str() == STDOUT_PATH => Output::Stdout(io::stdout()),
             Some(path) => Output::File {
                 path: path.clone(),
                 file: None,

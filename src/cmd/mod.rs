@@ -1,6 +1,7 @@
 //! One module per command, plus what every server command shares: validating the common flags,
 //! binding, printing the URL, and running until shutdown.
 
+mod announce;
 pub mod daytime;
 pub mod get;
 pub mod serve;
@@ -9,13 +10,14 @@ pub mod site;
 pub mod tcp;
 
 use std::fmt;
-use std::io::{IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use server::{AccessLog, HttpConfig, RuntimeConfig};
 
+pub use self::announce::announce;
 use crate::cli::{HttpArgs, ListenArgs, LogFormat};
 
 /// Why a command failed; each variant has its exit code.
@@ -143,22 +145,27 @@ fn log_format(format: LogFormat) -> server::access_log::Format {
     }
 }
 
-/// The socket address to bind from `-b` and `-p`.
-pub fn listen_addr(args: &ListenArgs) -> SocketAddr {
-    SocketAddr::new(args.bind, args.port)
+/// The socket address to bind from `-b` and `-p`, with the command's own default port.
+pub fn listen_addr(args: &ListenArgs, default_port: u16) -> SocketAddr {
+    SocketAddr::new(args.bind, args.port_or(default_port))
 }
 
-/// `Could not bind ...` with the address and the reason, for every command.
-pub fn bind_error(addr: SocketAddr, e: std::io::Error) -> CliError {
+/// Ports below this need privilege to bind on Linux unless `net.ipv4.ip_unprivileged_port_start`
+/// is lowered.
+const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
+
+/// `cannot listen on ADDR: reason`, for every command; a port refused for want of privilege says
+/// how to get it or avoid it.
+pub fn bind_error(addr: SocketAddr, e: io::Error) -> CliError {
+    // Binding is the only reliable test of the privilege (root, CAP_NET_BIND_SERVICE or a
+    // lowered net.ipv4.ip_unprivileged_port_start all grant it), so try, then explain.
+    if e.kind() == io::ErrorKind::PermissionDenied && addr.port() < FIRST_UNPRIVILEGED_PORT {
+        return CliError::Runtime(format!(
+            "cannot listen on {addr}: port {} needs root (or CAP_NET_BIND_SERVICE); choose another with -p PORT",
+            addr.port()
+        ));
+    }
     CliError::Runtime(format!("cannot listen on {addr}: {e}"))
-}
-
-/// Prints the first stdout line every server command promises: `Listening on SCHEME://ADDR/`.
-pub fn announce(scheme: &str, addr: SocketAddr) {
-    let slash = if scheme == "http" { "/" } else { "" };
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "Listening on {scheme}://{addr}{slash}");
-    let _ = out.flush();
 }
 
 /// Runs a bound server until SIGINT/SIGTERM and the grace period after it, and maps failure to
@@ -171,4 +178,21 @@ pub fn run_server(server: server::Server) -> CmdResult {
         .run()
         .map(|()| ExitCode::SUCCESS)
         .map_err(|e| CliError::Runtime(format!("server failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn privileged_port_refused_says_how_to_get_it() {
+        let refused = || io::Error::from(io::ErrorKind::PermissionDenied);
+        let low = bind_error(SocketAddr::from(([127, 0, 0, 1], 80)), refused()).to_string();
+        assert!(
+            low.contains("port 80 needs root (or CAP_NET_BIND_SERVICE)"),
+            "{low}"
+        );
+        let high = bind_error(SocketAddr::from(([127, 0, 0, 1], 8080)), refused()).to_string();
+        assert!(!high.contains("needs root"), "{high}");
+    }
 }

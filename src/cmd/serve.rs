@@ -3,16 +3,16 @@
 //! The flags are validated into a [`files::Config`] (and a [`cgi::Cgi`] when asked for) before
 //! any socket opens, so a bad directory or header is one line on stderr and a non-zero exit.
 
+use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 
 use futures_util::future::Either;
 use http::{HeaderName, HeaderValue};
 use server::{Request, Response, Service};
 
-use crate::cli::ServeArgs;
+use crate::cli::{DEFAULT_PORT, HttpArgs, ListenArgs, ServeArgs};
 use crate::cmd::{
-    CliError, CmdResult, announce, bind_error, http_config, init_logging, listen_addr, run_server,
-    serve_cgi,
+    CliError, CmdResult, announce, bind_error, http_config, init_logging, run_server, serve_cgi,
 };
 
 /// Files, with CGI in front of them for the URL directories that hold scripts.
@@ -34,49 +34,53 @@ impl Service for ServeService {
     }
 }
 
-pub fn run(args: ServeArgs) -> CmdResult {
-    init_logging(args.http.quiet);
-    let (runtime, http) = http_config(&args.http)?;
-    let (dir, port) = target(&args)?;
+pub fn run(args: ServeArgs, listen: ListenArgs, http: HttpArgs) -> CmdResult {
+    init_logging(http.quiet);
+    let (runtime, http) = http_config(&http)?;
+    let (dir, port) = target(&args, listen.port)?;
     let config = files_config(&args, &dir)?;
     let cgi = serve_cgi::cgi_from_args(&args, &config.root)?;
+    let root = config.root.clone();
     let service = ServeService {
         files: files::Files::new(config),
         cgi,
     };
-    let mut listen = args.listen.clone();
-    if let Some(port) = port {
-        listen.port = port;
-    }
-    let addr = listen_addr(&listen);
+    let addr = SocketAddr::new(listen.bind, port);
     let mut server = server::Server::new(runtime);
     let bound = server
         .http(addr, service, http)
         .map_err(|e| bind_error(addr, e))?;
-    announce("http", bound);
+    announce("http", bound, Some(&root));
     run_server(server)
 }
 
-/// The directory to serve and a port given in place of it (`serve 9000`, as python's
-/// `http.server` takes it). A bare number is always a port; `./2024` names such a directory.
-fn target(args: &ServeArgs) -> Result<(PathBuf, Option<u16>), CliError> {
+/// The directory to serve and the port: a bare number in place of the directory is a port
+/// (`serve 9000`, as python's `http.server` takes it), which `-p` may repeat but not contradict.
+/// `./2024` names a directory called `2024`.
+fn target(args: &ServeArgs, flag_port: Option<u16>) -> Result<(PathBuf, u16), CliError> {
     let bare = args.target.as_deref();
     let port = bare.filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()));
     if let Some(p) = port {
         let port = p
             .parse::<u16>()
             .map_err(|_| CliError::Usage(format!("{p} is not a port number (0-65535)")))?;
+        if let Some(flag) = flag_port.filter(|&f| f != port) {
+            return Err(CliError::Usage(format!(
+                "two ports given ({port} and -p {flag}); give one"
+            )));
+        }
         let dir = args.directory.clone().unwrap_or_else(|| PathBuf::from("."));
-        return Ok((dir, Some(port)));
+        return Ok((dir, port));
     }
+    let port = flag_port.unwrap_or(DEFAULT_PORT);
     match (bare, &args.directory) {
         (Some(t), Some(d)) => Err(CliError::Usage(format!(
             "two directories given ({t} and -d {}); give one",
             d.display()
         ))),
-        (Some(t), None) => Ok((PathBuf::from(t), None)),
-        (None, Some(d)) => Ok((d.clone(), None)),
-        (None, None) => Ok((PathBuf::from("."), None)),
+        (Some(t), None) => Ok((PathBuf::from(t), port)),
+        (None, Some(d)) => Ok((d.clone(), port)),
+        (None, None) => Ok((PathBuf::from("."), port)),
     }
 }
 
@@ -180,32 +184,45 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    fn parse(argv: &[&str]) -> ServeArgs {
+    fn parse(argv: &[&str]) -> (ServeArgs, Option<u16>) {
         let mut full = vec!["sockserve", "serve"];
         full.extend_from_slice(argv);
-        match crate::cli::Cli::parse_from(full).command {
-            Some(crate::cli::Command::Serve(a)) => *a,
+        let cli = crate::cli::Cli::parse_from(full);
+        match cli.command {
+            Some(crate::cli::Command::Serve(a)) => (*a, cli.listen.port),
             _ => panic!("not serve"),
         }
     }
 
+    fn target_of(argv: &[&str]) -> Result<(PathBuf, u16), CliError> {
+        let (args, port) = parse(argv);
+        target(&args, port)
+    }
+
     #[test]
     fn bare_port_or_directory() {
-        assert_eq!(target(&parse(&[])).unwrap(), (PathBuf::from("."), None));
+        assert_eq!(target_of(&[]).unwrap(), (PathBuf::from("."), 8000));
+        assert_eq!(target_of(&["9000"]).unwrap(), (PathBuf::from("."), 9000));
         assert_eq!(
-            target(&parse(&["9000"])).unwrap(),
-            (PathBuf::from("."), Some(9000))
+            target_of(&["-d", "/tmp", "9000"]).unwrap(),
+            (PathBuf::from("/tmp"), 9000)
         );
+        assert_eq!(target_of(&["site"]).unwrap(), (PathBuf::from("site"), 8000));
         assert_eq!(
-            target(&parse(&["-d", "/tmp", "9000"])).unwrap(),
-            (PathBuf::from("/tmp"), Some(9000))
+            target_of(&["site", "-p", "9001"]).unwrap(),
+            (PathBuf::from("site"), 9001)
         );
+        assert!(target_of(&["99999"]).is_err());
+        assert!(target_of(&["a", "-d", "b"]).is_err());
+    }
+
+    #[test]
+    fn bare_port_and_a_different_flag_port_are_an_error() {
+        assert!(target_of(&["9000", "-p", "9001"]).is_err());
         assert_eq!(
-            target(&parse(&["site"])).unwrap(),
-            (PathBuf::from("site"), None)
+            target_of(&["9000", "-p", "9000"]).unwrap(),
+            (PathBuf::from("."), 9000)
         );
-        assert!(target(&parse(&["99999"])).is_err());
-        assert!(target(&parse(&["a", "-d", "b"])).is_err());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `sockserve tcp listen|send`: the tutorial's raw TCP pair.
 //!
-//! `listen` runs [`client::services::reply::ReplyService`] on the shared runtime, so it serves
+//! `listen` runs [`services::reply::ReplyService`] on the shared runtime, so it serves
 //! many clients at once; `send` is [`client::tcp::send`] on a one-thread runtime.
 
 use std::io::Write;
@@ -10,33 +10,39 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use client::error::report;
-use client::services::reply::{OnMessage, Reply, ReplyService, SHOWN_CHARS, escape};
 use server::{RuntimeConfig, Server};
+use services::reply::{OnMessage, Reply, ReplyService, SHOWN_CHARS, escape};
 
-use crate::cli::{TcpListenArgs, TcpSendArgs};
+use crate::cli::{DEFAULT_PORT, HttpArgs, ListenArgs, TcpListenArgs, TcpSendArgs};
 use crate::cmd::{
     CliError, CmdResult, announce, bind_error, init_logging, listen_addr, run_server,
 };
 
-pub fn listen(args: TcpListenArgs) -> CmdResult {
-    init_logging(false);
+pub fn listen(args: TcpListenArgs, listen: ListenArgs, http: HttpArgs) -> CmdResult {
+    init_logging(http.quiet);
     let mut runtime = RuntimeConfig::default();
-    if let Some(n) = args.threads {
+    if let Some(n) = http.threads {
         if n == 0 {
             return Err(CliError::Usage("--threads must be at least 1".into()));
         }
         runtime.threads = n;
     }
+    if http.max_connections == 0 {
+        return Err(CliError::Usage(
+            "--max-connections must be at least 1".into(),
+        ));
+    }
+    runtime.max_connections = http.max_connections;
     let reply = if args.echo {
         Reply::Echo
     } else {
         Reply::Text(args.reply.into_bytes().into())
     };
     let service = ReplyService::new(reply, print_message());
-    let addr = listen_addr(&args.listen);
+    let addr = listen_addr(&listen, DEFAULT_PORT);
     let mut server = Server::new(runtime);
     let bound = server.tcp(addr, service).map_err(|e| bind_error(addr, e))?;
-    announce("tcp", bound);
+    announce("tcp", bound, None);
     run_server(server)
 }
 

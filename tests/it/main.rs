@@ -6,6 +6,8 @@ mod harness;
 
 mod cgi;
 mod cgi_hardening;
+mod cli_flags;
+mod cli_tcp;
 mod client;
 mod core_conn;
 mod foundation;

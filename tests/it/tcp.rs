@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, SystemTime};
 
-use client::services::daytime::parse_daytime_line;
+use services::daytime::parse_daytime_line;
 
 use crate::harness::{BIN, Running, parse_banner, read_to_close, silent_server, stderr, stdout};
 

@@ -1,7 +1,8 @@
 //! The tutorial's raw TCP client: connect, send a message, half-close, read the reply.
 //!
-//! Half-closing (`shutdown(Write)`) is how the server knows the message is complete without
-//! any framing of its own: it reads until end of stream, then answers.
+//! Half-closing (`shutdown(Write)`) tells the server nothing more is coming; `tcp listen` answers
+//! each message as it arrives and closes its side after the end of stream, so reading to the end
+//! collects every answer.
 
 use std::time::Duration;
 

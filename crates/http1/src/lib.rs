@@ -20,6 +20,7 @@
 mod authority;
 mod chunked;
 pub mod client;
+pub mod client_request;
 #[cfg(test)]
 mod conformance_tests;
 pub mod conn;

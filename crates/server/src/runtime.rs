@@ -380,7 +380,8 @@ fn claim_port(addr: SocketAddr) -> io::Result<SocketAddr> {
 fn listen_socket(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
+        // Dual-stack, as python's http.server binds `::`: IPv4 clients arrive as ::ffff:a.b.c.d.
+        socket.set_only_v6(false)?;
     }
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;
