@@ -1,8 +1,7 @@
 //! The page and picture of the tutorial, embedded in the binary.
 
 use bytes::Bytes;
-use http1::{HeaderValue, Headers, StatusCode, header};
-use server::Response;
+use web::{HeaderValue, Headers, Response, StatusCode, header};
 
 /// One embedded file: its bytes, content type and a strong ETag derived from the bytes.
 #[derive(Debug)]

@@ -7,10 +7,8 @@ use std::fmt::Write;
 
 use base64::Engine;
 use bytes::Bytes;
-use http1::{HeaderValue, Version, header};
-use server::{Request, Response};
 use web::html::Escaped;
-use web::{Html, IntoResponse, Json, Rejection};
+use web::{HeaderValue, Html, IntoResponse, Json, Rejection, Request, Response, Version, header};
 
 use crate::negotiate::wants_json;
 

@@ -20,10 +20,9 @@ pub mod time;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use http1::StatusCode;
 use web::middleware::ServiceExt;
 use web::routing::{any, get};
-use web::{Html, Request, Router, Service};
+use web::{Html, Request, Router, Service, StatusCode};
 
 use crate::guestbook::store::{Store, StoreError};
 

@@ -1,6 +1,6 @@
 //! Choosing between HTML and JSON for pages that offer both.
 
-use http1::Headers;
+use web::Headers;
 
 /// Whether the client asked for JSON: `?format=json`, or an `Accept` header that ranks
 /// `application/json` above `text/html` (RFC 9110 12.5.1; equal quality goes to the type
@@ -45,7 +45,7 @@ pub fn wants_json(headers: &Headers, query: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http1::{HeaderValue, header};
+    use web::{HeaderValue, header};
 
     fn accept(v: &str) -> Headers {
         let mut h = Headers::new();

@@ -1,7 +1,7 @@
 //! The site's routes, called without a socket, against a real SQLite file.
 
 use bytes::Bytes;
-use server::{Body, Request, Response, ResponseBody};
+use web::{Body, Request, Response, ResponseBody};
 
 use super::*;
 
@@ -245,4 +245,39 @@ fn echo_never_fails_on_odd_input() {
         answered += 1;
     }
     assert!(answered > 100, "most inputs reach the handler ({answered})");
+}
+
+/// The site is written with the framework's public API alone: no dependency on, and no path
+/// into, the server or the protocol crate.
+#[test]
+fn the_app_uses_only_the_framework() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    for dep in ["http1", "server"] {
+        assert!(
+            !manifest.lines().any(|l| l.trim_start().starts_with(dep)),
+            "crates/app depends on {dep}"
+        );
+    }
+    let mut dirs = vec![root.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("read source");
+            for (i, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                // Spelt in two pieces so that this test does not find itself.
+                for forbidden in ["http1", "server"].map(|c| format!("{c}::")) {
+                    let hit = code.match_indices(&forbidden).any(|(at, _)| {
+                        !code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                    });
+                    assert!(!hit, "{}:{}: {line}", path.display(), i + 1);
+                }
+            }
+        }
+    }
 }

@@ -9,10 +9,11 @@ pub mod render;
 pub mod store;
 pub mod validate;
 
-use http1::{HeaderValue, StatusCode, header};
-use server::Response;
 use web::extract::Path;
-use web::{Form, Html, InternalError, IntoResponse, Json, Query, Redirect, Rejection, State};
+use web::{
+    BodyError, Form, HeaderValue, Html, InternalError, IntoResponse, Json, Query, Redirect,
+    Rejection, Response, State, StatusCode, header,
+};
 
 use crate::Site;
 use render::View;
@@ -87,9 +88,7 @@ pub async fn post(State(site): State<Site>, form: Result<Form<Draft>, Rejection>
         Err(rejection) => {
             let message = match &rejection {
                 Rejection::InvalidUtf8 => "The form was not sent as valid UTF-8 text.".to_string(),
-                Rejection::Body(server::BodyError::TooLarge) => {
-                    "That post is far too long.".to_string()
-                }
+                Rejection::Body(BodyError::TooLarge) => "That post is far too long.".to_string(),
                 other => format!("The form could not be read: {other}."),
             };
             return form_again(&site, rejection.status(), &message, &Draft::default()).await;
