@@ -9,4 +9,5 @@ mod client;
 mod foundation;
 mod serve;
 mod site;
+mod site_hardening;
 mod tcp;
