@@ -248,7 +248,8 @@ fn overflows(driver: &Driver, shot: &str) -> (u64, u64) {
     )
 }
 
-/// Long unbroken names, messages, targets and header values wrap instead of widening the page.
+/// Long unbroken names, messages, targets and header values wrap instead of widening the page
+/// (the guestbook's messages widened it to 31,188 px in a 390 px window).
 #[test]
 fn chromium_long_words_wrap_at_phone_and_laptop_widths() {
     let (_dir, db) = fresh_db();
@@ -256,6 +257,9 @@ fn chromium_long_words_wrap_at_phone_and_laptop_widths() {
     post_message(&server, &"N".repeat(64), &"m".repeat(2000));
     let driver = start_driver();
     let long_query = "q".repeat(600);
+    // A long unbroken header value for /echo's table: a cookie the browser sends back.
+    driver.go(&server.url("/"));
+    driver.script("document.cookie = 'long=' + 'c'.repeat(1500) + '; path=/'; return null");
     for width in [390, 1200] {
         set_width(&driver, width);
         for path in [
@@ -264,6 +268,11 @@ fn chromium_long_words_wrap_at_phone_and_laptop_widths() {
             format!("/echo?{long_query}"),
         ] {
             driver.go(&server.url(&path));
+            if path.starts_with("/echo") {
+                let cookie =
+                    driver.script("return document.body.innerText.includes('c'.repeat(1500))");
+                assert_eq!(cookie, true, "the long cookie is on the page");
+            }
             let page: String = path
                 .chars()
                 .take(16)
