@@ -74,6 +74,7 @@ pub fn router(site: Site) -> Router {
             get(guestbook::api_list).post(guestbook::api_post),
         )
         .route("/api/messages/{id}", get(guestbook::api_get))
+        .route("/api/{*rest}", any(guestbook::api_not_found))
         .route("/echo", any(echo::echo))
         .fallback(|| async { (StatusCode::NOT_FOUND, Html(assets::NOT_FOUND_PAGE)) })
         .with_state(site)

@@ -287,6 +287,8 @@ fn guestbook_pages_past_the_end_are_404_and_api_errors_are_json() {
             StatusCode::BAD_REQUEST,
         ),
         ("/api/messages?page=x", StatusCode::BAD_REQUEST),
+        ("/api/nothing", StatusCode::NOT_FOUND),
+        ("/api/messages/1/more", StatusCode::NOT_FOUND),
     ] {
         let r = get(target);
         assert_eq!(r.status, status, "{target}");

@@ -216,6 +216,11 @@ pub async fn api_post(State(site): State<Site>, body: Result<Json<Draft>, Reject
     }
 }
 
+/// Any other path under `/api/`: the API answers in JSON even when there is nothing there.
+pub async fn api_not_found() -> Response {
+    json_error(StatusCode::NOT_FOUND, "no such resource")
+}
+
 fn json_error(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
 }
