@@ -15,4 +15,5 @@ mod ops_access_log;
 mod ops_lifecycle;
 mod serve;
 mod site;
+mod site_hardening;
 mod tcp;

@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 use crate::harness::{Resp, Running, get, request};
 
 /// The site on a free port with `db` as its database.
-fn start(db: &Path) -> Running {
+pub(crate) fn start(db: &Path) -> Running {
     let db = db.to_str().expect("utf-8 path");
     Running::start(&["-p", "0", "-q", "--db", db])
 }
 
 /// A fresh database path in a new temporary directory.
-fn fresh_db() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn fresh_db() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("guestbook.db");
     (dir, db)
@@ -24,7 +24,7 @@ fn post_form(server: &Running, body: &str) -> Resp {
     request(server.addr, "POST", "/guestbook", &[FORM], body.as_bytes())
 }
 
-fn post_message(server: &Running, name: &str, message: &str) {
+pub(crate) fn post_message(server: &Running, name: &str, message: &str) {
     let body = format!("name={}&message={}", encode(name), encode(message));
     let r = post_form(server, &body);
     assert_eq!(r.status, 303, "post {name:?}: {}", r.text());
@@ -65,7 +65,7 @@ fn oversized(server: &Running, path: &str, headers: &[(&str, &str)], body: &[u8]
     crate::harness::parse_response(&data, false).unwrap_or_else(|| panic!("no response to {path}"))
 }
 
-fn api_total(server: &Running) -> u64 {
+pub(crate) fn api_total(server: &Running) -> u64 {
     let r = get(server.addr, "/api/messages");
     assert_eq!(r.status, 200);
     let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
@@ -333,7 +333,7 @@ fn echo_shows_the_request() {
         .collect();
     assert_eq!(
         names[..5],
-        ["host", "connection", "x-second", "x-first", "accept"]
+        ["Host", "Connection", "X-Second", "X-First", "Accept"]
     );
     assert_eq!(
         v["body"],
@@ -377,7 +377,7 @@ fn unusable_database_is_a_clear_start_up_error() {
 }
 
 /// A real headless Chromium, driven over the W3C WebDriver protocol through `chromedriver`.
-mod browser {
+pub(crate) mod browser {
     use std::io::{Read, Write};
     use std::net::{SocketAddr, TcpListener, TcpStream};
     use std::process::{Child, Command, Stdio};
@@ -389,7 +389,7 @@ mod browser {
     const CHROMIUM: &str = "/usr/bin/chromium";
     const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-    struct Driver {
+    pub(crate) struct Driver {
         child: Child,
         addr: SocketAddr,
         session: String,
@@ -468,7 +468,7 @@ mod browser {
             .port()
     }
 
-    fn start_driver() -> Driver {
+    pub(crate) fn start_driver() -> Driver {
         assert!(
             Path::new(CHROMIUM).exists(),
             "{CHROMIUM} is missing: install Debian's `chromium` and `chromium-driver` (.ci/run does)"
@@ -523,16 +523,16 @@ mod browser {
     }
 
     impl Driver {
-        fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        pub(crate) fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
             let full = format!("/session/{}{path}", self.session);
             call(self.addr, method, &full, body).unwrap_or_else(|e| panic!("{e}"))
         }
 
-        fn go(&self, url: &str) {
+        pub(crate) fn go(&self, url: &str) {
             self.cmd("POST", "/url", Some(json!({"url": url})));
         }
 
-        fn script(&self, script: &str) -> Value {
+        pub(crate) fn script(&self, script: &str) -> Value {
             self.cmd(
                 "POST",
                 "/execute/sync",
@@ -540,7 +540,7 @@ mod browser {
             )
         }
 
-        fn element(&self, css: &str) -> String {
+        pub(crate) fn element(&self, css: &str) -> String {
             let v = self.cmd(
                 "POST",
                 "/element",
@@ -550,7 +550,7 @@ mod browser {
         }
 
         /// Polls `check` for up to 30 s.
-        fn wait_for(&self, what: &str, check: impl Fn(&Driver) -> bool) {
+        pub(crate) fn wait_for(&self, what: &str, check: impl Fn(&Driver) -> bool) {
             let deadline = Instant::now() + Duration::from_secs(30);
             while !check(self) {
                 assert!(Instant::now() < deadline, "timed out waiting for {what}");

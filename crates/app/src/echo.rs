@@ -7,10 +7,8 @@ use std::fmt::Write;
 
 use base64::Engine;
 use bytes::Bytes;
-use http1::{HeaderValue, Version, header};
-use server::{Request, Response};
 use web::html::Escaped;
-use web::{Html, IntoResponse, Json, Rejection};
+use web::{HeaderValue, Html, IntoResponse, Json, Rejection, Request, Response, Version, header};
 
 use crate::negotiate::wants_json;
 
@@ -26,7 +24,7 @@ pub struct Echo {
     pub target: String,
     /// `HTTP/1.0` or `HTTP/1.1`.
     pub version: &'static str,
-    /// Every header field in the order received, names lower-cased.
+    /// Every header field in the order received, names spelt as the client sent them.
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: EchoBody,
@@ -76,16 +74,22 @@ pub async fn echo(req: Request) -> Response {
     let method = req.method().as_str().to_string();
     let target = req.head.target.as_str().to_string();
     let version = version(req.version());
+    let mut spelt = req.headers().raw_names();
     let headers = req
         .headers()
         .iter()
         .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
+            // The parsed name is lower case; the spelling received stands beside it in order.
+            let name = match spelt.next() {
+                Some(raw) if raw.eq_ignore_ascii_case(n.as_str().as_bytes()) => {
+                    String::from_utf8_lossy(raw).into_owned()
+                }
+                _ => n.as_str().to_string(),
+            };
+            (name, String::from_utf8_lossy(v.as_bytes()).into_owned())
         })
         .collect();
+    drop(spelt);
     let peer = req.conn.peer.to_string();
     let body = match req.body.collect(MAX_ECHO_BODY).await {
         Ok(b) => b,
@@ -156,10 +160,11 @@ fn page(e: &Echo) -> String {
         out,
         r#"<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Your request</title>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Your request</title>
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; }}
-pre {{ background: #f4f4f0; padding: .75rem; overflow-x: auto; white-space: pre-wrap; }}
+body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; overflow-wrap: anywhere; }}
+pre {{ background: #f4f4f0; padding: .75rem; white-space: pre-wrap; }}
+table {{ width: 100%; border-collapse: collapse; }}
 td, th {{ text-align: left; vertical-align: top; padding: .2rem .5rem; border-bottom: 1px solid #ddd; }}
 </style></head>
 <body>
@@ -187,7 +192,7 @@ td, th {{ text-align: left; vertical-align: top; padding: .2rem .5rem; border-bo
             "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
             Escaped(name),
             Escaped(value),
-            explain(name)
+            explain(&name.to_ascii_lowercase())
         );
     }
     out.push_str("</table>\n<h2>The body</h2>\n");

@@ -10,8 +10,10 @@
 //! - [`assets`]: the embedded page and picture, with their content types and ETags.
 //! - [`time`], [`echo`], [`guestbook`]: one module per page.
 //! - [`negotiate`]: HTML or JSON, from `Accept` or `?format=`.
+//! - [`conditional`]: `304 Not Modified`, decided on the finished response.
 
 pub mod assets;
+pub mod conditional;
 pub mod echo;
 pub mod guestbook;
 pub mod negotiate;
@@ -20,11 +22,11 @@ pub mod time;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use http1::StatusCode;
-use web::middleware::ServiceExt;
+use web::middleware::{CatchPanic, Compression, ServiceExt, Timeout};
 use web::routing::{any, get};
-use web::{Html, Request, Router, Service};
+use web::{Html, Router, Service, StatusCode};
 
+use crate::conditional::NotModified;
 use crate::guestbook::store::{Store, StoreError};
 
 /// How long any page may take before the client gets `503`.
@@ -47,23 +49,23 @@ pub struct Site {
 /// Opens the database and returns the site as a [`Service`].
 pub fn site(config: &Config) -> Result<impl Service, StoreError> {
     let store = Store::open(&config.db)?;
-    Ok(router(Site { store })
-        .timeout(HANDLER_TIMEOUT)
-        .compressed()
-        .catch_panics())
+    Ok(layered(router(Site { store })))
+}
+
+/// The site's routes inside its middleware, outermost last.
+pub type Layered = CatchPanic<NotModified<Compression<Timeout<Router>>>>;
+
+/// Wraps the route table in the site's middleware. Conditional requests are answered outside
+/// compression, so that a `304` carries the `Vary` and `ETag` of the `200` it stands for.
+pub fn layered(router: Router) -> Layered {
+    NotModified::new(router.timeout(HANDLER_TIMEOUT).compressed()).catch_panics()
 }
 
 /// The route table.
 pub fn router(site: Site) -> Router {
     Router::new()
-        .route(
-            "/",
-            get(|req: Request| async move { assets::INDEX.respond(req.headers()) }),
-        )
-        .route(
-            "/test.jpg",
-            get(|req: Request| async move { assets::TEST_JPG.respond(req.headers()) }),
-        )
+        .route("/", get(|| async { assets::INDEX.respond() }))
+        .route("/test.jpg", get(|| async { assets::TEST_JPG.respond() }))
         .route("/time", get(time::show))
         .route("/guestbook", get(guestbook::show).post(guestbook::post))
         .route("/guestbook/{id}", get(guestbook::show_one))
@@ -72,6 +74,7 @@ pub fn router(site: Site) -> Router {
             get(guestbook::api_list).post(guestbook::api_post),
         )
         .route("/api/messages/{id}", get(guestbook::api_get))
+        .route("/api/{*rest}", any(guestbook::api_not_found))
         .route("/echo", any(echo::echo))
         .fallback(|| async { (StatusCode::NOT_FOUND, Html(assets::NOT_FOUND_PAGE)) })
         .with_state(site)

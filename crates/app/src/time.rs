@@ -1,9 +1,7 @@
 //! `/time`: the server's date and time, as a page or as JSON.
 
 use chrono::{Local, SecondsFormat, Utc};
-use http1::{HeaderValue, StatusCode, header};
-use server::{Request, Response};
-use web::{Html, IntoResponse, Json};
+use web::{HeaderValue, Html, IntoResponse, Json, Request, Response, StatusCode, header};
 
 use crate::negotiate::wants_json;
 

@@ -215,6 +215,7 @@ fn parse_fields(block: &Bytes, count: usize, facts: &mut Facts) -> Result<Header
         headers.append(name, value);
         pos = end + 2;
     }
+    headers.keep_raw(block.clone());
     Ok(headers)
 }
 

@@ -59,8 +59,9 @@ pub use rejection::Rejection;
 pub use response::{Html, InternalError, IntoResponse, Redirect};
 pub use routing::Router;
 
-pub use http1::{Method, StatusCode, header};
-pub use server::{Body, Request, Response, Service};
+// What an application needs from the layers below, so that it depends on this crate alone.
+pub use http1::{HeaderName, HeaderValue, Headers, Method, StatusCode, Version, header};
+pub use server::{Body, BodyError, ConnInfo, Request, Response, ResponseBody, Service};
 
 /// A boxed, sendable future, the type every erased handler returns.
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;

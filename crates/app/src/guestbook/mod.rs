@@ -9,10 +9,11 @@ pub mod render;
 pub mod store;
 pub mod validate;
 
-use http1::{HeaderValue, StatusCode, header};
-use server::Response;
 use web::extract::Path;
-use web::{Form, Html, InternalError, IntoResponse, Json, Query, Redirect, Rejection, State};
+use web::{
+    BodyError, Form, HeaderValue, Html, InternalError, IntoResponse, Json, Query, Redirect,
+    Rejection, Response, State, StatusCode, header,
+};
 
 use crate::Site;
 use render::View;
@@ -43,39 +44,62 @@ pub struct Listing {
     pub total: u64,
 }
 
-async fn listing(site: &Site, page: u64) -> Result<Listing, InternalError> {
+/// Page `page` (0 is read as 1), or `None` past the last page: there is nothing at that
+/// address, so it is a `404` like any other. The first page always exists, empty or not.
+async fn listing(site: &Site, page: u64) -> Result<Option<Listing>, InternalError> {
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
     let (messages, total) = site.store.run(move |s| s.page(offset, PAGE_SIZE)).await?;
     let pages = total.div_ceil(PAGE_SIZE).max(1);
-    Ok(Listing {
+    if page > pages {
+        return Ok(None);
+    }
+    Ok(Some(Listing {
         messages,
         page,
         pages,
         total,
-    })
+    }))
+}
+
+/// The HTML `404`.
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Html(crate::assets::NOT_FOUND_PAGE)).into_response()
+}
+
+/// A page that changes with every post: caches may keep it but must ask first (`no-cache`),
+/// and the `ETag` lets them ask cheaply ([`crate::conditional`] answers `304`).
+fn revalidated(html: String) -> Response {
+    let etag = crate::assets::etag_of(html.as_bytes());
+    let mut response = Html(html).into_response();
+    response.headers.append(header::ETAG, etag);
+    response
+        .headers
+        .append(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// `GET /guestbook`.
-pub async fn show(
-    State(site): State<Site>,
-    Query(q): Query<PageQuery>,
-) -> Result<Html<String>, InternalError> {
-    let l = listing(&site, q.page).await?;
-    Ok(Html(render::page(&View {
+pub async fn show(State(site): State<Site>, Query(q): Query<PageQuery>) -> Response {
+    let l = match listing(&site, q.page).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return not_found(),
+        Err(e) => return e.into_response(),
+    };
+    revalidated(render::page(&View {
         messages: &l.messages,
         page: l.page,
         pages: l.pages,
         total: l.total,
         ..View::default()
-    })))
+    }))
 }
 
 /// `GET /guestbook/{id}`: one message on its own page.
 pub async fn show_one(State(site): State<Site>, Path(id): Path<i64>) -> Response {
     match site.store.run(move |s| s.get(id)).await {
-        Ok(Some(m)) => Html(render::single(&m)).into_response(),
-        Ok(None) => (StatusCode::NOT_FOUND, Html(crate::assets::NOT_FOUND_PAGE)).into_response(),
+        Ok(Some(m)) => revalidated(render::single(&m)),
+        Ok(None) => not_found(),
         Err(e) => InternalError::from(e).into_response(),
     }
 }
@@ -87,9 +111,7 @@ pub async fn post(State(site): State<Site>, form: Result<Form<Draft>, Rejection>
         Err(rejection) => {
             let message = match &rejection {
                 Rejection::InvalidUtf8 => "The form was not sent as valid UTF-8 text.".to_string(),
-                Rejection::Body(server::BodyError::TooLarge) => {
-                    "That post is far too long.".to_string()
-                }
+                Rejection::Body(BodyError::TooLarge) => "That post is far too long.".to_string(),
                 other => format!("The form could not be read: {other}."),
             };
             return form_again(&site, rejection.status(), &message, &Draft::default()).await;
@@ -121,7 +143,8 @@ pub async fn post(State(site): State<Site>, form: Result<Form<Draft>, Rejection>
 /// The first page with the form filled in again and `error` above it.
 async fn form_again(site: &Site, status: StatusCode, error: &str, draft: &Draft) -> Response {
     let l = match listing(site, 1).await {
-        Ok(l) => l,
+        Ok(Some(l)) => l,
+        Ok(None) => return not_found(),
         Err(e) => return e.into_response(),
     };
     let html = render::page(&View {
@@ -136,16 +159,28 @@ async fn form_again(site: &Site, status: StatusCode, error: &str, draft: &Draft)
     (status, Html(html)).into_response()
 }
 
-/// `GET /api/messages?page=N`.
+/// `GET /api/messages?page=N`. Every answer is JSON, errors included.
 pub async fn api_list(
     State(site): State<Site>,
-    Query(q): Query<PageQuery>,
-) -> Result<Json<Listing>, InternalError> {
-    listing(&site, q.page).await.map(Json)
+    query: Result<Query<PageQuery>, Rejection>,
+) -> Response {
+    let q = match query {
+        Ok(Query(q)) => q,
+        Err(rejection) => return json_error(rejection.status(), &rejection.to_string()),
+    };
+    match listing(&site, q.page).await {
+        Ok(Some(l)) => Json(l).into_response(),
+        Ok(None) => json_error(StatusCode::NOT_FOUND, "no such page"),
+        Err(e) => e.into_response(),
+    }
 }
 
-/// `GET /api/messages/{id}`.
-pub async fn api_get(State(site): State<Site>, Path(id): Path<i64>) -> Response {
+/// `GET /api/messages/{id}`; an id that is not a number is a JSON `400`.
+pub async fn api_get(State(site): State<Site>, id: Result<Path<i64>, Rejection>) -> Response {
+    let id = match id {
+        Ok(Path(id)) => id,
+        Err(rejection) => return json_error(rejection.status(), &rejection.to_string()),
+    };
     match site.store.run(move |s| s.get(id)).await {
         Ok(Some(m)) => Json(m).into_response(),
         Ok(None) => json_error(StatusCode::NOT_FOUND, "no such message"),
@@ -179,6 +214,11 @@ pub async fn api_post(State(site): State<Site>, body: Result<Json<Draft>, Reject
         }
         Err(e) => InternalError::from(e).into_response(),
     }
+}
+
+/// Any other path under `/api/`: the API answers in JSON even when there is nothing there.
+pub async fn api_not_found() -> Response {
+    json_error(StatusCode::NOT_FOUND, "no such resource")
 }
 
 fn json_error(status: StatusCode, message: &str) -> Response {

@@ -35,9 +35,9 @@ const HEAD: &str = r#"<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Guestbook</title>
 <style>
-body { font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #1c2430; }
+body { font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #1c2430; overflow-wrap: anywhere; }
 form { display: grid; gap: .5rem; margin-bottom: 2rem; }
-input, textarea { font: inherit; padding: .4rem; }
+input, textarea { font: inherit; padding: .4rem; box-sizing: border-box; max-width: 100%; }
 .error { background: #fde8e8; border: 1px solid #e0a0a0; padding: .5rem; }
 article { border-top: 1px solid #ddd; padding: .5rem 0; }
 article p { white-space: pre-wrap; margin: .25rem 0; }

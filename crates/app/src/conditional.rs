@@ -1,0 +1,125 @@
+//! `304 Not Modified` for every page that carries a validator, decided on the response as it
+//! leaves the site, after compression.
+//!
+//! RFC 9110 15.4.5: a `304` carries the `ETag`, `Vary`, `Cache-Control`, `Content-Location`,
+//! `Date` and `Expires` that a `200` to the same request would have had. The compression layer
+//! adds `Vary: Accept-Encoding` and weakens the `ETag` of a gzipped body, so a `304` built by a
+//! handler, before compression, would miss both. Here the `200` is built in full and then
+//! turned into the `304`, so the two can never disagree.
+
+use web::{HeaderValue, Method, Request, Response, ResponseBody, Service, StatusCode, header};
+
+/// Answers `304` in place of a `200` whose `ETag` the request's `If-None-Match` lists, for
+/// `GET` and `HEAD` (RFC 9110 13.1.2; other methods are not given validators by this site).
+#[derive(Debug, Clone)]
+pub struct NotModified<S> {
+    inner: S,
+}
+
+impl<S> NotModified<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S) -> Self {
+        NotModified { inner }
+    }
+}
+
+impl<S: Service> Service for NotModified<S> {
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
+        // Copied (a reference count each) only when present, so most requests allocate nothing.
+        let if_none_match: Vec<HeaderValue> =
+            if req.method() == Method::GET || req.method() == Method::HEAD {
+                req.headers().get_all("if-none-match").cloned().collect()
+            } else {
+                Vec::new()
+            };
+        let response = self.inner.call(req);
+        async move {
+            let response = response.await;
+            if if_none_match.is_empty() || response.status != StatusCode::OK {
+                return response;
+            }
+            let fresh = response
+                .headers
+                .get("etag")
+                .is_some_and(|etag| if_none_match.iter().any(|list| lists(list, etag)));
+            if fresh && response.rendered.is_none() {
+                not_modified(response)
+            } else {
+                response
+            }
+        }
+    }
+}
+
+/// The `304` for `ok`: its fields but those that describe the body it no longer has. As
+/// nginx's not-modified filter does, `Content-Type`, `Content-Length`, `Content-Encoding` and
+/// `Accept-Ranges` go and every other field stays.
+fn not_modified(mut ok: Response) -> Response {
+    ok.status = StatusCode::NOT_MODIFIED;
+    ok.body = ResponseBody::Empty;
+    for name in [
+        header::CONTENT_TYPE,
+        header::CONTENT_LENGTH,
+        header::CONTENT_ENCODING,
+        header::ACCEPT_RANGES,
+    ] {
+        ok.headers.remove(name.as_str());
+    }
+    ok
+}
+
+/// Whether the `If-None-Match` field value `list` names `etag`, by weak comparison (RFC 9110
+/// 8.8.3.2: the opaque tags are equal whatever `W/` either carries). `*` names any tag. A list
+/// that does not parse names nothing from the point where it stops parsing.
+pub fn lists(list: &HeaderValue, etag: &HeaderValue) -> bool {
+    let Some(etag) = opaque(etag.as_bytes()).map(|(tag, _)| tag) else {
+        return false;
+    };
+    let mut rest = list.as_bytes();
+    loop {
+        rest = rest.trim_ascii_start();
+        match rest {
+            [] => return false,
+            [b',', tail @ ..] => rest = tail,
+            [b'*', tail @ ..] if tail.trim_ascii().is_empty() => return true,
+            _ => match opaque(rest) {
+                Some((tag, _)) if tag == etag => return true,
+                Some((_, tail)) => rest = tail,
+                None => return false,
+            },
+        }
+    }
+}
+
+/// Splits `[W/]"opaque"` off the front of `s`: the quoted part (quotes included) and what
+/// follows. An entity tag holds no `"` inside, but may hold commas (RFC 9110 8.8.3), which is
+/// why a list cannot be split on commas first.
+fn opaque(s: &[u8]) -> Option<(&[u8], &[u8])> {
+    let s = s.strip_prefix(b"W/").unwrap_or(s);
+    let after_open = s.strip_prefix(b"\"")?;
+    let close = after_open.iter().position(|&b| b == b'"')?;
+    Some(s.split_at(close + 2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> HeaderValue {
+        HeaderValue::from_str(s).expect("valid")
+    }
+
+    #[test]
+    fn if_none_match_lists_are_parsed_not_split_on_commas() {
+        let tag = v("\"a,b\"");
+        assert!(lists(&v("\"x\", \"a,b\""), &tag));
+        assert!(!lists(&v("\"a\", \"b\""), &tag), "halves of a tag");
+        assert!(lists(&v("W/\"a,b\""), &tag), "weak comparison");
+        assert!(lists(&v("\"a,b\""), &v("W/\"a,b\"")));
+        assert!(lists(&v("*"), &tag));
+        assert!(!lists(&v("\"x\""), &tag));
+        assert!(!lists(&v("a,b"), &tag), "unquoted");
+        assert!(!lists(&v(""), &tag));
+        assert!(!lists(&v("\"a,b"), &tag), "unterminated");
+    }
+}
