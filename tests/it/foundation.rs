@@ -340,9 +340,16 @@ fn access_log_has_one_common_log_line_per_request() {
         b"",
     );
     request(server.addr, "GET", "/nope", &[], b"");
-    std::thread::sleep(Duration::from_millis(200));
-    let text = std::fs::read_to_string(&log).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
+    // Lines are buffered per worker thread and written at least every second, so they may
+    // arrive late and, from different threads, in either order.
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    let mut text = String::new();
+    while text.lines().count() < 2 && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+    }
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_by_key(|l| l.contains("/nope"));
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].starts_with("127.0.0.1 - alice ["), "{}", lines[0]);
     assert!(lines[0].contains("] \"GET /test.jpg?x=1 HTTP/1.1\" 200 "));

@@ -104,8 +104,15 @@ fn a_second_signal_ends_the_process_at_once_with_128_plus_its_number() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("book.db");
     let db = db.to_str().expect("utf-8");
+    let log = dir.path().join("access.log");
+    let log_arg = log.to_str().expect("utf-8");
     for (sig, code) in [(Signal::INT, 130), (Signal::TERM, 143)] {
-        let mut s = Running::start_in(Some(dir.path()), &["-p", "0", "-q", "--db", db]);
+        let _ = fs::remove_file(&log);
+        let mut s = Running::start_in(
+            Some(dir.path()),
+            &["-p", "0", "--db", db, "--access-log", log_arg],
+        );
+        assert_eq!(get(s.addr, "/time").status, 200);
         // Half a request head: the connection is not idle, so the grace period waits for it.
         let mut c = s.connect();
         use std::io::Write;
@@ -120,6 +127,9 @@ fn a_second_signal_ends_the_process_at_once_with_128_plus_its_number() {
         let (took, got) = time_exit(&mut s, sig);
         assert_eq!(got, Some(code));
         assert!(took < PROMPT, "{took:?}");
+        // The line still buffered when the process ended was written first.
+        let text = fs::read_to_string(&log).expect("access log");
+        assert!(text.contains("\"GET /time HTTP/1.1\" 200 "), "{text:?}");
     }
 }
 

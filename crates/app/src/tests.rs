@@ -199,7 +199,10 @@ fn time_and_echo() {
     assert_eq!(v["headers"][1][0], "X-Z");
     assert_eq!(v["headers"][2][0], "X-A");
     assert_eq!(v["body"]["encoding"], "base64");
-    let html = text(&f.call("GET /echo?<b> HTTP/1.1\r\nHost: t\r\nX-Evil: <script>", b""));
+    let html = text(&f.call(
+        "GET /echo?%3Cb%3E HTTP/1.1\r\nHost: t\r\nX-Evil: <script>",
+        b"",
+    ));
     assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));
 }
 

@@ -208,6 +208,24 @@ impl AccessLog {
         let _ = lock(&self.shared.sink).flush();
     }
 
+    /// As [`AccessLog::flush`], but skips a buffer or a destination that is busy instead of
+    /// waiting for it: for a process about to exit at once, which must not hang on a writer
+    /// blocked by a full pipe.
+    pub fn try_flush(&self) {
+        let Ok(buffers) = self.shared.buffers.try_lock().map(|b| b.clone()) else {
+            return;
+        };
+        for buffer in buffers {
+            let (Ok(mut buf), Ok(mut sink)) = (buffer.try_lock(), self.shared.sink.try_lock())
+            else {
+                continue;
+            };
+            let _ = sink.write_all(&buf);
+            let _ = sink.flush();
+            buf.clear();
+        }
+    }
+
     /// Runs `f` on this thread's buffer, making one on first use. The first buffer of a log
     /// starts its flusher thread, which ends with the last clone of the log.
     fn with_buffer(&self, f: impl FnOnce(&mut Vec<u8>)) {

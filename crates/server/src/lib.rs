@@ -5,7 +5,9 @@
 //! between threads. HTTP and plain TCP services share that accept loop.
 //!
 //! # Layout
-//! - [`runtime`]: [`Server`]: binding, worker threads, accept loop with back-off, graceful shutdown.
+//! - [`runtime`]: [`Server`]: binding, worker threads, accept loop with back-off, graceful
+//!   shutdown when its [`ShutdownHandle`] says so. Signals, the open-files limit and ending the
+//!   process belong to the program that runs the server: this crate never exits.
 //! - `conn`: the HTTP/1.1 connection driver, a thin loop around [`http1::conn::Connection`]:
 //!   read, wait under the timeouts, call the [`Service`], write what the state machine planned.
 //! - `transport`: the byte streams a connection runs over (plain TCP today), behind one seam.
