@@ -60,6 +60,8 @@ pub use response::{Html, InternalError, IntoResponse, Redirect};
 pub use routing::Router;
 
 pub use http1::{Method, StatusCode, header};
+/// The HTTP rules (negotiation, entity tags, escaping, ...) a handler may need.
+pub use semantics;
 pub use server::{Body, Request, Response, Service};
 
 /// A boxed, sendable future, the type every erased handler returns.
