@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use http1::{HeaderValue, Headers, StatusCode, header};
 use server::Response;
+use web::semantics::etag::{self, Comparison};
 
 /// One embedded file: its bytes, content type and a strong ETag derived from the bytes.
 #[derive(Debug)]
@@ -42,14 +43,11 @@ impl Asset {
     /// Takes a `'static` asset so that its headers are borrowed, not copied, per request.
     pub fn respond(&'static self, request_headers: &Headers) -> Response {
         let etag = self.etag();
-        let fresh = request_headers
-            .get_all("if-none-match")
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|tag| {
-                let tag = tag.trim();
-                tag == "*" || tag.trim_start_matches("W/") == etag
-            });
+        let fresh = etag::list_matches(
+            request_headers.get_all("if-none-match"),
+            etag,
+            Comparison::Weak,
+        );
         let mut response = if fresh {
             Response::new(StatusCode::NOT_MODIFIED)
         } else {
@@ -129,5 +127,29 @@ mod tests {
         let r = INDEX.respond(&h);
         assert_eq!(r.status, StatusCode::NOT_MODIFIED);
         assert_eq!(r.headers.get_str("etag"), Some(INDEX.etag()));
+    }
+
+    fn status_for(if_none_match: &str) -> StatusCode {
+        let mut h = Headers::new();
+        h.append(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(if_none_match).expect("ascii"),
+        );
+        INDEX.respond(&h).status
+    }
+
+    #[test]
+    fn if_none_match_is_read_by_the_entity_tag_grammar() {
+        let tag = INDEX.etag();
+        assert_eq!(status_for(&format!("W/{tag}")), StatusCode::NOT_MODIFIED);
+        assert_eq!(
+            status_for(&format!("\"a,b\", {tag}")),
+            StatusCode::NOT_MODIFIED
+        );
+        assert_eq!(status_for("*"), StatusCode::NOT_MODIFIED);
+        // Split on commas and stripped of every `W/`, these used to match.
+        assert_eq!(status_for(&format!("W/W/{tag}")), StatusCode::OK);
+        assert_eq!(status_for("\"x\", *"), StatusCode::OK);
+        assert_eq!(status_for(&format!("w/{tag}")), StatusCode::OK);
     }
 }
