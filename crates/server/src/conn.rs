@@ -10,7 +10,6 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::BytesMut;
 use futures_util::FutureExt as _;
 use http1::response::{Fields, Length, allows_body, allows_length, encode_head};
@@ -652,21 +651,8 @@ impl Lent {
     }
 }
 
-/// The user name of `Authorization: Basic`, for the access log (not verified: logging only).
+/// The user name of `Authorization: Basic`, for the access log (not verified: logging only),
+/// decoded by the rule CGI's `REMOTE_USER` follows too.
 fn basic_auth_user(head: &RequestHead) -> Option<String> {
-    let value = head.headers.get_str("authorization")?;
-    let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(token.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let user = text.split_once(':').map_or(text.as_str(), |(u, _)| u);
-    let clean: String = user
-        .chars()
-        .filter(|c| !c.is_control() && *c != ' ')
-        .collect();
-    (!clean.is_empty()).then_some(clean)
+    semantics::auth::basic_user(head.headers.get("authorization")?.as_bytes())
 }
