@@ -7,6 +7,7 @@ mod harness;
 mod cgi;
 mod client;
 mod foundation;
+mod rules_shared;
 mod serve;
 mod site;
 mod tcp;
