@@ -13,6 +13,7 @@ mod core_conn;
 mod foundation;
 mod ops_access_log;
 mod ops_lifecycle;
+mod rules_shared;
 mod serve;
 mod site;
 mod site_hardening;

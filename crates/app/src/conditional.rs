@@ -7,6 +7,7 @@
 //! handler, before compression, would miss both. Here the `200` is built in full and then
 //! turned into the `304`, so the two can never disagree.
 
+use web::semantics::etag;
 use web::{HeaderValue, Method, Request, Response, ResponseBody, Service, StatusCode, header};
 
 /// Answers `304` in place of a `200` whose `ETag` the request's `If-None-Match` lists, for
@@ -38,10 +39,9 @@ impl<S: Service> Service for NotModified<S> {
             if if_none_match.is_empty() || response.status != StatusCode::OK {
                 return response;
             }
-            let fresh = response
-                .headers
-                .get("etag")
-                .is_some_and(|etag| if_none_match.iter().any(|list| lists(list, etag)));
+            let fresh = response.headers.get_str("etag").is_some_and(|etag| {
+                etag::list_matches(&if_none_match, etag, etag::Comparison::Weak)
+            });
             if fresh && response.rendered.is_none() {
                 not_modified(response)
             } else {
@@ -66,60 +66,4 @@ fn not_modified(mut ok: Response) -> Response {
         ok.headers.remove(name.as_str());
     }
     ok
-}
-
-/// Whether the `If-None-Match` field value `list` names `etag`, by weak comparison (RFC 9110
-/// 8.8.3.2: the opaque tags are equal whatever `W/` either carries). `*` names any tag. A list
-/// that does not parse names nothing from the point where it stops parsing.
-pub fn lists(list: &HeaderValue, etag: &HeaderValue) -> bool {
-    let Some(etag) = opaque(etag.as_bytes()).map(|(tag, _)| tag) else {
-        return false;
-    };
-    let mut rest = list.as_bytes();
-    loop {
-        rest = rest.trim_ascii_start();
-        match rest {
-            [] => return false,
-            [b',', tail @ ..] => rest = tail,
-            [b'*', tail @ ..] if tail.trim_ascii().is_empty() => return true,
-            _ => match opaque(rest) {
-                Some((tag, _)) if tag == etag => return true,
-                Some((_, tail)) => rest = tail,
-                None => return false,
-            },
-        }
-    }
-}
-
-/// Splits `[W/]"opaque"` off the front of `s`: the quoted part (quotes included) and what
-/// follows. An entity tag holds no `"` inside, but may hold commas (RFC 9110 8.8.3), which is
-/// why a list cannot be split on commas first.
-fn opaque(s: &[u8]) -> Option<(&[u8], &[u8])> {
-    let s = s.strip_prefix(b"W/").unwrap_or(s);
-    let after_open = s.strip_prefix(b"\"")?;
-    let close = after_open.iter().position(|&b| b == b'"')?;
-    Some(s.split_at(close + 2))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn v(s: &str) -> HeaderValue {
-        HeaderValue::from_str(s).expect("valid")
-    }
-
-    #[test]
-    fn if_none_match_lists_are_parsed_not_split_on_commas() {
-        let tag = v("\"a,b\"");
-        assert!(lists(&v("\"x\", \"a,b\""), &tag));
-        assert!(!lists(&v("\"a\", \"b\""), &tag), "halves of a tag");
-        assert!(lists(&v("W/\"a,b\""), &tag), "weak comparison");
-        assert!(lists(&v("\"a,b\""), &v("W/\"a,b\"")));
-        assert!(lists(&v("*"), &tag));
-        assert!(!lists(&v("\"x\""), &tag));
-        assert!(!lists(&v("a,b"), &tag), "unquoted");
-        assert!(!lists(&v(""), &tag));
-        assert!(!lists(&v("\"a,b"), &tag), "unterminated");
-    }
 }

@@ -3,63 +3,11 @@
 use web::Headers;
 
 /// Whether the client asked for JSON: `?format=json`, or an `Accept` header that ranks
-/// `application/json` above `text/html` (RFC 9110 12.5.1; equal quality goes to the type
-/// listed first). `?format=html` forces HTML.
+/// `application/json` above `text/html` (RFC 9110 12.5.1; equal quality goes to the range
+/// listed first). `?format=html` forces HTML. The rule is the one the file server's listings
+/// follow: [`web::semantics::negotiate::wants_json`].
 pub fn wants_json(headers: &Headers, query: Option<&str>) -> bool {
-    if let Some(format) = query
-        .unwrap_or("")
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("format="))
-    {
-        return format.eq_ignore_ascii_case("json");
-    }
-    let mut json: Option<(f32, usize)> = None;
-    let mut html: Option<(f32, usize)> = None;
-    let items = headers
-        .get_all("accept")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','));
-    for (i, item) in items.enumerate() {
-        let mut parts = item.split(';');
-        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts.find_map(|p| {
-            let p = p.trim();
-            // The parameter name is case-insensitive (RFC 9110 12.4.2).
-            let name = p.get(..2)?;
-            name.eq_ignore_ascii_case("q=")
-                .then(|| qvalue(p.get(2..).unwrap_or("")))
-        });
-        let q = match q {
-            None => 1.0,
-            Some(Some(q)) => q,
-            // `q=2`, `q=nan`, `q=-1`: the element is malformed and means nothing.
-            Some(None) => continue,
-        };
-        let slot = match media.as_str() {
-            "application/json" => &mut json,
-            "text/html" => &mut html,
-            _ => continue,
-        };
-        if slot.is_none() {
-            *slot = Some((q, i));
-        }
-    }
-    match (json, html) {
-        (Some((jq, _)), None) => jq > 0.0,
-        (Some((jq, ji)), Some((hq, hi))) => jq > hq || (jq == hq && jq > 0.0 && ji < hi),
-        _ => false,
-    }
-}
-
-/// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )` (RFC 9110 12.4.2).
-fn qvalue(s: &str) -> Option<f32> {
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    let digits = frac.len() <= 3 && frac.bytes().all(|b| b.is_ascii_digit());
-    match int {
-        "0" if digits => s.parse().ok(),
-        "1" if digits && frac.bytes().all(|b| b == b'0') => Some(1.0),
-        _ => None,
-    }
+    web::semantics::negotiate::wants_json(query, headers.get_all("accept"))
 }
 
 #[cfg(test)]
@@ -102,5 +50,16 @@ mod tests {
                 "q={bad} means nothing"
             );
         }
+    }
+
+    #[test]
+    fn malformed_or_wildcard_json_is_not_asked_for() {
+        // `q=2` is not a qvalue: the element is ignored rather than ranked above HTML.
+        assert!(!wants_json(
+            &accept("text/html;q=0.9, application/json;q=2"),
+            None
+        ));
+        assert!(!wants_json(&accept("*/*"), None));
+        assert!(wants_json(&accept("application/*"), None));
     }
 }

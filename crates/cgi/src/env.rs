@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::net::IpAddr;
 use std::os::unix::ffi::OsStringExt;
 
-use base64::Engine;
+use semantics::auth;
 use server::Request;
 
 use crate::{CgiConfig, Located};
@@ -133,25 +133,11 @@ fn variable_name(header: &str) -> String {
     key
 }
 
-/// The scheme of an `Authorization` value, and the user name when it is `Basic` and decodes.
+/// The scheme of an `Authorization` value (empty when it is not a token), and the user name
+/// when it is `Basic` and decodes by the rule the access log follows too.
 fn authorization(value: &[u8]) -> (&[u8], Option<Vec<u8>>) {
-    let value = http1::headers::trim_ows(value);
-    let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
-        Some(i) => (&value[..i], http1::headers::trim_ows(&value[i + 1..])),
-        None => (value, &b""[..]),
-    };
-    if !scheme.eq_ignore_ascii_case(b"basic") {
-        return (scheme, None);
-    }
-    let user = base64::engine::general_purpose::STANDARD
-        .decode(rest)
-        .ok()
-        .and_then(|creds| {
-            let colon = creds.iter().position(|&b| b == b':')?;
-            let user = creds[..colon].to_vec();
-            (!user.contains(&0)).then_some(user)
-        });
-    (scheme, user)
+    let scheme = auth::scheme(value).unwrap_or_default();
+    (scheme, auth::basic_user(value).map(String::into_bytes))
 }
 
 /// The host the client asked for, without its port (RFC 3875 4.1.14), or the local address.
@@ -312,6 +298,18 @@ mod tests {
             b"",
             None,
         );
+        assert_eq!(get(&v, "REMOTE_USER"), None);
+    }
+
+    #[test]
+    fn remote_user_with_a_control_character_is_not_set() {
+        // "al\x1bice:pw" in base64: RFC 7617 forbids control characters in a user-id.
+        let v = env_of(
+            "GET /cgi-bin/env.sh HTTP/1.1\r\nHost: a\r\nAuthorization: Basic YWwbaWNlOnB3\r\n\r\n",
+            b"",
+            None,
+        );
+        assert_eq!(get(&v, "AUTH_TYPE"), Some("Basic"));
         assert_eq!(get(&v, "REMOTE_USER"), None);
     }
 }

@@ -324,13 +324,7 @@ fn parse_status(value: &[u8]) -> Result<(StatusCode, Option<String>), OutputErro
 }
 
 fn parse_length(value: &[u8]) -> Result<u64, OutputError> {
-    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
-        return Err(OutputError::BadContentLength);
-    }
-    std::str::from_utf8(value)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or(OutputError::BadContentLength)
+    semantics::decimal::parse_u64(value).ok_or(OutputError::BadContentLength)
 }
 
 fn header_value(value: &[u8]) -> Result<HeaderValue, OutputError> {

@@ -9,6 +9,8 @@
 use std::io::{self, Write};
 
 use http::HeaderValue;
+use http1::Headers;
+use semantics::negotiate;
 
 /// Files smaller than this are sent as they are: the saving would not pay for the CPU and a
 /// `Vary` cache entry.
@@ -91,85 +93,22 @@ impl Encoding {
     }
 }
 
-/// The codings a client accepts, best first: by q-value, then by server preference
-/// (RFC 9110 12.5.3). `identity` is always acceptable to us as a fallback: refusing it
-/// (`identity;q=0`) with nothing else acceptable would earn a `406`, which helps nobody.
-pub fn accepted(accept_encoding: Option<&str>) -> Vec<Encoding> {
-    let Some(value) = accept_encoding else {
-        return Vec::new();
-    };
-    let mut q = [None::<u16>; 3];
-    let mut star = None;
-    for item in value.split(',') {
-        let mut parts = item.split(';');
-        let token = parts.next().unwrap_or("").trim();
-        let weight = parts
-            .find_map(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .or_else(|| p.trim().strip_prefix("Q="))
-            })
-            .map_or(Some(1000), qvalue);
-        let Some(weight) = weight else { continue };
-        if token == "*" {
-            star = Some(weight);
-            continue;
-        }
-        let slot = Encoding::ALL
-            .iter()
-            .position(|e| e.token().eq_ignore_ascii_case(token))
-            .or_else(|| token.eq_ignore_ascii_case("x-gzip").then_some(2));
-        if let Some(i) = slot {
-            q[i] = Some(weight);
-        }
-    }
-    let mut out: Vec<(u16, Encoding)> = Encoding::ALL
+/// The codings a client's `Accept-Encoding` (every field line of it) accepts, best first: by
+/// q-value, then by server preference (RFC 9110 12.5.3). `identity` is always acceptable to us
+/// as a fallback: refusing it (`identity;q=0`) with nothing else acceptable would earn a `406`,
+/// which helps nobody.
+pub fn accepted(headers: &Headers) -> Vec<Encoding> {
+    let weights = negotiate::coding_weights(
+        headers.get_all("accept-encoding"),
+        Encoding::ALL.map(Encoding::token),
+    );
+    let mut out: Vec<_> = Encoding::ALL
         .iter()
-        .zip(q)
-        .filter_map(|(&e, w)| w.or(star).filter(|&w| w > 0).map(|w| (w, e)))
+        .zip(weights)
+        .filter_map(|(&e, w)| w.filter(|w| w.is_acceptable()).map(|w| (w, e)))
         .collect();
     out.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     out.into_iter().map(|(_, e)| e).collect()
-}
-
-/// A q-value in thousandths (`0.5` is 500); `None` when malformed.
-fn qvalue(s: &str) -> Option<u16> {
-    let s = s.trim();
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let millis = format!("{frac:0<3}").parse::<u16>().ok()?;
-    match int {
-        "0" => Some(millis),
-        "1" if millis == 0 => Some(1000),
-        _ => None,
-    }
-}
-
-/// Whether a `Content-Type` is text-like and worth compressing. Images, audio, video, archives
-/// and fonts in woff/woff2 are already compressed and would only grow.
-pub fn compressible(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    essence.starts_with("text/")
-        || essence.ends_with("+xml")
-        || essence.ends_with("+json")
-        || matches!(
-            essence,
-            "application/json"
-                | "application/javascript"
-                | "application/xml"
-                | "application/wasm"
-                | "application/manifest+json"
-                | "application/x-sh"
-                | "application/rtf"
-                | "application/x-tar"
-                | "font/ttf"
-                | "font/otf"
-                | "image/bmp"
-                | "image/x-icon"
-                | "image/vnd.microsoft.icon"
-        )
 }
 
 #[cfg(test)]
@@ -178,30 +117,39 @@ mod tests {
     use super::*;
     use std::io::Read;
 
-    #[test]
-    fn negotiation_by_q_then_preference() {
-        use Encoding::*;
-        assert_eq!(accepted(None), vec![]);
-        assert_eq!(
-            accepted(Some("gzip, deflate, br, zstd")),
-            vec![Brotli, Zstd, Gzip]
-        );
-        assert_eq!(accepted(Some("gzip;q=1.0, br;q=0.5")), vec![Gzip, Brotli]);
-        assert_eq!(accepted(Some("br;q=0, gzip")), vec![Gzip]);
-        assert_eq!(accepted(Some("*")), vec![Brotli, Zstd, Gzip]);
-        assert_eq!(accepted(Some("*;q=0.1, gzip;q=0")), vec![Brotli, Zstd]);
-        assert_eq!(accepted(Some("identity")), vec![]);
-        assert_eq!(accepted(Some("x-gzip")), vec![Gzip]);
-        assert_eq!(accepted(Some("gzip;q=2, br;q=abc")), vec![]);
+    fn accepted(lines: &[&'static str]) -> Vec<Encoding> {
+        let mut h = Headers::new();
+        for line in lines {
+            h.append(
+                http::header::ACCEPT_ENCODING,
+                HeaderValue::from_static(line),
+            );
+        }
+        super::accepted(&h)
     }
 
     #[test]
-    fn qvalues() {
-        assert_eq!(qvalue("1"), Some(1000));
-        assert_eq!(qvalue("0.25"), Some(250));
-        assert_eq!(qvalue("0"), Some(0));
-        assert_eq!(qvalue("1.001"), None);
-        assert_eq!(qvalue("0.1234"), None);
+    fn negotiation_by_q_then_preference() {
+        use Encoding::*;
+        assert_eq!(accepted(&[]), vec![]);
+        assert_eq!(
+            accepted(&["gzip, deflate, br, zstd"]),
+            vec![Brotli, Zstd, Gzip]
+        );
+        assert_eq!(accepted(&["gzip;q=1.0, br;q=0.5"]), vec![Gzip, Brotli]);
+        assert_eq!(accepted(&["br;q=0, gzip"]), vec![Gzip]);
+        assert_eq!(accepted(&["*"]), vec![Brotli, Zstd, Gzip]);
+        assert_eq!(accepted(&["*;q=0.1, gzip;q=0"]), vec![Brotli, Zstd]);
+        assert_eq!(accepted(&["identity"]), vec![]);
+        assert_eq!(accepted(&["x-gzip"]), vec![Gzip]);
+        assert_eq!(accepted(&["gzip;q=2, br;q=abc"]), vec![]);
+    }
+
+    #[test]
+    fn every_accept_encoding_line_counts() {
+        use Encoding::*;
+        assert_eq!(accepted(&["identity", "gzip"]), vec![Gzip]);
+        assert_eq!(accepted(&["gzip;q=0.5", "br"]), vec![Brotli, Gzip]);
     }
 
     #[test]
@@ -220,16 +168,5 @@ mod tests {
         brotli::BrotliDecompress(&mut &br[..], &mut back).unwrap();
         assert_eq!(back, data.as_bytes());
         assert!(br.len() < data.len() / 10);
-    }
-
-    #[test]
-    fn compressible_types() {
-        assert!(compressible("text/html; charset=utf-8"));
-        assert!(compressible("application/json"));
-        assert!(compressible("image/svg+xml"));
-        assert!(compressible("application/wasm"));
-        assert!(!compressible("image/png"));
-        assert!(!compressible("application/gzip"));
-        assert!(!compressible("application/octet-stream"));
     }
 }

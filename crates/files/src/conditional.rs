@@ -4,6 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::Method;
 use http1::Headers;
+use semantics::etag::{self, Comparison};
 
 /// What the preconditions of a request say about the selected representation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +29,8 @@ pub struct Validators<'a> {
 /// Evaluates `If-Match`, `If-Unmodified-Since`, `If-None-Match` and `If-Modified-Since`.
 pub fn evaluate(headers: &Headers, method: &Method, v: Validators<'_>) -> Outcome {
     // Step 1 and 2: the state-changing preconditions, strong comparison (13.1.1).
-    if let Some(value) = headers.get_str("if-match") {
-        if !list_matches(value, v.etag, true) {
+    if headers.contains("if-match") {
+        if !list_matches(headers, "if-match", v.etag, Comparison::Strong) {
             return Outcome::Failed;
         }
     } else if header_date(headers, "if-unmodified-since")
@@ -39,8 +40,8 @@ pub fn evaluate(headers: &Headers, method: &Method, v: Validators<'_>) -> Outcom
     }
     let safe = method == Method::GET || method == Method::HEAD;
     // Step 3: If-None-Match, weak comparison (13.1.2); it makes If-Modified-Since ignored.
-    if let Some(value) = headers.get_str("if-none-match") {
-        if list_matches(value, v.etag, false) {
+    if headers.contains("if-none-match") {
+        if list_matches(headers, "if-none-match", v.etag, Comparison::Weak) {
             return if safe {
                 Outcome::NotModified
             } else {
@@ -87,33 +88,10 @@ fn seconds(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// Whether the list of entity tags in `value` (or `*`) matches `etag`.
-fn list_matches(value: &str, etag: &str, strong: bool) -> bool {
-    if value.trim() == "*" {
-        return true;
-    }
-    EntityTags { rest: value }.any(|(weak, tag)| tag == etag && !(strong && weak))
-}
-
-/// Iterates the `(weak, "opaque")` entity tags of a list; stops at the first malformed one.
-struct EntityTags<'a> {
-    rest: &'a str,
-}
-
-impl<'a> Iterator for EntityTags<'a> {
-    type Item = (bool, &'a str);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let s = self.rest.trim_start_matches([' ', '\t', ',']);
-        let (weak, s) = match s.strip_prefix("W/") {
-            Some(after) => (true, after),
-            None => (false, s),
-        };
-        let body = s.strip_prefix('"')?;
-        let end = body.find('"')? + 2;
-        self.rest = &s[end..];
-        Some((weak, &s[..end]))
-    }
+/// Whether the entity-tag list of header `name`, every field line of it, (or `*`) matches
+/// `etag`; a malformed list matches nothing.
+fn list_matches(headers: &Headers, name: &str, etag: &str, cmp: Comparison) -> bool {
+    etag::list_matches(headers.get_all(name), etag, cmp)
 }
 
 #[cfg(test)]
@@ -206,8 +184,24 @@ mod tests {
 
     #[test]
     fn malformed_tag_lists_match_nothing() {
-        assert!(!list_matches("abc-1", TAG, false));
-        assert!(!list_matches("\"abc-1", TAG, false));
-        assert!(list_matches(" ,\"q\" ,\"abc-1\"", TAG, true));
+        assert_eq!(eval(&[("if-none-match", "abc-1")]), Outcome::Proceed);
+        assert_eq!(eval(&[("if-none-match", "\"abc-1")]), Outcome::Proceed);
+        assert_eq!(
+            eval(&[("if-match", " ,\"q\" ,\"abc-1\"")]),
+            Outcome::Proceed
+        );
+        assert_eq!(eval(&[("if-match", "\"abc-1\", junk")]), Outcome::Failed);
+    }
+
+    #[test]
+    fn every_if_none_match_line_counts() {
+        assert_eq!(
+            eval(&[("if-none-match", "\"x\""), ("if-none-match", "\"abc-1\"")]),
+            Outcome::NotModified
+        );
+        assert_eq!(
+            eval(&[("if-match", "\"x\""), ("if-match", "\"abc-1\"")]),
+            Outcome::Proceed
+        );
     }
 }

@@ -6,11 +6,12 @@ use futures_util::future::Either;
 use http::{HeaderValue, Method, StatusCode, header};
 use http1::RequestHead;
 use http1::response::RenderedFields;
+use semantics::negotiate;
 use server::{Request, Response, Service};
 
 use crate::cache::{self, Cache, Cached};
 use crate::compress::{self, Encoding};
-use crate::listing::{self, Sort};
+use crate::listing::Sort;
 use crate::lookup::{self, Found, Want};
 use crate::resolve::{self, RelPath};
 use crate::respond::{self, Content, Rep, RepMeta};
@@ -75,7 +76,7 @@ impl Files {
             return Plan::Ready(self.options(req));
         }
         if method != Method::GET && method != Method::HEAD {
-            return Plan::Ready(error(if is_standard(method) {
+            return Plan::Ready(error(if semantics::method::is_standard(method) {
                 Error::MethodNotAllowed
             } else {
                 Error::NotImplemented
@@ -85,7 +86,7 @@ impl Files {
         let encodings = if ranged {
             Vec::new()
         } else {
-            compress::accepted(req.headers.get_str("accept-encoding"))
+            compress::accepted(&req.headers)
         };
         // The path is decoded into the key buffer, and a path object made only on a miss.
         let looked = KEY.with_borrow_mut(|key| {
@@ -106,7 +107,7 @@ impl Files {
             Err(e) => return Plan::Ready(error(e)),
         };
         let sort = Sort::from_query(req.target.query());
-        let json = listing::wants_json(req.target.query(), req.headers.get_str("accept"));
+        let json = negotiate::wants_json(req.target.query(), req.headers.get_all("accept"));
         if rel.slash && self.inner.cfg.listing {
             let key = cache::page_key(&rel.key(), sort, json);
             if let Some(page) = self.inner.cache.page(&key) {
@@ -210,7 +211,7 @@ impl Files {
         };
         let want = Want {
             rel: spa,
-            encodings: compress::accepted(req.headers.get_str("accept-encoding")),
+            encodings: compress::accepted(&req.headers),
             sort: Sort::from_query(None),
             json: false,
         };
@@ -332,20 +333,6 @@ fn listing_response(page: bytes::Bytes, json: bool) -> Response {
     };
     r.header(header::CACHE_CONTROL, "no-cache")
         .header(header::VARY, "Accept")
-}
-
-/// Whether `method` is one HTTP defines (RFC 9110 9.3, RFC 5789): those get `405` on a file,
-/// anything else `501`.
-fn is_standard(method: &Method) -> bool {
-    [
-        Method::POST,
-        Method::PUT,
-        Method::DELETE,
-        Method::CONNECT,
-        Method::TRACE,
-        Method::PATCH,
-    ]
-    .contains(method)
 }
 
 /// The one place an [`Error`] becomes a response. Bodies are the bare status text: nothing

@@ -34,6 +34,7 @@
 //! - [`cache`]: the bounded in-memory cache of small files, revalidated on every hit.
 //! - [`watch`]: inotify watches that tell the cache which files changed, without a `stat`.
 //! - [`listing`]: directory listings as HTML or JSON.
+//! - `query` (re-exported by [`listing`]): what a listing's query string asks for, without I/O.
 //! - [`lookup`]: the blocking part: find what a path names and load it.
 //! - [`respond`]: a representation plus the request's headers give the response.
 //! - [`handler`]: [`Files`], the service tying them together.
@@ -48,6 +49,7 @@ pub mod listing;
 pub mod lookup;
 pub mod meta;
 pub mod mime;
+mod query;
 pub mod range;
 pub mod resolve;
 pub mod respond;

@@ -14,8 +14,11 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
+use semantics::html::escape_into;
+use semantics::size::Size;
 use serde::Serialize;
 
+pub use crate::query::{Sort, SortKey};
 use crate::resolve::{RelPath, is_inside};
 
 /// Bytes left alone in an href: RFC 3986 unreserved characters. Everything else, `:` included
@@ -77,47 +80,7 @@ pub fn read(
     Ok(out)
 }
 
-/// The column to sort by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    /// By name, ignoring ASCII case.
-    Name,
-    /// By size.
-    Size,
-    /// By modification time.
-    Modified,
-}
-
-/// How to order a listing: `?sort=name|size|modified&order=asc|desc`. Directories always come
-/// first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sort {
-    /// The column.
-    pub key: SortKey,
-    /// Descending instead of ascending.
-    pub descending: bool,
-}
-
 impl Sort {
-    /// The order a query asks for; unknown values fall back to name, ascending.
-    pub fn from_query(query: Option<&str>) -> Sort {
-        let mut sort = Sort {
-            key: SortKey::Name,
-            descending: false,
-        };
-        for (k, v) in pairs(query) {
-            match (k, v) {
-                ("sort", "name") => sort.key = SortKey::Name,
-                ("sort", "size") => sort.key = SortKey::Size,
-                ("sort", "modified") => sort.key = SortKey::Modified,
-                ("order", "desc") => sort.descending = true,
-                ("order", "asc") => sort.descending = false,
-                _ => {}
-            }
-        }
-        sort
-    }
-
     /// Sorts `entries`.
     pub fn apply(self, entries: &mut [Entry]) {
         entries.sort_unstable_by(|a, b| {
@@ -132,14 +95,6 @@ impl Sort {
             })
         });
     }
-
-    fn param(self) -> &'static str {
-        match self.key {
-            SortKey::Name => "name",
-            SortKey::Size => "size",
-            SortKey::Modified => "modified",
-        }
-    }
 }
 
 fn by_name(a: &Entry, b: &Entry) -> Ordering {
@@ -153,22 +108,6 @@ fn by_name(a: &Entry, b: &Entry) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-/// `key=value` pairs of a query string (values are not decoded: the ones we read are plain).
-fn pairs(query: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter_map(|p| p.split_once('=').or(Some((p, ""))))
-}
-
-/// Whether the client asked for JSON: `?format=json`, or an `Accept` naming JSON and not HTML.
-pub fn wants_json(query: Option<&str>, accept: Option<&str>) -> bool {
-    if pairs(query).any(|kv| kv == ("format", "json")) {
-        return true;
-    }
-    accept.is_some_and(|a| a.contains("application/json") && !a.contains("text/html"))
-}
-
 /// The percent-encoded form of a name, for an href.
 fn href(name: &[u8]) -> String {
     percent_encoding::percent_encode(name, HREF).to_string()
@@ -178,27 +117,6 @@ fn href(name: &[u8]) -> String {
 fn push_href(out: &mut String, name: &[u8]) {
     for piece in percent_encoding::percent_encode(name, HREF) {
         out.push_str(piece);
-    }
-}
-
-/// Appends `text` with `<`, `>`, `&`, `"` and `'` escaped.
-fn escape_into(out: &mut String, text: &str) {
-    if !text
-        .bytes()
-        .any(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\''))
-    {
-        out.push_str(text);
-        return;
-    }
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
     }
 }
 
@@ -219,33 +137,6 @@ fn push_num(out: &mut String, n: u64, width: usize) {
     for &d in &digits[start..] {
         out.push(char::from(d));
     }
-}
-
-/// `1.5 KiB`, `12 MiB`, `999 B`.
-pub fn human_size(n: u64) -> String {
-    let mut out = String::new();
-    push_size(&mut out, n);
-    out
-}
-
-fn push_size(out: &mut String, n: u64) {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    if n < 1024 {
-        push_num(out, n, 1);
-        out.push_str(" B");
-        return;
-    }
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    let _ = if v < 10.0 {
-        write!(out, "{v:.1} {}", UNITS[unit])
-    } else {
-        write!(out, "{v:.0} {}", UNITS[unit])
-    };
 }
 
 /// `YYYY-MM-DD HH:MM` in UTC.
@@ -420,7 +311,7 @@ fn row(out: &mut String, e: &Entry) {
     if e.is_dir {
         out.push('\u{2014}');
     } else {
-        push_size(out, e.size);
+        let _ = write!(out, "{}", Size(e.size));
     }
     out.push_str("</td><td class=\"m\">");
     if let Some(t) = e.modified {
@@ -534,12 +425,7 @@ mod tests {
     }
 
     #[test]
-    fn sizes_and_times_for_humans() {
-        assert_eq!(human_size(0), "0 B");
-        assert_eq!(human_size(1023), "1023 B");
-        assert_eq!(human_size(1536), "1.5 KiB");
-        assert_eq!(human_size(5 * 1024 * 1024), "5.0 MiB");
-        assert_eq!(human_size(200 * 1024 * 1024), "200 MiB");
+    fn times_for_humans() {
         let mut n = String::new();
         push_num(&mut n, 7, 2);
         push_num(&mut n, 12345, 2);
@@ -552,13 +438,5 @@ mod tests {
             short_time(UNIX_EPOCH + Duration::from_secs(951_782_400)),
             "2000-02-29 00:00"
         );
-    }
-
-    #[test]
-    fn json_is_asked_for_explicitly() {
-        assert!(wants_json(Some("format=json"), None));
-        assert!(wants_json(None, Some("application/json")));
-        assert!(!wants_json(None, Some("text/html,application/json;q=0.9")));
-        assert!(!wants_json(None, None));
     }
 }

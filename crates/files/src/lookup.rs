@@ -134,7 +134,7 @@ fn load(cfg: &Config, cache: &Cache, want: &Want, path: &Path) -> Result<Rep, Er
         .collect();
     let (file, id) = open(path)?;
     let compressible = cfg.compress
-        && compress::compressible(content_type.to_str().unwrap_or(""))
+        && semantics::compressible::is_compressible(content_type.to_str().unwrap_or(""))
         && (compress::MIN_SIZE..=compress::MAX_SIZE).contains(&id.len());
     let alternatives = compressible || !sidecars.is_empty();
     let base = RepMeta {

@@ -130,12 +130,9 @@ fn parse_spec(spec: &str, len: u64) -> Spec {
     })
 }
 
-/// A non-empty run of ASCII digits that fits in a `u64`.
+/// A range bound: a non-empty run of ASCII digits that fits in a `u64`.
 fn digits(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
+    semantics::decimal::parse_u64(s.as_bytes())
 }
 
 /// Sorts and merges overlapping or adjacent ranges.

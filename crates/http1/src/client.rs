@@ -9,6 +9,7 @@
 use std::fmt;
 
 use http::{HeaderName, HeaderValue, Method, StatusCode, Version};
+use semantics::decimal::parse_u64 as parse_decimal;
 
 use crate::headers::trim_ows;
 use crate::{BodyKind, Headers};
@@ -277,19 +278,6 @@ fn is_only_chunked(headers: &Headers) -> bool {
         (codings.next(), codings.next()),
         (Some(c), None) if c.eq_ignore_ascii_case(b"chunked")
     )
-}
-
-/// A non-empty run of ASCII digits as a `u64`, `None` on anything else or overflow.
-fn parse_decimal(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &d| {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
 }
 
 #[cfg(test)]

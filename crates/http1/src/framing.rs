@@ -5,6 +5,7 @@
 //! smuggling rules (CL with TE, disagreeing lengths, `chunked` not last) live in one place.
 
 use http::Version;
+use semantics::decimal::parse_u64 as parse_decimal;
 
 use crate::ParseError;
 use crate::syntax::{is_token, list_elements};
@@ -107,17 +108,6 @@ impl Framing {
             Some(n) => Ok(BodyKind::Length(n)),
         }
     }
-}
-
-/// `1*DIGIT` as a `u64`; `None` for an empty string, any other byte, or overflow.
-fn parse_decimal(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &b| {
-        let d = (b as char).to_digit(10)?;
-        n.checked_mul(10)?.checked_add(u64::from(d))
-    })
 }
 
 /// The options of the `Connection` header that decide persistence (RFC 9112 9.3).

@@ -144,15 +144,7 @@ impl<'a> IntoIterator for &'a Headers {
 }
 
 /// Strips optional whitespace (SP / HTAB) from both ends.
-pub fn trim_ows(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
-}
+pub use semantics::list::trim_ows;
 
 #[cfg(test)]
 mod tests {

@@ -4,39 +4,8 @@
 use crate::ParseError;
 use crate::headers::trim_ows;
 
-/// `tchar` of RFC 9110 5.6.2, as a lookup table: one load per byte on the hot path.
-///
-/// ```text
-/// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
-///         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
-/// ```
-static TCHAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(c, b'!' | b'#' | b'$' | b'%' | b'&')
-            || matches!(
-                c,
-                b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
-            );
-        b += 1;
-    }
-    table
-};
-
-/// Whether `b` may appear in a token (method, field name, coding, extension name).
-#[inline]
-pub(crate) fn is_tchar(b: u8) -> bool {
-    TCHAR[usize::from(b)]
-}
-
-/// Whether `s` is a non-empty token.
-#[inline]
-pub(crate) fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
-}
+/// `tchar` and tokens (RFC 9110 5.6.2), shared with every other reader of HTTP lists.
+pub(crate) use semantics::list::{is_tchar, is_token};
 
 /// Whether `b` may appear inside a field value: HTAB, SP, VCHAR or obs-text (RFC 9110 5.5).
 /// Every other control byte (NUL, CR, LF, 0x01-0x08, 0x0B-0x1F, DEL) is rejected.

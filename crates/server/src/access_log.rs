@@ -25,7 +25,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use http1::{RequestHead, Version};
 
 /// A thread's buffered lines are written out once they reach this size; it bounds what a
@@ -454,21 +453,9 @@ fn rfc3339_time(out: &mut Vec<u8>, now: SystemTime) {
 
 /// The user name of `Authorization: Basic`, for the access log (not verified: logging only).
 fn basic_auth_user(head: &RequestHead) -> Option<String> {
-    let value = head.headers.get_str("authorization")?;
-    let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(token.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let user = text.split_once(':').map_or(text.as_str(), |(u, _)| u);
-    let clean: String = user
-        .chars()
-        .filter(|c| !c.is_control() && *c != ' ')
-        .collect();
-    (!clean.is_empty()).then_some(clean)
+    let user = semantics::auth::basic_user(head.headers.get("authorization")?.as_bytes())?;
+    // A space would split the log's user field; the control bytes are already refused.
+    Some(user.replace(' ', "_"))
 }
 
 #[cfg(test)]

@@ -61,6 +61,8 @@ pub use routing::Router;
 
 // What an application needs from the layers below, so that it depends on this crate alone.
 pub use http1::{HeaderName, HeaderValue, Headers, Method, StatusCode, Version, header};
+/// The HTTP rules (negotiation, entity tags, escaping, ...) a handler may need.
+pub use semantics;
 pub use server::{Body, BodyError, ConnInfo, Request, Response, ResponseBody, Service};
 
 /// A boxed, sendable future, the type every erased handler returns.

@@ -51,7 +51,7 @@ impl Progress {
     }
 }
 
-/// One line of progress: `[=====>    ]  50%  1.0 MiB / 2.0 MiB  512.0 KiB/s`.
+/// One line of progress: `[=====>    ]  50%  1.0 MiB / 2.0 MiB  512 KiB/s`.
 pub fn render(done: u64, total: Option<u64>, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
@@ -73,19 +73,10 @@ pub fn render(done: u64, total: Option<u64>, elapsed: Duration) -> String {
     }
 }
 
-/// `n` bytes in binary units with one decimal: `512 B`, `1.5 KiB`, `2.0 MiB`.
+/// `n` bytes in binary units, as the file server's listings show them: `512 B`, `1.5 KiB`,
+/// `12 MiB`.
 fn size(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
+    semantics::size::human_size(n)
 }
 
 #[cfg(test)]
@@ -99,7 +90,7 @@ mod tests {
         assert_eq!(
             half,
             format!(
-                "[{:<30}]  50%  1.0 MiB / 2.0 MiB  512.0 KiB/s",
+                "[{:<30}]  50%  1.0 MiB / 2.0 MiB  512 KiB/s",
                 "=".repeat(15) + ">"
             )
         );

@@ -76,41 +76,15 @@ fn is_compressible(r: &Response) -> bool {
     {
         return false;
     }
-    let Some(ct) = r.headers.get_str("content-type") else {
-        return false;
-    };
-    let ct = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    ct.starts_with("text/")
-        || ct.ends_with("+json")
-        || ct.ends_with("+xml")
-        || matches!(
-            ct.as_str(),
-            "application/json" | "application/javascript" | "application/xml" | "image/svg+xml"
-        )
+    r.headers
+        .get_str("content-type")
+        .is_some_and(semantics::compressible::is_compressible)
 }
 
-/// Whether `Accept-Encoding` lists `gzip` (or `*`) with a non-zero quality (RFC 9110 12.5.3).
+/// Whether `Accept-Encoding`, every field line of it, gives `gzip` (or `*`) a weight above
+/// zero (RFC 9110 12.5.3).
 fn accepts_gzip(headers: &Headers) -> bool {
-    headers
-        .get_all("accept-encoding")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|item| {
-            let mut parts = item.split(';');
-            let coding = parts.next().unwrap_or("").trim();
-            let zero = parts.any(|p| {
-                let p = p.trim();
-                p.strip_prefix("q=")
-                    .or_else(|| p.strip_prefix("Q="))
-                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
-            });
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !zero
-        })
+    semantics::negotiate::accepts_coding(headers.get_all("accept-encoding"), "gzip")
 }
 
 fn gzip(data: &[u8]) -> std::io::Result<Bytes> {
@@ -152,6 +126,17 @@ mod tests {
         assert!(!accepts_gzip(&headers("gzip;q=0")));
         assert!(!accepts_gzip(&headers("br")));
         assert!(!accepts_gzip(&Headers::new()));
+    }
+
+    #[test]
+    fn malformed_or_refused_gzip_is_not_accepted() {
+        // `q=2` is not a qvalue, so the element is ignored; `*;q=0` does not undo `gzip`.
+        assert!(!accepts_gzip(&headers("gzip;q=2")));
+        assert!(!accepts_gzip(&headers("gzip;q=0, *")));
+        assert!(accepts_gzip(&headers("gzip, *;q=0")));
+        let mut two = headers("br");
+        two.append(header::ACCEPT_ENCODING, HeaderValue::from_static("GZIP"));
+        assert!(accepts_gzip(&two));
     }
 
     #[test]

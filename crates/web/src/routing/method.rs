@@ -5,25 +5,7 @@ use server::Response;
 
 use crate::handler::{Endpoint, Handler, endpoint};
 
-/// Whether `method` is registered by RFC 9110 (section 9) or is `PATCH` (RFC 5789). Method
-/// names are case-sensitive: `get` is not `GET`.
-///
-/// RFC 9110 section 9.1: "An origin server that receives a request method that is unrecognized
-/// or not implemented SHOULD respond with the 501 (Not Implemented) status code."
-pub fn is_standard(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET
-            | Method::HEAD
-            | Method::POST
-            | Method::PUT
-            | Method::DELETE
-            | Method::CONNECT
-            | Method::OPTIONS
-            | Method::TRACE
-            | Method::PATCH
-    )
-}
+pub use semantics::method::is_standard;
 
 /// The handlers of one path, by method.
 pub struct MethodRouter<S = ()> {
