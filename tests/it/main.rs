@@ -6,6 +6,7 @@ mod harness;
 
 mod cgi;
 mod client;
+mod files_hardening;
 mod foundation;
 mod serve;
 mod site;

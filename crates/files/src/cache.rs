@@ -28,6 +28,7 @@ use bytes::Bytes;
 use http1::response::RenderedFields;
 
 use crate::compress::Encoding;
+use crate::flight::Flights;
 use crate::meta::FileId;
 use crate::respond::{Content, RepMeta};
 use crate::watch::{self, Changes, Queue, Watcher, Wd};
@@ -166,6 +167,8 @@ pub struct Cache {
     queue: Option<Queue>,
     /// Set (for good) before the first watch is added; until then there is no queue to read.
     watching: AtomicBool,
+    /// On-the-fly compressions under way, whose results land here.
+    flights: Arc<Flights>,
 }
 
 impl Default for Cache {
@@ -181,6 +184,7 @@ impl Default for Cache {
             clock: AtomicU64::new(0),
             pages: Mutex::default(),
             watching: AtomicBool::new(false),
+            flights: Arc::default(),
         }
     }
 }
@@ -327,6 +331,11 @@ impl Cache {
 
     fn lock_pages(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Arc<Page>>> {
         self.pages.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The on-the-fly compressions under way.
+    pub fn flights(&self) -> &Arc<Flights> {
+        &self.flights
     }
 
     /// Bytes currently accounted to entries.

@@ -19,8 +19,9 @@ pub enum Error {
     BadPath(&'static str),
     /// Nothing is there, or it is hidden (dotfiles without `--hidden`) (`404`).
     NotFound,
-    /// Something is there but may not be served: a symlink out of the root, a file the server
-    /// cannot read, a device or FIFO (`403`).
+    /// Something is there but may not be served: a file the server cannot read, a device or
+    /// FIFO (`403`). A symlink the policy refuses is [`Error::NotFound`]: it does not tell that
+    /// something is there.
     Forbidden,
     /// A method other than GET/HEAD/OPTIONS that the file server knows but does not allow (`405`).
     MethodNotAllowed,

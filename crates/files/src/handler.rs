@@ -34,7 +34,7 @@ pub struct Files {
 #[derive(Debug)]
 struct Inner {
     cfg: Config,
-    cache: Cache,
+    cache: Arc<Cache>,
     spa: Option<RelPath>,
 }
 
@@ -48,7 +48,7 @@ impl Files {
         Files {
             inner: Arc::new(Inner {
                 cfg,
-                cache: Cache::new(),
+                cache: Arc::new(Cache::new()),
                 spa,
             }),
         }
