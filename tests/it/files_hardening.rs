@@ -223,6 +223,36 @@ fn symlinks_to_dotfiles_are_hidden_and_links_out_are_not_found() {
     );
 }
 
+#[test]
+fn a_large_file_still_changing_is_not_compressed_per_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = serve(dir.path(), &[]);
+    for round in 0..3 {
+        // Rewritten before every request: each would be a compression of its own.
+        let data = text(400 * 1024 + round);
+        fs::write(dir.path().join("log.txt"), &data).expect("write");
+        let r = request(s.addr, "GET", "/log.txt", &[("Accept-Encoding", "br")], b"");
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.header("content-encoding"),
+            None,
+            "sent as it is until it settles"
+        );
+        assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+        assert!(r.body == data);
+    }
+    // A small one is cheap to compress and is compressed.
+    fs::write(dir.path().join("small.txt"), text(8_000)).expect("write");
+    let r = request(
+        s.addr,
+        "GET",
+        "/small.txt",
+        &[("Accept-Encoding", "br")],
+        b"",
+    );
+    assert_eq!(r.header("content-encoding"), Some("br"));
+}
+
 /// Peak resident memory of process `pid` in KiB (`VmHWM`).
 fn peak_rss_kib(pid: u32) -> u64 {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("status");

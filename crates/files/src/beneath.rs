@@ -51,25 +51,31 @@ pub struct Opened {
 /// allows: anything not allowed is [`Error::NotFound`], like anything not there, so that a
 /// refusal does not tell that a file exists.
 pub fn open(cfg: &Config, rel: &Path) -> Result<Opened, Error> {
+    open_with(cfg, rel, !NO_OPENAT2.load(Ordering::Relaxed))
+}
+
+/// [`open`] with `openat2`, or (`beneath` false) with the fallback for kernels without it.
+fn open_with(cfg: &Config, rel: &Path, mut beneath: bool) -> Result<Opened, Error> {
     let path = cfg.root.join(rel);
-    if !NO_OPENAT2.load(Ordering::Relaxed) {
+    if beneath {
         match open_plain(&cfg.root, rel) {
             Ok(fd) => {
-                return Ok(Opened {
-                    file: fd.into(),
-                    path,
-                });
+                let file = fd.into();
+                return Ok(Opened { file, path });
             }
             // A symlink on the way: resolve it and apply the policy below.
             Err(Errno::LOOP) => {}
-            Err(Errno::NOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+            Err(Errno::NOSYS) => {
+                NO_OPENAT2.store(true, Ordering::Relaxed);
+                beneath = false;
+            }
             Err(e) => return Err(io::Error::from(e).into()),
         }
     }
     let real = std::fs::canonicalize(&path)?;
     let file = match real.strip_prefix(&cfg.root) {
         Ok(inner) if !cfg.hidden && has_dotfile(inner) => return Err(Error::NotFound),
-        Ok(inner) if !NO_OPENAT2.load(Ordering::Relaxed) => match open_plain(&cfg.root, inner) {
+        Ok(inner) if beneath => match open_plain(&cfg.root, inner) {
             Ok(fd) => File::from(fd),
             // The tree changed since `realpath`: a link swapped in, or the file gone.
             Err(Errno::LOOP) => return Err(Error::NotFound),
@@ -153,9 +159,9 @@ mod tests {
         (dir, out, cfg)
     }
 
-    fn read(cfg: &Config, rel: &str) -> Result<String, Error> {
+    fn read(cfg: &Config, rel: &str, beneath: bool) -> Result<String, Error> {
         let mut s = String::new();
-        open(cfg, Path::new(rel))?
+        open_with(cfg, Path::new(rel), beneath)?
             .file
             .read_to_string(&mut s)
             .unwrap();
@@ -164,6 +170,16 @@ mod tests {
 
     #[test]
     fn links_inside_are_followed_and_the_rest_is_not_found() {
+        policy(true);
+    }
+
+    #[test]
+    fn without_openat2_the_policy_is_the_same() {
+        policy(false);
+    }
+
+    fn policy(beneath: bool) {
+        let read = |cfg: &Config, rel: &str| read(cfg, rel, beneath);
         let (_d, _o, mut cfg) = setup();
         assert_eq!(read(&cfg, "a.txt").unwrap(), "a");
         assert_eq!(read(&cfg, "rel").unwrap(), "a");
@@ -191,6 +207,22 @@ mod tests {
         assert_eq!(
             open(&cfg, Path::new("rel")).unwrap().path,
             cfg.root.join("rel")
+        );
+    }
+
+    #[test]
+    fn a_link_swapped_in_after_the_check_is_never_followed() {
+        // The second open of a checked path refuses any symlink on it, so a directory
+        // replaced by a link out between `realpath` and the open cannot lead out.
+        let (_d, out, cfg) = setup();
+        std::fs::create_dir(cfg.root.join("d")).unwrap();
+        std::fs::write(cfg.root.join("d/o.txt"), "in").unwrap();
+        assert!(open_plain(&cfg.root, Path::new("d/o.txt")).is_ok());
+        std::fs::rename(cfg.root.join("d"), cfg.root.join("d-old")).unwrap();
+        symlink(out.path(), cfg.root.join("d")).unwrap();
+        assert_eq!(
+            open_plain(&cfg.root, Path::new("d/o.txt")).err(),
+            Some(Errno::LOOP)
         );
     }
 

@@ -5,10 +5,10 @@ use std::io;
 
 use http::StatusCode;
 
-/// `ELOOP` on Linux: a symlink cycle, which the client cannot tell from a missing file.
-const ELOOP: i32 = 40;
-/// `ENAMETOOLONG` on Linux: a name longer than the filesystem allows.
-const ENAMETOOLONG: i32 = 36;
+/// A symlink cycle, which the client cannot tell from a missing file.
+const ELOOP: i32 = rustix::io::Errno::LOOP.raw_os_error();
+/// A name longer than the filesystem allows: nothing can be there.
+const ENAMETOOLONG: i32 = rustix::io::Errno::NAMETOOLONG.raw_os_error();
 
 /// Why a file request failed. Each variant is a different answer; none carries a filesystem
 /// path, so nothing about the server's layout can reach a response.
