@@ -163,9 +163,9 @@ const SHARDS: usize = 16;
 
 /// The cache; shared by every worker thread.
 ///
-/// A hit takes one lock, that of the [`SHARDS`] part its key falls in. Everything that changes
+/// A hit takes one lock, that of the part (of `SHARDS`) its key falls in. Everything that changes
 /// the cache (inserts, removals, eviction, applying change events) is serialised by a second
-/// lock, [`Cache::writer`], taken before any part's; applying events also holds every part's
+/// lock, the writer lock, taken before any part's; applying events also holds every part's
 /// lock while it reads the queue, so a hit that finds the queue empty because events are being
 /// applied waits for them in [`Cache::get`].
 #[derive(Debug)]

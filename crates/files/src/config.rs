@@ -51,8 +51,9 @@ pub struct Config {
     /// Whether every response allows any origin (`Access-Control-Allow-Origin: *`) and
     /// preflight requests are answered.
     pub cors: bool,
-    /// Fields added to every response (`-H`): see [`crate::Files`] for how each merges with
-    /// the server's own. Names [`is_computed`] accepts must not be among them.
+    /// Fields added to every response (`-H`), each replacing the server's field of the same
+    /// name, except `Vary`, which is merged with the server's. Names [`is_computed`] accepts
+    /// must not be among them.
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 

@@ -18,6 +18,11 @@
 //!   revalidate, which a strong `ETag` makes a cheap `304`.
 //! - Ranges are coalesced; too many (see [`range`]) get the whole file with `200`. Encoded
 //!   forms are never ranged: a request with `Range` gets the unencoded file.
+//! - Text-like files are compressed on the fly once per representation: requests arriving
+//!   meanwhile stream the same compression ([`flight`]); a large file still changing goes out
+//!   as it is. A `304` carries the validators and `Vary` its `200` would have.
+//! - `-H` fields replace the server's field of the same name, except `Vary`, which is merged;
+//!   fields the server computes cannot be set ([`config::is_computed`]).
 //! - Small files are served from memory and large ones with `sendfile`; both revalidate with
 //!   one system call per hit (a look at inotify's queue, `ioctl(FIONREAD)`, for a watched file,
 //!   a `stat` for any other), so an edited file is served fresh on the next request.
