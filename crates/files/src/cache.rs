@@ -53,7 +53,8 @@ const ENTRY_OVERHEAD: usize = 512;
 /// its size and time in a listing may lag by up to this long (its content never does).
 pub const LISTING_TTL: Duration = Duration::from_secs(1);
 
-/// Most rendered listings kept; past it, the oldest half is dropped.
+/// Most rendered listings kept, an equal share in each part of the cache; past a part's share,
+/// its oldest half is dropped.
 pub const MAX_PAGES: usize = 256;
 
 /// Largest rendered listing kept (about 15,000 entries).
@@ -176,7 +177,8 @@ pub struct Cache {
     total: AtomicUsize,
     /// Ticks once per insert; a hit stamps its entry with it (a load, not a shared increment).
     clock: AtomicU64,
-    pages: Mutex<HashMap<Vec<u8>, Arc<Page>>>,
+    /// Rendered listings, split into parts like the entries.
+    pages: [Mutex<HashMap<Vec<u8>, Arc<Page>>>; SHARDS],
     /// The watcher's event queue, looked at without any lock.
     queue: Option<Queue>,
     /// Set (for good) before the first watch is added; until then there is no queue to read.
@@ -194,7 +196,7 @@ impl Default for Cache {
             writer: Mutex::new(Writer { watcher }),
             total: AtomicUsize::new(0),
             clock: AtomicU64::new(0),
-            pages: Mutex::default(),
+            pages: Default::default(),
             watching: AtomicBool::new(false),
             flights: Arc::default(),
         }
@@ -400,7 +402,7 @@ impl Cache {
 
     /// The rendered listing under `key`, if it is still current.
     pub fn page(&self, key: &[u8]) -> Option<Arc<Page>> {
-        let page = self.lock_pages().get(key).cloned()?;
+        let page = self.lock_pages(key).get(key).cloned()?;
         page.is_current().then_some(page)
     }
 
@@ -409,8 +411,8 @@ impl Cache {
         if page.body.len() > MAX_PAGE {
             return;
         }
-        let mut pages = self.lock_pages();
-        if pages.len() >= MAX_PAGES {
+        let mut pages = self.lock_pages(&key);
+        if pages.len() >= MAX_PAGES / SHARDS {
             let mut ages: Vec<Instant> = pages.values().map(|p| p.made).collect();
             ages.sort_unstable();
             let cutoff = ages[ages.len() / 2];
@@ -419,8 +421,9 @@ impl Cache {
         pages.insert(key, Arc::new(page));
     }
 
-    fn lock_pages(&self) -> MutexGuard<'_, HashMap<Vec<u8>, Arc<Page>>> {
-        lock(&self.pages)
+    /// The part of the listings `key` belongs to, locked.
+    fn lock_pages(&self, key: &[u8]) -> MutexGuard<'_, HashMap<Vec<u8>, Arc<Page>>> {
+        lock(&self.pages[shard_of(key)])
     }
 
     /// The on-the-fly compressions under way.
@@ -617,7 +620,8 @@ mod tests {
             let p = Page::new(dir.path().to_path_buf(), id, Bytes::new(), false);
             cache.insert_page(format!("p{i}").into_bytes(), p);
         }
-        assert!(cache.lock_pages().len() <= MAX_PAGES);
+        let kept: usize = cache.pages.iter().map(|p| lock(p).len()).sum();
+        assert!(kept <= MAX_PAGES);
     }
 
     #[test]
