@@ -9,7 +9,8 @@
 //! real path it found is then opened again with `RESOLVE_NO_SYMLINKS`: if a link was swapped in
 //! since, that open fails rather than following it. Where the kernel lacks `openat2` (before
 //! Linux 5.6, `ENOSYS`), the same `realpath` check is followed by a plain open: the check and
-//! the open are then two steps, as in most servers.
+//! the open are then two steps, as in most servers. (Some seccomp filters answer `EPERM`
+//! instead; a probe of the root tells that apart from a file that may not be opened.)
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -65,7 +66,12 @@ fn open_with(cfg: &Config, rel: &Path, mut beneath: bool) -> Result<Opened, Erro
             }
             // A symlink on the way: resolve it and apply the policy below.
             Err(Errno::LOOP) => {}
-            Err(Errno::NOSYS) => {
+            // `ENOSYS` before Linux 5.6; `EPERM` from seccomp filters that predate the call
+            // (older container runtimes). Either way the root itself cannot be opened so.
+            Err(e @ (Errno::NOSYS | Errno::PERM)) => {
+                if open_plain(&cfg.root, Path::new("")).is_ok() {
+                    return Err(io::Error::from(e).into());
+                }
                 NO_OPENAT2.store(true, Ordering::Relaxed);
                 beneath = false;
             }
