@@ -133,15 +133,8 @@ fn header(raw: &str) -> Result<(HeaderName, HeaderValue), CliError> {
     let name =
         HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad("invalid header name"))?;
     let value = HeaderValue::from_str(value.trim()).map_err(|_| bad("invalid header value"))?;
-    if matches!(
-        name.as_str(),
-        "content-length"
-            | "transfer-encoding"
-            | "connection"
-            | "content-range"
-            | "content-encoding"
-    ) {
-        return Err(bad("the server sets this header itself"));
+    if files::config::is_computed(&name) {
+        return Err(bad("the server computes this header itself"));
     }
     Ok((name, value))
 }

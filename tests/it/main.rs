@@ -10,6 +10,7 @@ mod cli_flags;
 mod cli_tcp;
 mod client;
 mod core_conn;
+mod files_hardening;
 mod foundation;
 mod ops_access_log;
 mod ops_lifecycle;

@@ -20,14 +20,15 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http1::response::RenderedFields;
 
 use crate::compress::Encoding;
+use crate::flight::Flights;
 use crate::meta::FileId;
 use crate::respond::{Content, RepMeta};
 use crate::watch::{self, Changes, Queue, Watcher, Wd};
@@ -52,7 +53,8 @@ const ENTRY_OVERHEAD: usize = 512;
 /// its size and time in a listing may lag by up to this long (its content never does).
 pub const LISTING_TTL: Duration = Duration::from_secs(1);
 
-/// Most rendered listings kept; past it, the oldest half is dropped.
+/// Most rendered listings kept, an equal share in each part of the cache; past a part's share,
+/// its oldest half is dropped.
 pub const MAX_PAGES: usize = 256;
 
 /// Largest rendered listing kept (about 15,000 entries).
@@ -156,16 +158,33 @@ impl Cached {
     }
 }
 
+/// How many parts the map of entries is split into, each behind its own lock: a hit locks one
+/// part, so the worker threads (one event loop per core) seldom meet on a lock.
+const SHARDS: usize = 16;
+
 /// The cache; shared by every worker thread.
+///
+/// A hit takes one lock, that of the part (of `SHARDS`) its key falls in. Everything that changes
+/// the cache (inserts, removals, eviction, applying change events) is serialised by a second
+/// lock, the writer lock, taken before any part's; applying events also holds every part's
+/// lock while it reads the queue, so a hit that finds the queue empty because events are being
+/// applied waits for them in [`Cache::get`].
 #[derive(Debug)]
 pub struct Cache {
-    inner: Mutex<Inner>,
+    shards: [Mutex<Shard>; SHARDS],
+    writer: Mutex<Writer>,
+    /// Bytes accounted to entries; changed under the writer lock.
+    total: AtomicUsize,
+    /// Ticks once per insert; a hit stamps its entry with it (a load, not a shared increment).
     clock: AtomicU64,
-    pages: Mutex<HashMap<Vec<u8>, Arc<Page>>>,
-    /// The watcher's event queue, looked at without the lock: a hit takes it once, not twice.
+    /// Rendered listings, split into parts like the entries.
+    pages: [Mutex<HashMap<Vec<u8>, Arc<Page>>>; SHARDS],
+    /// The watcher's event queue, looked at without any lock.
     queue: Option<Queue>,
     /// Set (for good) before the first watch is added; until then there is no queue to read.
     watching: AtomicBool,
+    /// On-the-fly compressions under way, whose results land here.
+    flights: Arc<Flights>,
 }
 
 impl Default for Cache {
@@ -173,24 +192,40 @@ impl Default for Cache {
         let watcher = Watcher::new();
         Cache {
             queue: watcher.as_ref().map(Watcher::queue),
-            inner: Mutex::new(Inner {
-                map: HashMap::default(),
-                total: 0,
-                watcher,
-            }),
+            shards: Default::default(),
+            writer: Mutex::new(Writer { watcher }),
+            total: AtomicUsize::new(0),
             clock: AtomicU64::new(0),
-            pages: Mutex::default(),
+            pages: Default::default(),
             watching: AtomicBool::new(false),
+            flights: Arc::default(),
         }
     }
 }
 
+/// One part of the map of entries.
+type Shard = HashMap<Vec<u8>, Arc<Cached>>;
+
+/// What only the writer lock's holder touches.
 #[derive(Debug)]
-struct Inner {
-    map: HashMap<Vec<u8>, Arc<Cached>>,
-    total: usize,
+struct Writer {
     /// `None` where inotify is unavailable: every entry is then `stat`ed on a hit.
     watcher: Option<Watcher>,
+}
+
+/// The part of the map `key` belongs to (FNV-1a: a few cycles for a path).
+fn shard_of(key: &[u8]) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in key {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % SHARDS as u64) as usize
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a lock cannot leave a map inconsistent (every update is a single
+    // insert/remove plus a counter), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The key of the listing of the directory `path` in `sort` order, as HTML or JSON.
@@ -241,16 +276,18 @@ impl Cache {
         if !self.watching.load(Ordering::SeqCst) || queue.is_empty() {
             return;
         }
-        self.lock().sync();
+        let mut writer = lock(&self.writer);
+        self.apply_events(&mut writer);
     }
 
     /// The entry under `key`, whether or not it is still current.
     pub fn get(&self, key: &[u8]) -> Option<Arc<Cached>> {
-        let entry = self.lock().map.get(key).cloned()?;
-        entry.last_used.store(
-            self.clock.fetch_add(1, Ordering::Relaxed),
-            Ordering::Relaxed,
-        );
+        let entry = lock(&self.shards[shard_of(key)]).get(key).cloned()?;
+        let now = self.clock.load(Ordering::Relaxed);
+        // Written only when it changes, so threads hitting one entry do not trade its line.
+        if entry.last_used.load(Ordering::Relaxed) != now {
+            entry.last_used.store(now, Ordering::Relaxed);
+        }
         Some(entry)
     }
 
@@ -266,10 +303,8 @@ impl Cache {
         if entry.held() as u64 > limit {
             return;
         }
-        entry.last_used.store(
-            self.clock.fetch_add(1, Ordering::Relaxed),
-            Ordering::Relaxed,
-        );
+        let now = self.clock.fetch_add(1, Ordering::Relaxed) + 1;
+        entry.last_used.store(now, Ordering::Relaxed);
         let cost = entry.cost(&key);
         // A file sent from disk is opened and checked on every hit anyway: no watch for it.
         let watchable = entry.bytes.is_some() && watch::watchable(&entry.source);
@@ -277,36 +312,97 @@ impl Cache {
             // Before any watch exists, so that every event it ever queues is looked for.
             self.watching.store(true, Ordering::SeqCst);
         }
-        let mut inner = self.lock();
+        let mut writer = lock(&self.writer);
         if watchable {
-            // Under the lock, so no drain can come between the check and the insert: a change
-            // made before the watches existed shows in the `stat`, any later one as an event.
-            // Synced first, so that no watch kept for a path that has since changed is reused.
-            inner.sync();
-            entry.watches = inner.watch(&entry);
+            // Under the writer lock, so no drain can come between the check and the insert: a
+            // change made before the watches existed shows in the `stat`, any later one as an
+            // event. Synced first, so that no watch kept for a path that has since changed is
+            // reused.
+            self.apply_events(&mut writer);
+            entry.watches = writer.watch(&entry);
         }
-        if let Some(old) = inner.map.insert(key.clone(), Arc::new(entry)) {
-            inner.total -= old.cost(&key);
-            inner.release(&old);
+        let old = lock(&self.shards[shard_of(&key)]).insert(key.clone(), Arc::new(entry));
+        if let Some(old) = old {
+            self.total.fetch_sub(old.cost(&key), Ordering::Relaxed);
+            writer.release(&old);
         }
-        inner.total += cost;
-        if inner.total > MAX_TOTAL {
-            inner.evict(MAX_TOTAL / 4 * 3);
+        let total = self.total.fetch_add(cost, Ordering::Relaxed) + cost;
+        if total > MAX_TOTAL {
+            self.evict(&mut writer, MAX_TOTAL / 4 * 3);
         }
     }
 
     /// Drops the entry under `key` (it went stale).
     pub fn remove(&self, key: &[u8]) {
-        let mut inner = self.lock();
-        if let Some(old) = inner.map.remove(key) {
-            inner.total -= old.cost(key);
-            inner.release(&old);
+        let mut writer = lock(&self.writer);
+        let old = lock(&self.shards[shard_of(key)]).remove(key);
+        if let Some(old) = old {
+            self.total.fetch_sub(old.cost(key), Ordering::Relaxed);
+            writer.release(&old);
+        }
+    }
+
+    /// Reads the change queue and drops the entries it names, holding every part's lock
+    /// meanwhile (see [`Cache`]).
+    fn apply_events(&self, writer: &mut Writer) {
+        let Some(watcher) = writer.watcher.as_mut() else {
+            return;
+        };
+        if watcher.is_idle() {
+            return;
+        }
+        let mut shards: Vec<_> = self.shards.iter().map(lock).collect();
+        let Some(changes) = watcher.drain() else {
+            return;
+        };
+        for shard in &mut shards {
+            let stale: Vec<Vec<u8>> = shard
+                .iter()
+                .filter(|(_, e)| {
+                    e.is_watched()
+                        && match &changes {
+                            Changes::All => true,
+                            Changes::Paths(paths) => paths.iter().any(|p| e.source.starts_with(p)),
+                        }
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in stale {
+                if let Some(old) = shard.remove(&k) {
+                    self.total.fetch_sub(old.cost(&k), Ordering::Relaxed);
+                    watcher.release(&old.watches);
+                }
+            }
+        }
+    }
+
+    /// Drops least recently used entries until at most `target` bytes remain.
+    fn evict(&self, writer: &mut Writer, target: usize) {
+        let mut by_age: Vec<(u64, usize, Vec<u8>)> = Vec::new();
+        for (i, shard) in self.shards.iter().enumerate() {
+            let shard = lock(shard);
+            by_age.extend(
+                shard
+                    .iter()
+                    .map(|(k, v)| (v.last_used.load(Ordering::Relaxed), i, k.clone())),
+            );
+        }
+        by_age.sort_unstable_by_key(|(t, ..)| *t);
+        for (_, i, k) in by_age {
+            if self.total.load(Ordering::Relaxed) <= target {
+                break;
+            }
+            let old = lock(&self.shards[i]).remove(&k);
+            if let Some(old) = old {
+                self.total.fetch_sub(old.cost(&k), Ordering::Relaxed);
+                writer.release(&old);
+            }
         }
     }
 
     /// The rendered listing under `key`, if it is still current.
     pub fn page(&self, key: &[u8]) -> Option<Arc<Page>> {
-        let page = self.lock_pages().get(key).cloned()?;
+        let page = self.lock_pages(key).get(key).cloned()?;
         page.is_current().then_some(page)
     }
 
@@ -315,8 +411,8 @@ impl Cache {
         if page.body.len() > MAX_PAGE {
             return;
         }
-        let mut pages = self.lock_pages();
-        if pages.len() >= MAX_PAGES {
+        let mut pages = self.lock_pages(&key);
+        if pages.len() >= MAX_PAGES / SHARDS {
             let mut ages: Vec<Instant> = pages.values().map(|p| p.made).collect();
             ages.sort_unstable();
             let cutoff = ages[ages.len() / 2];
@@ -325,36 +421,32 @@ impl Cache {
         pages.insert(key, Arc::new(page));
     }
 
-    fn lock_pages(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Arc<Page>>> {
-        self.pages.lock().unwrap_or_else(|p| p.into_inner())
+    /// The part of the listings `key` belongs to, locked.
+    fn lock_pages(&self, key: &[u8]) -> MutexGuard<'_, HashMap<Vec<u8>, Arc<Page>>> {
+        lock(&self.pages[shard_of(key)])
+    }
+
+    /// The on-the-fly compressions under way.
+    pub fn flights(&self) -> &Arc<Flights> {
+        &self.flights
     }
 
     /// Bytes currently accounted to entries.
     pub fn total(&self) -> usize {
-        self.lock().total
+        self.total.load(Ordering::Relaxed)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave the map inconsistent (every update is a
-        // single insert/remove plus a counter), so a poisoned lock is still usable.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    /// Whether no file is watched (every watch went with its entry).
+    #[cfg(test)]
+    fn watches_idle(&self) -> bool {
+        lock(&self.writer)
+            .watcher
+            .as_ref()
+            .is_none_or(Watcher::is_idle)
     }
 }
 
-impl Inner {
-    /// Reads the change queue and drops the entries it names.
-    fn sync(&mut self) {
-        let Some(watcher) = self.watcher.as_mut() else {
-            return;
-        };
-        if watcher.is_idle() {
-            return;
-        }
-        if let Some(changes) = watcher.drain() {
-            self.forget(&changes);
-        }
-    }
-
+impl Writer {
     /// The watches for `entry`'s file, if it is still the file the entry was read from once
     /// they exist; otherwise none (the entry is then `stat`ed on every hit).
     fn watch(&mut self, entry: &Cached) -> Vec<Wd> {
@@ -376,47 +468,6 @@ impl Inner {
     fn release(&mut self, old: &Cached) {
         if let Some(watcher) = self.watcher.as_mut() {
             watcher.release(&old.watches);
-        }
-    }
-
-    /// Drops the watched entries that `changes` touch.
-    fn forget(&mut self, changes: &Changes) {
-        let stale: Vec<Vec<u8>> = self
-            .map
-            .iter()
-            .filter(|(_, e)| {
-                e.is_watched()
-                    && match changes {
-                        Changes::All => true,
-                        Changes::Paths(paths) => paths.iter().any(|p| e.source.starts_with(p)),
-                    }
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in stale {
-            if let Some(old) = self.map.remove(&k) {
-                self.total -= old.cost(&k);
-                self.release(&old);
-            }
-        }
-    }
-
-    /// Drops least recently used entries until at most `target` bytes remain.
-    fn evict(&mut self, target: usize) {
-        let mut by_age: Vec<(u64, Vec<u8>)> = self
-            .map
-            .iter()
-            .map(|(k, v)| (v.last_used.load(Ordering::Relaxed), k.clone()))
-            .collect();
-        by_age.sort_unstable_by_key(|(t, _)| *t);
-        for (_, k) in by_age {
-            if self.total <= target {
-                break;
-            }
-            if let Some(old) = self.map.remove(&k) {
-                self.total -= old.cost(&k);
-                self.release(&old);
-            }
         }
     }
 }
@@ -498,10 +549,7 @@ mod tests {
 
         fresh(&cache);
         cache.remove(&k);
-        assert!(
-            cache.lock().watcher.as_ref().unwrap().is_idle(),
-            "watches go with the last entry"
-        );
+        assert!(cache.watches_idle(), "watches go with the last entry");
     }
 
     #[test]
@@ -572,7 +620,32 @@ mod tests {
             let p = Page::new(dir.path().to_path_buf(), id, Bytes::new(), false);
             cache.insert_page(format!("p{i}").into_bytes(), p);
         }
-        assert!(cache.lock_pages().len() <= MAX_PAGES);
+        let kept: usize = cache.pages.iter().map(|p| lock(p).len()).sum();
+        assert!(kept <= MAX_PAGES);
+    }
+
+    #[test]
+    fn a_hit_waits_neither_for_writers_nor_for_other_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"x").unwrap();
+        let cache = Arc::new(Cache::new());
+        let a = key(b"k0", None);
+        let b = (1..)
+            .map(|i| key(format!("k{i}").as_bytes(), None))
+            .find(|k| shard_of(k) != shard_of(&a))
+            .unwrap();
+        cache.insert(b.clone(), entry(p.clone(), Bytes::from_static(b"x")));
+        // A writer busy (a slow `stat` while inserting) and another key's part locked.
+        let _writer = lock(&cache.writer);
+        let _other = lock(&cache.shards[shard_of(&a)]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let c = cache.clone();
+        std::thread::spawn(move || {
+            c.sync();
+            tx.send(c.get(&b).is_some()).unwrap();
+        });
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(true));
     }
 
     #[test]

@@ -4,9 +4,12 @@
 //! Precompressed sidecars (`app.js.br` next to `app.js`) are preferred because they cost
 //! nothing per request and may have been built at the highest level. Otherwise text-like files
 //! between [`MIN_SIZE`] and [`MAX_SIZE`] are compressed on the fly at a level that keeps a
-//! request fast, and the result is cached like a small file.
+//! request fast, streamed through the encoder, once for all the requests that want it at the
+//! same time ([`crate::flight`]), and the result is cached like a small file. A large file
+//! that is still changing (see [`crate::meta::SETTLE_TIME`]) is sent as it is until it
+//! settles, rather than compressed anew for every request.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 
 use http::HeaderValue;
 use http1::Headers;
@@ -71,11 +74,19 @@ impl Encoding {
     /// Compresses `data` in memory.
     pub fn compress(self, data: &[u8]) -> io::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(data.len() / 3 + 64);
+        self.encode(&mut &data[..], &mut out)?;
+        Ok(out)
+    }
+
+    /// Compresses everything `input` yields into `output` as it is read, a piece at a time:
+    /// what it holds is the encoder's state, never the whole input or output. The output
+    /// depends only on the input's bytes, so the strong entity tag of a compressed form holds.
+    pub fn encode(self, input: &mut impl Read, output: &mut impl Write) -> io::Result<()> {
         match self {
             Encoding::Gzip => {
-                let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::new(6));
-                enc.write_all(data)?;
-                out = enc.finish()?;
+                let mut enc = flate2::write::GzEncoder::new(output, flate2::Compression::new(6));
+                io::copy(input, &mut enc)?;
+                enc.finish()?;
             }
             Encoding::Brotli => {
                 // Quality 5 is the usual on-the-fly choice: most of the gain of 11 at a
@@ -85,11 +96,11 @@ impl Encoding {
                     lgwin: 22,
                     ..Default::default()
                 };
-                brotli::BrotliCompress(&mut &data[..], &mut out, &params)?;
+                brotli::BrotliCompress(input, output, &params)?;
             }
-            Encoding::Zstd => out = zstd::encode_all(data, 3)?,
+            Encoding::Zstd => zstd::stream::copy_encode(input, output, 3)?,
         }
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -8,6 +8,25 @@ use http::{HeaderName, HeaderValue};
 /// Index files tried for a directory when none are configured, in order.
 pub const DEFAULT_INDEX: [&str; 2] = ["index.html", "index.htm"];
 
+/// Header fields the server computes for each response (framing, coding, validators, the
+/// clock), which a configured field may not replace: a wrong `Content-Length` or `ETag` would
+/// corrupt the response or every cache behind it. The CLI refuses them at startup.
+const COMPUTED: [&str; 8] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "content-encoding",
+    "content-range",
+    "etag",
+    "last-modified",
+    "date",
+];
+
+/// Whether `name` is a field the server computes itself, so `-H` may not set it.
+pub fn is_computed(name: &HeaderName) -> bool {
+    COMPUTED.contains(&name.as_str())
+}
+
 /// Settings of one [`crate::Files`] service.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -20,7 +39,7 @@ pub struct Config {
     pub listing: bool,
     /// Whether names starting with `.` are listed and served.
     pub hidden: bool,
-    /// Whether symlinks leading outside the root are followed (otherwise `403`).
+    /// Whether symlinks leading outside the root are followed (otherwise `404`).
     pub follow_symlinks: bool,
     /// Whether compressible files are compressed on the fly (precompressed sidecars are used
     /// either way).
@@ -32,7 +51,9 @@ pub struct Config {
     /// Whether every response allows any origin (`Access-Control-Allow-Origin: *`) and
     /// preflight requests are answered.
     pub cors: bool,
-    /// Fields added to every response, replacing any the server would set under the same name.
+    /// Fields added to every response (`-H`), each replacing the server's field of the same
+    /// name, except `Vary`, which is merged with the server's. Names [`is_computed`] accepts
+    /// must not be among them.
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 

@@ -5,10 +5,10 @@ use std::io;
 
 use http::StatusCode;
 
-/// `ELOOP` on Linux: a symlink cycle, which the client cannot tell from a missing file.
-const ELOOP: i32 = 40;
-/// `ENAMETOOLONG` on Linux: a name longer than the filesystem allows.
-const ENAMETOOLONG: i32 = 36;
+/// A symlink cycle, which the client cannot tell from a missing file.
+const ELOOP: i32 = rustix::io::Errno::LOOP.raw_os_error();
+/// A name longer than the filesystem allows: nothing can be there.
+const ENAMETOOLONG: i32 = rustix::io::Errno::NAMETOOLONG.raw_os_error();
 
 /// Why a file request failed. Each variant is a different answer; none carries a filesystem
 /// path, so nothing about the server's layout can reach a response.
@@ -19,8 +19,9 @@ pub enum Error {
     BadPath(&'static str),
     /// Nothing is there, or it is hidden (dotfiles without `--hidden`) (`404`).
     NotFound,
-    /// Something is there but may not be served: a symlink out of the root, a file the server
-    /// cannot read, a device or FIFO (`403`).
+    /// Something is there but may not be served: a file the server cannot read, a device or
+    /// FIFO (`403`). A symlink the policy refuses is [`Error::NotFound`]: it does not tell that
+    /// something is there.
     Forbidden,
     /// A method other than GET/HEAD/OPTIONS that the file server knows but does not allow (`405`).
     MethodNotAllowed,

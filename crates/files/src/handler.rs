@@ -35,7 +35,7 @@ pub struct Files {
 #[derive(Debug)]
 struct Inner {
     cfg: Config,
-    cache: Cache,
+    cache: Arc<Cache>,
     spa: Option<RelPath>,
 }
 
@@ -49,7 +49,7 @@ impl Files {
         Files {
             inner: Arc::new(Inner {
                 cfg,
-                cache: Cache::new(),
+                cache: Arc::new(Cache::new()),
                 spa,
             }),
         }
@@ -274,11 +274,23 @@ impl Files {
                 HeaderValue::from_static("ETag, Content-Range, Content-Encoding, Accept-Ranges"),
             );
         }
+        // The operator's fields. nginx's `add_header` appends a second field beside the
+        // server's; here a field replaces the server's under the same name (so `-H
+        // 'Cache-Control: ...'` overrides `no-cache` rather than contradicting it), except
+        // `Vary`, whose members each tell caches something true: the operator's are merged
+        // into the server's `Accept-Encoding`/`Accept`. Fields the server computes (framing,
+        // coding, validators, `Date`) are refused at startup ([`crate::config::is_computed`]).
         for (name, _) in &cfg.headers {
-            r.headers.remove(name.as_str());
+            if name != header::VARY {
+                r.headers.remove(name.as_str());
+            }
         }
         for (name, value) in &cfg.headers {
-            r.headers.append(name.clone(), value.clone());
+            if name == header::VARY {
+                merge_vary(&mut r.headers, value);
+            } else {
+                r.headers.append(name.clone(), value.clone());
+            }
         }
     }
 }
@@ -321,6 +333,28 @@ impl Service for Files {
             }
             pending => Either::Right(Box::pin(async move { self.complete(&head, pending).await })),
         }
+    }
+}
+
+/// Adds the members of `extra` to the response's `Vary` (RFC 9110 12.5.5: a list), leaving out
+/// those already named.
+fn merge_vary(h: &mut http1::Headers, extra: &HeaderValue) {
+    let Some(old) = h.get_str("vary") else {
+        h.append(header::VARY, extra.clone());
+        return;
+    };
+    let mut merged = old.to_string();
+    for member in extra.to_str().unwrap_or("").split(',').map(str::trim) {
+        let known = merged
+            .split(',')
+            .any(|m| m.trim().eq_ignore_ascii_case(member));
+        if !member.is_empty() && !known {
+            merged.push_str(", ");
+            merged.push_str(member);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&merged) {
+        h.insert(header::VARY, v);
     }
 }
 

@@ -19,7 +19,8 @@ use semantics::size::Size;
 use serde::Serialize;
 
 pub use crate::query::{Sort, SortKey};
-use crate::resolve::{RelPath, is_inside};
+use crate::beneath::link_allowed;
+use crate::resolve::RelPath;
 
 /// Bytes left alone in an href: RFC 3986 unreserved characters. Everything else, `:` included
 /// (so `a:b` cannot read as a scheme), is percent-encoded.
@@ -43,8 +44,9 @@ pub struct Entry {
 }
 
 /// Reads `dir`: one `stat` per entry for size and time (the kind comes free with the entry),
-/// two for a symlink (its target decides). Dotfiles are left out unless `hidden`; symlinks
-/// that leave `root` are left out unless `follow_symlinks`, as are dangling ones.
+/// more for a symlink (its target decides). Dotfiles are left out unless `hidden`, and so are
+/// symlinks to them; symlinks that leave `root` are left out unless `follow_symlinks`, as are
+/// dangling ones: a listing shows what a request may fetch.
 pub fn read(
     dir: &Path,
     root: &Path,
@@ -61,7 +63,7 @@ pub fn read(
         let meta = if entry.file_type()?.is_symlink() {
             let path = entry.path();
             match std::fs::metadata(&path) {
-                Ok(m) if follow_symlinks || is_inside(root, &path).unwrap_or(false) => m,
+                Ok(m) if link_allowed(root, &path, hidden, follow_symlinks) => m,
                 _ => continue,
             }
         } else {

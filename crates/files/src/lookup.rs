@@ -4,18 +4,21 @@
 //! never on a worker's event loop.
 
 use std::ffi::OsString;
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 
+use crate::beneath::{self, Opened};
 use crate::cache::{self, Cache, Cached, MAX_ENTRY, Page};
 use crate::compress::{self, Encoding};
+use crate::flight;
 use crate::listing::{self, Sort};
 use crate::meta::{FileId, http_date};
-use crate::resolve::{RelPath, is_inside};
+use crate::resolve::RelPath;
 use crate::respond::{Content, Rep, RepMeta};
 use crate::{Config, Error, mime};
 
@@ -45,14 +48,11 @@ pub enum Found {
 }
 
 /// Finds what `want` names under the root and loads it, caching small files.
-pub fn find(cfg: &Config, cache: &Cache, want: &Want) -> Result<Found, Error> {
-    let path = cfg.root.join(&want.rel.path);
-    let meta = std::fs::metadata(&path)?;
-    if !cfg.follow_symlinks && !is_inside(&cfg.root, &path)? {
-        return Err(Error::Forbidden);
-    }
+pub fn find(cfg: &Config, cache: &Arc<Cache>, want: &Want) -> Result<Found, Error> {
+    let opened = beneath::open(cfg, &want.rel.path)?;
+    let meta = opened.file.metadata()?;
     if meta.is_dir() {
-        return directory(cfg, cache, want, &path, FileId::of(&meta));
+        return directory(cfg, cache, want, &opened.path, FileId::of(&meta));
     }
     if !meta.is_file() {
         // A FIFO would block the reader forever; devices and sockets are not content.
@@ -61,14 +61,14 @@ pub fn find(cfg: &Config, cache: &Cache, want: &Want) -> Result<Found, Error> {
     if want.rel.slash {
         return Err(Error::NotFound);
     }
-    load(cfg, cache, want, &path).map(Found::File)
+    load(cfg, cache, want, opened, FileId::of(&meta)).map(Found::File)
 }
 
 /// A directory: redirect, index file, listing, or nothing. `id` is the directory's identity
 /// taken before it is read, so a change while it is read invalidates the cached page.
 fn directory(
     cfg: &Config,
-    cache: &Cache,
+    cache: &Arc<Cache>,
     want: &Want,
     path: &Path,
     id: FileId,
@@ -77,9 +77,8 @@ fn directory(
         return Ok(Found::Redirect);
     }
     for name in &cfg.index {
-        let index = path.join(name);
-        if stat_inside(cfg, &index).is_some_and(|m| m.is_file()) {
-            return load(cfg, cache, want, &index).map(Found::File);
+        if let Some((index, id)) = open_file(cfg, &want.rel.path.join(name)) {
+            return load(cfg, cache, want, index, id).map(Found::File);
         }
     }
     if !cfg.listing {
@@ -102,15 +101,13 @@ fn directory(
     Ok(Found::Listing(body, want.json))
 }
 
-/// `stat` of `path` if it exists and, unless symlinks may be followed anywhere, resolves to
-/// somewhere under the root.
-fn stat_inside(cfg: &Config, path: &Path) -> Option<Metadata> {
-    let link = std::fs::symlink_metadata(path).ok()?;
-    if !link.file_type().is_symlink() {
-        return Some(link);
-    }
-    let meta = std::fs::metadata(path).ok()?;
-    (cfg.follow_symlinks || is_inside(&cfg.root, path).unwrap_or(false)).then_some(meta)
+/// The regular file at `rel` beneath the root, opened as the policy allows, and its identity
+/// taken from the open file (so identity and bytes describe the same file even if the path is
+/// replaced meanwhile); `None` when there is none.
+fn open_file(cfg: &Config, rel: &Path) -> Option<(Opened, FileId)> {
+    let opened = beneath::open(cfg, rel).ok()?;
+    let meta = opened.file.metadata().ok()?;
+    meta.is_file().then(|| (opened, FileId::of(&meta)))
 }
 
 /// `path` with `ext` appended to its file name: `a.js` -> `a.js.br`.
@@ -120,19 +117,29 @@ fn with_extension(path: &Path, ext: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Chooses and loads the representation of the file at `path`: a precompressed sidecar the
-/// client accepts, else an on-the-fly compressed form, else the file itself.
+/// Chooses and loads the representation of the opened file `file` (identity `id`): a
+/// precompressed sidecar the client accepts, else an on-the-fly compressed form, else the
+/// file itself.
 ///
 /// A sidecar is trusted to hold its original's content, as nginx's `gzip_static` trusts it:
 /// its own identity revalidates it, and rebuilding a stale one is the deployer's job.
-fn load(cfg: &Config, cache: &Cache, want: &Want, path: &Path) -> Result<Rep, Error> {
+fn load(
+    cfg: &Config,
+    cache: &Arc<Cache>,
+    want: &Want,
+    file: Opened,
+    id: FileId,
+) -> Result<Rep, Error> {
+    let path = &file.path;
+    let rel = path.strip_prefix(&cfg.root).unwrap_or(path);
     let content_type = mime::content_type(path);
-    let sidecars: Vec<(Encoding, PathBuf)> = Encoding::ALL
-        .iter()
-        .map(|&e| (e, with_extension(path, e.extension())))
-        .filter(|(_, p)| stat_inside(cfg, p).is_some_and(|m| m.is_file()))
+    let mut sidecars: Vec<(Encoding, Opened, FileId)> = Encoding::ALL
+        .into_iter()
+        .filter_map(|e| {
+            let (side, sid) = open_file(cfg, &with_extension(rel, e.extension()))?;
+            Some((e, side, sid))
+        })
         .collect();
-    let (file, id) = open(path)?;
     let compressible = cfg.compress
         && semantics::compressible::is_compressible(content_type.to_str().unwrap_or(""))
         && (compress::MIN_SIZE..=compress::MAX_SIZE).contains(&id.len());
@@ -149,35 +156,27 @@ fn load(cfg: &Config, cache: &Cache, want: &Want, path: &Path) -> Result<Rep, Er
     };
     let key = want.rel.key();
     for &enc in &want.encodings {
-        if let Some((_, sidecar)) = sidecars.iter().find(|(e, _)| *e == enc) {
-            let (file, sid) = open(sidecar)?;
-            let meta = RepMeta {
-                len: sid.len(),
-                etag: sid.etag(&format!("-{}", enc.token())),
-                last_modified: http_date(sid.modified()),
-                modified: sid.modified(),
-                encoding: Some(enc),
-                alternatives: false,
-                ..base.clone()
-            };
-            return read_or_send(cache, cache::key(&key, Some(enc)), sidecar, file, sid, meta);
-        }
+        let Some(i) = sidecars.iter().position(|(e, ..)| *e == enc) else {
+            continue;
+        };
+        let (_, side, sid) = sidecars.swap_remove(i);
+        let meta = RepMeta {
+            len: sid.len(),
+            etag: sid.etag(&format!("-{}", enc.token())),
+            last_modified: http_date(sid.modified()),
+            modified: sid.modified(),
+            encoding: Some(enc),
+            alternatives: false,
+            ..base.clone()
+        };
+        return read_or_send(cache, cache::key(&key, Some(enc)), side, sid, meta);
     }
-    if let (true, Some(&enc)) = (compressible, want.encodings.first()) {
-        return compressed(cache, &key, path, file, id, enc, base);
+    if let (true, Some(&enc)) = (compressible, want.encodings.first())
+        && let Some(rep) = compressed(cache, &key, &file, id, enc, &base)
+    {
+        return Ok(rep);
     }
-    read_or_send(cache, cache::key(&key, None), path, file, id, base)
-}
-
-/// Opens `path` for reading and takes its identity from the open file, so the identity and
-/// the bytes describe the same file even if the path is replaced meanwhile.
-fn open(path: &Path) -> Result<(File, FileId), Error> {
-    let file = File::open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(Error::Forbidden);
-    }
-    Ok((file, FileId::of(&meta)))
+    read_or_send(cache, cache::key(&key, None), file, id, base)
 }
 
 /// A small file is read into memory (and cached once settled); a large one is sent from the
@@ -185,14 +184,14 @@ fn open(path: &Path) -> Result<(File, FileId), Error> {
 fn read_or_send(
     cache: &Cache,
     key: Vec<u8>,
-    path: &Path,
-    file: File,
+    opened: Opened,
     id: FileId,
     meta: RepMeta,
 ) -> Result<Rep, Error> {
+    let Opened { file, path } = opened;
     if id.len() > MAX_ENTRY {
         if id.is_settled(SystemTime::now()) {
-            let entry = Cached::new(path.to_path_buf(), id, meta.clone(), None);
+            let entry = Cached::new(path, id, meta.clone(), None);
             cache.insert(key, entry);
         }
         return Ok(Rep {
@@ -216,7 +215,7 @@ fn read_or_send(
     if id.is_settled(SystemTime::now()) {
         cache.insert(
             key,
-            Cached::new(path.to_path_buf(), id, meta.clone(), Some(bytes.clone())),
+            Cached::new(path, id, meta.clone(), Some(bytes.clone())),
         );
     }
     Ok(Rep {
@@ -225,34 +224,43 @@ fn read_or_send(
     })
 }
 
-/// Compresses the file with `enc`, caching the result once the file has settled.
+/// The file compressed with `enc` on the fly, streamed from the one compression of it in
+/// flight ([`crate::flight`]), which caches the result once the file has settled. `None` when
+/// it is better sent as it is: a large file still changing (it would be compressed anew for
+/// each request until it settles), or too many compressions already under way.
 fn compressed(
-    cache: &Cache,
+    cache: &Arc<Cache>,
     key: &[u8],
-    path: &Path,
-    file: File,
+    opened: &Opened,
     id: FileId,
     enc: Encoding,
-    base: RepMeta,
-) -> Result<Rep, Error> {
-    let data = read_all(file, id.len())?;
-    let out = Bytes::from(enc.compress(&data).map_err(Error::Io)?);
+    base: &RepMeta,
+) -> Option<Rep> {
+    let settled = id.is_settled(SystemTime::now());
+    if !settled && id.len() > MAX_ENTRY {
+        return None;
+    }
     let meta = RepMeta {
-        len: out.len() as u64,
+        // Not known until the compression ends; the body is streamed.
+        len: 0,
         etag: id.etag(&format!("-{}", enc.token())),
         encoding: Some(enc),
         alternatives: false,
-        ..base
+        ..base.clone()
     };
-    if data.len() as u64 == id.len() && id.is_settled(SystemTime::now()) {
-        cache.insert(
-            cache::key(key, Some(enc)),
-            Cached::new(path.to_path_buf(), id, meta.clone(), Some(out.clone())),
-        );
-    }
-    Ok(Rep {
+    let job = flight::Job {
+        file: &opened.file,
+        path: &opened.path,
+        id,
+        enc,
+        key: cache::key(key, Some(enc)),
+        meta: meta.clone(),
+        cache: settled.then(|| cache.clone()),
+    };
+    let reader = flight::Flights::join(cache.flights(), job)?;
+    Some(Rep {
         meta,
-        content: Content::Memory(out),
+        content: Content::Stream(reader),
     })
 }
 

@@ -17,7 +17,7 @@ pub const SETTLE_TIME: Duration = Duration::from_secs(2);
 
 /// The identity of a file's content as far as `stat` can tell: a replaced file has another
 /// inode, a written one another size, mtime or ctime (ctime cannot be set back by `touch`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct FileId {
     dev: u64,
     ino: u64,

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use percent_encoding::percent_decode;
 
@@ -106,13 +106,6 @@ fn check_segment(decoded: &[u8]) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// Whether `path` (which exists) really lies under `root` once every symlink is resolved.
-///
-/// `root` must be canonical. Costs one `realpath`, so callers use it on the slow path only.
-pub fn is_inside(root: &Path, path: &Path) -> std::io::Result<bool> {
-    Ok(std::fs::canonicalize(path)?.starts_with(root))
 }
 
 #[cfg(test)]

@@ -51,6 +51,8 @@ pub enum Content {
     Memory(Bytes),
     /// In an open file, sent with `sendfile`.
     Disk(std::fs::File),
+    /// Coming from a compression under way (never ranged: only encoded forms stream).
+    Stream(crate::flight::Reader),
 }
 
 /// A representation: what the response to a GET describes.
@@ -95,6 +97,7 @@ pub fn file_response(
         Some(value)
             if method == Method::GET
                 && meta.encoding.is_none()
+                && !matches!(rep.content, Content::Stream(_))
                 && conditional::if_range_holds(headers, validators) =>
         {
             range::parse(value, meta.len)
@@ -136,6 +139,7 @@ pub(crate) fn whole_body(content: Content, len: u64) -> ResponseBody {
             len,
         }),
         Content::Disk(_) => ResponseBody::Empty,
+        Content::Stream(reader) => reader.into_body(),
     }
 }
 
@@ -168,6 +172,8 @@ fn single(rep: Rep, range: ByteRange, cache_control: &HeaderValue) -> Response {
             offset: range.start,
             len: range.len(),
         }),
+        // Not reached: `file_response` ranges no stream.
+        Content::Stream(reader) => reader.into_body(),
     };
     r
 }
@@ -230,6 +236,8 @@ fn multipart(rep: Rep, ranges: &[ByteRange], cache_control: &HeaderValue) -> Res
             stream: Box::pin(disk_pieces(Arc::new(file), pieces)),
             len: Some(total),
         },
+        // Not reached: `file_response` ranges no stream.
+        Content::Stream(reader) => reader.into_body(),
     };
     r
 }
