@@ -334,3 +334,16 @@ pub fn have(cmd: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// Waits up to `limit` for the log at `path` to hold `lines` lines and returns its text: access-log
+/// lines are buffered per thread and written within a second, in no set order across threads.
+pub fn log_lines(path: &Path, lines: usize, limit: Duration) -> String {
+    let end = Instant::now() + limit;
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.lines().count() >= lines || Instant::now() >= end {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -19,3 +19,4 @@ mod serve;
 mod site;
 mod site_hardening;
 mod tcp;
+mod walls;

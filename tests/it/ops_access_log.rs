@@ -5,7 +5,7 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::{self, BIN, Running, get, statuses};
 
@@ -38,18 +38,6 @@ fn quote_and_other_characters_rfc_3986_leaves_out_are_400() {
     assert_eq!(statuses(&ok), [200]);
 }
 
-/// Waits up to `limit` for `path` to hold `lines` lines; its text.
-fn log_lines(path: &Path, lines: usize, limit: Duration) -> String {
-    let end = Instant::now() + limit;
-    loop {
-        let text = fs::read_to_string(path).unwrap_or_default();
-        if text.lines().count() >= lines || Instant::now() >= end {
-            return text;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn quotes_and_control_bytes_from_the_client_are_escaped_in_the_combined_log() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -66,7 +54,7 @@ fn quotes_and_control_bytes_from_the_client_are_escaped_in_the_combined_log() {
     let raw = b"GET /?q=1 HTTP/1.1\r\nHost: a\r\nUser-Agent: evil\" 200 0 \"\tx\xff\r\n\
                 Referer: http://r/\\\r\nConnection: close\r\n\r\n";
     assert_eq!(statuses(&s.exchange(raw)), [200]);
-    let text = log_lines(&log, 1, Duration::from_secs(5));
+    let text = harness::log_lines(&log, 1, Duration::from_secs(5));
     let line = text.lines().next().expect("a line");
     assert!(
         line.contains("\"GET /?q=1 HTTP/1.1\" 200 ")
@@ -82,7 +70,7 @@ fn a_request_that_did_not_parse_is_logged_with_dashes_not_a_made_up_version() {
     let log = dir.path().join("access.log");
     let s = site(dir.path(), &["--access-log", log.to_str().expect("utf-8")]);
     assert_eq!(statuses(&s.exchange(b"GARBAGE\r\n\r\n")), [400]);
-    let text = log_lines(&log, 1, Duration::from_secs(5));
+    let text = harness::log_lines(&log, 1, Duration::from_secs(5));
     let line = text.lines().next().expect("a line");
     assert!(line.contains("] \"-\" 400 "), "{line}");
     assert!(!line.contains("HTTP/1.1"), "{line}");
@@ -104,7 +92,7 @@ fn json_log_is_one_object_per_line_with_every_field() {
     let raw = b"GET /time HTTP/1.0\r\nHost: example.com\r\nUser-Agent: t\"ua\r\n\r\n";
     assert_eq!(statuses(&s.exchange(raw)), [200]);
     assert_eq!(statuses(&s.exchange(b"BAD\r\n\r\n")), [400]);
-    let text = log_lines(&log, 2, Duration::from_secs(5));
+    let text = harness::log_lines(&log, 2, Duration::from_secs(5));
     let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -142,7 +130,9 @@ fn buffered_lines_reach_the_log_within_seconds_and_none_is_lost_at_exit() {
     assert_eq!(get(s.addr, "/").status, 200);
     // A quiet server still writes its lines out (at least every second).
     assert_eq!(
-        log_lines(&log, 1, Duration::from_secs(5)).lines().count(),
+        harness::log_lines(&log, 1, Duration::from_secs(5))
+            .lines()
+            .count(),
         1
     );
     let addr = s.addr;

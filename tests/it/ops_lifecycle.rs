@@ -134,27 +134,58 @@ fn a_second_signal_ends_the_process_at_once_with_128_plus_its_number() {
 }
 
 #[test]
-fn the_server_library_leaves_signals_rlimits_and_exit_to_the_binary() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/server/src");
-    for entry in fs::read_dir(&src).expect("server sources") {
-        let path = entry.expect("entry").path();
-        let text = fs::read_to_string(&path).expect("read");
-        for forbidden in [
-            "process::exit",
-            "tokio::signal",
-            "setrlimit",
-            "signal_hook",
-            "nix::",
-        ] {
-            assert!(
-                !text.contains(forbidden),
-                "{} uses {forbidden}",
-                path.display()
-            );
+fn a_second_signal_kills_every_cgi_process_group_before_the_process_exits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = dir.path().join("cgi-bin");
+    fs::create_dir_all(&bin).expect("cgi-bin");
+    let pidfile = dir.path().join("sleep.pid");
+    // The script's `sleep` runs in the script's process group; it writes its pid, then waits.
+    let script = bin.join("slow.sh");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nsleep 60 &\necho $! > {}\nwait\n",
+            pidfile.display()
+        ),
+    )
+    .expect("script");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let d = dir.path().to_str().expect("utf-8");
+    let mut s = Running::start(&["serve", d, "-p", "0", "-q", "--cgi"]);
+    let mut c = s.connect();
+    use std::io::Write;
+    c.write_all(b"GET /cgi-bin/slow.sh HTTP/1.1\r\nHost: a\r\n\r\n")
+        .expect("write");
+    let start = Instant::now();
+    let sleep_pid = loop {
+        if let Some(pid) = fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+        {
+            break pid;
         }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "script never ran"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    signal(&s, Signal::TERM);
+    std::thread::sleep(Duration::from_millis(200));
+    let (_, code) = time_exit(&mut s, Signal::TERM);
+    assert_eq!(code, Some(143));
+    // SIGKILL is delivered before exit returns; give the kernel a moment to reap.
+    let gone = |pid: i32| {
+        !Path::new(&format!("/proc/{pid}")).exists()
+            || fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|st| st.split_whitespace().nth(2) == Some("Z"))
+    };
+    let start = Instant::now();
+    while !gone(sleep_pid) {
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "the script's `sleep` outlived the server"
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
-    let manifest =
-        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/server/Cargo.toml"))
-            .expect("manifest");
-    assert!(!manifest.contains("nix"), "the server crate depends on nix");
 }

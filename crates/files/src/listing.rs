@@ -18,8 +18,8 @@ use semantics::html::escape_into;
 use semantics::size::Size;
 use serde::Serialize;
 
-pub use crate::query::{Sort, SortKey};
 use crate::beneath::link_allowed;
+pub use crate::query::{Sort, SortKey};
 use crate::resolve::RelPath;
 
 /// Bytes left alone in an href: RFC 3986 unreserved characters. Everything else, `:` included
