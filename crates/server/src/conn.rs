@@ -413,6 +413,8 @@ impl<S: Service> Conn<'_, S> {
             plan.framing,
             &crate::clock::http_date(),
         );
+        // What follows the head counts as the body, chunk framing included, as nginx counts
+        // `$body_bytes_sent`; bytes still buffered count, as they leave with the next flush.
         let body_start = self.out.position();
         let result = if plan.send_body {
             self.write_body(body, plan.framing.length).await
