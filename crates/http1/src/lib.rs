@@ -1,8 +1,9 @@
 //! Sans-IO HTTP/1.1 for sockserve: bytes in, typed heads and body frames out, and back.
 //!
-//! Nothing in this crate touches a socket or a runtime; the server drives it over a
-//! connection and the client over its own. Every function is pure over byte buffers, so
-//! each one can be tested by feeding it input split at every position.
+//! Nothing in this crate touches a socket, a runtime or a clock, and nothing in it makes a
+//! system call (the caller hands in the time); the server drives it over a connection and the
+//! client over its own. Every function is pure over byte buffers, so each one can be tested by
+//! feeding it input split at every position.
 //!
 //! # Layout
 //! - [`limits`]: the named size limits and what happens when one is hit.

@@ -16,14 +16,13 @@ use futures_util::FutureExt as _;
 use http1::conn::{Closing, Connection, Drain, Incoming, Leftover, Next, Settings, Step};
 use http1::response::{Fields, Length, encode_head};
 use http1::{Decoder, ParseError, RequestHead, StatusCode};
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
 use crate::access_log::{Entry, Noted};
 use crate::body::{ReadSide, Returned};
 use crate::config::MAX_DRAIN;
-use crate::transport::{self, ReadIo};
+use crate::transport::Transport;
 use crate::write::{FLUSH_THRESHOLD, Writer};
 use crate::{Body, ConnInfo, HttpConfig, Request, Response, ResponseBody, Service, Shutdown};
 
@@ -59,38 +58,18 @@ struct Conn<'a, S> {
     timer: Pin<Box<Sleep>>,
 }
 
-/// Serves one HTTP/1.1 connection over plain TCP until it closes.
+/// Serves one HTTP/1.1 connection over `stream` (plain TCP, or any other [`Transport`])
+/// until it closes.
 pub(crate) async fn serve_connection<S: Service>(
-    stream: TcpStream,
+    stream: impl Transport,
     peer: SocketAddr,
     local: SocketAddr,
     service: &S,
     config: &HttpConfig,
     shutdown: Shutdown,
 ) {
-    let (rd, wr) = transport::tcp(stream);
-    serve(
-        rd,
-        Writer::new(wr, config.write_timeout),
-        peer,
-        local,
-        service,
-        config,
-        shutdown,
-    )
-    .await
-}
-
-/// Serves one HTTP/1.1 connection over any transport.
-async fn serve<S: Service>(
-    rd: ReadIo,
-    out: Writer,
-    peer: SocketAddr,
-    local: SocketAddr,
-    service: &S,
-    config: &HttpConfig,
-    shutdown: Shutdown,
-) {
+    let (rd, wr) = stream.split();
+    let out = Writer::new(wr, config.write_timeout);
     let settings = Settings {
         limits: config.limits,
         head_timeout: config.head_timeout,
@@ -394,6 +373,8 @@ impl<S: Service> Conn<'_, S> {
             plan.framing,
             &crate::clock::http_date(),
         );
+        // What follows the head counts as the body, chunk framing included, as nginx counts
+        // `$body_bytes_sent`; bytes still buffered count, as they leave with the next flush.
         let body_start = self.out.position();
         let result = if plan.send_body {
             self.write_body(body, plan.framing.length).await

@@ -1,6 +1,7 @@
 //! The byte streams a connection runs over, behind one seam.
 //!
-//! The connection driver ([`crate::conn`]), the request body ([`crate::body`]) and the writer
+//! A transport is anything that implements [`Transport`]: the accept loop hands one to the
+//! connection driver, which splits it. The connection driver ([`crate::conn`]), the request body ([`crate::body`]) and the writer
 //! ([`crate::write`]) see a transport only through [`ReadIo`] and [`WriteIo`]: readiness, a read
 //! that does not wait, a read that does, a send with or without "more follows", `sendfile`
 //! where the transport has it, and the end of the stream.
@@ -21,10 +22,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
-/// Splits an accepted TCP connection into the halves the driver uses.
-pub(crate) fn tcp(stream: TcpStream) -> (ReadIo, WriteIo) {
-    let (rd, wr) = stream.into_split();
-    (ReadIo::Tcp(rd), WriteIo::Tcp(wr))
+/// A connection's byte stream as the accept loop hands it over (after a TLS handshake, for
+/// TLS): the driver takes it apart into the halves it reads and writes through.
+pub(crate) trait Transport: Send + 'static {
+    /// The read and write halves; each can move to a task of its own (the read half goes to
+    /// a request body that a service hands to a task).
+    fn split(self) -> (ReadIo, WriteIo);
+}
+
+impl Transport for TcpStream {
+    fn split(self) -> (ReadIo, WriteIo) {
+        let (rd, wr) = self.into_split();
+        (ReadIo::Tcp(rd), WriteIo::Tcp(wr))
+    }
 }
 
 /// The read half of a transport.
