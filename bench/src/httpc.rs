@@ -44,10 +44,15 @@ pub struct Conn {
 
 impl Conn {
     pub fn open(port: u16) -> Result<Conn> {
+        Conn::open_with(port, TIMEOUT)
+    }
+
+    /// [`Conn::open`] with its own read and write timeout, for answers that may take long.
+    pub fn open_with(port: u16, timeout: Duration) -> Result<Conn> {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
-        stream.set_read_timeout(Some(TIMEOUT))?;
-        stream.set_write_timeout(Some(TIMEOUT))?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
         stream.set_nodelay(true)?;
         Ok(Conn {
             stream,

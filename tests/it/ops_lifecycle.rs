@@ -189,3 +189,20 @@ fn a_second_signal_kills_every_cgi_process_group_before_the_process_exits() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+#[test]
+fn tcp_listen_with_a_silent_client_connected_exits_promptly() {
+    let mut s = Running::start(&["tcp", "listen", "-p", "0"]);
+    // A client that said one thing, got its answer, and now waits without closing.
+    let mut c = TcpStream::connect(s.addr).expect("connect");
+    use std::io::{Read, Write};
+    c.write_all(b"can you hear me?").expect("write");
+    let mut reply = [0u8; 16];
+    let n = c.read(&mut reply).expect("reply");
+    assert!(n > 0);
+    let (took, code) = time_exit(&mut s, Signal::TERM);
+    assert_eq!(code, Some(0));
+    assert!(took < PROMPT, "waited {took:?} for a silent client");
+    // The server closed the conversation cleanly: the client reads the end of the stream.
+    assert_eq!(c.read(&mut reply).expect("end"), 0);
+}

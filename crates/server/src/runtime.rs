@@ -181,9 +181,9 @@ impl Server {
             tokio::spawn(accept_loop(
                 listener,
                 worker,
-                move |stream, peer, _local, _shutdown| {
+                move |stream, peer, _local, shutdown| {
                     let service = service.clone();
-                    async move { service.serve(stream, peer).await }
+                    async move { service.serve(stream, peer, shutdown).await }
                 },
             ));
         });

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use tokio::net::TcpStream;
 
-use crate::{Request, Response};
+use crate::{Request, Response, Shutdown};
 
 /// Answers HTTP requests. The server calls it once per request and never for malformed ones,
 /// which it answers itself.
@@ -35,6 +35,14 @@ where
 
 /// Handles a plain TCP connection (no HTTP), on the same runtime and accept loop as HTTP.
 pub trait TcpService: Send + Sync + 'static {
-    /// Serves one connection until done; the server closes the socket afterwards.
-    fn serve(&self, stream: TcpStream, peer: SocketAddr) -> impl Future<Output = ()> + Send;
+    /// Serves one connection until done; the server closes the socket afterwards. A service
+    /// that waits on its client watches `shutdown` and ends at a clean point once it fires
+    /// (between messages, say), as an idle HTTP connection does; otherwise one silent client
+    /// would hold the whole process for the grace period.
+    fn serve(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        shutdown: Shutdown,
+    ) -> impl Future<Output = ()> + Send;
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use server::TcpService;
+use server::{Shutdown, TcpService};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -58,8 +58,11 @@ impl ReplyService {
 }
 
 impl TcpService for ReplyService {
-    async fn serve(&self, mut stream: TcpStream, peer: SocketAddr) {
-        match self.converse(&mut stream, peer).await {
+    async fn serve(&self, mut stream: TcpStream, peer: SocketAddr, mut shutdown: Shutdown) {
+        match self.converse(&mut stream, peer, &mut shutdown).await {
+            Ok(End::Shutdown) => {
+                let _ = timeout(WRITE_TIMEOUT, stream.shutdown()).await;
+            }
             Ok(End::Closed) => {
                 // The client closed its side: close ours, so it reads the end of the replies.
                 let _ = timeout(WRITE_TIMEOUT, stream.shutdown()).await;
@@ -76,14 +79,24 @@ enum End {
     Closed,
     /// The client stayed silent for [`IDLE_TIMEOUT`].
     Idle,
+    /// The server is shutting down.
+    Shutdown,
 }
 
 impl ReplyService {
     /// Reads messages and answers each until the client closes or falls silent.
-    async fn converse(&self, stream: &mut TcpStream, peer: SocketAddr) -> io::Result<End> {
+    /// Shutdown ends it only between messages: a message being answered is answered first.
+    async fn converse(
+        &self,
+        stream: &mut TcpStream,
+        peer: SocketAddr,
+        shutdown: &mut Shutdown,
+    ) -> io::Result<End> {
         loop {
-            let Some(message) = read_message(stream).await? else {
-                return Ok(End::Idle);
+            let message = match read_message(stream, shutdown).await? {
+                Heard::Message(m) => m,
+                Heard::Silence => return Ok(End::Idle),
+                Heard::Shutdown => return Ok(End::Shutdown),
             };
             if message.is_empty() {
                 return Ok(End::Closed);
@@ -101,19 +114,32 @@ impl ReplyService {
     }
 }
 
-/// One read: the message, empty at end of stream, `None` after [`IDLE_TIMEOUT`] of silence.
+/// What waiting for the next message ended with.
+enum Heard {
+    /// One read's worth; empty at the end of the stream.
+    Message(Vec<u8>),
+    /// [`IDLE_TIMEOUT`] passed without a byte.
+    Silence,
+    /// The server began shutting down while the client was silent.
+    Shutdown,
+}
+
+/// One read, or silence, or shutdown while waiting.
 ///
 /// Waits for readiness before allocating, so a client that connects and says nothing costs its
 /// task and no buffer, and thousands can wait at once.
-async fn read_message(stream: &mut TcpStream) -> io::Result<Option<Vec<u8>>> {
+async fn read_message(stream: &mut TcpStream, shutdown: &mut Shutdown) -> io::Result<Heard> {
     loop {
-        match timeout(IDLE_TIMEOUT, stream.readable()).await {
-            Err(_) => return Ok(None),
-            Ok(ready) => ready?,
+        tokio::select! {
+            ready = timeout(IDLE_TIMEOUT, stream.readable()) => match ready {
+                Err(_) => return Ok(Heard::Silence),
+                Ok(ready) => ready?,
+            },
+            () = shutdown.wait() => return Ok(Heard::Shutdown),
         }
         let mut message = Vec::with_capacity(MAX_MESSAGE);
         match stream.try_read_buf(&mut message) {
-            Ok(_) => return Ok(Some(message)),
+            Ok(_) => return Ok(Heard::Message(message)),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => return Err(e),
         }
