@@ -30,6 +30,16 @@ pub struct Challenges {
     inner: Arc<RwLock<Answers>>,
 }
 
+impl std::fmt::Debug for Challenges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let answers = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("Challenges")
+            .field("http01", &answers.http01.len())
+            .field("tls_alpn01", &answers.tls_alpn01.len())
+            .finish()
+    }
+}
+
 #[derive(Default)]
 struct Answers {
     /// token -> key authorization

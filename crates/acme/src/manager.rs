@@ -40,6 +40,8 @@ pub struct Status {
     pub failures: u32,
     /// The last failure, kept after a later success so it can still be read.
     pub last_error: Option<Arc<Error>>,
+    /// The pause before the retry after the last failure; `None` after a success.
+    pub retry_delay: Option<Duration>,
     /// Certificates issued since this manager started.
     pub issued: u64,
 }
@@ -61,6 +63,12 @@ impl Manager {
     /// that cannot be parsed is logged and replaced by a new order; a state directory that
     /// cannot be read is an error.
     pub fn new(config: Config) -> Result<Self, Error> {
+        Self::with_challenges(config, Challenges::new())
+    }
+
+    /// As [`Manager::new`], answering through `challenges`, so that several managers (one per
+    /// certificate) can share the one handle the HTTP and TLS servers consult.
+    pub fn with_challenges(config: Config, challenges: Challenges) -> Result<Self, Error> {
         let config = config.validate()?;
         let paths = Paths::new(&config.state_dir, &config.directory_url, &config.domains[0]);
         let http = http_client(config.extra_ca_pem.as_deref())?;
@@ -87,7 +95,7 @@ impl Manager {
             config,
             paths,
             http,
-            challenges: Challenges::new(),
+            challenges,
             current,
         })
     }
@@ -124,8 +132,8 @@ impl Manager {
             .as_ref()
             .map_or_else(SystemTime::now, Issued::renew_at);
         let mut failures = 0u32;
+        self.status.send_modify(|s| s.next_attempt = Some(next));
         loop {
-            self.status.send_modify(|s| s.next_attempt = Some(next));
             if let Ok(wait) = next.duration_since(SystemTime::now())
                 && !wait.is_zero()
             {
@@ -145,7 +153,7 @@ impl Manager {
                     // short lives) must not turn the loop into a burst of orders.
                     let floor = SystemTime::now() + self.config.retry_first_delay;
                     let next = issued.renew_at().max(floor);
-                    self.install(issued);
+                    self.install(issued, next);
                     next
                 }
                 Err(e) => {
@@ -162,11 +170,14 @@ impl Manager {
                         retry_in = ?delay,
                         "certificate order failed; keeping the current certificate"
                     );
+                    let next = SystemTime::now() + delay;
                     self.status.send_modify(|s| {
                         s.failures = failures;
                         s.last_error = Some(Arc::new(e));
+                        s.retry_delay = Some(delay);
+                        s.next_attempt = Some(next);
                     });
-                    SystemTime::now() + delay
+                    next
                 }
             };
         }
@@ -193,18 +204,21 @@ impl Manager {
         Ok(issued)
     }
 
-    fn install(&mut self, issued: Issued) {
+    fn install(&mut self, issued: Issued, next: SystemTime) {
         tracing::info!(
             domains = ?self.config.domains,
             not_after = ?issued.not_after,
             "installed a new certificate"
         );
-        self.certs.send_replace(Some(issued.key.clone()));
         self.status.send_modify(|s| {
             s.not_after = Some(issued.not_after);
             s.failures = 0;
+            s.retry_delay = None;
+            s.next_attempt = Some(next);
             s.issued += 1;
         });
+        // After the status, so whoever sees the new certificate sees its status too.
+        self.certs.send_replace(Some(issued.key.clone()));
         self.current = Some(issued);
     }
 }
