@@ -127,3 +127,52 @@ impl Error {
 pub(crate) fn acme(step: &'static str) -> impl FnOnce(instant_acme::Error) -> Error {
     move |source| Error::Acme { step, source }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_is_one_line_and_the_report_adds_the_cause() {
+        let io = || io::Error::new(io::ErrorKind::PermissionDenied, "denied");
+        let errors = [
+            Error::Config("no domain given".into()),
+            Error::TrustedCa {
+                path: "ca.pem".into(),
+                reason: "no PEM certificate in it".into(),
+            },
+            Error::State {
+                path: "/state/key.pem".into(),
+                source: io(),
+            },
+            Error::Corrupt {
+                path: "cert.pem".into(),
+                reason: "no certificate".into(),
+            },
+            Error::Acme {
+                step: "placing the order",
+                source: instant_acme::Error::Str("refused"),
+            },
+            Error::Challenge {
+                domain: "a.test".into(),
+                detail: "connection refused".into(),
+            },
+            Error::Order("the order is Invalid".into()),
+            Error::Certificate("making the CSR".into()),
+            Error::Timeout,
+        ];
+        for e in &errors {
+            let line = e.to_string();
+            assert!(!line.is_empty() && !line.contains('\n'), "{line:?}");
+        }
+        assert_eq!(
+            errors[2].report(),
+            "cannot access the ACME state file /state/key.pem: denied"
+        );
+        assert_eq!(
+            errors[4].report(),
+            "ACME request failed while placing the order: missing data: refused"
+        );
+        assert!(!errors[0].is_unknown_account());
+    }
+}

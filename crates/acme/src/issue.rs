@@ -267,6 +267,8 @@ impl Issuer<'_> {
                     .detail
                     .clone()
                     .unwrap_or_else(|| problem.to_string());
+                // The CA's text goes into a one-line message.
+                let detail = detail.replace(['\r', '\n'], " ");
                 return Some(Error::Challenge { domain, detail });
             }
         }

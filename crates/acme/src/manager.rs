@@ -197,7 +197,17 @@ impl Manager {
             fresh.chain_pem.as_bytes(),
             fresh.key_pem.as_bytes(),
             &self.paths.cert,
-        )?;
+        )
+        .map_err(|e| match e {
+            Error::Corrupt { reason, .. } => Error::Certificate(format!("the CA sent {reason}")),
+            e => e,
+        })?;
+        if !issued.covers(&self.config.domains) {
+            return Err(Error::Certificate(format!(
+                "the CA's certificate names {:?}, not every one of {:?}",
+                issued.names, self.config.domains
+            )));
+        }
         if let Err(e) = store_certificate(&self.paths, &fresh.chain_pem, &fresh.key_pem) {
             tracing::error!(error = %e.report(), "cannot store the new certificate; serving it anyway");
         }
@@ -240,6 +250,74 @@ fn retry_delay(failures: u32, first: Duration, max: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DIRECTORY: &str = "https://ca.test/dir";
+
+    /// A state directory holding a self-signed certificate for `names`, valid for `days`
+    /// from `start_days` ago.
+    fn stored(names: &[&str], start_days: i64, days: i64) -> tempfile::TempDir {
+        let state = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        let now = time_now();
+        params.not_before = now - rcgen_days(start_days);
+        params.not_after = now - rcgen_days(start_days) + rcgen_days(days);
+        let cert = params.self_signed(&key).unwrap();
+        let paths = Paths::new(state.path(), DIRECTORY, names[0]);
+        store_certificate(&paths, &cert.pem(), &key.serialize_pem()).unwrap();
+        state
+    }
+
+    fn time_now() -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc()
+    }
+
+    fn rcgen_days(days: i64) -> time::Duration {
+        time::Duration::days(days)
+    }
+
+    fn manager(state: &std::path::Path, domains: &[&str]) -> Manager {
+        let mut config = Config::new(domains.iter().map(|d| d.to_string()).collect(), state);
+        config.directory_url = DIRECTORY.to_owned();
+        Manager::new(config).unwrap()
+    }
+
+    #[test]
+    fn valid_stored_certificate_is_published_at_start() {
+        let state = stored(&["a.test"], 1, 90);
+        let m = manager(state.path(), &["A.test"]);
+        assert!(m.certificates().borrow().is_some());
+        assert!(m.current().unwrap().renew_at() > SystemTime::now());
+        assert!(m.status().borrow().not_after.is_some());
+    }
+
+    #[test]
+    fn expired_stored_certificate_is_not_served() {
+        let state = stored(&["a.test"], 100, 90);
+        assert!(
+            manager(state.path(), &["a.test"])
+                .certificates()
+                .borrow()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn stored_certificate_missing_a_domain_is_not_served() {
+        let state = stored(&["a.test"], 1, 90);
+        let m = manager(state.path(), &["a.test", "b.test"]);
+        assert!(m.current().is_none());
+    }
+
+    #[test]
+    fn corrupt_stored_certificate_is_replaced_not_fatal() {
+        let state = tempfile::tempdir().unwrap();
+        let paths = Paths::new(state.path(), DIRECTORY, "a.test");
+        store_certificate(&paths, "garbage", "garbage").unwrap();
+        assert!(manager(state.path(), &["a.test"]).current().is_none());
+    }
 
     #[test]
     fn retry_delay_doubles_up_to_the_cap() {

@@ -89,12 +89,12 @@ impl Issued {
         };
         let chain = CertificateDer::pem_slice_iter(chain_pem)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| corrupt(format!("bad certificate PEM: {e}")))?;
+            .map_err(|e| corrupt(format!("a bad certificate PEM: {e}")))?;
         let leaf = chain
             .first()
-            .ok_or_else(|| corrupt("no certificate in it".into()))?;
+            .ok_or_else(|| corrupt("no certificate".into()))?;
         let (_, parsed) = x509_parser::parse_x509_certificate(leaf)
-            .map_err(|e| corrupt(format!("bad certificate: {e}")))?;
+            .map_err(|e| corrupt(format!("a bad certificate: {e}")))?;
         let validity = parsed.validity();
         let not_before = unix_time(validity.not_before.timestamp());
         let not_after = unix_time(validity.not_after.timestamp());
@@ -113,7 +113,7 @@ impl Issued {
             _ => Vec::new(),
         };
         let key = PrivateKeyDer::from_pem_slice(key_pem)
-            .map_err(|e| corrupt(format!("bad private key PEM: {e}")))?;
+            .map_err(|e| corrupt(format!("a bad private key PEM: {e}")))?;
         let key = certified_key(chain, key).map_err(|e| corrupt(e.to_string()))?;
         Ok(Issued {
             key,

@@ -21,23 +21,35 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How many times to start pebble on new ports when it exits because one was taken.
 const START_ATTEMPTS: usize = 5;
 
-/// The name the certificates are ordered for: /etc/hosts maps it to 127.0.0.1, where the
-/// responders listen, so pebble's validation reaches them without a DNS server.
-pub const DOMAIN: &str = "localhost";
+/// The names the certificates are ordered for. pebble-challtestsrv, the DNS server pebble asks,
+/// answers every name with 127.0.0.1, where the responders listen.
+pub const DOMAIN: &str = "sockserve.test";
+/// A second name, for certificates that name several.
+pub const WWW_DOMAIN: &str = "www.sockserve.test";
 
-/// The pebble binary, or `None` (with the reason printed) when it is not installed.
-pub fn pebble_binary() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .map(|dir| dir.join("pebble"))
-        .find(|p| p.is_file());
+/// The programs of Debian's `pebble` package.
+pub struct Binaries {
+    pebble: PathBuf,
+    challtestsrv: PathBuf,
+}
+
+/// Pebble and its DNS server, or `None` (with the reason printed) when they are not installed.
+pub fn binaries() -> Option<Binaries> {
+    let which = |name: &str| {
+        std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    };
+    let found = which("pebble").zip(which("pebble-challtestsrv"));
     if found.is_none() {
-        eprintln!(
-            "skipping: the pebble binary is not installed (apt-get install pebble; scripts/test does)"
-        );
+        eprintln!("skipping: pebble is not installed (apt-get install pebble; scripts/test does)");
     }
-    found
+    found.map(|(pebble, challtestsrv)| Binaries {
+        pebble,
+        challtestsrv,
+    })
 }
 
 /// `N` distinct ports nobody listens on right now (all held at once, so they differ).
@@ -51,6 +63,7 @@ pub fn free_ports<const N: usize>() -> [u16; N] {
 /// A running pebble. Killed on drop.
 pub struct Pebble {
     child: Option<Child>,
+    dns: DnsServer,
     binary: PathBuf,
     config: PathBuf,
     /// The `pebble` object of its configuration file.
@@ -76,7 +89,8 @@ pub struct Options {
 impl Pebble {
     /// Writes a configuration and a TLS certificate for pebble's listener into `dir`, then starts
     /// it and waits until it listens.
-    pub fn start(binary: PathBuf, dir: &Path, options: &Options) -> Pebble {
+    pub fn start(binaries: &Binaries, dir: &Path, options: &Options) -> Pebble {
+        let dns = DnsServer::start(&binaries.challtestsrv, &dir.join("dns.log"));
         let ca_pem = dir.join("pebble-ca.pem");
         let cert = dir.join("pebble-cert.pem");
         let key = dir.join("pebble-key.pem");
@@ -94,7 +108,8 @@ impl Pebble {
         }
         let mut started = Pebble {
             child: None,
-            binary,
+            dns,
+            binary: binaries.pebble.clone(),
             config: dir.join("pebble-config.json"),
             settings: pebble,
             log: dir.join("pebble.log"),
@@ -142,6 +157,8 @@ impl Pebble {
             .arg("-config")
             .arg(&self.config)
             .arg("-strict=false")
+            .arg("-dnsserver")
+            .arg(self.dns.addr.to_string())
             // No random sleeps before validating, no nonces rejected at random, no reused
             // authorizations: every order goes through its challenges, at full speed.
             .env("PEBBLE_VA_NOSLEEP", "1")
@@ -153,27 +170,11 @@ impl Pebble {
             .spawn()
             .expect("pebble starts");
         let child = self.child.insert(child);
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if child.try_wait().unwrap().is_some() {
-                self.child = None;
-                return false;
-            }
-            if std::net::TcpStream::connect(self.listen).is_ok() {
-                // Someone else may hold the port while pebble fails to bind it (or its
-                // management port): it exits at once then.
-                std::thread::sleep(Duration::from_millis(100));
-                if child.try_wait().unwrap().is_none() {
-                    return true;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "pebble did not listen:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        let up = wait_listening(child, self.listen);
+        if !up {
+            self.child = None;
         }
+        up
     }
 
     /// Kills it: the CA goes away.
@@ -187,6 +188,76 @@ impl Pebble {
     /// What pebble printed, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Waits until `addr` accepts connections while `child` runs; false if it exited first (a port
+/// it needed was taken).
+fn wait_listening(child: &mut Child, addr: SocketAddr) -> bool {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if std::net::TcpStream::connect(addr).is_ok() {
+            // Someone else may hold the port while the child fails to bind it (or another
+            // port): it exits at once then.
+            std::thread::sleep(Duration::from_millis(100));
+            if child.try_wait().unwrap().is_none() {
+                return true;
+            }
+        }
+        assert!(Instant::now() < deadline, "nothing listened on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// pebble-challtestsrv as a DNS server only: every A query is answered with 127.0.0.1, and AAAA
+/// queries with nothing, so validations reach the responders on IPv4 loopback.
+struct DnsServer {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl DnsServer {
+    fn start(binary: &Path, log: &Path) -> DnsServer {
+        for _ in 0..START_ATTEMPTS {
+            let [dns, management] = free_ports::<2>();
+            let log = std::fs::File::create(log).unwrap();
+            let mut child = Command::new(binary)
+                .args([
+                    "-http01",
+                    "",
+                    "-https01",
+                    "",
+                    "-tlsalpn01",
+                    "",
+                    "-defaultIPv6",
+                    "",
+                ])
+                .args(["-defaultIPv4", "127.0.0.1"])
+                .arg("-dns01")
+                .arg(format!("127.0.0.1:{dns}"))
+                .arg("-management")
+                .arg(format!("127.0.0.1:{management}"))
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("pebble-challtestsrv starts");
+            if wait_listening(&mut child, SocketAddr::from(([127, 0, 0, 1], management))) {
+                let addr = SocketAddr::from(([127, 0, 0, 1], dns));
+                return DnsServer { child, addr };
+            }
+        }
+        panic!("pebble-challtestsrv did not start");
+    }
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

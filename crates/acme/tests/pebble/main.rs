@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use acme::{Challenge, Challenges, Config, Manager, Status};
-use harness::{DOMAIN, Options, Pebble, pebble_binary, serve_http01, serve_tls_alpn01};
+use harness::{DOMAIN, Options, Pebble, WWW_DOMAIN, binaries, serve_http01, serve_tls_alpn01};
 use rustls::sign::CertifiedKey;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
@@ -36,7 +36,7 @@ impl Setup {
     /// Starts pebble and both responders, answering from one `Challenges` shared by every
     /// manager of the test (the server keeps one for its lifetime too).
     async fn start(validity: Option<Duration>) -> Option<Setup> {
-        let binary = pebble_binary()?;
+        let binaries = binaries()?;
         let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let tls = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let options = Options {
@@ -58,7 +58,7 @@ impl Setup {
             tls_alpn01_answered.clone(),
         ));
         let pebble_dir = tempfile::tempdir().unwrap();
-        let pebble = Pebble::start(binary, pebble_dir.path(), &options);
+        let pebble = Pebble::start(&binaries, pebble_dir.path(), &options);
         Some(Setup {
             pebble,
             state: tempfile::tempdir().unwrap(),
@@ -341,6 +341,30 @@ async fn ca_outage_keeps_the_old_certificate_and_backs_off() {
         (status.failures, status.retry_delay),
         (0, None),
         "{status:?}"
+    );
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_certificate_names_every_domain() {
+    let Some(setup) = Setup::start(None).await else {
+        return;
+    };
+    let mut config = setup.config();
+    config.domains = vec![DOMAIN.to_owned(), WWW_DOMAIN.to_uppercase()];
+    let mut running = Running::start(setup.manager(config));
+    let cert = running.next_certificate(None).await;
+    let mut names = leaf_names(&cert);
+    names.sort();
+    assert_eq!(names, [DOMAIN, WWW_DOMAIN]);
+    assert!(
+        setup.http01_answered.load(Ordering::SeqCst) >= 2,
+        "one validation per domain"
+    );
+    let left = format!("{:?}", setup.challenges);
+    assert!(
+        left.contains("http01: 0") && left.contains("tls_alpn01: 0"),
+        "answers withdrawn: {left}"
     );
     running.stop().await;
 }
