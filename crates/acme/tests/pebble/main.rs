@@ -148,6 +148,16 @@ fn leaf_names(cert: &CertifiedKey) -> Vec<String> {
         .collect()
 }
 
+/// Where the state directory keeps the account at `setup`'s CA.
+fn account_file(setup: &Setup) -> std::path::PathBuf {
+    stored(setup, "cert.pem")
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("account.json")
+}
+
 /// Where the state directory keeps the certificate of `setup`'s CA.
 fn stored(setup: &Setup, file: &str) -> std::path::PathBuf {
     let ca = setup
@@ -198,13 +208,7 @@ async fn first_issuance_publishes_and_stores_the_certificate() {
         .unwrap();
     assert_eq!(stored_leaf.as_ref(), cert.cert[0].as_ref());
     assert_eq!(mode(&stored(&setup, "key.pem")), 0o600);
-    let account = stored(&setup, "cert.pem")
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("account.json");
-    assert_eq!(mode(&account), 0o600);
+    assert_eq!(mode(&account_file(&setup)), 0o600);
     running.stop().await;
 }
 
@@ -268,7 +272,10 @@ async fn renewal_at_two_thirds_publishes_a_new_certificate() {
     let mut running = Running::start(setup.manager(config));
     let first = running.next_certificate(None).await;
     let issued_at = SystemTime::now();
+    let account = std::fs::read(account_file(&setup)).unwrap();
     let second = running.next_certificate(Some(first.cert[0].as_ref())).await;
+    let reused = std::fs::read(account_file(&setup)).unwrap();
+    assert_eq!(account, reused, "the renewal reuses the stored account");
     let waited = issued_at.elapsed().unwrap();
     assert!(
         waited >= Duration::from_secs(3),
@@ -333,8 +340,14 @@ async fn ca_outage_keeps_the_old_certificate_and_backs_off() {
     );
 
     // The CA comes back without its state (a new account is needed): the next retry succeeds.
+    let forgotten = std::fs::read(account_file(&setup)).unwrap();
     setup.pebble.restart();
     let renewed = running.next_certificate(Some(first.cert[0].as_ref())).await;
+    let created = std::fs::read(account_file(&setup)).unwrap();
+    assert_ne!(
+        forgotten, created,
+        "a new account replaces the one the CA forgot"
+    );
     assert_eq!(leaf_names(&renewed), [DOMAIN]);
     let status = running.status.borrow().clone();
     assert_eq!(
