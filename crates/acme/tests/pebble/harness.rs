@@ -1,0 +1,381 @@
+//! Pebble, the ACME test CA, started on loopback with its own configuration, and the tiny
+//! challenge responders its validation authority connects to.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use acme::{ACME_TLS_ALPN_PROTOCOL, Challenges, HTTP01_PATH_PREFIX};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// How long pebble may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How many times to start pebble on new ports when it exits because one was taken.
+const START_ATTEMPTS: usize = 5;
+
+/// The names the certificates are ordered for. pebble-challtestsrv, the DNS server pebble asks,
+/// answers every name with 127.0.0.1, where the responders listen.
+pub const DOMAIN: &str = "sockserve.test";
+/// A second name, for certificates that name several.
+pub const WWW_DOMAIN: &str = "www.sockserve.test";
+
+/// The programs of Debian's `pebble` package.
+pub struct Binaries {
+    pebble: PathBuf,
+    challtestsrv: PathBuf,
+}
+
+/// Pebble and its DNS server, or `None` (with the reason printed) when they are not installed.
+pub fn binaries() -> Option<Binaries> {
+    let which = |name: &str| {
+        std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    };
+    let found = which("pebble").zip(which("pebble-challtestsrv"));
+    if found.is_none() {
+        eprintln!("skipping: pebble is not installed (apt-get install pebble; scripts/test does)");
+    }
+    found.map(|(pebble, challtestsrv)| Binaries {
+        pebble,
+        challtestsrv,
+    })
+}
+
+/// `N` distinct ports nobody listens on right now (all held at once, so they differ).
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<StdListener> = (0..N)
+        .map(|_| StdListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().unwrap().port())
+}
+
+/// A running pebble. Killed on drop.
+pub struct Pebble {
+    child: Option<Child>,
+    dns: DnsServer,
+    binary: PathBuf,
+    config: PathBuf,
+    /// The `pebble` object of its configuration file.
+    settings: serde_json::Value,
+    log: PathBuf,
+    listen: SocketAddr,
+    /// The directory URL to give to `acme::Config`.
+    pub directory_url: String,
+    /// The CA that signed pebble's own HTTPS certificate, for `Config::extra_ca_pem`.
+    pub ca_pem: PathBuf,
+}
+
+/// What to start pebble with.
+pub struct Options {
+    /// Where its HTTP-01 validations connect.
+    pub http_port: u16,
+    /// Where its TLS-ALPN-01 validations connect.
+    pub tls_port: u16,
+    /// The lifetime of the certificates it issues, if not its default of five years.
+    pub validity: Option<Duration>,
+}
+
+impl Pebble {
+    /// Writes a configuration and a TLS certificate for pebble's listener into `dir`, then starts
+    /// it and waits until it listens.
+    pub fn start(binaries: &Binaries, dir: &Path, options: &Options) -> Pebble {
+        let dns = DnsServer::start(&binaries.challtestsrv, &dir.join("dns.log"));
+        let ca_pem = dir.join("pebble-ca.pem");
+        let cert = dir.join("pebble-cert.pem");
+        let key = dir.join("pebble-key.pem");
+        write_listener_certificate(&ca_pem, &cert, &key);
+        let mut pebble = serde_json::json!({
+            "certificate": cert,
+            "privateKey": key,
+            "httpPort": options.http_port,
+            "tlsPort": options.tls_port,
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": false,
+        });
+        if let Some(validity) = options.validity {
+            pebble["certificateValidityPeriod"] = validity.as_secs().into();
+        }
+        let mut started = Pebble {
+            child: None,
+            dns,
+            binary: binaries.pebble.clone(),
+            config: dir.join("pebble-config.json"),
+            settings: pebble,
+            log: dir.join("pebble.log"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            directory_url: String::new(),
+            ca_pem,
+        };
+        // A port picked here may be taken by someone else before pebble binds it: pick again.
+        for _ in 0..START_ATTEMPTS {
+            let [listen, management] = free_ports::<2>();
+            started.listen = SocketAddr::from(([127, 0, 0, 1], listen));
+            started.directory_url = format!("https://{}/dir", started.listen);
+            if started.spawn(management) {
+                return started;
+            }
+        }
+        panic!("pebble did not start:\n{}", started.log());
+    }
+
+    /// Starts (again) with the same configuration: a new CA key and no accounts, as after a
+    /// real CA's outage that lost its state.
+    pub fn restart(&mut self) {
+        self.stop();
+        for _ in 0..START_ATTEMPTS {
+            let [management] = free_ports::<1>();
+            if self.spawn(management) {
+                return;
+            }
+        }
+        panic!("pebble did not restart:\n{}", self.log());
+    }
+
+    /// Starts pebble on `self.listen` and `management`; false if it exited before listening.
+    fn spawn(&mut self, management: u16) -> bool {
+        self.settings["listenAddress"] = self.listen.to_string().into();
+        self.settings["managementListenAddress"] = format!("127.0.0.1:{management}").into();
+        let config = serde_json::json!({ "pebble": self.settings }).to_string();
+        std::fs::write(&self.config, config).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(&self.binary)
+            .arg("-config")
+            .arg(&self.config)
+            .arg("-strict=false")
+            .arg("-dnsserver")
+            .arg(self.dns.addr.to_string())
+            // No random sleeps before validating, no nonces rejected at random, no reused
+            // authorizations: every order goes through its challenges, at full speed.
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_WFE_NONCEREJECT", "0")
+            .env("PEBBLE_AUTHZREUSE", "0")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("pebble starts");
+        let child = self.child.insert(child);
+        let up = wait_listening(child, self.listen);
+        if !up {
+            self.child = None;
+        }
+        up
+    }
+
+    /// Kills it: the CA goes away.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// What pebble printed, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Waits until `addr` accepts connections while `child` runs; false if it exited first (a port
+/// it needed was taken).
+fn wait_listening(child: &mut Child, addr: SocketAddr) -> bool {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if std::net::TcpStream::connect(addr).is_ok() {
+            // Someone else may hold the port while the child fails to bind it (or another
+            // port): it exits at once then.
+            std::thread::sleep(Duration::from_millis(100));
+            if child.try_wait().unwrap().is_none() {
+                return true;
+            }
+        }
+        assert!(Instant::now() < deadline, "nothing listened on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// pebble-challtestsrv as a DNS server only: every A query is answered with 127.0.0.1, and AAAA
+/// queries with nothing, so validations reach the responders on IPv4 loopback.
+struct DnsServer {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl DnsServer {
+    fn start(binary: &Path, log: &Path) -> DnsServer {
+        for _ in 0..START_ATTEMPTS {
+            let [dns, management] = free_ports::<2>();
+            let log = std::fs::File::create(log).unwrap();
+            let mut child = Command::new(binary)
+                .args([
+                    "-http01",
+                    "",
+                    "-https01",
+                    "",
+                    "-tlsalpn01",
+                    "",
+                    "-defaultIPv6",
+                    "",
+                ])
+                .args(["-defaultIPv4", "127.0.0.1"])
+                .arg("-dns01")
+                .arg(format!("127.0.0.1:{dns}"))
+                .arg("-management")
+                .arg(format!("127.0.0.1:{management}"))
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("pebble-challtestsrv starts");
+            if wait_listening(&mut child, SocketAddr::from(([127, 0, 0, 1], management))) {
+                let addr = SocketAddr::from(([127, 0, 0, 1], dns));
+                return DnsServer { child, addr };
+            }
+        }
+        panic!("pebble-challtestsrv did not start");
+    }
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A CA and a certificate for localhost and 127.0.0.1 signed by it, for pebble's HTTPS listener.
+fn write_listener_certificate(ca_pem: &Path, cert_pem: &Path, key_pem: &Path) {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "sockserve test CA for pebble");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    std::fs::write(ca_pem, ca_cert.pem()).unwrap();
+    std::fs::write(cert_pem, cert.pem()).unwrap();
+    let mut file = std::fs::File::create(key_pem).unwrap();
+    file.write_all(key.serialize_pem().as_bytes()).unwrap();
+}
+
+/// Answers pebble's HTTP-01 requests from `challenges`, as the server's plain port will:
+/// `GET /.well-known/acme-challenge/TOKEN` -> 200 with the key authorization, else 404.
+/// `answered` counts the requests answered with a key authorization.
+pub async fn serve_http01(
+    listener: TcpListener,
+    challenges: Challenges,
+    answered: Arc<AtomicUsize>,
+) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let challenges = challenges.clone();
+        let answered = answered.clone();
+        tokio::spawn(async move {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&head);
+            let path = head.split_whitespace().nth(1).unwrap_or("");
+            let answer = path
+                .strip_prefix(HTTP01_PATH_PREFIX)
+                .and_then(|token| challenges.http01(token));
+            let response = match answer {
+                Some(body) => {
+                    answered.fetch_add(1, Ordering::SeqCst);
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                }
+                None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_owned(),
+            };
+            let _ = stream.write_all(response.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        });
+    }
+}
+
+/// Picks the TLS-ALPN-01 certificate when the client offers `acme-tls/1`, as the TLS server will.
+#[derive(Debug)]
+struct AlpnResolver(Challenges, Arc<AtomicUsize>);
+
+impl ResolvesServerCert for AlpnResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let acme = hello
+            .alpn()
+            .is_some_and(|mut offered| offered.any(|p| p == ACME_TLS_ALPN_PROTOCOL));
+        if !acme {
+            return None;
+        }
+        let cert = self.0.tls_alpn01(hello.server_name()?)?;
+        self.1.fetch_add(1, Ordering::SeqCst);
+        Some(cert)
+    }
+}
+
+/// Answers pebble's TLS-ALPN-01 handshakes from `challenges` (RFC 8737 section 3: the handshake
+/// completes with the acmeIdentifier certificate, then the connection closes). `answered` counts
+/// the handshakes given that certificate.
+pub async fn serve_tls_alpn01(
+    listener: TcpListener,
+    challenges: Challenges,
+    answered: Arc<AtomicUsize>,
+) {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(AlpnResolver(challenges, answered)));
+    config.alpn_protocols = vec![ACME_TLS_ALPN_PROTOCOL.to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            if let Ok(mut tls) = acceptor.accept(stream).await {
+                let _ = tls.shutdown().await;
+            }
+        });
+    }
+}
