@@ -114,7 +114,7 @@ pub enum Command {
     Tcp(TcpCommand),
     /// The RFC 867 daytime service over TCP or UDP.
     Daytime(DaytimeArgs),
-    /// An HTTP/1.1 client: fetch a URL and print the body.
+    /// An HTTP/1.1 client: fetch an http:// or https:// URL and print the body.
     Get(GetArgs),
 }
 

@@ -33,6 +33,16 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *args):
         pass
+    def do_GET(self):
+        # A body that ends at close, closed with or without TLS close_notify.
+        if self.path in ("/until-close", "/until-close-notify"):
+            self.wfile.write(b"HTTP/1.0 200 OK\r\n\r\nto the end\n")
+            self.wfile.flush()
+            self.close_connection = True
+            if self.path == "/until-close-notify":
+                self.connection.unwrap()
+            return
+        super().do_GET()
 handler = functools.partial(Handler, directory=root)
 httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
 httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
@@ -455,6 +465,32 @@ fn a_tls_connection_is_reused_for_a_redirect_on_it() {
         "{err}"
     );
     assert_eq!(err.matches("* TLS TLSv1.3").count(), 1, "{err}");
+}
+
+#[test]
+fn a_body_ending_at_close_needs_close_notify_over_tls() {
+    if !python_with_ssl() {
+        return;
+    }
+    let pki = Pki::new();
+    let python = pki.serve("server", false);
+    let ca = pki.arg("ca.pem");
+    let out = get(
+        &pki,
+        &[
+            "--cacert",
+            &ca,
+            &python.url("localhost", "/until-close-notify"),
+        ],
+    );
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "to the end\n");
+    let out = get(
+        &pki,
+        &["--cacert", &ca, &python.url("localhost", "/until-close")],
+    );
+    let err = assert_fails(&out, 1);
+    assert!(err.contains("without close_notify"), "{err}");
 }
 
 #[test]

@@ -160,7 +160,7 @@ impl Connection {
                         // close-delimited body is not complete without it (RFC 9112 9.8).
                         decoder.eof().map_err(|_| Error::Closed(Closed::InBody))?;
                         if self.truncated {
-                            return Err(Error::Closed(Closed::InBody));
+                            return Err(Error::Closed(Closed::WithoutCloseNotify));
                         }
                         return Ok(());
                     }

@@ -20,6 +20,9 @@ pub enum Closed {
     InHead,
     /// Before the body its head announced was complete.
     InBody,
+    /// Over TLS without `close_notify`, ending a body that ends at close: it may have been cut
+    /// by someone between us and the server (RFC 9112 9.8).
+    WithoutCloseNotify,
 }
 
 /// Why a fetch or a send failed. Each variant is something the user fixes differently.
@@ -132,6 +135,10 @@ impl fmt::Display for Error {
             Error::Closed(Closed::InBody) => {
                 f.write_str("the server closed the connection before the body was complete")
             }
+            Error::Closed(Closed::WithoutCloseNotify) => f.write_str(
+                "the server closed the TLS connection without close_notify, \
+                 so the body, which ends at close, may be cut short",
+            ),
             Error::Response(e) => e.fmt(f),
             Error::Body(_) => f.write_str("bad response body"),
             Error::BadRedirect { location, .. } => {
