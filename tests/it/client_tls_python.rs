@@ -29,11 +29,21 @@ if tls12:
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
 ctx.load_cert_chain(cert, key)
 ctx.set_alpn_protocols(["http/1.1"])
+def remember_sni(sock, name, ctx):
+    sock.sni = name
+ctx.sni_callback = remember_sni
 class Handler(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *args):
         pass
     def do_GET(self):
+        if self.path == "/sni":
+            body = (getattr(self.connection, "sni", None) or "none").encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         # A body that ends at close, closed with or without TLS close_notify.
         if self.path in ("/until-close", "/until-close-notify"):
             self.wfile.write(b"HTTP/1.0 200 OK\r\n\r\nto the end\n")
@@ -388,6 +398,20 @@ fn trace_shows_the_handshake_before_the_heads() {
             .find(line)
             .unwrap_or_else(|| panic!("{line:?} missing or out of order in:\n{err}"));
         at += found + line.len();
+    }
+}
+
+#[test]
+fn sni_names_the_host_but_not_an_ip_address() {
+    if !python_with_ssl() {
+        return;
+    }
+    let pki = Pki::new();
+    let python = pki.serve("server", false);
+    for (host, sni) in [("localhost", "localhost"), ("127.0.0.1", "none")] {
+        let out = get(&pki, &["-k", &python.url(host, "/sni")]);
+        assert_ok(&out);
+        assert_eq!(stdout(&out), sni, "{host}");
     }
 }
 
