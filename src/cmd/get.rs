@@ -61,6 +61,12 @@ pub fn run(args: GetArgs) -> CmdResult {
             );
             return Ok(ExitCode::from(UNTRUSTED_EXIT));
         }
+        Err(e @ client::Error::NoSystemRoots(_)) => {
+            return Err(CliError::Runtime(format!(
+                "{}; install ca-certificates, or name a CA with --cacert FILE",
+                client::error::report(&e)
+            )));
+        }
         Err(e @ client::Error::Handshake { .. }) => {
             eprintln!("sockserve: {}", client::error::report(&e));
             return Ok(ExitCode::from(HANDSHAKE_EXIT));

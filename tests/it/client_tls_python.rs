@@ -535,6 +535,24 @@ fn https_to_a_plain_http_server_fails_the_handshake_with_exit_35() {
 }
 
 #[test]
+fn no_system_roots_is_said_with_a_way_out() {
+    let plain = plain_redirect_to("http://127.0.0.1:1/");
+    let out = Command::new(BIN)
+        .args(["get", "--timeout", "30", &format!("https://{plain}/")])
+        .env("SSL_CERT_FILE", "/nonexistent/roots.pem")
+        .env("SSL_CERT_DIR", "/nonexistent/certs")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sockserve get");
+    let err = assert_fails(&out, 1);
+    assert!(
+        err.contains("no trusted root certificates were found on this system"),
+        "{err}"
+    );
+    assert!(err.contains("--cacert FILE"), "{err}");
+}
+
+#[test]
 fn a_bad_cacert_file_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("not-a-ca.pem");
