@@ -88,6 +88,8 @@ impl Pki {
             (2025, 2035),
             &ca,
         );
+        // Self-signed and marked as a CA, as `openssl req -x509` makes them.
+        make_self_signed_ca(dir.path(), "pinned", "localhost");
         std::fs::create_dir(dir.path().join("site")).expect("mkdir");
         std::fs::create_dir(dir.path().join("site/docs")).expect("mkdir");
         std::fs::write(dir.path().join("site").join(FILE), FILE_BODY).expect("write");
@@ -135,6 +137,17 @@ fn make_ca(dir: &Path, name: &str, cn: &str) -> Issuer<'static, KeyPair> {
     std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).expect("write");
     std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).expect("write");
     Issuer::new(params, key)
+}
+
+/// A self-signed certificate for `name` marked as a CA, as `NAME.pem` and `NAME.key`.
+fn make_self_signed_ca(dir: &Path, file: &str, name: &str) {
+    let mut params = CertificateParams::new(vec![name.to_string()]).expect("params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name = name_of(name);
+    let key = KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("self-signed");
+    std::fs::write(dir.join(format!("{file}.pem")), cert.pem()).expect("write");
+    std::fs::write(dir.join(format!("{file}.key")), key.serialize_pem()).expect("write");
 }
 
 /// A server certificate for `names`, valid from the first to the second year's 1 January.
@@ -251,6 +264,29 @@ fn a_server_signed_by_the_cacert_is_trusted() {
         assert_eq!(stdout(&out), FILE_BODY, "{host}");
         assert_eq!(stderr(&out), "", "{host}");
     }
+}
+
+#[test]
+fn a_self_signed_ca_certificate_named_by_cacert_is_trusted_for_its_name() {
+    if !python_with_ssl() {
+        return;
+    }
+    let pki = Pki::new();
+    let python = pki.serve("pinned", false);
+    let pinned = pki.arg("pinned.pem");
+    let out = get(
+        &pki,
+        &["--cacert", &pinned, &python.url("localhost", "/hello.txt")],
+    );
+    assert_ok(&out);
+    assert_eq!(stdout(&out), FILE_BODY);
+    // Its name is still checked.
+    let out = get(
+        &pki,
+        &["--cacert", &pinned, &python.url("127.0.0.1", "/hello.txt")],
+    );
+    let err = assert_fails(&out, 60);
+    assert!(err.contains("not valid for name \"127.0.0.1\""), "{err}");
 }
 
 #[test]

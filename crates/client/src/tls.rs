@@ -12,10 +12,12 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{WebPkiSupportedAlgorithms, aws_lc_rs};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms, aws_lc_rs};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, ProtocolVersion, RootCertStore,
     SignatureScheme,
@@ -39,7 +41,7 @@ pub enum Trust {
     #[default]
     System,
     /// Those that chain to these CAs only (`--cacert`), in place of the system's.
-    Roots(Arc<RootCertStore>),
+    Roots(Arc<CaCerts>),
     /// Any certificate at all (`--insecure`). The handshake's signatures are still checked, so
     /// the peer holds the key of the certificate it shows; who that peer is, nobody vouches.
     Insecure,
@@ -54,20 +56,31 @@ impl Trust {
         };
         let sections = CertificateDer::pem_file_iter(path).map_err(|e| bad(pem_to_io(e)))?;
         let mut roots = RootCertStore::empty();
+        let mut certs = Vec::new();
         for cert in sections {
             let cert = cert.map_err(|e| bad(pem_to_io(e)))?;
-            roots.add(cert).map_err(|e| bad(invalid(e.to_string())))?;
+            roots
+                .add(cert.clone())
+                .map_err(|e| bad(invalid(e.to_string())))?;
+            certs.push(cert);
         }
         if roots.is_empty() {
             return Err(bad(invalid("it holds no PEM certificate".to_string())));
         }
-        Ok(Trust::Roots(Arc::new(roots)))
+        Ok(Trust::Roots(Arc::new(CaCerts { roots, certs })))
     }
 
     /// Whether certificates are checked at all.
     pub fn verifies(&self) -> bool {
         !matches!(self, Trust::Insecure)
     }
+}
+
+/// The certificates of a `--cacert` file: as trust anchors, and as they were written.
+#[derive(Debug)]
+pub struct CaCerts {
+    roots: RootCertStore,
+    certs: Vec<CertificateDer<'static>>,
 }
 
 fn pem_to_io(e: rustls::pki_types::pem::Error) -> io::Error {
@@ -139,8 +152,9 @@ pub fn client_config(trust: &Trust) -> Result<ClientConfig, Error> {
         Trust::System => builder
             .with_root_certificates(system_roots()?)
             .with_no_client_auth(),
-        Trust::Roots(roots) => builder
-            .with_root_certificates(roots.clone())
+        Trust::Roots(ca) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(PinnedOrChained::new(ca, provider)?))
             .with_no_client_auth(),
         Trust::Insecure => builder
             .dangerous()
@@ -335,6 +349,105 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
+}
+
+/// `--cacert`: a certificate that chains to the file's CAs passes, as everywhere; so does the
+/// server's own certificate when the file holds exactly it, valid now and for the name, even if
+/// it is marked as a CA. That is how OpenSSL and curl treat a certificate listed as trusted, and
+/// `openssl req -x509` marks every quick self-signed certificate so; webpki alone refuses it
+/// (`CaUsedAsEndEntity`). The handshake signature is checked against it either way.
+#[derive(Debug)]
+struct PinnedOrChained {
+    pinned: Vec<CertificateDer<'static>>,
+    webpki: Arc<WebPkiServerVerifier>,
+}
+
+impl PinnedOrChained {
+    fn new(ca: &CaCerts, provider: Arc<CryptoProvider>) -> Result<PinnedOrChained, Error> {
+        let webpki =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(ca.roots.clone()), provider)
+                .build()
+                .map_err(|e| Error::TlsSetup(rustls::Error::General(e.to_string())))?;
+        Ok(PinnedOrChained {
+            pinned: ca.certs.clone(),
+            webpki,
+        })
+    }
+}
+
+impl ServerCertVerifier for PinnedOrChained {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if !self
+            .pinned
+            .iter()
+            .any(|c| c.as_ref() == end_entity.as_ref())
+        {
+            return self.webpki.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            );
+        }
+        let parsed = ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
+        valid_at(end_entity, now)?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+/// Whether `now` is within the certificate's validity, as webpki would say it.
+fn valid_at(der: &CertificateDer<'_>, now: UnixTime) -> Result<(), rustls::Error> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    let validity = cert.validity();
+    let at =
+        |secs: i64| UnixTime::since_unix_epoch(Duration::from_secs(secs.max(0).unsigned_abs()));
+    let time = unix(&now);
+    let problem = if time < validity.not_before.timestamp() {
+        CertificateError::NotValidYetContext {
+            time: now,
+            not_before: at(validity.not_before.timestamp()),
+        }
+    } else if time > validity.not_after.timestamp() {
+        CertificateError::ExpiredContext {
+            time: now,
+            not_after: at(validity.not_after.timestamp()),
+        }
+    } else {
+        return Ok(());
+    };
+    Err(rustls::Error::InvalidCertificate(problem))
 }
 
 /// `--insecure`: any certificate passes, but the handshake signatures are verified with the
