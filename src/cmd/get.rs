@@ -345,7 +345,7 @@ fn trace_tls(info: &TlsInfo) {
         .alpn
         .as_deref()
         .unwrap_or("none (the server chose no protocol)");
-    let _ = writeln!(err, "* TLS {}, cipher {}", info.version, info.cipher);
+    let _ = writeln!(err, "* {}, cipher {}", info.version, info.cipher);
     let _ = writeln!(err, "* ALPN {alpn}");
     match &info.certificate {
         Some(cert) => {

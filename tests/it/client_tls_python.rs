@@ -419,7 +419,7 @@ fn trace_shows_the_handshake_before_the_heads() {
     assert_ok(&out);
     let err = stderr(&out);
     let expected = [
-        "* TLS TLSv1.3, cipher TLS13_",
+        "* TLSv1.3, cipher TLS13_",
         "* ALPN http/1.1\n",
         "* certificate subject: CN=localhost\n",
         "* certificate issuer: CN=sockserve test CA\n",
@@ -470,7 +470,7 @@ fn a_tls12_only_server_is_reached_over_tls12() {
     assert_ok(&out);
     assert_eq!(stdout(&out), FILE_BODY);
     let err = stderr(&out);
-    assert!(err.contains("* TLS TLSv1.2, cipher TLS_ECDHE_"), "{err}");
+    assert!(err.contains("* TLSv1.2, cipher TLS_ECDHE_"), "{err}");
 }
 
 #[test]
@@ -524,7 +524,7 @@ fn a_tls_connection_is_reused_for_a_redirect_on_it() {
         err.contains("* reusing the connection to 127.0.0.1:"),
         "{err}"
     );
-    assert_eq!(err.matches("* TLS TLSv1.3").count(), 1, "{err}");
+    assert_eq!(err.matches("* TLSv1.3").count(), 1, "{err}");
 }
 
 #[test]
