@@ -114,7 +114,7 @@ pub enum Command {
     Tcp(TcpCommand),
     /// The RFC 867 daytime service over TCP or UDP.
     Daytime(DaytimeArgs),
-    /// An HTTP/1.1 client: fetch a URL and print the body.
+    /// An HTTP/1.1 client: fetch an http:// or https:// URL and print the body.
     Get(GetArgs),
 }
 
@@ -334,7 +334,7 @@ pub struct DaytimeArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct GetArgs {
-    /// The URL to fetch (http:// only).
+    /// The URL to fetch (http:// or https://).
     #[arg(value_name = "URL")]
     pub url: String,
 
@@ -374,6 +374,14 @@ pub struct GetArgs {
     /// Print both heads as sent and received, on standard error.
     #[arg(long)]
     pub trace: bool,
+
+    /// Trust the CA certificates in FILE (PEM) instead of the system's for https://.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub cacert: Option<PathBuf>,
+
+    /// Accept any server certificate for https:// (the handshake is still checked); says so.
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
 
     /// Exit with code 22 on a 4xx/5xx status (as curl does).
     #[arg(short = 'f', long)]

@@ -1,8 +1,11 @@
-//! `sockserve get URL`: the HTTP client, on the same protocol crate as the server.
+//! `sockserve get URL`: the HTTP client, on the same protocol crate as the server, over TCP or
+//! TLS.
 //!
 //! Exit codes: 0 when a response arrived, whatever its status; 22 with `--fail` when the final
-//! status is 4xx or 5xx (curl's code, so scripts can treat both alike); 1 when no usable response
-//! arrived (refused, unknown host, timeout, malformed, cut short); 2 for a bad command line or URL.
+//! status is 4xx or 5xx; 60 when the server's certificate is not trusted; 35 when a TLS
+//! handshake fails otherwise (curl's codes, so scripts can treat both alike); 1 when no usable
+//! response arrived (refused, unknown host, timeout, malformed, cut short); 2 for a bad command
+//! line or URL.
 
 mod progress;
 
@@ -13,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use client::{Client, Events, HeadRole, Request, Url};
+use client::{Client, Events, HeadRole, Request, TlsInfo, Trust, Url};
 use http::{HeaderName, HeaderValue, Method};
 use http1::client::ResponseHead;
 
@@ -25,6 +28,12 @@ use crate::cmd::{CliError, CmdResult};
 /// Exit code of `--fail` on a 4xx/5xx response, as curl's.
 const FAIL_EXIT: u8 = 22;
 
+/// Exit code when the server's certificate is not trusted, as curl's (`CURLE_PEER_FAILED_VERIFICATION`).
+const UNTRUSTED_EXIT: u8 = 60;
+
+/// Exit code when a TLS handshake fails for another reason, as curl's (`CURLE_SSL_CONNECT_ERROR`).
+const HANDSHAKE_EXIT: u8 = 35;
+
 /// The `-o` name that means standard output.
 const STDOUT_PATH: &str = "-";
 
@@ -35,13 +44,32 @@ pub fn run(args: GetArgs) -> CmdResult {
     let options = Options::from_args(args)?;
     let runtime = client_runtime()?;
     let mut printer = Printer::new(&options);
-    let mut client = Client::new(options.timeout).follow_redirects(options.follow);
+    let mut client = Client::new(options.timeout)
+        .follow_redirects(options.follow)
+        .trust(options.trust);
     let fetched = runtime.block_on(client.fetch(options.request, &mut printer));
     let finished = printer.finish();
     let outcome = match fetched {
         // The reader went away (`| head`): like other filters, stop quietly.
         Err(client::Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
             return Ok(ExitCode::SUCCESS);
+        }
+        Err(e @ client::Error::Untrusted { .. }) => {
+            eprintln!(
+                "sockserve: {}; --cacert FILE trusts another CA, -k skips the check",
+                client::error::report(&e)
+            );
+            return Ok(ExitCode::from(UNTRUSTED_EXIT));
+        }
+        Err(e @ client::Error::NoSystemRoots(_)) => {
+            return Err(CliError::Runtime(format!(
+                "{}; install ca-certificates, or name a CA with --cacert FILE",
+                client::error::report(&e)
+            )));
+        }
+        Err(e @ client::Error::Handshake { .. }) => {
+            eprintln!("sockserve: {}", client::error::report(&e));
+            return Ok(ExitCode::from(HANDSHAKE_EXIT));
         }
         other => other.map_err(client_error)?,
     };
@@ -62,6 +90,7 @@ struct Options {
     follow: bool,
     output: Option<PathBuf>,
     timeout: Duration,
+    trust: Trust,
 }
 
 impl Options {
@@ -104,7 +133,13 @@ impl Options {
         } else {
             Method::POST
         });
+        let trust = match (&args.cacert, args.insecure) {
+            (_, true) => Trust::Insecure,
+            (Some(path), false) => Trust::from_pem_file(path).map_err(client_error)?,
+            (None, false) => Trust::System,
+        };
         Ok(Options {
+            trust,
             request,
             include: args.include,
             trace: args.trace,
@@ -193,6 +228,8 @@ struct Printer {
     progress: Option<Progress>,
     /// `--fail` on an error status: nothing of the response is written.
     suppress: bool,
+    /// The `--insecure` warning went out already.
+    warned: bool,
 }
 
 impl Printer {
@@ -213,6 +250,7 @@ impl Printer {
             output,
             progress: None,
             suppress: false,
+            warned: false,
         }
     }
 
@@ -256,6 +294,19 @@ impl Events for Printer {
         }
     }
 
+    fn tls(&mut self, info: &TlsInfo) {
+        if !info.verified && !self.warned {
+            self.warned = true;
+            eprintln!(
+                "sockserve: warning: --insecure: the certificate of {} is not verified",
+                info.authority
+            );
+        }
+        if self.trace {
+            trace_tls(info);
+        }
+    }
+
     fn request_head(&mut self, raw: &[u8]) {
         if self.trace {
             trace_head("> ", raw);
@@ -285,6 +336,37 @@ impl Events for Printer {
         }
         Ok(())
     }
+}
+
+/// What the handshake settled, on stderr, before the heads (`--trace`).
+fn trace_tls(info: &TlsInfo) {
+    let mut err = io::stderr().lock();
+    let alpn = info
+        .alpn
+        .as_deref()
+        .unwrap_or("none (the server chose no protocol)");
+    let _ = writeln!(err, "* {}, cipher {}", info.version, info.cipher);
+    let _ = writeln!(err, "* ALPN {alpn}");
+    match &info.certificate {
+        Some(cert) => {
+            let _ = writeln!(err, "* certificate subject: {}", cert.subject);
+            let _ = writeln!(err, "* certificate issuer: {}", cert.issuer);
+            let _ = writeln!(
+                err,
+                "* certificate valid: {} to {}",
+                cert.not_before, cert.not_after
+            );
+        }
+        None => {
+            let _ = writeln!(err, "* certificate: not readable");
+        }
+    }
+    let verdict = if info.verified {
+        "verified"
+    } else {
+        "NOT verified (--insecure)"
+    };
+    let _ = writeln!(err, "* certificate {verdict}");
 }
 
 /// Each line of a head on stderr behind `prefix`, the empty line that ends it included.

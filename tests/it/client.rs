@@ -406,12 +406,16 @@ fn a_redirect_loop_stops_after_ten() {
 }
 
 #[test]
-fn a_redirect_to_https_is_refused_clearly() {
-    let server = Scripted::start(vec![reply(
-        "HTTP/1.1 301 Moved\r\nLocation: https://example.com/\r\nContent-Length: 0\r\n\r\n",
-    )]);
+fn a_redirect_to_https_is_followed_over_tls() {
+    let port = closed_port();
+    let server = Scripted::start(vec![reply(&format!(
+        "HTTP/1.1 301 Moved\r\nLocation: https://127.0.0.1:{port}/\r\nContent-Length: 0\r\n\r\n"
+    ))]);
     let err = assert_fails(&get(&["-L", &server.url("/")]), 1);
-    assert!(err.contains("https is not supported yet"), "{err}");
+    assert!(
+        err.contains(&format!("cannot connect to 127.0.0.1:{port}")),
+        "{err}"
+    );
 }
 
 // --- bad servers ----------------------------------------------------------------------------
@@ -502,7 +506,6 @@ fn unreachable_and_unknown_hosts() {
 #[test]
 fn malformed_urls_are_usage_errors() {
     for (url, expected) in [
-        ("https://example.com/", "https is not supported yet"),
         ("ftp://example.com/", "unsupported URL scheme"),
         ("http://", "has no host"),
         ("http://exa mple.com/", "invalid host"),

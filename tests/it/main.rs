@@ -9,6 +9,7 @@ mod cgi_hardening;
 mod cli_flags;
 mod cli_tcp;
 mod client;
+mod client_tls_python;
 mod core_conn;
 mod files_hardening;
 mod foundation;

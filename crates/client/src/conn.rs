@@ -1,8 +1,9 @@
-//! One client connection: write a request, read a response head, stream its body.
+//! One client connection, plain or TLS: write a request, read a response head, stream its body.
 //!
 //! Every read and write is bounded by the same timeout, so a server that stops talking is an
 //! error after that long of silence, however large the body.
 
+use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -12,44 +13,104 @@ use http1::{Decoded, Decoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
+use tokio_rustls::client::TlsStream;
 
 use crate::net::timed_out;
+use crate::tls::{Tls, TlsInfo};
+use crate::url::Scheme;
 use crate::{Closed, Error, Url};
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// An open connection to one host and port.
+/// The byte stream under HTTP: the socket itself, or TLS over it.
+#[derive(Debug)]
+enum Stream {
+    Plain(TcpStream),
+    /// Boxed: a TLS session is some kilobytes, a socket a few words.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+        }
+    }
+
+    async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.write_all(data).await,
+            // TLS buffers records; flushing puts them on the wire before we wait for an answer.
+            Stream::Tls(s) => {
+                s.write_all(data).await?;
+                s.flush().await
+            }
+        }
+    }
+
+    async fn read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read_buf(buf).await,
+            Stream::Tls(s) => s.read_buf(buf).await,
+        }
+    }
+}
+
+/// An open connection to one scheme, host and port.
 #[derive(Debug)]
 pub struct Connection {
-    stream: TcpStream,
+    stream: Stream,
     buf: BytesMut,
+    scheme: Scheme,
     host: String,
     port: u16,
     timeout: Duration,
+    /// What the TLS handshake settled; `None` on plain TCP.
+    tls: Option<TlsInfo>,
+    /// A TLS peer closed without `close_notify` (RFC 8446 6.1): what came before may be cut.
+    truncated: bool,
 }
 
 impl Connection {
-    /// Connects to the host and port of `url`.
-    pub async fn open(url: &Url, timeout: Duration) -> Result<Connection, Error> {
-        let stream = crate::net::connect(url.host(), url.port(), timeout).await?;
+    /// Connects to the host and port of `url`, with a TLS handshake for `https://`.
+    pub async fn open(url: &Url, timeout: Duration, tls: &Tls) -> Result<Connection, Error> {
+        let tcp = crate::net::connect(url.host(), url.port(), timeout).await?;
+        let (stream, info) = match url.scheme() {
+            Scheme::Http => (Stream::Plain(tcp), None),
+            Scheme::Https => {
+                let (stream, info) = tls
+                    .handshake(tcp, url.host(), &url.authority_with_port(), timeout)
+                    .await?;
+                (Stream::Tls(Box::new(stream)), Some(info))
+            }
+        };
         Ok(Connection {
             stream,
             buf: BytesMut::with_capacity(READ_CHUNK),
+            scheme: url.scheme(),
             host: url.host().to_string(),
             port: url.port(),
             timeout,
+            tls: info,
+            truncated: false,
         })
     }
 
-    /// Whether this connection goes where `url` points.
+    /// Whether this connection goes where `url` points (a TLS one serves only `https://`).
     pub fn serves(&self, url: &Url) -> bool {
-        self.host == url.host() && self.port == url.port()
+        self.scheme == url.scheme() && self.host == url.host() && self.port == url.port()
     }
 
     /// The address actually connected to.
     pub fn peer(&self) -> Option<SocketAddr> {
-        self.stream.peer_addr().ok()
+        self.stream.tcp().peer_addr().ok()
+    }
+
+    /// What the TLS handshake settled, on a TLS connection.
+    pub fn tls(&self) -> Option<&TlsInfo> {
+        self.tls.as_ref()
     }
 
     /// Whether bytes arrived that no response has claimed; such a connection is not reused.
@@ -94,8 +155,14 @@ impl Connection {
                 Decoded::Done => return Ok(()),
                 Decoded::NeedMore => {
                     if self.read_more("the body").await? == 0 {
-                        // Fine for a close-delimited body; anything else was cut short.
-                        return decoder.eof().map_err(|_| Error::Closed(Closed::InBody));
+                        // Fine for a close-delimited body; anything else was cut short. Over
+                        // TLS a close without close_notify may be an attacker's cut, so a
+                        // close-delimited body is not complete without it (RFC 9112 9.8).
+                        decoder.eof().map_err(|_| Error::Closed(Closed::InBody))?;
+                        if self.truncated {
+                            return Err(Error::Closed(Closed::WithoutCloseNotify));
+                        }
+                        return Ok(());
                     }
                 }
             }
@@ -105,9 +172,16 @@ impl Connection {
     /// One read into the buffer; 0 means the server closed its side.
     async fn read_more(&mut self, waiting_for: &'static str) -> Result<usize, Error> {
         self.buf.reserve(READ_CHUNK);
-        timeout(self.timeout, self.stream.read_buf(&mut self.buf))
+        let read = timeout(self.timeout, self.stream.read_buf(&mut self.buf))
             .await
-            .map_err(|_| timed_out(waiting_for, self.timeout))?
-            .map_err(Error::Io)
+            .map_err(|_| timed_out(waiting_for, self.timeout))?;
+        match read {
+            // rustls's word for a TLS close without close_notify: still a close, noted.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && self.tls.is_some() => {
+                self.truncated = true;
+                Ok(0)
+            }
+            other => other.map_err(Error::Io),
+        }
     }
 }

@@ -2,12 +2,14 @@
 
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use http1::ParseError;
 use http1::client::ResponseError;
 
 use crate::UrlError;
+use crate::tls::CertificateProblem;
 
 /// Where in the exchange the server closed the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +20,9 @@ pub enum Closed {
     InHead,
     /// Before the body its head announced was complete.
     InBody,
+    /// Over TLS without `close_notify`, ending a body that ends at close: it may have been cut
+    /// by someone between us and the server (RFC 9112 9.8).
+    WithoutCloseNotify,
 }
 
 /// Why a fetch or a send failed. Each variant is something the user fixes differently.
@@ -39,6 +44,32 @@ pub enum Error {
         /// The error of the last address tried.
         source: io::Error,
     },
+    /// The server's certificate is not trusted: unknown issuer, wrong name, expired...
+    Untrusted {
+        /// `host:port` as the URL names it.
+        authority: String,
+        /// What is wrong with the certificate.
+        source: CertificateProblem,
+    },
+    /// The TLS handshake failed for another reason: no protocol version or cipher suite in
+    /// common, an alert from the server, a server that does not speak TLS.
+    Handshake {
+        /// `host:port` as the URL names it.
+        authority: String,
+        /// The TLS library's or the socket's error.
+        source: io::Error,
+    },
+    /// The file of CA certificates to trust cannot be read or holds none.
+    CaFile {
+        /// The file as given.
+        path: PathBuf,
+        /// Why it cannot be used.
+        source: io::Error,
+    },
+    /// The system has no root certificates to verify servers with.
+    NoSystemRoots(io::Error),
+    /// The TLS library refused its own configuration (a build without TLS 1.2 or 1.3).
+    TlsSetup(rustls::Error),
     /// The peer was silent for longer than the timeout.
     Timeout {
         /// What we were waiting for, e.g. `connecting` or `the response`.
@@ -74,6 +105,19 @@ impl fmt::Display for Error {
             Error::Url(e) => e.fmt(f),
             Error::Resolve { host, .. } => write!(f, "cannot resolve {host}"),
             Error::Connect { authority, .. } => write!(f, "cannot connect to {authority}"),
+            Error::Untrusted { authority, .. } => {
+                write!(f, "the certificate of {authority} is not trusted")
+            }
+            Error::Handshake { authority, .. } => {
+                write!(f, "the TLS handshake with {authority} failed")
+            }
+            Error::CaFile { path, .. } => {
+                write!(f, "cannot use {} as CA certificates", path.display())
+            }
+            Error::NoSystemRoots(_) => {
+                f.write_str("no trusted root certificates were found on this system")
+            }
+            Error::TlsSetup(_) => f.write_str("cannot set up TLS"),
             Error::Timeout { waiting_for, after } => {
                 write!(
                     f,
@@ -91,6 +135,10 @@ impl fmt::Display for Error {
             Error::Closed(Closed::InBody) => {
                 f.write_str("the server closed the connection before the body was complete")
             }
+            Error::Closed(Closed::WithoutCloseNotify) => f.write_str(
+                "the server closed the TLS connection without close_notify, \
+                 so the body, which ends at close, may be cut short",
+            ),
             Error::Response(e) => e.fmt(f),
             Error::Body(_) => f.write_str("bad response body"),
             Error::BadRedirect { location, .. } => {
@@ -106,7 +154,13 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::BadRedirect { source, .. } => Some(source),
-            Error::Resolve { source, .. } | Error::Connect { source, .. } => Some(source),
+            Error::Resolve { source, .. }
+            | Error::Connect { source, .. }
+            | Error::Handshake { source, .. }
+            | Error::CaFile { source, .. } => Some(source),
+            Error::NoSystemRoots(e) => Some(e),
+            Error::Untrusted { source, .. } => Some(source),
+            Error::TlsSetup(e) => Some(e),
             Error::Io(e) | Error::Output(e) => Some(e),
             Error::Body(e) => Some(e),
             // Url and Response display their own message; they have no deeper cause.

@@ -16,6 +16,7 @@ use http1::{BodyKind, Decoder};
 
 use crate::conn::Connection;
 use crate::redirect::{MAX_REDIRECTS, is_redirect, next_request};
+use crate::tls::{Tls, TlsInfo, Trust};
 use crate::{Closed, Error, Request, Url};
 
 /// Largest redirect body read (and thrown away) to keep its connection; a longer one, or one
@@ -37,6 +38,9 @@ pub enum HeadRole {
 pub trait Events {
     /// A connection to `peer` was opened, or an idle one picked up again (`reused`).
     fn connection(&mut self, _peer: Option<SocketAddr>, _reused: bool) {}
+
+    /// The TLS handshake of a new connection settled this (after [`Events::connection`]).
+    fn tls(&mut self, _info: &TlsInfo) {}
 
     /// A request head, exactly as written to the socket.
     fn request_head(&mut self, _raw: &[u8]) {}
@@ -66,23 +70,32 @@ pub struct Outcome {
     pub redirects: usize,
 }
 
-/// An HTTP/1.1 client that keeps one idle connection for the next request to the same place.
+/// An HTTP/1.1 client over TCP and TLS that keeps one idle connection for the next request to
+/// the same place.
 #[derive(Debug)]
 pub struct Client {
     timeout: Duration,
     follow: bool,
+    tls: Tls,
     idle: Option<Connection>,
 }
 
 impl Client {
-    /// A client whose connects, reads and writes each give up after `timeout` of silence, and
-    /// which does not follow redirects.
+    /// A client whose connects, handshakes, reads and writes each give up after `timeout` of
+    /// silence, which trusts the system's root certificates and does not follow redirects.
     pub fn new(timeout: Duration) -> Client {
         Client {
             timeout,
             follow: false,
+            tls: Tls::default(),
             idle: None,
         }
+    }
+
+    /// Accepts the server certificates that `trust` accepts.
+    pub fn trust(mut self, trust: Trust) -> Client {
+        self.tls = Tls::new(trust);
+        self
     }
 
     /// Follows up to [`MAX_REDIRECTS`] redirects when `yes`.
@@ -154,14 +167,14 @@ impl Client {
         let mut head = Vec::with_capacity(256);
         req.encode_head(&mut head);
         let (mut conn, reused) = self.connection_for(&req.url).await?;
-        events.connection(conn.peer(), reused);
+        announce(&conn, reused, events);
         events.request_head(&head);
         match write_and_read_head(&mut conn, &head, req, events).await {
             // An idle connection the server closed just as we reused it: RFC 9112 9.3.1 lets a
             // client retry on a new one when no response has begun.
             Err(Error::Closed(Closed::BeforeResponse) | Error::Io(_)) if reused => {
-                let mut fresh = Connection::open(&req.url, self.timeout).await?;
-                events.connection(fresh.peer(), false);
+                let mut fresh = Connection::open(&req.url, self.timeout, &self.tls).await?;
+                announce(&fresh, false, events);
                 let sent = write_and_read_head(&mut fresh, &head, req, events).await?;
                 Ok((fresh, sent))
             }
@@ -173,8 +186,16 @@ impl Client {
     async fn connection_for(&mut self, url: &Url) -> Result<(Connection, bool), Error> {
         match self.idle.take() {
             Some(conn) if conn.serves(url) => Ok((conn, true)),
-            _ => Ok((Connection::open(url, self.timeout).await?, false)),
+            _ => Ok((Connection::open(url, self.timeout, &self.tls).await?, false)),
         }
+    }
+}
+
+/// Tells `events` of the connection, and of its handshake when it is new.
+fn announce(conn: &Connection, reused: bool, events: &mut dyn Events) {
+    events.connection(conn.peer(), reused);
+    if let (Some(info), false) = (conn.tls(), reused) {
+        events.tls(info);
     }
 }
 

@@ -130,10 +130,10 @@ mod tests {
 
     #[test]
     fn unusable_locations_are_errors() {
-        let err = next_request(&post(), &head(302, "https://a/")).unwrap_err();
+        let err = next_request(&post(), &head(302, "ftp://a/")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "cannot follow the redirect to \"https://a/\""
+            "cannot follow the redirect to \"ftp://a/\""
         );
     }
 }

@@ -1,5 +1,6 @@
-//! `http://` URLs: what the client connects to, what it puts in `Host`, and how a redirect's
-//! `Location` is resolved against the URL it came from (RFC 3986 section 5).
+//! `http://` and `https://` URLs: what the client connects to (and how), what it puts in
+//! `Host`, and how a redirect's `Location` is resolved against the URL it came from (RFC 3986
+//! section 5).
 
 use std::fmt;
 use std::net::Ipv6Addr;
@@ -7,10 +8,41 @@ use std::net::Ipv6Addr;
 /// The port of `http://` when the URL names none.
 pub const DEFAULT_PORT: u16 = 80;
 
-/// An absolute `http://` URL, with any fragment removed and the target percent-encoded where
-/// it has to be, so it can go on a request line as is.
+/// The port of `https://` when the URL names none (RFC 9110 4.2.2).
+pub const DEFAULT_TLS_PORT: u16 = 443;
+
+/// How a URL is reached: over plain TCP or over TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// `http://`: plain TCP.
+    Http,
+    /// `https://`: TLS, the server's certificate verified for the host.
+    Https,
+}
+
+impl Scheme {
+    /// The port used when the URL names none.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => DEFAULT_PORT,
+            Scheme::Https => DEFAULT_TLS_PORT,
+        }
+    }
+
+    /// `http` or `https`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// An absolute `http://` or `https://` URL, with any fragment removed and the target
+/// percent-encoded where it has to be, so it can go on a request line as is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
+    scheme: Scheme,
     /// Lower-case name or address, without the brackets of an IPv6 literal.
     host: String,
     port: u16,
@@ -21,8 +53,6 @@ pub struct Url {
 /// Why a URL cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UrlError {
-    /// `https://`: TLS is not implemented yet.
-    Https,
     /// Another scheme (`ftp:`, `mailto:`...).
     UnsupportedScheme(String),
     /// No host after `http://`.
@@ -40,9 +70,11 @@ pub enum UrlError {
 impl fmt::Display for UrlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UrlError::Https => f.write_str("https is not supported yet; use an http:// URL"),
             UrlError::UnsupportedScheme(s) => {
-                write!(f, "unsupported URL scheme {s:?}; only http:// is supported")
+                write!(
+                    f,
+                    "unsupported URL scheme {s:?}; only http:// and https:// are supported"
+                )
             }
             UrlError::MissingHost => f.write_str("the URL has no host"),
             UrlError::BadHost(h) => write!(f, "invalid host {h:?}"),
@@ -61,25 +93,35 @@ impl Url {
     /// Parses an absolute URL. With no `scheme://` at all, `http://` is assumed, as curl does.
     pub fn parse(input: &str) -> Result<Url, UrlError> {
         let input = input.trim();
-        let rest = match input.split_once("://") {
+        let (scheme, rest) = match input.split_once("://") {
             Some((scheme, rest)) if is_scheme(scheme) => match scheme.to_ascii_lowercase().as_str()
             {
-                "http" => rest,
-                "https" => return Err(UrlError::Https),
+                "http" => (Scheme::Http, rest),
+                "https" => (Scheme::Https, rest),
                 other => return Err(UrlError::UnsupportedScheme(other.to_string())),
             },
-            _ => input,
+            _ => (Scheme::Http, input),
         };
         let rest = strip_fragment(rest);
         let end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, target) = rest.split_at(end);
-        let (host, port) = parse_authority(authority, Some(DEFAULT_PORT))?;
+        let (host, port) = parse_authority(authority, Some(scheme.default_port()))?;
         let target = match target {
             "" => "/".to_string(),
             t if t.starts_with('?') => format!("/{}", encode_target(t)),
             t => encode_target(t),
         };
-        Ok(Url { host, port, target })
+        Ok(Url {
+            scheme,
+            host,
+            port,
+            target,
+        })
+    }
+
+    /// Whether the URL is reached over plain TCP or TLS.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
     }
 
     /// The host to resolve (an IPv6 literal without brackets).
@@ -102,23 +144,33 @@ impl Url {
         self.target.split_once('?').map_or(&self.target, |(p, _)| p)
     }
 
-    /// The `Host` header value: `host`, `host:port`, `[v6]:port`; the default port is omitted.
+    /// The `Host` header value: `host`, `host:port`, `[v6]:port`; the scheme's default port is
+    /// omitted.
     pub fn authority(&self) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
             self.host.clone()
         };
-        if self.port == DEFAULT_PORT {
+        if self.port == self.scheme.default_port() {
             host
         } else {
             format!("{host}:{}", self.port)
         }
     }
 
-    /// Whether `other` is reached over the same connection (same host and port).
+    /// `host:port` (`[v6]:port`) with the port always written, to name the server in messages.
+    pub fn authority_with_port(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// Whether `other` is reached over the same connection (same scheme, host and port).
     pub fn same_endpoint(&self, other: &Url) -> bool {
-        self.host == other.host && self.port == other.port
+        self.scheme == other.scheme && self.host == other.host && self.port == other.port
     }
 
     /// Resolves a `Location` (absolute, scheme-relative, absolute-path or relative) against
@@ -134,7 +186,7 @@ impl Url {
             return Url::parse(reference);
         }
         if let Some(rest) = reference.strip_prefix("//") {
-            return Url::parse(&format!("http://{rest}"));
+            return Url::parse(&format!("{}://{rest}", self.scheme.as_str()));
         }
         let target = if reference.is_empty() {
             self.target.clone()
@@ -160,6 +212,7 @@ impl Url {
             target
         };
         Ok(Url {
+            scheme: self.scheme,
             host: self.host.clone(),
             port: self.port,
             target: encode_target(&target),
@@ -169,7 +222,13 @@ impl Url {
 
 impl fmt::Display for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}{}", self.authority(), self.target)
+        write!(
+            f,
+            "{}://{}{}",
+            self.scheme.as_str(),
+            self.authority(),
+            self.target
+        )
     }
 }
 
@@ -308,7 +367,6 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_fetch() {
-        assert_eq!(Url::parse("https://example.com/"), Err(UrlError::Https));
         assert_eq!(
             Url::parse("ftp://x/"),
             Err(UrlError::UnsupportedScheme("ftp".into()))
@@ -373,11 +431,33 @@ mod tests {
                 "{reference}"
             );
         }
-        assert_eq!(base.join("https://a/"), Err(UrlError::Https));
+        assert_eq!(base.join("https://a/").unwrap().to_string(), "https://a/");
+        let tls = url("https://a/b");
+        assert_eq!(tls.join("//c/d").unwrap().to_string(), "https://c/d");
+        assert_eq!(tls.join("http://a/").unwrap().scheme(), Scheme::Http);
+        assert!(!tls.same_endpoint(&url("http://a:443/")));
         assert_eq!(
             base.join("mailto:x@y"),
             Err(UrlError::UnsupportedScheme("mailto".into()))
         );
+    }
+
+    #[test]
+    fn https_defaults_to_port_443() {
+        let u = url("https://Example.com/x");
+        assert_eq!(
+            (u.scheme(), u.host(), u.port(), u.target()),
+            (Scheme::Https, "example.com", 443, "/x")
+        );
+        assert_eq!(u.authority(), "example.com");
+        assert_eq!(u.to_string(), "https://example.com/x");
+        let u = url("HTTPS://h:8443");
+        assert_eq!((u.port(), u.authority().as_str()), (8443, "h:8443"));
+        assert_eq!(u.to_string(), "https://h:8443/");
+        // Port 80 is not the default of https, so it stays in Host.
+        assert_eq!(url("https://h:80/").authority(), "h:80");
+        assert_eq!(url("http://h:443/").authority(), "h:443");
+        assert_eq!(url("http://h/").scheme(), Scheme::Http);
     }
 
     #[test]
