@@ -192,6 +192,11 @@ pub struct HttpArgs {
     #[arg(long, value_name = "BYTES", default_value_t = http1::limits::MAX_REQUEST_LINE, global = true)]
     pub max_request_line: usize,
 
+    /// Speak HTTP/1.1 only: a client that opens with the HTTP/2 preface (h2c with prior
+    /// knowledge) is answered 505.
+    #[arg(long, global = true)]
+    pub no_http2: bool,
+
     /// Append the access log to FILE instead of standard error.
     #[arg(long, value_name = "FILE", global = true)]
     pub access_log: Option<PathBuf>,
