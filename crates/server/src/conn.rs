@@ -92,7 +92,9 @@ pub(crate) async fn serve_connection<S: Service>(
         timer: Box::pin(tokio::time::sleep(config.head_timeout)),
     };
     let Some(next) = conn.run().await else {
-        return conn.into_http2().await;
+        // Boxed, so the HTTP/2 driver's state is not part of every HTTP/1.1 connection's.
+        let h2 = Box::pin(conn.into_http2());
+        return h2.await;
     };
     if conn.close(next).await {
         conn.out.forget();

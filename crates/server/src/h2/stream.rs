@@ -258,7 +258,9 @@ async fn send_response(
     *head.status_mut() = status;
     let map = head.headers_mut();
     response_fields(map, &headers, rendered.as_ref());
+    // A 304's length would describe the representation it stands for, which this body is not.
     if status != StatusCode::NO_CONTENT
+        && status != StatusCode::NOT_MODIFIED
         && !status.is_informational()
         && let Some(len) = body.len()
     {
