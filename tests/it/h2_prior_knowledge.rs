@@ -329,3 +329,30 @@ fn rapid_reset_gets_goaway_and_other_clients_are_still_served() {
     let (status, _) = curl(&[], &s.url("/"));
     assert_eq!(status, "2 200");
 }
+
+#[test]
+fn a_body_longer_than_its_content_length_resets_the_stream_even_when_unread() {
+    // `serve` answers a POST without reading its body; the response must still not go out as
+    // if the malformed request had been whole (RFC 9113 8.1.1).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Running::start_in(Some(dir.path()), &["-p", "0", "-q", "serve"]);
+    let mut c = open(&s);
+    let headers = request_block("POST", "/", &[("content-length", "1")]);
+    c.write_all(&frame(HEADERS, END_HEADERS, 1, &headers))
+        .expect("headers");
+    // Time for the handler to answer before the body arrives.
+    std::thread::sleep(Duration::from_millis(200));
+    c.write_all(&frame(DATA, END_STREAM, 1, b"test"))
+        .expect("body");
+    loop {
+        let (kind, _, stream, payload) = read_frame(&mut c).expect("a frame");
+        assert!(
+            !(kind == HEADERS && stream == 1),
+            "answered a malformed request"
+        );
+        if kind == RST_STREAM && stream == 1 {
+            assert_eq!(error_code(&payload, 0), PROTOCOL_ERROR);
+            break;
+        }
+    }
+}

@@ -8,6 +8,7 @@ use h2::server::SendResponse;
 use h2::{Reason, RecvStream, SendStream};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http1::{BodyKind, Headers, Method, RequestHead, StatusCode, Target, Version};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::access_log::Noted;
@@ -48,7 +49,7 @@ pub(super) async fn serve<S: Service>(
     let noted: Option<Noted> = config.access_log.as_ref().map(|log| log.note(&head));
     let head_request = head.method == Method::HEAD;
     let asterisk = http1::conn::is_options_asterisk(&head);
-    let body = request_body(recv, &head, config);
+    let (body, home) = request_body(recv, &head, config);
     let mut request = Request::new(head, body, info);
     request.extensions.insert(pseudo_headers(&parts));
     let response = if asterisk {
@@ -63,6 +64,10 @@ pub(super) async fn serve<S: Service>(
             }
         }
     };
+    if !settle_body(home, config).await {
+        // The body broke its framing (its length): the h2 crate has reset the stream.
+        return;
+    }
     let status = response.status;
     let sent = send_response(&mut respond, response, head_request, config).await;
     crate::conn::log_entry(config, info.peer, noted.as_ref(), status, sent, started);
@@ -182,14 +187,22 @@ fn content_length(map: &HeaderMap) -> Result<Option<u64>, Refused> {
 
 /// The request body: DATA frames as the handler reads them, each read under the body timeout,
 /// the total under the configured body limit. Window is given back as the handler consumes,
-/// so a handler that does not read holds the client at [`super::STREAM_WINDOW`].
-fn request_body(recv: RecvStream, head: &RequestHead, config: &HttpConfig) -> Body {
+/// so a handler that does not read holds the client at [`super::STREAM_WINDOW`]. The stream
+/// comes back through the receiver when the body is dropped, for [`settle_body`].
+fn request_body(
+    recv: RecvStream,
+    head: &RequestHead,
+    config: &HttpConfig,
+) -> (Body, oneshot::Receiver<RecvStream>) {
+    let (home, back) = oneshot::channel();
     if head.body == BodyKind::Empty {
-        return Body::empty();
+        let _ = home.send(recv);
+        return (Body::empty(), back);
     }
     let len = head.content_length();
     let state = Reading {
-        recv,
+        recv: Some(recv),
+        home: Some(home),
         received: 0,
         max: config.limits.max_body_size,
         timeout: config.body_timeout,
@@ -202,12 +215,39 @@ fn request_body(recv: RecvStream, head: &RequestHead, config: &HttpConfig) -> Bo
             Err(e) => Some((Err(e), None)),
         }
     });
-    Body::from_stream(stream, len)
+    (Body::from_stream(stream, len), back)
+}
+
+/// Before answering, as the HTTP/1.1 driver does: reads and discards up to
+/// [`crate::config::MAX_DRAIN`] of what the handler left of the body, so that a body whose
+/// DATA frames do not add up to its `Content-Length` is seen to be malformed (RFC 9113 8.1.1)
+/// rather than answered as if it were whole. Returns `false` for a malformed body. A body
+/// still held by a task of the handler's, or longer than that, is left to the h2 crate, which
+/// resets the stream after the response.
+async fn settle_body(mut home: oneshot::Receiver<RecvStream>, config: &HttpConfig) -> bool {
+    let Ok(mut recv) = home.try_recv() else {
+        return true;
+    };
+    let mut drained = 0;
+    while !recv.is_end_stream() && drained < crate::config::MAX_DRAIN {
+        match tokio::time::timeout(config.body_timeout, recv.data()).await {
+            Ok(Some(Ok(data))) => {
+                let _ = recv.flow_control().release_capacity(data.len());
+                drained += data.len() as u64;
+            }
+            Ok(Some(Err(_))) => return false,
+            Ok(None) | Err(_) => break,
+        }
+    }
+    true
 }
 
 /// A request body being read.
 struct Reading {
-    recv: RecvStream,
+    /// `None` only once dropped.
+    recv: Option<RecvStream>,
+    /// Where the stream goes back to when the body is dropped.
+    home: Option<oneshot::Sender<RecvStream>>,
     received: u64,
     max: u64,
     timeout: std::time::Duration,
@@ -215,18 +255,29 @@ struct Reading {
 
 impl Reading {
     async fn next(&mut self) -> Result<Option<Bytes>, BodyError> {
-        let data = match tokio::time::timeout(self.timeout, self.recv.data()).await {
+        let Some(recv) = self.recv.as_mut() else {
+            return Ok(None);
+        };
+        let data = match tokio::time::timeout(self.timeout, recv.data()).await {
             Err(_) => return Err(BodyError::TimedOut),
             Ok(None) => return Ok(None),
             Ok(Some(Err(_))) => return Err(BodyError::Disconnected),
             Ok(Some(Ok(data))) => data,
         };
-        let _ = self.recv.flow_control().release_capacity(data.len());
+        let _ = recv.flow_control().release_capacity(data.len());
         self.received += data.len() as u64;
         if self.received > self.max {
             return Err(BodyError::TooLarge);
         }
         Ok(Some(data))
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        if let (Some(recv), Some(home)) = (self.recv.take(), self.home.take()) {
+            let _ = home.send(recv);
+        }
     }
 }
 
