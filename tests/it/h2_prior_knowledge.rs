@@ -356,3 +356,39 @@ fn a_body_longer_than_its_content_length_resets_the_stream_even_when_unread() {
         }
     }
 }
+
+#[test]
+fn streams_cancelled_after_their_handler_started_get_goaway_past_the_bound() {
+    // A steady pace, a few at a time: under the h2 crate's count of streams reset before they
+    // are accepted, so only the driver's own count of cancelled handlers can stop it.
+    let (_dir, db) = fresh_db();
+    let s = start(&db);
+    let mut c = open(&s);
+    let goaway = std::thread::scope(|scope| {
+        let mut reader = c.try_clone().expect("clone");
+        let found = scope.spawn(move || until(&mut reader, GOAWAY, Some(0)));
+        let mut id = 1u32;
+        'rounds: for _ in 0..60 {
+            let mut opened = Vec::new();
+            let mut cancels = Vec::new();
+            for _ in 0..8 {
+                // The handler waits for a body that never comes.
+                let headers = request_block("POST", "/echo", &[("content-length", "5")]);
+                opened.extend(frame(HEADERS, END_HEADERS, id, &headers));
+                cancels.extend(frame(RST_STREAM, 0, id, &8u32.to_be_bytes()));
+                id += 2;
+            }
+            for bytes in [opened, cancels] {
+                if c.write_all(&bytes).is_err() {
+                    break 'rounds;
+                }
+                std::thread::sleep(Duration::from_millis(15));
+            }
+        }
+        found.join().expect("reader")
+    });
+    let (_, _, payload) = goaway.expect("GOAWAY");
+    assert_eq!(error_code(&payload, 4), ENHANCE_YOUR_CALM);
+    let (status, _) = curl(&[], &s.url("/time"));
+    assert_eq!(status, "2 200");
+}

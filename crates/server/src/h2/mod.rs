@@ -72,6 +72,43 @@ pub const MAX_PENDING_RESETS: usize = 20;
 /// h2 crate's default (its fix for the 2024 CONTINUATION and reset floods).
 pub const MAX_LOCAL_RESETS: usize = 1024;
 
+/// Streams a client may cancel (reset before their response) within [`RESET_WINDOW`]. The
+/// h2 crate counts only streams reset before they were accepted ([`MAX_PENDING_RESETS`]); this
+/// driver accepts at once, so a client that opens and cancels streams at a steady pace would
+/// pass under that count while each stream still starts a handler. Twice the concurrent
+/// streams, as nginx's fix for CVE-2023-44487 bounds new streams per read to twice
+/// `http2_max_concurrent_streams`; a browser cancels a handful when a page is left. Past it
+/// the connection gets GOAWAY (`ENHANCE_YOUR_CALM`).
+pub const MAX_CANCELLED_STREAMS: u32 = 2 * MAX_CONCURRENT_STREAMS;
+
+/// The period [`MAX_CANCELLED_STREAMS`] is counted over.
+pub const RESET_WINDOW: Duration = Duration::from_secs(10);
+
+/// Counts a connection's cancelled streams against [`MAX_CANCELLED_STREAMS`].
+struct Cancellations {
+    since: Instant,
+    count: u32,
+}
+
+impl Cancellations {
+    fn new() -> Cancellations {
+        Cancellations {
+            since: Instant::now(),
+            count: 0,
+        }
+    }
+
+    /// Counts one; whether the client is now past the bound.
+    fn over_after_one_more(&mut self, now: Instant) -> bool {
+        if now.duration_since(self.since) > RESET_WINDOW {
+            self.since = now;
+            self.count = 0;
+        }
+        self.count += 1;
+        self.count > MAX_CANCELLED_STREAMS
+    }
+}
+
 /// How long a connection has to send its preface and SETTINGS: the head timeout, as an
 /// HTTP/1.1 client has for its first request head.
 fn handshake_timeout(config: &HttpConfig) -> Duration {
@@ -150,6 +187,7 @@ async fn drive<S: Service>(
     let idle = tokio::time::sleep(config.idle_timeout);
     tokio::pin!(idle);
     let mut going_away = false;
+    let mut cancelled = Cancellations::new();
     loop {
         tokio::select! {
             accepted = conn.accept() => match accepted {
@@ -160,7 +198,14 @@ async fn drive<S: Service>(
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),
             },
-            Some(()) = streams.next(), if !streams.is_empty() => {
+            Some(outcome) = streams.next(), if !streams.is_empty() => {
+                if outcome == stream::Outcome::Cancelled
+                    && cancelled.over_after_one_more(Instant::now())
+                {
+                    tracing::debug!(peer = %info.peer, "too many cancelled streams; GOAWAY");
+                    conn.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
+                    going_away = true;
+                }
                 if streams.is_empty() {
                     idle.as_mut().reset(Instant::now() + config.idle_timeout);
                 }

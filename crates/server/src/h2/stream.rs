@@ -24,6 +24,18 @@ enum Refused {
     Status(StatusCode),
 }
 
+/// How a stream ended, as far as the connection cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// Answered, refused or reset by the server.
+    Served,
+    /// The client reset the stream before its response was ready; the handler was dropped.
+    Cancelled,
+}
+
+/// Status logged for a stream the client cancelled before its response, as nginx logs it.
+const CLIENT_CLOSED: u16 = 499;
+
 /// Serves one stream: maps its request, calls the service, sends the response, logs it.
 pub(super) async fn serve<S: Service>(
     request: http::Request<RecvStream>,
@@ -32,18 +44,18 @@ pub(super) async fn serve<S: Service>(
     service: &S,
     config: &HttpConfig,
     started: Instant,
-) {
+) -> Outcome {
     let (parts, recv) = request.into_parts();
     let head = match request_head(&parts, recv.is_end_stream(), config) {
         Ok(head) => head,
         Err(Refused::Malformed) => {
             respond.send_reset(Reason::PROTOCOL_ERROR);
-            return;
+            return Outcome::Served;
         }
         Err(Refused::Status(status)) => {
             let sent = send_response(&mut respond, Response::error(status), false, config).await;
-            crate::conn::log_entry(config, info.peer, None, status, sent, started);
-            return;
+            crate::conn::log_entry(config, info.peer, None, status, sent.unwrap_or(0), started);
+            return Outcome::Served;
         }
     };
     let noted: Option<Noted> = config.access_log.as_ref().map(|log| log.note(&head));
@@ -56,21 +68,48 @@ pub(super) async fn serve<S: Service>(
         drop(request);
         service.options_asterisk()
     } else {
-        match AssertUnwindSafe(service.call(request)).catch_unwind().await {
-            Ok(response) => response,
-            Err(_) => {
-                tracing::error!(peer = %info.peer, "handler panicked; answering 500");
-                Response::error(StatusCode::INTERNAL_SERVER_ERROR)
+        let call = AssertUnwindSafe(service.call(request)).catch_unwind();
+        // A stream the client resets is no longer worth its handler: dropped, as hyper does,
+        // so that cancelled requests cost no more than their HEADERS (rapid reset).
+        let reset = std::future::poll_fn(|cx| respond.poll_reset(cx));
+        tokio::select! {
+            called = call => match called {
+                Ok(response) => response,
+                Err(_) => {
+                    tracing::error!(peer = %info.peer, "handler panicked; answering 500");
+                    Response::error(StatusCode::INTERNAL_SERVER_ERROR)
+                }
+            },
+            _ = reset => {
+                log_cancelled(config, info, noted.as_ref(), started);
+                return Outcome::Cancelled;
             }
         }
     };
-    if !settle_body(home, config).await {
+    match settle_body(home, config).await {
+        Settled::Done => {}
         // The body broke its framing (its length): the h2 crate has reset the stream.
-        return;
+        Settled::Malformed => return Outcome::Served,
+        Settled::Cancelled => {
+            log_cancelled(config, info, noted.as_ref(), started);
+            return Outcome::Cancelled;
+        }
     }
     let status = response.status;
-    let sent = send_response(&mut respond, response, head_request, config).await;
+    let Some(sent) = send_response(&mut respond, response, head_request, config).await else {
+        // Reset while the handler ran, seen by the handler first (its body read failed).
+        log_cancelled(config, info, noted.as_ref(), started);
+        return Outcome::Cancelled;
+    };
     crate::conn::log_entry(config, info.peer, noted.as_ref(), status, sent, started);
+    Outcome::Served
+}
+
+/// Logs a stream the client cancelled before its response, as nginx does: status 499.
+fn log_cancelled(config: &HttpConfig, info: ConnInfo, noted: Option<&Noted>, started: Instant) {
+    if let Ok(status) = StatusCode::from_u16(CLIENT_CLOSED) {
+        crate::conn::log_entry(config, info.peer, noted, status, 0, started);
+    }
 }
 
 /// The pseudo-header fields as received, for [`Request::extensions`].
@@ -221,12 +260,11 @@ fn request_body(
 /// Before answering, as the HTTP/1.1 driver does: reads and discards up to
 /// [`crate::config::MAX_DRAIN`] of what the handler left of the body, so that a body whose
 /// DATA frames do not add up to its `Content-Length` is seen to be malformed (RFC 9113 8.1.1)
-/// rather than answered as if it were whole. Returns `false` for a malformed body. A body
-/// still held by a task of the handler's, or longer than that, is left to the h2 crate, which
-/// resets the stream after the response.
-async fn settle_body(mut home: oneshot::Receiver<RecvStream>, config: &HttpConfig) -> bool {
+/// rather than answered as if it were whole. A body still held by a task of the handler's, or
+/// longer than that, is left to the h2 crate, which resets the stream after the response.
+async fn settle_body(mut home: oneshot::Receiver<RecvStream>, config: &HttpConfig) -> Settled {
     let Ok(mut recv) = home.try_recv() else {
-        return true;
+        return Settled::Done;
     };
     let mut drained = 0;
     while !recv.is_end_stream() && drained < crate::config::MAX_DRAIN {
@@ -235,11 +273,22 @@ async fn settle_body(mut home: oneshot::Receiver<RecvStream>, config: &HttpConfi
                 let _ = recv.flow_control().release_capacity(data.len());
                 drained += data.len() as u64;
             }
-            Ok(Some(Err(_))) => return false,
+            Ok(Some(Err(e))) if e.is_remote() => return Settled::Cancelled,
+            Ok(Some(Err(_))) => return Settled::Malformed,
             Ok(None) | Err(_) => break,
         }
     }
-    true
+    Settled::Done
+}
+
+/// How [`settle_body`] left the stream.
+enum Settled {
+    /// Ready for the response.
+    Done,
+    /// The body broke its framing; the h2 crate reset the stream.
+    Malformed,
+    /// The client reset the stream.
+    Cancelled,
 }
 
 /// A request body being read.
@@ -281,13 +330,14 @@ impl Drop for Reading {
     }
 }
 
-/// Sends `response` on the stream; returns the body bytes that went out (as far as they went).
+/// Sends `response` on the stream; returns the body bytes that went out (as far as they went),
+/// or `None` when the stream was gone before the response head could go (reset by the client).
 async fn send_response(
     respond: &mut SendResponse<Bytes>,
     response: Response,
     head_request: bool,
     config: &HttpConfig,
-) -> u64 {
+) -> Option<u64> {
     let Response {
         status,
         headers,
@@ -318,11 +368,9 @@ async fn send_response(
         map.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
     let end = no_body || body.is_empty();
-    let Ok(tx) = respond.send_response(head, end) else {
-        return 0;
-    };
+    let tx = respond.send_response(head, end).ok()?;
     if end {
-        return 0;
+        return Some(0);
     }
     let mut out = Out {
         tx,
@@ -332,7 +380,7 @@ async fn send_response(
     if let Err(reason) = out.body(body).await {
         out.tx.send_reset(reason);
     }
-    out.sent
+    Some(out.sent)
 }
 
 /// Response fields: the handler's, then the shared rendered ones, then `Server` and `Date`
