@@ -384,6 +384,11 @@ pub struct GetArgs {
     #[arg(short = 'f', long)]
     pub fail: bool,
 
+    /// Speak HTTP/2 from the first byte (h2c), without asking the server first; redirects are
+    /// not followed.
+    #[arg(long, conflicts_with = "follow")]
+    pub http2_prior_knowledge: bool,
+
     /// Seconds to wait for connecting and for each read.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,

@@ -392,3 +392,19 @@ fn streams_cancelled_after_their_handler_started_get_goaway_past_the_bound() {
     let (status, _) = curl(&[], &s.url("/time"));
     assert_eq!(status, "2 200");
 }
+
+#[test]
+fn get_with_http2_prior_knowledge_speaks_h2c() {
+    let (_dir, db) = fresh_db();
+    let s = start(&db);
+    let out = Command::new(harness::BIN)
+        .args(["get", "--http2-prior-knowledge", "-i"])
+        .arg(s.url("/echo?format=json"))
+        .output()
+        .expect("run sockserve get");
+    let text = harness::stdout(&out);
+    assert!(out.status.success(), "{text}{}", harness::stderr(&out));
+    assert!(text.starts_with("HTTP/2 200\r\n"), "{text}");
+    assert!(text.contains(r#""version":"HTTP/2""#), "{text}");
+    assert!(text.contains(r#"[":method","GET"]"#), "{text}");
+}
