@@ -21,6 +21,7 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 use h2::server::Connection;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use crate::transport::{ReadIo, Transport, WriteIo};
@@ -139,7 +140,28 @@ pub(crate) async fn serve_halves<S: Service>(
     config: &HttpConfig,
     shutdown: Shutdown,
 ) {
-    let io = H2Io::new(rd, wr, read_ahead);
+    serve_io(
+        H2Io::new(rd, wr, read_ahead),
+        info,
+        service,
+        config,
+        shutdown,
+    )
+    .await;
+}
+
+/// Serves an HTTP/2 connection over any byte stream (a TLS stream whose ALPN said `h2` can
+/// come here directly) until it closes.
+pub(crate) async fn serve_io<S, T>(
+    io: T,
+    info: ConnInfo,
+    service: &S,
+    config: &HttpConfig,
+    shutdown: Shutdown,
+) where
+    S: Service,
+    T: AsyncRead + AsyncWrite + Unpin,
+{
     let handshake = builder(config).handshake::<_, Bytes>(io);
     let conn = match tokio::time::timeout(handshake_timeout(config), handshake).await {
         Ok(Ok(conn)) => conn,
@@ -176,8 +198,8 @@ fn builder(config: &HttpConfig) -> h2::server::Builder {
 /// Accepts streams and runs them until the connection ends: the client closes it, it stays
 /// without streams for the idle timeout, or the server shuts down (GOAWAY, then the streams in
 /// flight finish).
-async fn drive<S: Service>(
-    mut conn: Connection<H2Io, Bytes>,
+async fn drive<S: Service, T: AsyncRead + AsyncWrite + Unpin>(
+    mut conn: Connection<T, Bytes>,
     info: ConnInfo,
     service: &S,
     config: &HttpConfig,
