@@ -507,3 +507,106 @@ impl Out {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str, fields: &[(&str, &str)]) -> http::request::Parts {
+        let mut b = http::Request::builder().method("GET").uri(uri);
+        for (name, value) in fields {
+            b = b.header(*name, *value);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    fn head(uri: &str, fields: &[(&str, &str)]) -> Result<RequestHead, Refused> {
+        request_head(&parts(uri, fields), true, &HttpConfig::default())
+    }
+
+    #[test]
+    fn the_head_is_what_http1_would_have_made() {
+        let h = head("http://example.com:8080/a/b?c=d", &[("accept", "*/*")])
+            .ok()
+            .unwrap();
+        assert_eq!(h.method, Method::GET);
+        assert_eq!(h.target.as_str(), "/a/b?c=d");
+        assert_eq!(h.version, Version::HTTP_2);
+        assert_eq!(h.host(), Some("example.com:8080"));
+        assert_eq!(h.headers.get_str("accept"), Some("*/*"));
+        assert_eq!(h.body, BodyKind::Empty);
+    }
+
+    #[test]
+    fn a_host_field_the_client_sent_is_kept() {
+        let h = head("http://a/", &[("host", "b")]).ok().unwrap();
+        assert_eq!(h.headers.count("host"), 1);
+        assert_eq!(h.host(), Some("b"));
+    }
+
+    #[test]
+    fn cookie_fields_are_joined_into_one() {
+        // RFC 9113 8.2.3: split for compression, joined with "; " for HTTP/1.1 semantics.
+        let h = head("http://a/", &[("cookie", "a=1"), ("cookie", "b=2")])
+            .ok()
+            .unwrap();
+        assert_eq!(h.headers.count("cookie"), 1);
+        assert_eq!(h.headers.get_str("cookie"), Some("a=1; b=2"));
+    }
+
+    #[test]
+    fn connection_specific_fields_are_malformed() {
+        for field in [
+            ("connection", "close"),
+            ("keep-alive", "5"),
+            ("proxy-connection", "x"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "h2c"),
+            ("te", "gzip"),
+        ] {
+            assert!(
+                matches!(head("http://a/", &[field]), Err(Refused::Malformed)),
+                "{field:?}"
+            );
+        }
+        assert!(head("http://a/", &[("te", "trailers")]).is_ok());
+    }
+
+    #[test]
+    fn a_declared_body_past_the_limit_is_413_before_reading() {
+        let mut config = HttpConfig::default();
+        config.limits.max_body_size = 10;
+        let p = parts("http://a/", &[("content-length", "11")]);
+        assert!(matches!(
+            request_head(&p, false, &config),
+            Err(Refused::Status(StatusCode::PAYLOAD_TOO_LARGE))
+        ));
+        let p = parts("http://a/", &[("content-length", "10")]);
+        let h = request_head(&p, false, &config).ok().unwrap();
+        assert_eq!(h.body, BodyKind::Length(10));
+        // No length and more to come: a body of unknown length.
+        let h = request_head(&parts("http://a/", &[]), false, &config)
+            .ok()
+            .unwrap();
+        assert_eq!(h.body, BodyKind::Chunked);
+    }
+
+    #[test]
+    fn response_fields_leave_out_framing_and_add_server_and_date() {
+        let mut headers = Headers::new();
+        headers.append(header::CONNECTION, HeaderValue::from_static("close"));
+        headers.append(header::CONTENT_LENGTH, HeaderValue::from_static("3"));
+        headers.append(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        let mut rendered_list = Headers::new();
+        rendered_list.append(header::ETAG, HeaderValue::from_static("\"x\""));
+        let rendered = http1::response::RenderedFields::render(&rendered_list);
+        let mut map = HeaderMap::new();
+        response_fields(&mut map, &headers, Some(&rendered));
+        assert!(!map.contains_key(header::CONNECTION));
+        assert!(!map.contains_key(header::CONTENT_LENGTH));
+        assert_eq!(map.get(header::CONTENT_TYPE).unwrap(), "text/plain");
+        assert_eq!(map.get(header::ETAG).unwrap(), "\"x\"");
+        assert!(map.contains_key(header::SERVER) && map.contains_key(header::DATE));
+    }
+}
