@@ -408,3 +408,29 @@ fn get_with_http2_prior_knowledge_speaks_h2c() {
     assert!(text.contains(r#""version":"HTTP/2""#), "{text}");
     assert!(text.contains(r#"[":method","GET"]"#), "{text}");
 }
+
+#[test]
+fn a_cgi_script_streams_a_large_body_both_ways_over_h2c() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = dir.path().join("cgi-bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    let script = bin.join("cat.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'Content-Type: application/octet-stream'\necho\ncat\n",
+    )
+    .expect("write script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let upload = dir.path().join("up.bin");
+    // Larger than the stream and connection windows, so flow control must move on both sides.
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&upload, &data).expect("write upload");
+    let s = Running::start_in(Some(dir.path()), &["-p", "0", "-q", "serve", "--cgi", "."]);
+    let (status, body) = curl(
+        &["--data-binary", &format!("@{}", upload.display())],
+        &s.url("/cgi-bin/cat.sh"),
+    );
+    assert_eq!(status, "2 200");
+    assert!(body == data, "{} bytes back of {}", body.len(), data.len());
+}
