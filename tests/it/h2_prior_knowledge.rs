@@ -434,3 +434,29 @@ fn a_cgi_script_streams_a_large_body_both_ways_over_h2c() {
     assert_eq!(status, "2 200");
     assert!(body == data, "{} bytes back of {}", body.len(), data.len());
 }
+
+#[test]
+fn a_stream_whose_window_stays_shut_is_reset_after_the_write_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("big.bin"), vec![7u8; 1 << 20]).expect("write");
+    let s = Running::start_in(
+        Some(dir.path()),
+        &["-p", "0", "-q", "--write-timeout", "1", "serve"],
+    );
+    let mut c = s.connect();
+    c.write_all(PREFACE).expect("preface");
+    // SETTINGS_INITIAL_WINDOW_SIZE = 0: the server may send no body byte on any stream.
+    let mut zero_window = vec![0x00, 0x04];
+    zero_window.extend_from_slice(&0u32.to_be_bytes());
+    c.write_all(&frame(SETTINGS, 0, 0, &zero_window))
+        .expect("settings");
+    let headers = request_block("GET", "/big.bin", &[]);
+    c.write_all(&frame(HEADERS, END_HEADERS | END_STREAM, 1, &headers))
+        .expect("headers");
+    let started = std::time::Instant::now();
+    let (_, _, payload) = until(&mut c, RST_STREAM, Some(1)).expect("RST_STREAM");
+    assert_eq!(error_code(&payload, 0), 0x8, "CANCEL");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let (status, body) = curl(&[], &s.url("/big.bin"));
+    assert_eq!((status.as_str(), body.len()), ("2 200", 1 << 20));
+}
