@@ -110,6 +110,23 @@ impl Cancellations {
     }
 }
 
+/// Largest decoded header list: the same bound as an HTTP/1.1 head (`--max-header-size`,
+/// 64 KiB by default), so a request does not become acceptable by switching protocol. nginx
+/// bounds HTTP/2 headers by `large_client_header_buffers` (4 × 8 KiB) per field and 32 KiB in
+/// all; a larger list is answered 431 by the h2 crate. It also bounds what an HPACK bomb can
+/// make the decoder produce, whatever the compressed size.
+fn header_list_size(config: &HttpConfig) -> u32 {
+    u32::try_from(config.limits.max_head_size).unwrap_or(u32::MAX)
+}
+
+/// How long a connection may stay without streams before it gets GOAWAY: the keep-alive idle
+/// timeout (`--idle-timeout`, 15 s by default), as for an HTTP/1.1 connection between
+/// requests. nginx's `keepalive_timeout` (75 s) governs its HTTP/2 connections the same way;
+/// ours is shorter because an idle connection holds the h2 crate's buffers and HPACK tables.
+fn idle_timeout(config: &HttpConfig) -> Duration {
+    config.idle_timeout
+}
+
 /// How long a connection has to send its preface and SETTINGS: the head timeout, as an
 /// HTTP/1.1 client has for its first request head.
 fn handshake_timeout(config: &HttpConfig) -> Duration {
@@ -186,9 +203,7 @@ fn builder(config: &HttpConfig) -> h2::server::Builder {
         .max_frame_size(MAX_FRAME_SIZE)
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
-        // The same bound as an HTTP/1.1 head: a larger header list is answered 431, as there.
-        // It also bounds what an HPACK bomb can make the decoder produce.
-        .max_header_list_size(u32::try_from(config.limits.max_head_size).unwrap_or(u32::MAX))
+        .max_header_list_size(header_list_size(config))
         .max_send_buffer_size(SEND_BUFFER)
         .max_pending_accept_reset_streams(MAX_PENDING_RESETS)
         .max_local_error_reset_streams(Some(MAX_LOCAL_RESETS));
@@ -206,7 +221,7 @@ async fn drive<S: Service, T: AsyncRead + AsyncWrite + Unpin>(
     mut shutdown: Shutdown,
 ) -> Result<(), h2::Error> {
     let mut streams = FuturesUnordered::new();
-    let idle = tokio::time::sleep(config.idle_timeout);
+    let idle = tokio::time::sleep(idle_timeout(config));
     tokio::pin!(idle);
     let mut going_away = false;
     let mut cancelled = Cancellations::new();
@@ -229,7 +244,7 @@ async fn drive<S: Service, T: AsyncRead + AsyncWrite + Unpin>(
                     going_away = true;
                 }
                 if streams.is_empty() {
-                    idle.as_mut().reset(Instant::now() + config.idle_timeout);
+                    idle.as_mut().reset(Instant::now() + idle_timeout(config));
                 }
             }
             () = &mut idle, if streams.is_empty() && !going_away => {
