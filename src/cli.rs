@@ -192,6 +192,11 @@ pub struct HttpArgs {
     #[arg(long, value_name = "BYTES", default_value_t = http1::limits::MAX_REQUEST_LINE, global = true)]
     pub max_request_line: usize,
 
+    /// Speak HTTP/1.1 only: a client that opens with the HTTP/2 preface (h2c with prior
+    /// knowledge) is answered 505.
+    #[arg(long, global = true)]
+    pub no_http2: bool,
+
     /// Append the access log to FILE instead of standard error.
     #[arg(long, value_name = "FILE", global = true)]
     pub access_log: Option<PathBuf>,
@@ -386,6 +391,11 @@ pub struct GetArgs {
     /// Exit with code 22 on a 4xx/5xx status (as curl does).
     #[arg(short = 'f', long)]
     pub fail: bool,
+
+    /// Speak HTTP/2 from the first byte (h2c), without asking the server first; redirects are
+    /// not followed.
+    #[arg(long, conflicts_with = "follow")]
+    pub http2_prior_knowledge: bool,
 
     /// Seconds to wait for connecting and for each read.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]

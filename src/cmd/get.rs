@@ -44,10 +44,18 @@ pub fn run(args: GetArgs) -> CmdResult {
     let options = Options::from_args(args)?;
     let runtime = client_runtime()?;
     let mut printer = Printer::new(&options);
-    let mut client = Client::new(options.timeout)
-        .follow_redirects(options.follow)
-        .trust(options.trust);
-    let fetched = runtime.block_on(client.fetch(options.request, &mut printer));
+    let fetched = if options.http2_prior_knowledge {
+        runtime.block_on(client::h2c::fetch(
+            &options.request,
+            options.timeout,
+            &mut printer,
+        ))
+    } else {
+        let mut client = Client::new(options.timeout)
+            .follow_redirects(options.follow)
+            .trust(options.trust);
+        runtime.block_on(client.fetch(options.request, &mut printer))
+    };
     let finished = printer.finish();
     let outcome = match fetched {
         // The reader went away (`| head`): like other filters, stop quietly.
@@ -88,6 +96,7 @@ struct Options {
     trace: bool,
     fail: bool,
     follow: bool,
+    http2_prior_knowledge: bool,
     output: Option<PathBuf>,
     timeout: Duration,
     trust: Trust,
@@ -145,6 +154,7 @@ impl Options {
             trace: args.trace,
             fail: args.fail,
             follow: args.follow,
+            http2_prior_knowledge: args.http2_prior_knowledge,
             output: args.output,
             timeout: timeout_arg(args.timeout)?,
         })

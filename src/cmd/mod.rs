@@ -133,6 +133,7 @@ pub fn http_config(args: &HttpArgs) -> Result<(RuntimeConfig, HttpConfig), CliEr
         idle_timeout: seconds("idle-timeout", args.idle_timeout)?,
         write_timeout: seconds("write-timeout", args.write_timeout)?,
         access_log,
+        http2: !args.no_http2,
     };
     Ok((runtime, http))
 }

@@ -8,7 +8,10 @@ use std::fmt::Write;
 use base64::Engine;
 use bytes::Bytes;
 use web::html::Escaped;
-use web::{HeaderValue, Html, IntoResponse, Json, Rejection, Request, Response, Version, header};
+use web::{
+    HeaderValue, Html, IntoResponse, Json, PseudoHeaders, Rejection, Request, Response, Version,
+    header,
+};
 
 use crate::negotiate::wants_json;
 
@@ -22,9 +25,10 @@ pub struct Echo {
     pub method: String,
     /// The request target, exactly as sent.
     pub target: String,
-    /// `HTTP/1.0` or `HTTP/1.1`.
+    /// `HTTP/1.0`, `HTTP/1.1` or `HTTP/2`.
     pub version: &'static str,
-    /// Every header field in the order received, names spelt as the client sent them.
+    /// Every header field in the order received, names spelt as the client sent them; over
+    /// HTTP/2 the pseudo-header fields (`:method`, `:scheme`, `:authority`, `:path`) first.
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: EchoBody,
@@ -63,6 +67,8 @@ impl EchoBody {
 fn version(v: Version) -> &'static str {
     if v == Version::HTTP_10 {
         "HTTP/1.0"
+    } else if v == Version::HTTP_2 {
+        "HTTP/2"
     } else {
         "HTTP/1.1"
     }
@@ -75,20 +81,18 @@ pub async fn echo(req: Request) -> Response {
     let target = req.head.target.as_str().to_string();
     let version = version(req.version());
     let mut spelt = req.headers().raw_names();
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            // The parsed name is lower case; the spelling received stands beside it in order.
-            let name = match spelt.next() {
-                Some(raw) if raw.eq_ignore_ascii_case(n.as_str().as_bytes()) => {
-                    String::from_utf8_lossy(raw).into_owned()
-                }
-                _ => n.as_str().to_string(),
-            };
-            (name, String::from_utf8_lossy(v.as_bytes()).into_owned())
-        })
-        .collect();
+    let mut headers = pseudo_fields(req.extensions.get::<PseudoHeaders>());
+    let fields = req.headers().iter().map(|(n, v)| {
+        // The parsed name is lower case; the spelling received stands beside it in order.
+        let name = match spelt.next() {
+            Some(raw) if raw.eq_ignore_ascii_case(n.as_str().as_bytes()) => {
+                String::from_utf8_lossy(raw).into_owned()
+            }
+            _ => n.as_str().to_string(),
+        };
+        (name, String::from_utf8_lossy(v.as_bytes()).into_owned())
+    });
+    headers.extend(fields);
     drop(spelt);
     let peer = req.conn.peer.to_string();
     let body = match req.body.collect(MAX_ECHO_BODY).await {
@@ -114,10 +118,32 @@ pub async fn echo(req: Request) -> Response {
     response
 }
 
+/// An HTTP/2 request's pseudo-header fields as name-value pairs, in the order RFC 9113 8.3.1
+/// lists them; none for HTTP/1.x, whose request line carries the same parts.
+fn pseudo_fields(pseudo: Option<&PseudoHeaders>) -> Vec<(String, String)> {
+    let Some(p) = pseudo else {
+        return Vec::new();
+    };
+    [
+        (":method", &p.method),
+        (":scheme", &p.scheme),
+        (":authority", &p.authority),
+        (":path", &p.path),
+    ]
+    .into_iter()
+    .filter(|(_, value)| !value.is_empty())
+    .map(|(name, value)| (name.to_owned(), value.clone()))
+    .collect()
+}
+
 /// What a header field is for, for the well-known ones.
 fn explain(name: &str) -> &'static str {
     match name {
         "host" => "Which site you want: one server can host many names on one address.",
+        ":method" => "HTTP/2's request line is gone: the method travels as this field.",
+        ":scheme" => "The scheme of the URL (http or https).",
+        ":authority" => "The host (and port) of the URL: HTTP/2's Host.",
+        ":path" => "The target: the path on this server, and after ? the query.",
         "user-agent" => "The program that sent the request.",
         "accept" => "The media types the client would like back, in order of preference.",
         "accept-language" => "The languages the reader prefers.",

@@ -16,11 +16,13 @@
 //! - [`conn`]: one connection, plain or TLS: write a request, read a head, stream a body.
 //! - [`redirect`]: which responses are followed and how the next request changes.
 //! - [`fetch`]: [`Client`]: redirects, connection reuse, and the [`Events`] a caller observes.
+//! - [`h2c`]: one request over HTTP/2 with prior knowledge (the h2 crate's framing).
 //! - [`tcp`]: the tutorial's raw client: connect, send, half-close, read the reply.
 
 pub mod conn;
 pub mod error;
 pub mod fetch;
+pub mod h2c;
 pub mod net;
 pub mod redirect;
 pub mod request;

@@ -24,6 +24,12 @@ pub enum ParseError {
     UnsupportedTransferCoding,
     /// The body framing is malformed (bad chunk size, missing CRLF, bad extension...).
     BadBody(&'static str),
+    /// The connection's first bytes are the start of the HTTP/2 connection preface
+    /// (`PRI * HTTP/2.0`, then an empty line): a client speaking HTTP/2 with prior knowledge
+    /// (RFC 9113 3.3). A server that speaks HTTP/2 hands the connection over, having taken
+    /// exactly those 18 bytes off the buffer; one that does not answers 505, as for any other
+    /// version.
+    Http2Preface,
 }
 
 impl ParseError {
@@ -34,7 +40,9 @@ impl ParseError {
             ParseError::UriTooLong => StatusCode::URI_TOO_LONG,
             ParseError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ParseError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ParseError::VersionNotSupported => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+            ParseError::VersionNotSupported | ParseError::Http2Preface => {
+                StatusCode::HTTP_VERSION_NOT_SUPPORTED
+            }
             ParseError::UnsupportedTransferCoding => StatusCode::NOT_IMPLEMENTED,
         }
     }
@@ -50,6 +58,7 @@ impl fmt::Display for ParseError {
             ParseError::VersionNotSupported => f.write_str("HTTP version not supported"),
             ParseError::UnsupportedTransferCoding => f.write_str("transfer coding not implemented"),
             ParseError::BadBody(why) => write!(f, "malformed body: {why}"),
+            ParseError::Http2Preface => f.write_str("HTTP/2 connection preface"),
         }
     }
 }

@@ -55,7 +55,14 @@ fn build(
     shape: &Shape,
     limits: &Limits,
 ) -> Result<RequestHead, ParseError> {
-    let (method, target, version) = parse_request_line(line)?;
+    let (method, target, version) = parse_request_line(line).map_err(|e| {
+        // Looked for only once the line failed, so a valid request pays nothing for it.
+        if shape.start == 0 && shape.fields == 0 && line == b"PRI * HTTP/2.0" {
+            ParseError::Http2Preface
+        } else {
+            e
+        }
+    })?;
     let mut facts = Facts::default();
     let headers = parse_fields(fields, shape.fields, &mut facts)?;
     if version == Version::HTTP_11 && facts.hosts == 0 {
@@ -415,6 +422,19 @@ mod tests {
     #[test]
     fn a_request_line_without_version_is_http09_and_505() {
         assert_eq!(error(b"GET /\r\n\r\n"), ParseError::VersionNotSupported);
+        assert_eq!(
+            error(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+            ParseError::Http2Preface
+        );
+        // Not the preface: anything before it, or a field in it.
+        assert_eq!(
+            error(b"\r\nPRI * HTTP/2.0\r\n\r\n"),
+            ParseError::VersionNotSupported
+        );
+        assert_eq!(
+            error(b"PRI * HTTP/2.0\r\nHost: a\r\n\r\n"),
+            ParseError::VersionNotSupported
+        );
         assert_eq!(
             error(b"Host: localhost\r\n\r\n"),
             ParseError::VersionNotSupported

@@ -339,6 +339,9 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 fn version_str(v: Version) -> &'static str {
     if v == Version::HTTP_10 {
         "HTTP/1.0"
+    } else if v == Version::HTTP_2 {
+        // As nginx logs `$server_protocol` for HTTP/2.
+        "HTTP/2.0"
     } else {
         "HTTP/1.1"
     }

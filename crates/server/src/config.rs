@@ -37,6 +37,9 @@ pub struct HttpConfig {
     pub write_timeout: Duration,
     /// Where access-log lines go; `None` for none.
     pub access_log: Option<AccessLog>,
+    /// Whether a client may speak HTTP/2 (h2c with prior knowledge on a plain listener):
+    /// `--no-http2` turns it off, and the preface is then answered as HTTP/1.1 would (505).
+    pub http2: bool,
 }
 
 impl Default for HttpConfig {
@@ -48,6 +51,7 @@ impl Default for HttpConfig {
             idle_timeout: IDLE_TIMEOUT,
             write_timeout: WRITE_TIMEOUT,
             access_log: None,
+            http2: true,
         }
     }
 }

@@ -44,6 +44,8 @@ enum HeadEvent {
     Gone,
     /// The server answers this itself and closes (a malformed head, or a head timed out).
     Reject(StatusCode),
+    /// The connection's first bytes are the HTTP/2 preface: h2c with prior knowledge.
+    Http2,
 }
 
 struct Conn<'a, S> {
@@ -89,14 +91,44 @@ pub(crate) async fn serve_connection<S: Service>(
         out,
         timer: Box::pin(tokio::time::sleep(config.head_timeout)),
     };
-    let next = conn.run().await;
+    let Some(next) = conn.run().await else {
+        // Boxed, so the HTTP/2 driver's state is not part of every HTTP/1.1 connection's.
+        let h2 = Box::pin(conn.into_http2());
+        return h2.await;
+    };
     if conn.close(next).await {
         conn.out.forget();
     }
 }
 
 impl<S: Service> Conn<'_, S> {
-    async fn run(&mut self) -> Next {
+    /// Hands the connection to the HTTP/2 driver with the bytes read so far: the parser took
+    /// exactly [`crate::h2::PREFACE_HEAD`] off the buffer, as a head of its own.
+    async fn into_http2(self) {
+        let Conn {
+            service,
+            config,
+            info,
+            shutdown,
+            side,
+            out,
+            ..
+        } = self;
+        let Some(side) = side else {
+            return;
+        };
+        let mut read_ahead =
+            BytesMut::with_capacity(crate::h2::PREFACE_HEAD.len() + side.buf.len());
+        read_ahead.extend_from_slice(crate::h2::PREFACE_HEAD);
+        read_ahead.extend_from_slice(&side.buf);
+        let (rd, wr) = (side.io, out.into_io());
+        let read_ahead = read_ahead.freeze();
+        crate::h2::serve_halves(rd, wr, read_ahead, info, service, config, shutdown).await;
+    }
+
+    /// Serves requests until the connection is to close (`Some`), or the client turns out to
+    /// speak HTTP/2 (`None`).
+    async fn run(&mut self) -> Option<Next> {
         loop {
             // A statement of its own, so the reading state is gone while the exchange runs.
             let event = self.read_head().await;
@@ -111,13 +143,14 @@ impl<S: Service> Conn<'_, S> {
                     exchange.await
                 }
                 HeadEvent::Gone => Next::Close,
+                HeadEvent::Http2 => return None,
                 HeadEvent::Reject(status) => {
                     let reject = Box::pin(self.reject(status));
                     reject.await
                 }
             };
             if next != Next::KeepAlive {
-                return next;
+                return Some(next);
             }
         }
     }
@@ -138,6 +171,11 @@ impl<S: Service> Conn<'_, S> {
                             .get_or_insert_with(|| Instant::now().into_std());
                     }
                     return HeadEvent::Head(incoming);
+                }
+                Step::Reject(_, ParseError::Http2Preface)
+                    if self.config.http2 && self.proto.served() == 0 =>
+                {
+                    return HeadEvent::Http2;
                 }
                 Step::Reject(reject, e) => {
                     tracing::debug!(peer = %self.info.peer, error = %e, "bad request");
@@ -422,19 +460,8 @@ impl<S: Service> Conn<'_, S> {
         }
     }
 
-    /// The one place an access-log line is made; `request` is `None` for a request that did
-    /// not parse.
     fn log(&self, request: Option<&Noted>, status: StatusCode, bytes: u64, started: Instant) {
-        let Some(log) = &self.config.access_log else {
-            return;
-        };
-        log.log(&Entry {
-            peer: self.info.peer,
-            request,
-            status: status.as_u16(),
-            bytes,
-            elapsed: started.elapsed(),
-        });
+        log_entry(self.config, self.info.peer, request, status, bytes, started);
     }
 
     /// Ends the connection as [`http1::conn::closing`] decides. Returns whether the socket only
@@ -463,6 +490,28 @@ impl<S: Service> Conn<'_, S> {
             }
         }
     }
+}
+
+/// The one place an access-log line is made, for HTTP/1.1 and HTTP/2 alike; `request` is
+/// `None` for a request that did not parse.
+pub(crate) fn log_entry(
+    config: &HttpConfig,
+    peer: SocketAddr,
+    request: Option<&Noted>,
+    status: StatusCode,
+    bytes: u64,
+    started: Instant,
+) {
+    let Some(log) = &config.access_log else {
+        return;
+    };
+    log.log(&Entry {
+        peer,
+        request,
+        status: status.as_u16(),
+        bytes,
+        elapsed: started.elapsed(),
+    });
 }
 
 /// How much room to make in the read buffer for each read while draining a body.

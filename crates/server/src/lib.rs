@@ -10,6 +10,8 @@
 //!   process belong to the program that runs the server: this crate never exits.
 //! - `conn`: the HTTP/1.1 connection driver, a thin loop around [`http1::conn::Connection`]:
 //!   read, wait under the timeouts, call the [`Service`], write what the state machine planned.
+//! - `h2`: the HTTP/2 connection driver (over the h2 crate): each stream becomes the same
+//!   [`Request`], its [`Response`] goes back as frames; h2c is handed over by `conn`.
 //! - `transport`: the byte streams a connection runs over (plain TCP today), behind one seam.
 //! - `clock`: the coarse clock for deadlines and the `Date` value, rendered once a second.
 //! - [`body`]: the request [`Body`], streamed from the socket on demand.
@@ -23,6 +25,7 @@ pub mod body;
 mod clock;
 pub mod config;
 mod conn;
+mod h2;
 pub mod request;
 pub mod response;
 pub mod runtime;
@@ -33,7 +36,7 @@ mod write;
 pub use access_log::AccessLog;
 pub use body::{Body, BodyError};
 pub use config::{HttpConfig, RuntimeConfig};
-pub use request::{ConnInfo, Request};
+pub use request::{ConnInfo, PseudoHeaders, Request};
 pub use response::{BoxStream, FileRegion, Response, ResponseBody};
 pub use runtime::{Server, Shutdown, ShutdownHandle};
 pub use service::{Service, TcpService};

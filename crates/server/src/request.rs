@@ -83,3 +83,18 @@ impl Request {
         self.head.version
     }
 }
+
+/// The pseudo-header fields of an HTTP/2 request (RFC 9113 8.3.1), exactly as received. The
+/// HTTP/2 driver puts them in [`Request::extensions`]; the head holds what they mean (method,
+/// target, `Host`), so only a page that shows the request as sent (`/echo`) needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PseudoHeaders {
+    /// `:method`.
+    pub method: String,
+    /// `:scheme`; empty for `CONNECT`.
+    pub scheme: String,
+    /// `:authority`; empty when the client sent none.
+    pub authority: String,
+    /// `:path`; empty for `CONNECT`.
+    pub path: String,
+}

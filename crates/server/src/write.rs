@@ -17,7 +17,7 @@ pub(crate) const FLUSH_THRESHOLD: usize = 64 * 1024;
 const SENDFILE_CHUNK: usize = 1024 * 1024;
 
 /// Size of the buffer a file is read through where the transport has no `sendfile`.
-const FILE_READ_CHUNK: usize = 64 * 1024;
+pub(crate) const FILE_READ_CHUNK: usize = 64 * 1024;
 
 /// A connection's write half with its output buffer.
 pub(crate) struct Writer {
@@ -74,6 +74,11 @@ impl Writer {
     /// is dropped, so its bytes leave the count).
     pub(crate) fn position(&self) -> u64 {
         self.sent + self.buf.len() as u64
+    }
+
+    /// The transport's write half, for a driver that takes the connection over (HTTP/2).
+    pub(crate) fn into_io(self) -> WriteIo {
+        self.io
     }
 
     /// Frees the output buffer (an idle connection's); the next response allocates a new one.

@@ -63,7 +63,9 @@ pub use routing::Router;
 pub use http1::{HeaderName, HeaderValue, Headers, Method, StatusCode, Version, header};
 /// The HTTP rules (negotiation, entity tags, escaping, ...) a handler may need.
 pub use semantics;
-pub use server::{Body, BodyError, ConnInfo, Request, Response, ResponseBody, Service};
+pub use server::{
+    Body, BodyError, ConnInfo, PseudoHeaders, Request, Response, ResponseBody, Service,
+};
 
 /// A boxed, sendable future, the type every erased handler returns.
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;

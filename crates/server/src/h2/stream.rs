@@ -1,0 +1,612 @@
+//! One HTTP/2 stream: the [`Request`] it carries and the [`Response`] it sends back.
+
+use std::panic::AssertUnwindSafe;
+
+use bytes::Bytes;
+use futures_util::{FutureExt as _, StreamExt as _};
+use h2::server::SendResponse;
+use h2::{Reason, RecvStream, SendStream};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http1::{BodyKind, Headers, Method, RequestHead, StatusCode, Target, Version};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::access_log::Noted;
+use crate::body::BodyError;
+use crate::write::FILE_READ_CHUNK;
+use crate::{Body, ConnInfo, HttpConfig, PseudoHeaders, Request, Response, ResponseBody, Service};
+
+/// Why a stream's request is not handed to the service.
+enum Refused {
+    /// Malformed (RFC 9113 8.1.1): reset with `PROTOCOL_ERROR`.
+    Malformed,
+    /// Well-formed HTTP/2 but not a request we take: answered with this status.
+    Status(StatusCode),
+}
+
+/// How a stream ended, as far as the connection cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// Answered, refused or reset by the server.
+    Served,
+    /// The client reset the stream before its response was ready; the handler was dropped.
+    Cancelled,
+}
+
+/// Status logged for a stream the client cancelled before its response, as nginx logs it.
+const CLIENT_CLOSED: u16 = 499;
+
+/// Serves one stream: maps its request, calls the service, sends the response, logs it.
+pub(super) async fn serve<S: Service>(
+    request: http::Request<RecvStream>,
+    mut respond: SendResponse<Bytes>,
+    info: ConnInfo,
+    service: &S,
+    config: &HttpConfig,
+    started: Instant,
+) -> Outcome {
+    let (parts, recv) = request.into_parts();
+    let head = match request_head(&parts, recv.is_end_stream(), config) {
+        Ok(head) => head,
+        Err(Refused::Malformed) => {
+            respond.send_reset(Reason::PROTOCOL_ERROR);
+            return Outcome::Served;
+        }
+        Err(Refused::Status(status)) => {
+            let sent = send_response(&mut respond, Response::error(status), false, config).await;
+            crate::conn::log_entry(config, info.peer, None, status, sent.unwrap_or(0), started);
+            return Outcome::Served;
+        }
+    };
+    let noted: Option<Noted> = config.access_log.as_ref().map(|log| log.note(&head));
+    let head_request = head.method == Method::HEAD;
+    let asterisk = http1::conn::is_options_asterisk(&head);
+    let (body, home) = request_body(recv, &head, config);
+    let mut request = Request::new(head, body, info);
+    request.extensions.insert(pseudo_headers(&parts));
+    let response = if asterisk {
+        drop(request);
+        service.options_asterisk()
+    } else {
+        let call = AssertUnwindSafe(service.call(request)).catch_unwind();
+        // A stream the client resets is no longer worth its handler: dropped, as hyper does,
+        // so that cancelled requests cost no more than their HEADERS (rapid reset).
+        let reset = std::future::poll_fn(|cx| respond.poll_reset(cx));
+        tokio::select! {
+            called = call => match called {
+                Ok(response) => response,
+                Err(_) => {
+                    tracing::error!(peer = %info.peer, "handler panicked; answering 500");
+                    Response::error(StatusCode::INTERNAL_SERVER_ERROR)
+                }
+            },
+            _ = reset => {
+                log_cancelled(config, info, noted.as_ref(), started);
+                return Outcome::Cancelled;
+            }
+        }
+    };
+    match settle_body(home, config).await {
+        Settled::Done => {}
+        // The body broke its framing (its length): the h2 crate has reset the stream.
+        Settled::Malformed => return Outcome::Served,
+        Settled::Cancelled => {
+            log_cancelled(config, info, noted.as_ref(), started);
+            return Outcome::Cancelled;
+        }
+    }
+    let status = response.status;
+    let Some(sent) = send_response(&mut respond, response, head_request, config).await else {
+        // Reset while the handler ran, seen by the handler first (its body read failed).
+        log_cancelled(config, info, noted.as_ref(), started);
+        return Outcome::Cancelled;
+    };
+    crate::conn::log_entry(config, info.peer, noted.as_ref(), status, sent, started);
+    Outcome::Served
+}
+
+/// Logs a stream the client cancelled before its response, as nginx does: status 499.
+fn log_cancelled(config: &HttpConfig, info: ConnInfo, noted: Option<&Noted>, started: Instant) {
+    if let Ok(status) = StatusCode::from_u16(CLIENT_CLOSED) {
+        crate::conn::log_entry(config, info.peer, noted, status, 0, started);
+    }
+}
+
+/// The pseudo-header fields as received, for [`Request::extensions`].
+fn pseudo_headers(parts: &http::request::Parts) -> PseudoHeaders {
+    let uri = &parts.uri;
+    PseudoHeaders {
+        method: parts.method.as_str().to_owned(),
+        scheme: uri.scheme_str().unwrap_or_default().to_owned(),
+        authority: uri
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
+        path: uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default(),
+    }
+}
+
+/// RFC 9113 8.2.2: fields that are about one HTTP/1.1 connection. The h2 crate already resets
+/// a stream that carries one (and `TE` other than `trailers`); this list keeps them out of
+/// what the server sends, whatever a handler or CGI script set.
+fn is_connection_specific(name: &HeaderName) -> bool {
+    name == header::CONNECTION
+        || name == header::TRANSFER_ENCODING
+        || name == header::UPGRADE
+        || name == "keep-alive"
+        || name == "proxy-connection"
+}
+
+/// The request head an HTTP/1.1 connection would have made of the same request: the method,
+/// the target from `:path` (`:authority` for `CONNECT`), `Host` from `:authority` when the
+/// client sent no `Host`, and the header fields, cookies joined into one (RFC 9113 8.2.3).
+fn request_head(
+    parts: &http::request::Parts,
+    end_stream: bool,
+    config: &HttpConfig,
+) -> Result<RequestHead, Refused> {
+    for (name, value) in &parts.headers {
+        // Checked here too, so no Service ever sees one whatever the h2 crate lets through.
+        if is_connection_specific(name) || (name == header::TE && value != "trailers") {
+            return Err(Refused::Malformed);
+        }
+    }
+    let raw_target = if parts.method == Method::CONNECT {
+        parts.uri.authority().map(|a| a.as_str())
+    } else {
+        parts.uri.path_and_query().map(|p| p.as_str())
+    };
+    let raw_target = raw_target.ok_or(Refused::Malformed)?;
+    let target = Target::parse(raw_target.as_bytes(), &parts.method)
+        .map_err(|e| Refused::Status(e.status()))?;
+    let headers = request_fields(&parts.headers, parts.uri.authority())?;
+    let body = match content_length(&parts.headers)? {
+        Some(n) if n > config.limits.max_body_size => {
+            return Err(Refused::Status(StatusCode::PAYLOAD_TOO_LARGE));
+        }
+        Some(0) => BodyKind::Empty,
+        Some(n) => BodyKind::Length(n),
+        None if end_stream => BodyKind::Empty,
+        // A body of unknown length: what an HTTP/1.1 client would send chunked.
+        None => BodyKind::Chunked,
+    };
+    Ok(RequestHead {
+        method: parts.method.clone(),
+        target,
+        version: Version::HTTP_2,
+        headers,
+        body,
+        keep_alive: true,
+        expect_continue: false,
+    })
+}
+
+/// The header fields as [`Headers`], with `Host` first when it comes from `:authority`.
+fn request_fields(
+    map: &HeaderMap,
+    authority: Option<&http::uri::Authority>,
+) -> Result<Headers, Refused> {
+    let mut headers = Headers::with_capacity(map.len() + 1);
+    if !map.contains_key(header::HOST)
+        && let Some(authority) = authority
+    {
+        let host = HeaderValue::from_str(authority.as_str()).map_err(|_| Refused::Malformed)?;
+        headers.append(header::HOST, host);
+    }
+    let mut cookies: Vec<u8> = Vec::new();
+    for (name, value) in map {
+        if name == header::COOKIE {
+            if !cookies.is_empty() {
+                cookies.extend_from_slice(b"; ");
+            }
+            cookies.extend_from_slice(value.as_bytes());
+        } else {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    if !cookies.is_empty() {
+        let cookie = HeaderValue::from_bytes(&cookies).map_err(|_| Refused::Malformed)?;
+        headers.append(header::COOKIE, cookie);
+    }
+    Ok(headers)
+}
+
+/// The declared body length. The h2 crate has checked that it is one valid number and resets
+/// the stream if the DATA frames do not add up to it.
+fn content_length(map: &HeaderMap) -> Result<Option<u64>, Refused> {
+    let Some(value) = map.get(header::CONTENT_LENGTH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| Refused::Malformed)?;
+    text.parse().map(Some).map_err(|_| Refused::Malformed)
+}
+
+/// The request body: DATA frames as the handler reads them, each read under the body timeout,
+/// the total under the configured body limit. Window is given back as the handler consumes,
+/// so a handler that does not read holds the client at [`super::STREAM_WINDOW`]. The stream
+/// comes back through the receiver when the body is dropped, for [`settle_body`].
+fn request_body(
+    recv: RecvStream,
+    head: &RequestHead,
+    config: &HttpConfig,
+) -> (Body, oneshot::Receiver<RecvStream>) {
+    let (home, back) = oneshot::channel();
+    if head.body == BodyKind::Empty {
+        let _ = home.send(recv);
+        return (Body::empty(), back);
+    }
+    let len = head.content_length();
+    let state = Reading {
+        recv: Some(recv),
+        home: Some(home),
+        received: 0,
+        max: config.limits.max_body_size,
+        timeout: config.body_timeout,
+    };
+    let stream = futures_util::stream::unfold(Some(state), |state| async move {
+        let mut state = state?;
+        match state.next().await {
+            Ok(Some(data)) => Some((Ok(data), Some(state))),
+            Ok(None) => None,
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    (Body::from_stream(stream, len), back)
+}
+
+/// Before answering, as the HTTP/1.1 driver does: reads and discards up to
+/// [`crate::config::MAX_DRAIN`] of what the handler left of the body, so that a body whose
+/// DATA frames do not add up to its `Content-Length` is seen to be malformed (RFC 9113 8.1.1)
+/// rather than answered as if it were whole. A body still held by a task of the handler's, or
+/// longer than that, is left to the h2 crate, which resets the stream after the response.
+async fn settle_body(mut home: oneshot::Receiver<RecvStream>, config: &HttpConfig) -> Settled {
+    let Ok(mut recv) = home.try_recv() else {
+        return Settled::Done;
+    };
+    let mut drained = 0;
+    while !recv.is_end_stream() && drained < crate::config::MAX_DRAIN {
+        match tokio::time::timeout(config.body_timeout, recv.data()).await {
+            Ok(Some(Ok(data))) => {
+                let _ = recv.flow_control().release_capacity(data.len());
+                drained += data.len() as u64;
+            }
+            Ok(Some(Err(e))) if e.is_remote() => return Settled::Cancelled,
+            Ok(Some(Err(_))) => return Settled::Malformed,
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Settled::Done
+}
+
+/// How [`settle_body`] left the stream.
+enum Settled {
+    /// Ready for the response.
+    Done,
+    /// The body broke its framing; the h2 crate reset the stream.
+    Malformed,
+    /// The client reset the stream.
+    Cancelled,
+}
+
+/// A request body being read.
+struct Reading {
+    /// `None` only once dropped.
+    recv: Option<RecvStream>,
+    /// Where the stream goes back to when the body is dropped.
+    home: Option<oneshot::Sender<RecvStream>>,
+    received: u64,
+    max: u64,
+    timeout: std::time::Duration,
+}
+
+impl Reading {
+    async fn next(&mut self) -> Result<Option<Bytes>, BodyError> {
+        let Some(recv) = self.recv.as_mut() else {
+            return Ok(None);
+        };
+        let data = match tokio::time::timeout(self.timeout, recv.data()).await {
+            Err(_) => return Err(BodyError::TimedOut),
+            Ok(None) => return Ok(None),
+            Ok(Some(Err(_))) => return Err(BodyError::Disconnected),
+            Ok(Some(Ok(data))) => data,
+        };
+        let _ = recv.flow_control().release_capacity(data.len());
+        self.received += data.len() as u64;
+        if self.received > self.max {
+            return Err(BodyError::TooLarge);
+        }
+        Ok(Some(data))
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        if let (Some(recv), Some(home)) = (self.recv.take(), self.home.take()) {
+            let _ = home.send(recv);
+        }
+    }
+}
+
+/// Sends `response` on the stream; returns the body bytes that went out (as far as they went),
+/// or `None` when the stream was gone before the response head could go (reset by the client).
+async fn send_response(
+    respond: &mut SendResponse<Bytes>,
+    response: Response,
+    head_request: bool,
+    config: &HttpConfig,
+) -> Option<u64> {
+    let Response {
+        status,
+        headers,
+        rendered,
+        body,
+        ..
+    } = response;
+    let body = match body {
+        // A raw HTTP/1.1 response (an `nph-` script's) cannot be carried by HTTP/2 frames:
+        // answered as nginx answers an upstream response it cannot use.
+        ResponseBody::Raw(_) => Response::error(StatusCode::BAD_GATEWAY).body,
+        body => body,
+    };
+    let no_body = head_request
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let mut head = http::Response::new(());
+    *head.status_mut() = status;
+    let map = head.headers_mut();
+    response_fields(map, &headers, rendered.as_ref());
+    // A 304's length would describe the representation it stands for, which this body is not.
+    if status != StatusCode::NO_CONTENT
+        && status != StatusCode::NOT_MODIFIED
+        && !status.is_informational()
+        && let Some(len) = body.len()
+    {
+        map.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    let end = no_body || body.is_empty();
+    let tx = respond.send_response(head, end).ok()?;
+    if end {
+        return Some(0);
+    }
+    let mut out = Out {
+        tx,
+        sent: 0,
+        timeout: config.write_timeout,
+    };
+    if let Err(reason) = out.body(body).await {
+        out.tx.send_reset(reason);
+    }
+    Some(out.sent)
+}
+
+/// Response fields: the handler's, then the shared rendered ones, then `Server` and `Date`
+/// where the handler set none, as an HTTP/1.1 head has them; never a connection-specific
+/// field, and `Content-Length` only as the driver computes it.
+fn response_fields(
+    map: &mut HeaderMap,
+    headers: &Headers,
+    rendered: Option<&http1::response::RenderedFields>,
+) {
+    for (name, value) in headers.iter() {
+        if !is_connection_specific(name) && name != header::CONTENT_LENGTH {
+            map.append(name.clone(), value.clone());
+        }
+    }
+    if let Some(rendered) = rendered {
+        for line in rendered.as_bytes().split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let Some(colon) = line.iter().position(|&b| b == b':') else {
+                continue;
+            };
+            let value = line[colon + 1..].trim_ascii();
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(&line[..colon]),
+                HeaderValue::from_bytes(value),
+            ) && !is_connection_specific(&name)
+                && name != header::CONTENT_LENGTH
+            {
+                map.append(name, value);
+            }
+        }
+    }
+    if !map.contains_key(header::SERVER) {
+        map.insert(
+            header::SERVER,
+            HeaderValue::from_static(http1::response::SERVER_NAME),
+        );
+    }
+    if !map.contains_key(header::DATE)
+        && let Ok(date) = HeaderValue::from_bytes(crate::clock::http_date().as_bytes())
+    {
+        map.insert(header::DATE, date);
+    }
+}
+
+/// A response body going out as DATA frames, within the client's flow-control window.
+struct Out {
+    tx: SendStream<Bytes>,
+    /// Body bytes handed to the connection so far.
+    sent: u64,
+    timeout: std::time::Duration,
+}
+
+impl Out {
+    /// Sends the whole body and ends the stream; on failure, the reason to reset it with.
+    async fn body(&mut self, body: ResponseBody) -> Result<(), Reason> {
+        match body {
+            ResponseBody::Empty | ResponseBody::Raw(_) => self.data(Bytes::new(), true).await,
+            ResponseBody::Full(bytes) => self.data(bytes, true).await,
+            ResponseBody::File(region) => self.file(&region.file, region.offset, region.len).await,
+            ResponseBody::Stream { mut stream, .. } => {
+                while let Some(piece) = stream.next().await {
+                    let piece = piece.map_err(|_| Reason::INTERNAL_ERROR)?;
+                    self.data(piece, false).await?;
+                }
+                self.data(Bytes::new(), true).await
+            }
+        }
+    }
+
+    /// A file region, read in chunks: HTTP/2 frames every byte, so there is no `sendfile`.
+    async fn file(&mut self, file: &std::fs::File, offset: u64, len: u64) -> Result<(), Reason> {
+        use std::os::unix::fs::FileExt as _;
+        let mut done = 0;
+        while done < len {
+            let want =
+                usize::try_from(len - done).map_or(FILE_READ_CHUNK, |n| n.min(FILE_READ_CHUNK));
+            let mut chunk = vec![0; want];
+            let n = file
+                .read_at(&mut chunk, offset + done)
+                .map_err(|_| Reason::INTERNAL_ERROR)?;
+            if n == 0 {
+                // The file shrank while being sent: the length promised cannot be kept.
+                return Err(Reason::INTERNAL_ERROR);
+            }
+            chunk.truncate(n);
+            done += n as u64;
+            self.data(Bytes::from(chunk), done == len).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues `data` as the window allows, each wait for window under the write timeout (a
+    /// client that keeps its window at zero is reset with `CANCEL`, as a stalled HTTP/1.1
+    /// client is closed); `end` ends the stream with the last of it.
+    async fn data(&mut self, mut data: Bytes, end: bool) -> Result<(), Reason> {
+        if data.is_empty() {
+            return if end {
+                self.tx
+                    .send_data(Bytes::new(), true)
+                    .map_err(|_| Reason::CANCEL)
+            } else {
+                Ok(())
+            };
+        }
+        while !data.is_empty() {
+            self.tx.reserve_capacity(data.len());
+            let capacity = std::future::poll_fn(|cx| self.tx.poll_capacity(cx));
+            let n = match tokio::time::timeout(self.timeout, capacity).await {
+                Err(_) => return Err(Reason::CANCEL),
+                Ok(None | Some(Err(_))) => return Err(Reason::CANCEL),
+                Ok(Some(Ok(n))) => n,
+            };
+            if n == 0 {
+                continue;
+            }
+            let piece = data.split_to(n.min(data.len()));
+            let len = piece.len() as u64;
+            self.tx
+                .send_data(piece, end && data.is_empty())
+                .map_err(|_| Reason::CANCEL)?;
+            self.sent += len;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str, fields: &[(&str, &str)]) -> http::request::Parts {
+        let mut b = http::Request::builder().method("GET").uri(uri);
+        for (name, value) in fields {
+            b = b.header(*name, *value);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    fn head(uri: &str, fields: &[(&str, &str)]) -> Result<RequestHead, Refused> {
+        request_head(&parts(uri, fields), true, &HttpConfig::default())
+    }
+
+    #[test]
+    fn the_head_is_what_http1_would_have_made() {
+        let h = head("http://example.com:8080/a/b?c=d", &[("accept", "*/*")])
+            .ok()
+            .unwrap();
+        assert_eq!(h.method, Method::GET);
+        assert_eq!(h.target.as_str(), "/a/b?c=d");
+        assert_eq!(h.version, Version::HTTP_2);
+        assert_eq!(h.host(), Some("example.com:8080"));
+        assert_eq!(h.headers.get_str("accept"), Some("*/*"));
+        assert_eq!(h.body, BodyKind::Empty);
+    }
+
+    #[test]
+    fn a_host_field_the_client_sent_is_kept() {
+        let h = head("http://a/", &[("host", "b")]).ok().unwrap();
+        assert_eq!(h.headers.count("host"), 1);
+        assert_eq!(h.host(), Some("b"));
+    }
+
+    #[test]
+    fn cookie_fields_are_joined_into_one() {
+        // RFC 9113 8.2.3: split for compression, joined with "; " for HTTP/1.1 semantics.
+        let h = head("http://a/", &[("cookie", "a=1"), ("cookie", "b=2")])
+            .ok()
+            .unwrap();
+        assert_eq!(h.headers.count("cookie"), 1);
+        assert_eq!(h.headers.get_str("cookie"), Some("a=1; b=2"));
+    }
+
+    #[test]
+    fn connection_specific_fields_are_malformed() {
+        for field in [
+            ("connection", "close"),
+            ("keep-alive", "5"),
+            ("proxy-connection", "x"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "h2c"),
+            ("te", "gzip"),
+        ] {
+            assert!(
+                matches!(head("http://a/", &[field]), Err(Refused::Malformed)),
+                "{field:?}"
+            );
+        }
+        assert!(head("http://a/", &[("te", "trailers")]).is_ok());
+    }
+
+    #[test]
+    fn a_declared_body_past_the_limit_is_413_before_reading() {
+        let mut config = HttpConfig::default();
+        config.limits.max_body_size = 10;
+        let p = parts("http://a/", &[("content-length", "11")]);
+        assert!(matches!(
+            request_head(&p, false, &config),
+            Err(Refused::Status(StatusCode::PAYLOAD_TOO_LARGE))
+        ));
+        let p = parts("http://a/", &[("content-length", "10")]);
+        let h = request_head(&p, false, &config).ok().unwrap();
+        assert_eq!(h.body, BodyKind::Length(10));
+        // No length and more to come: a body of unknown length.
+        let h = request_head(&parts("http://a/", &[]), false, &config)
+            .ok()
+            .unwrap();
+        assert_eq!(h.body, BodyKind::Chunked);
+    }
+
+    #[test]
+    fn response_fields_leave_out_framing_and_add_server_and_date() {
+        let mut headers = Headers::new();
+        headers.append(header::CONNECTION, HeaderValue::from_static("close"));
+        headers.append(header::CONTENT_LENGTH, HeaderValue::from_static("3"));
+        headers.append(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        let mut rendered_list = Headers::new();
+        rendered_list.append(header::ETAG, HeaderValue::from_static("\"x\""));
+        let rendered = http1::response::RenderedFields::render(&rendered_list);
+        let mut map = HeaderMap::new();
+        response_fields(&mut map, &headers, Some(&rendered));
+        assert!(!map.contains_key(header::CONNECTION));
+        assert!(!map.contains_key(header::CONTENT_LENGTH));
+        assert_eq!(map.get(header::CONTENT_TYPE).unwrap(), "text/plain");
+        assert_eq!(map.get(header::ETAG).unwrap(), "\"x\"");
+        assert!(map.contains_key(header::SERVER) && map.contains_key(header::DATE));
+    }
+}
