@@ -190,6 +190,7 @@ mod tests {
         req.conn = ConnInfo {
             peer: "[::ffff:10.1.2.3]:5555".parse().unwrap(),
             local: "127.0.0.1:8080".parse().unwrap(),
+            tls: None,
         };
         let mut config = CgiConfig::new("/srv/www");
         config.env.push(("EXTRA".into(), "1".into()));
