@@ -1,0 +1,237 @@
+//! What every HTTP server command shares for TLS: the `--tls-*` flags validated into a rustls
+//! config, and binding plain HTTP, HTTPS or both (with the redirect and HSTS) for a service.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use http::{HeaderValue, StatusCode, header};
+use server::{HttpConfig, Request, Response, Server, Service};
+
+use crate::cli::TlsArgs;
+use crate::cmd::{CliError, announce, bind_error};
+
+/// The validated TLS flags.
+pub struct TlsSetup {
+    config: Arc<server::rustls::ServerConfig>,
+    https_port: Option<u16>,
+    redirect: bool,
+    hsts: Option<HeaderValue>,
+    /// Set for `--tls-self-signed`: printed after the URL.
+    fingerprint: Option<String>,
+}
+
+/// The TLS flags into a config, reading and checking every certificate and key now, so a bad
+/// file is one line naming it before any socket opens. `None`: plain HTTP only.
+pub fn tls_from_args(args: &TlsArgs) -> Result<Option<TlsSetup>, CliError> {
+    let usage = |m: &str| Err(CliError::Usage(m.to_string()));
+    if args.tls_cert.len() != args.tls_key.len() {
+        return usage("give --tls-cert and --tls-key in pairs, one key for each certificate");
+    }
+    let files = !args.tls_cert.is_empty();
+    if files && args.tls_self_signed {
+        return usage("--tls-self-signed and --tls-cert exclude each other; give one");
+    }
+    if !files && !args.tls_self_signed {
+        return match (args.https_port, args.redirect_https, args.hsts) {
+            (None, false, None) => Ok(None),
+            _ => usage(
+                "--https-port, --redirect-https and --hsts need --tls-cert/--tls-key or --tls-self-signed",
+            ),
+        };
+    }
+    if args.redirect_https && args.https_port.is_none() {
+        return usage("--redirect-https needs --https-port (plain HTTP stays on -p)");
+    }
+    let (config, fingerprint) = if files {
+        let pairs: Vec<(_, _)> = args
+            .tls_cert
+            .iter()
+            .cloned()
+            .zip(args.tls_key.iter().cloned())
+            .collect();
+        let pairs = tls::load_pairs(&pairs).map_err(|e| CliError::Runtime(e.to_string()))?;
+        let config = tls::server_config(pairs).map_err(|e| CliError::Runtime(e.to_string()))?;
+        (config, None)
+    } else {
+        let made = tls::self_signed().map_err(|e| CliError::Runtime(e.to_string()))?;
+        (made.config, Some(made.fingerprint))
+    };
+    let hsts = args.hsts.map(|secs| {
+        HeaderValue::from_str(&format!("max-age={secs}"))
+            .unwrap_or(HeaderValue::from_static("max-age=0"))
+    });
+    Ok(Some(TlsSetup {
+        config: Arc::new(config),
+        https_port: args.https_port,
+        redirect: args.redirect_https,
+        hsts,
+        fingerprint,
+    }))
+}
+
+/// Binds `service` on `addr`: plain HTTP without TLS; HTTPS with it; with `--https-port`,
+/// HTTPS there and plain HTTP (or the redirect to HTTPS) on `addr`. Prints the URLs, HTTPS
+/// first, so the first line names the HTTPS one.
+pub fn bind<S: Service>(
+    server: &mut Server,
+    addr: SocketAddr,
+    tls: Option<TlsSetup>,
+    service: S,
+    http: HttpConfig,
+    served: Option<&Path>,
+) -> Result<(), CliError> {
+    let Some(tls) = tls else {
+        let bound = server
+            .http(addr, service, http)
+            .map_err(|e| bind_error(addr, e))?;
+        announce("http", bound, served);
+        return Ok(());
+    };
+    match tls.hsts.clone() {
+        Some(value) => bind_tls(
+            server,
+            addr,
+            tls,
+            Hsts {
+                inner: service,
+                value,
+            },
+            http,
+            served,
+        ),
+        None => bind_tls(server, addr, tls, service, http, served),
+    }
+}
+
+fn bind_tls<S: Service>(
+    server: &mut Server,
+    addr: SocketAddr,
+    tls: TlsSetup,
+    service: S,
+    http: HttpConfig,
+    served: Option<&Path>,
+) -> Result<(), CliError> {
+    let https_addr = tls
+        .https_port
+        .map_or(addr, |p| SocketAddr::new(addr.ip(), p));
+    let service = Arc::new(service);
+    let bound = server
+        .https(
+            https_addr,
+            Shared(service.clone()),
+            http.clone(),
+            tls.config,
+        )
+        .map_err(|e| bind_error(https_addr, e))?;
+    announce("https", bound, served);
+    if let Some(fingerprint) = &tls.fingerprint {
+        println!(
+            "Self-signed certificate for localhost, 127.0.0.1 and ::1, SHA-256 fingerprint {fingerprint}"
+        );
+    }
+    if tls.https_port.is_some() {
+        let plain = if tls.redirect {
+            server.http(addr, ToHttps { port: bound.port() }, http)
+        } else {
+            server.http(addr, Shared(service), http)
+        };
+        announce("http", plain.map_err(|e| bind_error(addr, e))?, None);
+    }
+    Ok(())
+}
+
+/// One service behind two listeners.
+struct Shared<S>(Arc<S>);
+
+impl<S: Service> Service for Shared<S> {
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
+        self.0.call(req)
+    }
+
+    fn options_asterisk(&self) -> Response {
+        self.0.options_asterisk()
+    }
+}
+
+/// Adds `Strict-Transport-Security` to responses sent over TLS (RFC 6797 7.2: a server must
+/// not send it over plain HTTP, where it would be ignored anyway).
+struct Hsts<S> {
+    inner: S,
+    value: HeaderValue,
+}
+
+impl<S: Service> Service for Hsts<S> {
+    async fn call(&self, req: Request) -> Response {
+        let tls = req.conn.is_tls();
+        let mut response = self.inner.call(req).await;
+        if tls {
+            response
+                .headers
+                .insert(header::STRICT_TRANSPORT_SECURITY, self.value.clone());
+        }
+        response
+    }
+
+    fn options_asterisk(&self) -> Response {
+        self.inner.options_asterisk()
+    }
+}
+
+/// `--redirect-https`: every plain request gets `308 Permanent Redirect` to the same target on
+/// the HTTPS port (308 rather than 301 keeps the method and body, RFC 9110 15.4.9).
+struct ToHttps {
+    port: u16,
+}
+
+impl Service for ToHttps {
+    async fn call(&self, req: Request) -> Response {
+        let host = req
+            .headers()
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .map(host_without_port)
+            .map_or_else(|| authority(req.conn.local), str::to_string);
+        let port = if self.port == 443 {
+            String::new()
+        } else {
+            format!(":{}", self.port)
+        };
+        let target = req.head.target.path_and_query();
+        let location = format!("https://{host}{port}{target}");
+        let mut response = Response::new(StatusCode::PERMANENT_REDIRECT);
+        match HeaderValue::from_str(&location) {
+            Ok(v) => response.headers.insert(header::LOCATION, v),
+            Err(_) => return Response::error(StatusCode::BAD_REQUEST),
+        }
+        response
+    }
+}
+
+/// `example.com` of `example.com:80`, `[::1]` of `[::1]:80`.
+fn host_without_port(host: &str) -> &str {
+    match host.rfind(':') {
+        Some(i) if !host[i..].contains(']') => &host[..i],
+        _ => host,
+    }
+}
+
+fn authority(addr: SocketAddr) -> String {
+    match addr.ip().to_canonical() {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_host_keeps_ipv6_brackets() {
+        assert_eq!(host_without_port("a.test:8080"), "a.test");
+        assert_eq!(host_without_port("a.test"), "a.test");
+        assert_eq!(host_without_port("[::1]:8080"), "[::1]");
+        assert_eq!(host_without_port("[::1]"), "[::1]");
+    }
+}
