@@ -492,3 +492,53 @@ fn https_port_beside_plain_port_serves_both() {
     let page = curl(&["-k", &format!("https://127.0.0.1:{}/", tls.port())]);
     assert_eq!(page, b"<h1>over TLS</h1>\n");
 }
+
+/// The shared HTTP/1.1 conformance vectors, relayed over TLS by `scripts/tls_relay.py`; only
+/// where the vectors are checked out beside the project (as CI lays them).
+#[test]
+fn conformance_vectors_pass_over_tls() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let vectors = root.join("../shared/conformance");
+    if !vectors.join("run.py").exists() {
+        eprintln!("conformance vectors not found beside the project; skipped");
+        return;
+    }
+    let args = [
+        "serve".to_string(),
+        s(&vectors),
+        "--cgi".into(),
+        "--cgi-ext".into(),
+        ".py=python3".into(),
+        "-p".into(),
+        "0".into(),
+        "-q".into(),
+        "--tls-self-signed".into(),
+    ];
+    let server = start(&args);
+    let (relay, lines) = {
+        let mut child = Command::new("python3")
+            .arg(root.join("scripts/tls_relay.py"))
+            .arg(server.addr.port().to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run the relay");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("relay port");
+        (Killed(child), line)
+    };
+    let port = lines
+        .trim()
+        .strip_prefix("relay on ")
+        .expect("relay banner");
+    let out = Command::new("python3")
+        .arg(vectors.join("run.py"))
+        .args(["127.0.0.1", port, "--cgi-prefix", "/cgi-bin/send_hdr.py"])
+        .output()
+        .expect("run the vectors");
+    drop(relay);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains(" 0 failed"), "{report}");
+}
