@@ -50,8 +50,12 @@ pub fn tls_from_args(args: &TlsArgs) -> Result<Option<TlsSetup>, CliError> {
             .cloned()
             .zip(args.tls_key.iter().cloned())
             .collect();
-        let pairs = tls::load_pairs(&pairs).map_err(|e| CliError::Runtime(e.to_string()))?;
-        let config = tls::server_config(pairs).map_err(|e| CliError::Runtime(e.to_string()))?;
+        let loaded = tls::load_pairs(&pairs).map_err(|e| CliError::Runtime(e.to_string()))?;
+        let resolver = Arc::new(tls::Resolver::new(loaded));
+        let config = tls::server_config_with(resolver.clone())
+            .map_err(|e| CliError::Runtime(e.to_string()))?;
+        reload_on_sighup(resolver, pairs)
+            .map_err(|e| CliError::Runtime(format!("cannot watch for SIGHUP: {e}")))?;
         (config, None)
     } else {
         let made = tls::self_signed().map_err(|e| CliError::Runtime(e.to_string()))?;
@@ -68,6 +72,43 @@ pub fn tls_from_args(args: &TlsArgs) -> Result<Option<TlsSetup>, CliError> {
         hsts,
         fingerprint,
     }))
+}
+
+/// Re-reads the certificate and key files on every SIGHUP, on a thread of its own. New
+/// handshakes get the new certificates; open connections keep theirs. A file that no longer
+/// loads keeps the certificates in use and logs why, as nginx keeps its old configuration
+/// when a reload fails. The handler is installed before anything is printed, so a SIGHUP
+/// cannot end the process by the default action once it says it is listening.
+fn reload_on_sighup(
+    resolver: Arc<tls::Resolver>,
+    files: Vec<(std::path::PathBuf, std::path::PathBuf)>,
+) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let mut hup = {
+        let _entered = rt.enter();
+        signal(SignalKind::hangup())?
+    };
+    std::thread::Builder::new()
+        .name("sockserve-tls-reload".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                while hup.recv().await.is_some() {
+                    match tls::load_pairs(&files) {
+                        Ok(pairs) => {
+                            resolver.replace(pairs);
+                            tracing::info!("SIGHUP: certificates reloaded");
+                        }
+                        Err(e) => {
+                            tracing::warn!("SIGHUP: keeping the certificates in use: {e}");
+                        }
+                    }
+                }
+            })
+        })?;
+    Ok(())
 }
 
 /// Binds `service` on `addr`: plain HTTP without TLS; HTTPS with it; with `--https-port`,

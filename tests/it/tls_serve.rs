@@ -542,3 +542,55 @@ fn conformance_vectors_pass_over_tls() {
     assert!(out.status.success(), "{report}");
     assert!(report.contains(" 0 failed"), "{report}");
 }
+
+#[test]
+fn sighup_reloads_the_certificates_and_a_bad_file_keeps_the_old_ones() {
+    let old = CertFiles::new(&["localhost"]);
+    let (dir, _) = www();
+    let mut args = vec![
+        "serve".to_string(),
+        s(dir.path()),
+        "-p".into(),
+        "0".into(),
+        "-q".into(),
+    ];
+    args.extend(old.args());
+    let server = start(&args);
+    let port = server.addr.port().to_string();
+    let served = || python(PEER_CERT, &[&port, "localhost"]).trim().to_string();
+    assert_eq!(served(), tls::fingerprint(&old.der));
+    let hup = || {
+        let ok = Command::new("kill")
+            .args(["-HUP", &server.child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok);
+    };
+    let wait_for = |want: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while served() != want {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "certificate never became {want}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let new = CertFiles::new(&["localhost"]);
+    std::fs::copy(&new.cert, &old.cert).expect("copy");
+    std::fs::copy(&new.key, &old.key).expect("copy");
+    hup();
+    wait_for(&tls::fingerprint(&new.der));
+
+    std::fs::write(&old.key, "not a key").expect("write");
+    hup();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        served(),
+        tls::fingerprint(&new.der),
+        "the bad file kept the loaded pair"
+    );
+    let page = curl(&["-k", &format!("https://127.0.0.1:{port}/")]);
+    assert_eq!(page, b"<h1>over TLS</h1>\n");
+}
