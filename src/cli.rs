@@ -239,6 +239,11 @@ pub struct TlsArgs {
     #[arg(long, global = true)]
     pub redirect_https: bool,
 
+    /// Require client certificates issued by a CA in this PEM file; the verified subject
+    /// reaches CGI scripts as SSL_CLIENT_S_DN.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub tls_client_ca: Option<PathBuf>,
+
     /// Send Strict-Transport-Security with this max-age on HTTPS responses.
     #[arg(long, value_name = "SECS", global = true)]
     pub hsts: Option<u64>,

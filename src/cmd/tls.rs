@@ -33,12 +33,20 @@ pub fn tls_from_args(args: &TlsArgs) -> Result<Option<TlsSetup>, CliError> {
         return usage("--tls-self-signed and --tls-cert exclude each other; give one");
     }
     if !files && !args.tls_self_signed {
-        return match (args.https_port, args.redirect_https, args.hsts) {
-            (None, false, None) => Ok(None),
+        return match (
+            args.https_port,
+            args.redirect_https,
+            args.hsts,
+            &args.tls_client_ca,
+        ) {
+            (None, false, None, None) => Ok(None),
             _ => usage(
-                "--https-port, --redirect-https and --hsts need --tls-cert/--tls-key or --tls-self-signed",
+                "--https-port, --redirect-https, --hsts and --tls-client-ca need --tls-cert/--tls-key or --tls-self-signed",
             ),
         };
+    }
+    if args.tls_client_ca.is_some() && !files {
+        return usage("--tls-client-ca needs --tls-cert/--tls-key");
     }
     if args.redirect_https && args.https_port.is_none() {
         return usage("--redirect-https needs --https-port (plain HTTP stays on -p)");
@@ -52,7 +60,7 @@ pub fn tls_from_args(args: &TlsArgs) -> Result<Option<TlsSetup>, CliError> {
             .collect();
         let loaded = tls::load_pairs(&pairs).map_err(|e| CliError::Runtime(e.to_string()))?;
         let resolver = Arc::new(tls::Resolver::new(loaded));
-        let config = tls::server_config_with(resolver.clone())
+        let config = tls::server_config_with(resolver.clone(), args.tls_client_ca.as_deref())
             .map_err(|e| CliError::Runtime(e.to_string()))?;
         reload_on_sighup(resolver, pairs)
             .map_err(|e| CliError::Runtime(format!("cannot watch for SIGHUP: {e}")))?;

@@ -594,3 +594,90 @@ fn sighup_reloads_the_certificates_and_a_bad_file_keeps_the_old_ones() {
     let page = curl(&["-k", &format!("https://127.0.0.1:{port}/")]);
     assert_eq!(page, b"<h1>over TLS</h1>\n");
 }
+
+#[test]
+fn client_ca_requires_a_client_certificate_and_cgi_sees_its_subject() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let (dir, _) = www();
+    let bin = dir.path().join("cgi-bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    let script = bin.join("env.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nenv\n",
+    )
+    .expect("write");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+    let ca_key = KeyPair::generate().expect("key");
+    let mut ca_params = CertificateParams::new(Vec::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Test CA");
+    let ca = ca_params.self_signed(&ca_key).expect("ca");
+    let client_key = KeyPair::generate().expect("key");
+    let mut client_params = CertificateParams::new(Vec::new()).expect("params");
+    client_params.distinguished_name = rcgen::DistinguishedName::new();
+    client_params
+        .distinguished_name
+        .push(DnType::OrganizationName, "Example");
+    client_params
+        .distinguished_name
+        .push(DnType::CommonName, "alice");
+    client_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let client = client_params
+        .signed_by(&client_key, &ca, &ca_key)
+        .expect("client");
+
+    let cert = CertFiles::new(&["localhost"]);
+    let ca_file = cert.dir.path().join("ca.pem");
+    let client_file = cert.dir.path().join("client.pem");
+    let client_key_file = cert.dir.path().join("client-key.pem");
+    std::fs::write(&ca_file, ca.pem()).expect("write");
+    std::fs::write(&client_file, client.pem()).expect("write");
+    std::fs::write(&client_key_file, client_key.serialize_pem()).expect("write");
+
+    let mut args = vec![
+        "serve".to_string(),
+        s(dir.path()),
+        "--cgi".into(),
+        "-p".into(),
+        "0".into(),
+        "-q".into(),
+    ];
+    args.extend(cert.args());
+    args.extend(["--tls-client-ca".into(), s(&ca_file)]);
+    let server = start(&args);
+    let url = format!("https://localhost:{}/cgi-bin/env.sh", server.addr.port());
+    let resolve = format!("localhost:{}:127.0.0.1", server.addr.port());
+    let ca_arg = s(&cert.cert);
+
+    let without = Command::new("curl")
+        .args(["-sS", "--cacert", &ca_arg, "--resolve", &resolve, &url])
+        .output()
+        .expect("curl");
+    assert!(
+        !without.status.success(),
+        "a client without a certificate was served"
+    );
+
+    let env = curl(&[
+        "--cacert",
+        &ca_arg,
+        "--resolve",
+        &resolve,
+        "--cert",
+        &s(&client_file),
+        "--key",
+        &s(&client_key_file),
+        &url,
+    ]);
+    let env = String::from_utf8(env).expect("utf-8");
+    let lines: Vec<&str> = env.lines().collect();
+    assert!(
+        lines.contains(&"SSL_CLIENT_S_DN=CN=alice,O=Example"),
+        "{env}"
+    );
+    assert!(lines.contains(&"SSL_CLIENT_VERIFY=SUCCESS"), "{env}");
+}

@@ -102,6 +102,10 @@ fn meta_variables(
         if let Some(sni) = &tls.sni {
             set("SSL_TLS_SNI", sni.as_ref().into());
         }
+        if let Some(dn) = &tls.client_subject {
+            set("SSL_CLIENT_VERIFY", "SUCCESS".into());
+            set("SSL_CLIENT_S_DN", dn.as_ref().into());
+        }
     }
 }
 
@@ -222,12 +226,14 @@ mod tests {
             cipher: "TLS_AES_128_GCM_SHA256",
             alpn: Some("http/1.1"),
             sni: Some("a.test".into()),
+            client_subject: Some("CN=alice,O=Example".into()),
         }));
         let v = environment(&req, &script(b""), &CgiConfig::new("/srv/www"), None);
         assert_eq!(get(&v, "HTTPS"), Some("on"));
         assert_eq!(get(&v, "SSL_PROTOCOL"), Some("TLSv1.3"));
         assert_eq!(get(&v, "SSL_CIPHER"), Some("TLS_AES_128_GCM_SHA256"));
         assert_eq!(get(&v, "SSL_TLS_SNI"), Some("a.test"));
+        assert_eq!(get(&v, "SSL_CLIENT_S_DN"), Some("CN=alice,O=Example"));
     }
 
     #[test]

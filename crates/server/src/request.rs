@@ -42,6 +42,9 @@ pub struct TlsInfo {
     pub alpn: Option<&'static str>,
     /// The server name the client asked for (SNI), if it sent one.
     pub sni: Option<Box<str>>,
+    /// The subject of the client's verified certificate as an RFC 2253 string, e.g.
+    /// `CN=alice,O=Example` (`SSL_CLIENT_S_DN`); `None` without client certificates.
+    pub client_subject: Option<Box<str>>,
 }
 
 impl Default for ConnInfo {

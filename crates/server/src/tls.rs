@@ -124,6 +124,10 @@ impl Tls {
                 _ => None,
             }),
             sni: s.server_name().map(Box::from),
+            client_subject: s
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|leaf| subject_dn(leaf)),
         }
     }
 
@@ -245,6 +249,44 @@ impl Tls {
     }
 }
 
+/// The subject of a DER certificate in RFC 2253 form, as Apache's `SSL_CLIENT_S_DN` gives it:
+/// the most specific part first, `,` between parts, special characters escaped.
+fn subject_dn(der: &[u8]) -> Option<Box<str>> {
+    use x509_parser::prelude::*;
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let registry = x509_parser::objects::oid_registry();
+    let mut parts = Vec::new();
+    for rdn in cert.subject().iter_rdn() {
+        let mut attrs = Vec::new();
+        for attr in rdn.iter() {
+            let name = x509_parser::objects::oid2abbrev(attr.attr_type(), registry)
+                .map_or_else(|_| attr.attr_type().to_id_string(), str::to_string);
+            let value = attr.as_str().ok()?;
+            attrs.push(format!("{name}={}", escape_dn(value)));
+        }
+        parts.push(attrs.join("+"));
+    }
+    parts.reverse();
+    Some(parts.join(",").into())
+}
+
+/// RFC 2253 2.4: `,`, `+`, `"`, `\`, `<`, `>`, `;` are escaped, and so are a leading `#` or
+/// space and a trailing space.
+fn escape_dn(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let last = value.chars().count().saturating_sub(1);
+    for (i, c) in value.chars().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
+            || (i == 0 && (c == '#' || c == ' '))
+            || (i == last && c == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A cipher suite by the name OpenSSL gives it, which is what Apache's `SSL_CIPHER` holds.
 /// TLS 1.3 suites have one name everywhere; rustls's TLS 1.2 suites are these six.
 fn openssl_name(suite: rustls::CipherSuite) -> &'static str {
@@ -260,5 +302,17 @@ fn openssl_name(suite: rustls::CipherSuite) -> &'static str {
         C::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 => "ECDHE-RSA-AES256-GCM-SHA384",
         C::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 => "ECDHE-RSA-CHACHA20-POLY1305",
         other => other.as_str().unwrap_or("unknown"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dn_values_escape_what_rfc_2253_reserves() {
+        assert_eq!(escape_dn("alice"), "alice");
+        assert_eq!(escape_dn("Doe, John+1"), "Doe\\, John\\+1");
+        assert_eq!(escape_dn("#x "), "\\#x\\ ");
     }
 }

@@ -59,6 +59,8 @@ pub enum Error {
     Expired(PathBuf, String),
     /// The certificate's validity period has not begun.
     NotYetValid(PathBuf, String),
+    /// The client CA file holds certificates rustls cannot verify clients against.
+    BadClientCa(PathBuf, String),
     /// rustls refused the configuration or the resumption setup.
     Rustls(rustls::Error),
 }
@@ -92,6 +94,13 @@ impl fmt::Display for Error {
                 write!(
                     f,
                     "{}: the certificate is not valid before {when}",
+                    p.display()
+                )
+            }
+            Error::BadClientCa(p, why) => {
+                write!(
+                    f,
+                    "{}: cannot verify client certificates with it: {why}",
                     p.display()
                 )
             }
@@ -235,20 +244,46 @@ pub fn load_pairs(files: &[(PathBuf, PathBuf)]) -> Result<Vec<Pair>, Error> {
 /// A server config over `pairs` (at least one): TLS 1.2 and 1.3, SNI by the names in each
 /// certificate, ALPN [`ALPN`], resumption by stateless tickets and by a session cache.
 pub fn server_config(pairs: Vec<Pair>) -> Result<ServerConfig, Error> {
-    server_config_with(Arc::new(Resolver::new(pairs)))
+    server_config_with(Arc::new(Resolver::new(pairs)), None)
 }
 
-/// [`server_config`] over a resolver the caller keeps (to swap its certificates on reload).
-pub fn server_config_with(resolver: Arc<Resolver>) -> Result<ServerConfig, Error> {
-    let mut config = ServerConfig::builder_with_provider(provider())
+/// [`server_config`] over a resolver the caller keeps (to swap its certificates on reload),
+/// requiring client certificates issued by a CA in the PEM file `client_ca` when given.
+pub fn server_config_with(
+    resolver: Arc<Resolver>,
+    client_ca: Option<&Path>,
+) -> Result<ServerConfig, Error> {
+    let builder = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&version::TLS13, &version::TLS12])
-        .map_err(Error::Rustls)?
-        .with_no_client_auth()
-        .with_cert_resolver(resolver);
+        .map_err(Error::Rustls)?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => builder.with_client_cert_verifier(client_verifier(path)?),
+    };
+    let mut config = builder.with_cert_resolver(resolver);
     config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
     config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE_SIZE);
     config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(Error::Rustls)?;
     Ok(config)
+}
+
+/// A verifier that accepts only clients whose certificate chains to a CA in `path` (PEM).
+fn client_verifier(
+    path: &Path,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, Error> {
+    let pem = read(path)?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok) {
+        roots
+            .add(cert)
+            .map_err(|e| Error::BadClientCa(path.to_owned(), e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(Error::NoCertificate(path.to_owned()));
+    }
+    rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .map_err(|e| Error::BadClientCa(path.to_owned(), e.to_string()))
 }
 
 /// The SHA-256 fingerprint of a DER certificate, as `AB:CD:...` (the form browsers show).

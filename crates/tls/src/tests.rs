@@ -218,3 +218,16 @@ fn base64_matches_the_rfc_vectors() {
     assert_eq!(base64(b"foo"), "Zm9v");
     assert_eq!(base64(b"foobar"), "Zm9vYmFy");
 }
+
+#[test]
+fn client_ca_file_without_certificates_is_refused_naming_it() {
+    let d = tmp();
+    let key = KeyPair::generate().expect("key");
+    let pair = loads(d.path(), &cert_for(&key, &["a.test"]), &key.serialize_pem()).expect("loads");
+    let ca = write(d.path(), "ca.pem", "nothing here");
+    let err =
+        server_config_with(Arc::new(Resolver::new(vec![pair.clone()])), Some(&ca)).unwrap_err();
+    assert!(matches!(err, Error::NoCertificate(..)) && err.to_string().contains("ca.pem"));
+    let ca = write(d.path(), "ca.pem", &cert_for(&key, &["ca.test"]));
+    assert!(server_config_with(Arc::new(Resolver::new(vec![pair])), Some(&ca)).is_ok());
+}
