@@ -681,3 +681,84 @@ fn client_ca_requires_a_client_certificate_and_cgi_sees_its_subject() {
     );
     assert!(lines.contains(&"SSL_CLIENT_VERIFY=SUCCESS"), "{env}");
 }
+
+/// Two connections, the second offering the first one's session; prints whether it resumed.
+/// argv: port, `1.2` or `1.3`, `tickets` or `ids` (TLS 1.2 session IDs: the stateful cache).
+const RESUMES: &str = r#"
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+if sys.argv[2] == "1.2":
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+if sys.argv[3] == "ids":
+    ctx.options |= ssl.OP_NO_TICKET
+session = None
+for _ in range(2):
+    with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as tls:
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            tls.recv(65536)
+            resumed = tls.session_reused
+            version = tls.version()
+            session = tls.session
+print(version, resumed)
+"#;
+
+#[test]
+fn sessions_resume_by_ticket_and_by_session_id() {
+    let (dir, _) = www();
+    let server = start(&[
+        "serve".to_string(),
+        s(dir.path()),
+        "-p".into(),
+        "0".into(),
+        "-q".into(),
+        "--tls-self-signed".into(),
+    ]);
+    let port = server.addr.port().to_string();
+    assert_eq!(
+        python(RESUMES, &[&port, "1.3", "tickets"]).trim(),
+        "TLSv1.3 True"
+    );
+    assert_eq!(
+        python(RESUMES, &[&port, "1.2", "tickets"]).trim(),
+        "TLSv1.2 True"
+    );
+    assert_eq!(
+        python(RESUMES, &[&port, "1.2", "ids"]).trim(),
+        "TLSv1.2 True"
+    );
+}
+
+#[test]
+fn a_client_that_never_finishes_its_handshake_does_not_hold_up_others() {
+    let (dir, _) = www();
+    let server = start(&[
+        "serve".to_string(),
+        s(dir.path()),
+        "-p".into(),
+        "0".into(),
+        "-q".into(),
+        "--tls-self-signed".into(),
+    ]);
+    let mut silent = std::net::TcpStream::connect(server.addr).expect("connect");
+    std::io::Write::write_all(&mut silent, b"\x16\x03\x01").expect("partial hello");
+    let started = std::time::Instant::now();
+    let page = curl(&["-k", &format!("https://127.0.0.1:{}/", server.addr.port())]);
+    assert_eq!(page, b"<h1>over TLS</h1>\n");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The silent one is closed once its handshake time is up.
+    silent
+        .set_read_timeout(Some(
+            server::HANDSHAKE_TIMEOUT + std::time::Duration::from_secs(5),
+        ))
+        .expect("timeout");
+    let mut buf = [0; 64];
+    match std::io::Read::read(&mut silent, &mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("the stalled handshake was not closed: {other:?}"),
+    }
+    assert!(started.elapsed() >= server::HANDSHAKE_TIMEOUT - std::time::Duration::from_secs(1));
+}
