@@ -46,7 +46,7 @@ pub fn run(args: ServeArgs, listen: ListenArgs, http: HttpArgs, tls: TlsArgs) ->
     };
     let addr = SocketAddr::new(listen.bind, port);
     let mut server = server::Server::new(runtime);
-    crate::cmd::tls::bind(&mut server, addr, tls, service, http, Some(&root))?;
+    crate::cmd::tls::bind(&mut server, addr, tls, service, http, Some(&root))?.print();
     run_server(server)
 }
 

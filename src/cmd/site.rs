@@ -21,10 +21,11 @@ pub fn run(
     let site = app::site(&app::Config { db: db.clone() })
         .map_err(|e| CliError::Runtime(format!("{}: {}", db.display(), source_chain(&e))))?;
     let mut server = server::Server::new(runtime);
-    crate::cmd::tls::bind(&mut server, addr, tls, site, http, None)?;
+    let banner = crate::cmd::tls::bind(&mut server, addr, tls, site, http, None)?;
     if let Some(port) = daytime {
         crate::cmd::daytime::attach(&mut server, SocketAddr::new(listen.bind, port))?;
     }
+    banner.print();
     run_server(server)
 }
 

@@ -2,7 +2,7 @@
 //! config, and binding plain HTTP, HTTPS or both (with the redirect and HSTS) for a service.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use http::{HeaderValue, StatusCode, header};
@@ -119,9 +119,32 @@ fn reload_on_sighup(
     Ok(())
 }
 
+/// What a server command prints once everything is bound: its URLs, HTTPS first so that the
+/// first line names it, and a self-signed certificate's fingerprint.
+#[must_use = "the banner is printed once every service is bound"]
+pub struct Banner {
+    urls: Vec<(&'static str, SocketAddr, Option<PathBuf>)>,
+    fingerprint: Option<String>,
+}
+
+impl Banner {
+    /// Prints it: scripts read the first line, so only once everything listens.
+    pub fn print(self) {
+        for (i, (scheme, addr, served)) in self.urls.iter().enumerate() {
+            announce(scheme, *addr, served.as_deref());
+            if i == 0
+                && let Some(fingerprint) = &self.fingerprint
+            {
+                println!(
+                    "Self-signed certificate for localhost, 127.0.0.1 and ::1, SHA-256 fingerprint {fingerprint}"
+                );
+            }
+        }
+    }
+}
+
 /// Binds `service` on `addr`: plain HTTP without TLS; HTTPS with it; with `--https-port`,
-/// HTTPS there and plain HTTP (or the redirect to HTTPS) on `addr`. Prints the URLs, HTTPS
-/// first, so the first line names the HTTPS one.
+/// HTTPS there and plain HTTP (or the redirect to HTTPS) on `addr`.
 pub fn bind<S: Service>(
     server: &mut Server,
     addr: SocketAddr,
@@ -129,13 +152,15 @@ pub fn bind<S: Service>(
     service: S,
     http: HttpConfig,
     served: Option<&Path>,
-) -> Result<(), CliError> {
+) -> Result<Banner, CliError> {
     let Some(tls) = tls else {
         let bound = server
             .http(addr, service, http)
             .map_err(|e| bind_error(addr, e))?;
-        announce("http", bound, served);
-        return Ok(());
+        return Ok(Banner {
+            urls: vec![("http", bound, served.map(Path::to_path_buf))],
+            fingerprint: None,
+        });
     };
     match tls.hsts.clone() {
         Some(value) => bind_tls(
@@ -160,7 +185,7 @@ fn bind_tls<S: Service>(
     service: S,
     http: HttpConfig,
     served: Option<&Path>,
-) -> Result<(), CliError> {
+) -> Result<Banner, CliError> {
     let https_addr = tls
         .https_port
         .map_or(addr, |p| SocketAddr::new(addr.ip(), p));
@@ -173,21 +198,21 @@ fn bind_tls<S: Service>(
             tls.config,
         )
         .map_err(|e| bind_error(https_addr, e))?;
-    announce("https", bound, served);
-    if let Some(fingerprint) = &tls.fingerprint {
-        println!(
-            "Self-signed certificate for localhost, 127.0.0.1 and ::1, SHA-256 fingerprint {fingerprint}"
-        );
-    }
+    let mut banner = Banner {
+        urls: vec![("https", bound, served.map(Path::to_path_buf))],
+        fingerprint: tls.fingerprint,
+    };
     if tls.https_port.is_some() {
         let plain = if tls.redirect {
             server.http(addr, ToHttps { port: bound.port() }, http)
         } else {
             server.http(addr, Shared(service), http)
         };
-        announce("http", plain.map_err(|e| bind_error(addr, e))?, None);
+        banner
+            .urls
+            .push(("http", plain.map_err(|e| bind_error(addr, e))?, None));
     }
-    Ok(())
+    Ok(banner)
 }
 
 /// One service behind two listeners.
