@@ -762,3 +762,18 @@ fn a_client_that_never_finishes_its_handshake_does_not_hold_up_others() {
     }
     assert!(started.elapsed() >= server::HANDSHAKE_TIMEOUT - std::time::Duration::from_secs(1));
 }
+
+#[test]
+fn tls_flags_without_a_certificate_or_where_they_do_not_apply_are_usage_errors() {
+    let cases: [&[&str]; 4] = [
+        &["serve", "--hsts", "5"],
+        &["serve", "--https-port", "0"],
+        &["serve", "--tls-self-signed", "--redirect-https"],
+        &["tcp", "listen", "--tls-self-signed"],
+    ];
+    for args in cases {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let (code, err) = fails(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+    }
+}
