@@ -82,18 +82,24 @@ pub fn tls_from_args(args: &TlsArgs) -> Result<Option<TlsSetup>, CliError> {
     }))
 }
 
-/// Re-reads the certificate and key files on every SIGHUP, on a thread of its own. New
-/// handshakes get the new certificates; open connections keep theirs. A file that no longer
-/// loads keeps the certificates in use and logs why, as nginx keeps its old configuration
-/// when a reload fails. The handler is installed before anything is printed, so a SIGHUP
-/// cannot end the process by the default action once it says it is listening.
+/// How often the certificate and key files are checked for a change (their modification
+/// times), so a renewed certificate is served without a signal; SIGHUP reloads at once.
+const CERT_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Re-reads the certificate and key files on every SIGHUP, and when their modification times
+/// change, on a thread of its own. New handshakes get the new certificates; open connections
+/// keep theirs. A file that no longer loads keeps the certificates in use and logs why, as
+/// nginx keeps its old configuration when a reload fails. The handler is installed before
+/// anything is printed, so a SIGHUP cannot end the process by the default action once it says
+/// it is listening.
 fn reload_on_sighup(
     resolver: Arc<tls::Resolver>,
-    files: Vec<(std::path::PathBuf, std::path::PathBuf)>,
+    files: Vec<(PathBuf, PathBuf)>,
 ) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
+        .enable_time()
         .build()?;
     let mut hup = {
         let _entered = rt.enter();
@@ -103,20 +109,45 @@ fn reload_on_sighup(
         .name("sockserve-tls-reload".into())
         .spawn(move || {
             rt.block_on(async move {
-                while hup.recv().await.is_some() {
+                let mut seen = modified(&files);
+                let mut poll = tokio::time::interval(CERT_POLL);
+                loop {
+                    let why = tokio::select! {
+                        got = hup.recv() => match got {
+                            Some(()) => "SIGHUP",
+                            None => return,
+                        },
+                        _ = poll.tick() => {
+                            let now = modified(&files);
+                            if now == seen {
+                                continue;
+                            }
+                            seen = now;
+                            "the files changed"
+                        }
+                    };
                     match tls::load_pairs(&files) {
                         Ok(pairs) => {
                             resolver.replace(pairs);
-                            tracing::info!("SIGHUP: certificates reloaded");
+                            tracing::info!("{why}: certificates reloaded");
                         }
                         Err(e) => {
-                            tracing::warn!("SIGHUP: keeping the certificates in use: {e}");
+                            tracing::warn!("{why}: keeping the certificates in use: {e}");
                         }
                     }
                 }
             })
         })?;
     Ok(())
+}
+
+/// The modification times of every certificate and key file (`None` for one unreadable now).
+fn modified(files: &[(PathBuf, PathBuf)]) -> Vec<Option<std::time::SystemTime>> {
+    files
+        .iter()
+        .flat_map(|(c, k)| [c, k])
+        .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .collect()
 }
 
 /// What a server command prints once everything is bound: its URLs, HTTPS first so that the

@@ -544,7 +544,7 @@ fn conformance_vectors_pass_over_tls() {
 }
 
 #[test]
-fn sighup_reloads_the_certificates_and_a_bad_file_keeps_the_old_ones() {
+fn sighup_and_changed_files_reload_the_certificates_and_a_bad_file_keeps_the_old_ones() {
     let old = CertFiles::new(&["localhost"]);
     let (dir, _) = www();
     let mut args = vec![
@@ -593,6 +593,12 @@ fn sighup_reloads_the_certificates_and_a_bad_file_keeps_the_old_ones() {
     );
     let page = curl(&["-k", &format!("https://127.0.0.1:{port}/")]);
     assert_eq!(page, b"<h1>over TLS</h1>\n");
+
+    // Renewed files are picked up without a signal too.
+    let renewed = CertFiles::new(&["localhost"]);
+    std::fs::copy(&renewed.cert, &old.cert).expect("copy");
+    std::fs::copy(&renewed.key, &old.key).expect("copy");
+    wait_for(&tls::fingerprint(&renewed.der));
 }
 
 #[test]
