@@ -38,6 +38,9 @@ pub struct Cli {
     #[command(flatten)]
     pub http: HttpArgs,
 
+    #[command(flatten)]
+    pub tls: TlsArgs,
+
     /// SQLite database file of the guestbook (created with its schema on first start)
     /// [default: sockserve.db].
     #[arg(long, value_name = "PATH")]
@@ -84,7 +87,9 @@ fn misplaced_flag(matches: &ArgMatches) -> Option<String> {
         "daytime" => &["bind", "port", "quiet"],
         _ => return None,
     };
-    let server = HttpArgs::augment_args(ListenArgs::augment_args(clap::Command::new("server")));
+    let server = TlsArgs::augment_args(HttpArgs::augment_args(ListenArgs::augment_args(
+        clap::Command::new("server"),
+    )));
     server
         .get_arguments()
         .map(|arg| arg.get_id().as_str())
@@ -208,6 +213,45 @@ pub struct HttpArgs {
     /// No access log, warnings and errors only.
     #[arg(short = 'q', long, global = true)]
     pub quiet: bool,
+}
+
+/// Where the TLS flags are listed in `--help`.
+const TLS_HEADING: &str = "TLS options";
+
+/// HTTPS for every HTTP server command; global like [`ListenArgs`].
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = TLS_HEADING)]
+pub struct TlsArgs {
+    /// Serve HTTPS with this PEM certificate chain, leaf first (repeatable with --tls-key, one
+    /// pair per certificate; each is chosen by the names in it, the first by default).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub tls_cert: Vec<PathBuf>,
+
+    /// The PEM private key of the --tls-cert at the same position (RSA, ECDSA or Ed25519;
+    /// PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub tls_key: Vec<PathBuf>,
+
+    /// Serve HTTPS with a certificate for localhost made at start-up; prints its fingerprint.
+    #[arg(long, global = true)]
+    pub tls_self_signed: bool,
+
+    /// Serve HTTPS on this port and plain HTTP on -p.
+    #[arg(long, value_name = "PORT", global = true)]
+    pub https_port: Option<u16>,
+
+    /// Answer plain HTTP requests with 308 to the same URL on HTTPS (needs --https-port).
+    #[arg(long, global = true)]
+    pub redirect_https: bool,
+
+    /// Require client certificates issued by a CA in this PEM file; the verified subject
+    /// reaches CGI scripts as SSL_CLIENT_S_DN.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub tls_client_ca: Option<PathBuf>,
+
+    /// Send Strict-Transport-Security with this max-age on HTTPS responses.
+    #[arg(long, value_name = "SECS", global = true)]
+    pub hsts: Option<u64>,
 }
 
 /// `--log-format`.

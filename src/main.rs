@@ -21,8 +21,8 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
-        None => cmd::site::run(cli.listen, cli.http, cli.db, cli.daytime),
-        Some(Command::Serve(args)) => cmd::serve::run(*args, cli.listen, cli.http),
+        None => cmd::site::run(cli.listen, cli.http, cli.tls, cli.db, cli.daytime),
+        Some(Command::Serve(args)) => cmd::serve::run(*args, cli.listen, cli.http, cli.tls),
         Some(Command::Tcp(TcpCommand::Listen(args))) => {
             cmd::tcp::listen(args, cli.listen, cli.http)
         }

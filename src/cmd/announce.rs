@@ -24,7 +24,7 @@ pub fn announce(scheme: &str, bound: SocketAddr, served: Option<&Path>) {
 
 /// `http://ADDR/`; the raw TCP and UDP services have no path.
 fn url(scheme: &str, addr: SocketAddr) -> String {
-    let slash = if scheme == "http" { "/" } else { "" };
+    let slash = if scheme.starts_with("http") { "/" } else { "" };
     format!("{scheme}://{addr}{slash}")
 }
 

@@ -8,6 +8,7 @@ pub mod serve;
 pub mod serve_cgi;
 pub mod site;
 pub mod tcp;
+pub mod tls;
 
 use std::fmt;
 use std::io::{self, IsTerminal};

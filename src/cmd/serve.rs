@@ -10,10 +10,8 @@ use futures_util::future::Either;
 use http::{HeaderName, HeaderValue};
 use server::{Request, Response, Service};
 
-use crate::cli::{DEFAULT_PORT, HttpArgs, ListenArgs, ServeArgs};
-use crate::cmd::{
-    CliError, CmdResult, announce, bind_error, http_config, init_logging, run_server, serve_cgi,
-};
+use crate::cli::{DEFAULT_PORT, HttpArgs, ListenArgs, ServeArgs, TlsArgs};
+use crate::cmd::{CliError, CmdResult, http_config, init_logging, run_server, serve_cgi};
 
 /// Files, with CGI in front of them for the URL directories that hold scripts.
 struct ServeService {
@@ -34,9 +32,10 @@ impl Service for ServeService {
     }
 }
 
-pub fn run(args: ServeArgs, listen: ListenArgs, http: HttpArgs) -> CmdResult {
+pub fn run(args: ServeArgs, listen: ListenArgs, http: HttpArgs, tls: TlsArgs) -> CmdResult {
     init_logging(http.quiet);
     let (runtime, http) = http_config(&http)?;
+    let tls = crate::cmd::tls::tls_from_args(&tls)?;
     let (dir, port) = target(&args, listen.port)?;
     let config = files_config(&args, &dir)?;
     let cgi = serve_cgi::cgi_from_args(&args, &config.root)?;
@@ -47,10 +46,7 @@ pub fn run(args: ServeArgs, listen: ListenArgs, http: HttpArgs) -> CmdResult {
     };
     let addr = SocketAddr::new(listen.bind, port);
     let mut server = server::Server::new(runtime);
-    let bound = server
-        .http(addr, service, http)
-        .map_err(|e| bind_error(addr, e))?;
-    announce("http", bound, Some(&root));
+    crate::cmd::tls::bind(&mut server, addr, tls, service, http, Some(&root))?.print();
     run_server(server)
 }
 

@@ -3,31 +3,29 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::cli::{DEFAULT_DB, DEFAULT_PORT, HttpArgs, ListenArgs};
-use crate::cmd::{
-    CliError, CmdResult, announce, bind_error, http_config, init_logging, listen_addr, run_server,
-};
+use crate::cli::{DEFAULT_DB, DEFAULT_PORT, HttpArgs, ListenArgs, TlsArgs};
+use crate::cmd::{CliError, CmdResult, http_config, init_logging, listen_addr, run_server};
 
 pub fn run(
     listen: ListenArgs,
     http: HttpArgs,
+    tls: TlsArgs,
     db: Option<PathBuf>,
     daytime: Option<u16>,
 ) -> CmdResult {
     let db = db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
     init_logging(http.quiet);
     let (runtime, http) = http_config(&http)?;
+    let tls = crate::cmd::tls::tls_from_args(&tls)?;
     let addr = listen_addr(&listen, DEFAULT_PORT);
     let site = app::site(&app::Config { db: db.clone() })
         .map_err(|e| CliError::Runtime(format!("{}: {}", db.display(), source_chain(&e))))?;
     let mut server = server::Server::new(runtime);
-    let bound = server
-        .http(addr, site, http)
-        .map_err(|e| bind_error(addr, e))?;
+    let banner = crate::cmd::tls::bind(&mut server, addr, tls, site, http, None)?;
     if let Some(port) = daytime {
         crate::cmd::daytime::attach(&mut server, SocketAddr::new(listen.bind, port))?;
     }
-    announce("http", bound, None);
+    banner.print();
     run_server(server)
 }
 

@@ -21,4 +21,5 @@ mod serve;
 mod site;
 mod site_hardening;
 mod tcp;
+mod tls_serve;
 mod walls;

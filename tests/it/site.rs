@@ -469,6 +469,11 @@ pub(crate) mod browser {
     }
 
     pub(crate) fn start_driver() -> Driver {
+        start_driver_with(&[])
+    }
+
+    /// [`start_driver`] with more Chromium flags (e.g. a certificate to trust).
+    pub(crate) fn start_driver_with(extra_args: &[String]) -> Driver {
         assert!(
             Path::new(CHROMIUM).exists(),
             "{CHROMIUM} is missing: install Debian's `chromium` and `chromium-driver` (.ci/run does)"
@@ -498,7 +503,7 @@ pub(crate) mod browser {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        let args = [
+        let mut args = vec![
             "--headless=new".to_string(),
             "--no-sandbox".into(),
             "--disable-gpu".into(),
@@ -509,6 +514,7 @@ pub(crate) mod browser {
             "--disable-sync".into(),
             format!("--user-data-dir={}", driver.profile.path().display()),
         ];
+        args.extend_from_slice(extra_args);
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": CHROMIUM, "args": args},

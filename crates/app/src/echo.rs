@@ -34,6 +34,8 @@ pub struct Echo {
     pub body: EchoBody,
     /// The client's address.
     pub peer: String,
+    /// `https` over TLS, else `http`.
+    pub scheme: &'static str,
 }
 
 /// A body as text when it is UTF-8, otherwise as base64.
@@ -95,6 +97,7 @@ pub async fn echo(req: Request) -> Response {
     headers.extend(fields);
     drop(spelt);
     let peer = req.conn.peer.to_string();
+    let scheme = req.conn.scheme();
     let body = match req.body.collect(MAX_ECHO_BODY).await {
         Ok(b) => b,
         Err(e) => return Rejection::Body(e).into_response(),
@@ -106,6 +109,7 @@ pub async fn echo(req: Request) -> Response {
         headers,
         body: EchoBody::new(&body),
         peer,
+        scheme,
     };
     let mut response = if json {
         Json(&echo).into_response()
@@ -235,8 +239,9 @@ td, th {{ text-align: left; vertical-align: top; padding: .2rem .5rem; border-bo
     }
     let _ = writeln!(
         out,
-        "<p>It came from {}. The same as JSON: <a href=\"/echo?format=json\">/echo?format=json</a>.</p>\n</body>\n</html>",
-        Escaped(&e.peer)
+        "<p>It came from {} over {}. The same as JSON: <a href=\"/echo?format=json\">/echo?format=json</a>.</p>\n</body>\n</html>",
+        Escaped(&e.peer),
+        e.scheme
     );
     out
 }

@@ -94,6 +94,19 @@ fn meta_variables(
     set("SERVER_PORT", req.conn.local.port().to_string().into());
     set("SERVER_PROTOCOL", format!("{:?}", req.version()).into());
     set("SERVER_SOFTWARE", config.server_software.as_str().into());
+    // What Apache's mod_ssl sets (with `SSLOptions +StdEnvVars`), which scripts test for.
+    if let Some(tls) = &req.conn.tls {
+        set("HTTPS", "on".into());
+        set("SSL_PROTOCOL", tls.version.into());
+        set("SSL_CIPHER", tls.cipher.into());
+        if let Some(sni) = &tls.sni {
+            set("SSL_TLS_SNI", sni.as_ref().into());
+        }
+        if let Some(dn) = &tls.client_subject {
+            set("SSL_CLIENT_VERIFY", "SUCCESS".into());
+            set("SSL_CLIENT_S_DN", dn.as_ref().into());
+        }
+    }
 }
 
 /// `HTTP_*` for every other header field, repeated fields joined with `, ` (RFC 3875 4.1.18).
@@ -190,6 +203,7 @@ mod tests {
         req.conn = ConnInfo {
             peer: "[::ffff:10.1.2.3]:5555".parse().unwrap(),
             local: "127.0.0.1:8080".parse().unwrap(),
+            tls: None,
         };
         let mut config = CgiConfig::new("/srv/www");
         config.env.push(("EXTRA".into(), "1".into()));
@@ -199,6 +213,27 @@ mod tests {
 
     fn get<'a>(vars: &'a [Var], k: &str) -> Option<&'a str> {
         lookup(vars, k).and_then(|v| v.to_str())
+    }
+
+    #[test]
+    fn tls_connections_get_https_and_the_ssl_variables() {
+        let plain = env_of("GET / HTTP/1.1\r\nHost: a\r\n\r\n", b"", None);
+        assert_eq!(get(&plain, "HTTPS"), None);
+        let mut req =
+            Request::from_raw_head(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Body::empty()).unwrap();
+        req.conn.tls = Some(std::sync::Arc::new(server::TlsInfo {
+            version: "TLSv1.3",
+            cipher: "TLS_AES_128_GCM_SHA256",
+            alpn: Some("http/1.1"),
+            sni: Some("a.test".into()),
+            client_subject: Some("CN=alice,O=Example".into()),
+        }));
+        let v = environment(&req, &script(b""), &CgiConfig::new("/srv/www"), None);
+        assert_eq!(get(&v, "HTTPS"), Some("on"));
+        assert_eq!(get(&v, "SSL_PROTOCOL"), Some("TLSv1.3"));
+        assert_eq!(get(&v, "SSL_CIPHER"), Some("TLS_AES_128_GCM_SHA256"));
+        assert_eq!(get(&v, "SSL_TLS_SNI"), Some("a.test"));
+        assert_eq!(get(&v, "SSL_CLIENT_S_DN"), Some("CN=alice,O=Example"));
     }
 
     #[test]

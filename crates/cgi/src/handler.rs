@@ -232,7 +232,7 @@ fn redirected(req: &Request, location: &str) -> Option<Request> {
         keep_alive: req.head.keep_alive,
         expect_continue: false,
     };
-    Some(Request::new(head, server::Body::empty(), req.conn))
+    Some(Request::new(head, server::Body::empty(), req.conn.clone()))
 }
 
 /// `nph-` scripts write the whole response themselves, status line included.

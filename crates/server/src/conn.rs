@@ -70,6 +70,11 @@ pub(crate) async fn serve_connection<S: Service>(
     config: &HttpConfig,
     shutdown: Shutdown,
 ) {
+    let info = ConnInfo {
+        peer,
+        local,
+        tls: stream.tls_info(),
+    };
     let (rd, wr) = stream.split();
     let out = Writer::new(wr, config.write_timeout);
     let settings = Settings {
@@ -81,7 +86,7 @@ pub(crate) async fn serve_connection<S: Service>(
     let mut conn = Conn {
         service,
         config,
-        info: ConnInfo { peer, local },
+        info,
         shutdown,
         proto: Connection::new(settings),
         side: Some(ReadSide {
@@ -243,7 +248,7 @@ impl<S: Service> Conn<'_, S> {
                 }
             }
         };
-        let request = Request::new(head, lent.take_body(), self.info);
+        let request = Request::new(head, lent.take_body(), self.info.clone());
         let response = if asterisk {
             drop(request);
             self.service.options_asterisk()

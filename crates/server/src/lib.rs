@@ -12,7 +12,9 @@
 //!   read, wait under the timeouts, call the [`Service`], write what the state machine planned.
 //! - `h2`: the HTTP/2 connection driver (over the h2 crate): each stream becomes the same
 //!   [`Request`], its [`Response`] goes back as frames; h2c is handed over by `conn`.
-//! - `transport`: the byte streams a connection runs over (plain TCP today), behind one seam.
+//! - `transport`: the byte streams a connection runs over (plain TCP, TLS), behind one seam.
+//! - `tls`: the TLS transport, a rustls session driven over the socket; the handshake runs in
+//!   the accept path under [`HANDSHAKE_TIMEOUT`] and [`MAX_HANDSHAKES`].
 //! - `clock`: the coarse clock for deadlines and the `Date` value, rendered once a second.
 //! - [`body`]: the request [`Body`], streamed from the socket on demand.
 //! - [`request`], [`response`]: what a [`Service`] receives and returns.
@@ -30,15 +32,18 @@ pub mod request;
 pub mod response;
 pub mod runtime;
 pub mod service;
+mod tls;
 mod transport;
 mod write;
 
 pub use access_log::AccessLog;
 pub use body::{Body, BodyError};
 pub use config::{HttpConfig, RuntimeConfig};
-pub use request::{ConnInfo, PseudoHeaders, Request};
+pub use request::{ConnInfo, PseudoHeaders, Request, TlsInfo};
 pub use response::{BoxStream, FileRegion, Response, ResponseBody};
 pub use runtime::{Server, Shutdown, ShutdownHandle};
+pub use rustls;
 pub use service::{Service, TcpService};
+pub use tls::{HANDSHAKE_TIMEOUT, MAX_HANDSHAKES};
 
 pub use http1;

@@ -1,18 +1,50 @@
 //! The request a [`crate::Service`] receives.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use http1::{Headers, Method, RequestHead, Version};
 
 use crate::Body;
 
-/// Where a connection comes from and where it arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a connection comes from, where it arrived, and whether over TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnInfo {
     /// The client's address.
     pub peer: SocketAddr,
     /// The server's address the client connected to.
     pub local: SocketAddr,
+    /// What the TLS handshake settled; `None` for plain TCP. Shared, so a request copies a
+    /// pointer, not the strings.
+    pub tls: Option<Arc<TlsInfo>>,
+}
+
+impl ConnInfo {
+    /// Whether the request came over TLS (its scheme is `https`).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// `"https"` over TLS, `"http"` otherwise.
+    pub fn scheme(&self) -> &'static str {
+        if self.is_tls() { "https" } else { "http" }
+    }
+}
+
+/// A TLS connection's parameters, named as Apache's `mod_ssl` names them for CGI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// `TLSv1.2` or `TLSv1.3` (`SSL_PROTOCOL`).
+    pub version: &'static str,
+    /// The cipher suite by its OpenSSL name, e.g. `TLS_AES_128_GCM_SHA256` (`SSL_CIPHER`).
+    pub cipher: &'static str,
+    /// The protocol agreed by ALPN (`http/1.1`, `h2`), if any.
+    pub alpn: Option<&'static str>,
+    /// The server name the client asked for (SNI), if it sent one.
+    pub sni: Option<Box<str>>,
+    /// The subject of the client's verified certificate as an RFC 2253 string, e.g.
+    /// `CN=alice,O=Example` (`SSL_CLIENT_S_DN`); `None` without client certificates.
+    pub client_subject: Option<Box<str>>,
 }
 
 impl Default for ConnInfo {
@@ -21,6 +53,7 @@ impl Default for ConnInfo {
         ConnInfo {
             peer: zero,
             local: zero,
+            tls: None,
         }
     }
 }

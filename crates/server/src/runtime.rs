@@ -173,6 +173,45 @@ impl Server {
         self.bind(addr, start)
     }
 
+    /// Binds `addr` for HTTPS served by `service`: each connection's TLS handshake runs first,
+    /// under [`crate::HANDSHAKE_TIMEOUT`] and at most [`crate::MAX_HANDSHAKES`] at once per
+    /// worker thread; a failed handshake closes the connection, logged at debug level only
+    /// (scanners and clients that distrust the certificate cause most of them).
+    pub fn https<S: Service>(
+        &mut self,
+        addr: SocketAddr,
+        service: S,
+        config: HttpConfig,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> io::Result<SocketAddr> {
+        let service = Arc::new(service);
+        self.logs.extend(config.access_log.clone());
+        let config = Arc::new(config);
+        let start: Starter = Box::new(move |listener, worker| {
+            let service = service.clone();
+            let config = config.clone();
+            let tls = tls.clone();
+            let handshakes = Arc::new(Semaphore::new(crate::MAX_HANDSHAKES));
+            tokio::spawn(accept_loop(
+                listener,
+                worker,
+                move |stream, peer, local, shutdown| {
+                    let service = service.clone();
+                    let config = config.clone();
+                    let tls = tls.clone();
+                    let handshakes = handshakes.clone();
+                    async move {
+                        let Some(stream) = tls_accept(stream, tls, &handshakes).await else {
+                            return;
+                        };
+                        serve_connection(stream, peer, local, &*service, &config, shutdown).await
+                    }
+                },
+            ));
+        });
+        self.bind(addr, start)
+    }
+
     /// Binds `addr` for a plain TCP service; returns the bound address.
     pub fn tcp<T: TcpService>(&mut self, addr: SocketAddr, service: T) -> io::Result<SocketAddr> {
         let service = Arc::new(service);
@@ -362,6 +401,32 @@ where
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
             }
+        }
+    }
+}
+
+/// The TLS handshake on an accepted connection, waiting for a handshake permit and then
+/// handshaking, all within [`crate::HANDSHAKE_TIMEOUT`]; `None` when it failed or timed out.
+async fn tls_accept(
+    stream: TcpStream,
+    config: Arc<rustls::ServerConfig>,
+    handshakes: &Semaphore,
+) -> Option<crate::transport::Tls> {
+    let peer = stream.peer_addr().ok();
+    let shake = async {
+        let _permit = handshakes.acquire().await.ok()?;
+        crate::tls::handshake(stream, config)
+            .await
+            .map_err(|e| {
+                tracing::debug!(?peer, error = %e, "TLS handshake failed");
+            })
+            .ok()
+    };
+    match tokio::time::timeout(crate::HANDSHAKE_TIMEOUT, shake).await {
+        Ok(tls) => tls,
+        Err(_) => {
+            tracing::debug!(?peer, "TLS handshake timed out");
+            None
         }
     }
 }

@@ -15,6 +15,7 @@
 //! the h2 crate) would take a transport's halves and call the same [`crate::Service`].
 
 use std::io;
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use rustix::net::{RecvFlags, SendFlags};
@@ -22,12 +23,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
+pub(crate) use crate::tls::Tls;
+
 /// A connection's byte stream as the accept loop hands it over (after a TLS handshake, for
 /// TLS): the driver takes it apart into the halves it reads and writes through.
 pub(crate) trait Transport: Send + 'static {
     /// The read and write halves; each can move to a task of its own (the read half goes to
     /// a request body that a service hands to a task).
     fn split(self) -> (ReadIo, WriteIo);
+
+    /// What the TLS handshake settled, for [`crate::ConnInfo`]; `None` for plain TCP.
+    fn tls_info(&self) -> Option<Arc<crate::TlsInfo>> {
+        None
+    }
 }
 
 impl Transport for TcpStream {
@@ -37,10 +45,23 @@ impl Transport for TcpStream {
     }
 }
 
+impl Transport for Tls {
+    fn split(self) -> (ReadIo, WriteIo) {
+        let tls = Arc::new(self);
+        (ReadIo::Tls(tls.clone()), WriteIo::Tls(tls))
+    }
+
+    fn tls_info(&self) -> Option<Arc<crate::TlsInfo>> {
+        Some(Arc::new(self.info()))
+    }
+}
+
 /// The read half of a transport.
 pub(crate) enum ReadIo {
     /// Plain TCP.
     Tcp(OwnedReadHalf),
+    /// TLS over TCP, the session shared with the write half.
+    Tls(Arc<Tls>),
 }
 
 impl ReadIo {
@@ -48,6 +69,7 @@ impl ReadIo {
     pub(crate) async fn readable(&self) -> io::Result<()> {
         match self {
             ReadIo::Tcp(rd) => rd.readable().await,
+            ReadIo::Tls(tls) => tls.readable().await,
         }
     }
 
@@ -70,6 +92,7 @@ impl ReadIo {
                     }
                 })
             }
+            ReadIo::Tls(tls) => tls.try_read(scratch, got),
         }
     }
 
@@ -77,6 +100,7 @@ impl ReadIo {
     pub(crate) async fn read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
         match self {
             ReadIo::Tcp(rd) => rd.read_buf(buf).await,
+            ReadIo::Tls(tls) => tls.read_buf(buf).await,
         }
     }
 }
@@ -85,6 +109,8 @@ impl ReadIo {
 pub(crate) enum WriteIo {
     /// Plain TCP.
     Tcp(OwnedWriteHalf),
+    /// TLS over TCP, the session shared with the read half.
+    Tls(Arc<Tls>),
 }
 
 impl WriteIo {
@@ -100,6 +126,9 @@ impl WriteIo {
                     rustix::net::send(stream, data, SendFlags::NOSIGNAL).map_err(io::Error::from)
                 })
             }
+            // What TLS takes is encrypted, and it must all reach the socket before a send
+            // returns (nothing would flush it later): that waits, so it goes through `send`.
+            WriteIo::Tls(_) => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
 
@@ -121,6 +150,7 @@ impl WriteIo {
                     })
                     .await
             }
+            WriteIo::Tls(tls) => tls.send(data).await,
         }
     }
 
@@ -129,6 +159,7 @@ impl WriteIo {
     pub(crate) fn can_sendfile(&self) -> bool {
         match self {
             WriteIo::Tcp(_) => true,
+            WriteIo::Tls(_) => false,
         }
     }
 
@@ -151,6 +182,7 @@ impl WriteIo {
                     })
                     .await
             }
+            WriteIo::Tls(_) => Err(io::Error::other("sendfile over TLS")),
         }
     }
 
@@ -160,6 +192,7 @@ impl WriteIo {
             WriteIo::Tcp(wr) => {
                 let _ = wr.shutdown().await;
             }
+            WriteIo::Tls(tls) => tls.shutdown().await,
         }
     }
 
@@ -167,6 +200,7 @@ impl WriteIo {
     pub(crate) fn forget(self) {
         match self {
             WriteIo::Tcp(wr) => wr.forget(),
+            WriteIo::Tls(tls) => tls.close_notify(),
         }
     }
 }

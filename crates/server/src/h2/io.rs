@@ -39,6 +39,7 @@ impl AsyncRead for H2Io {
         }
         match &mut self.rd {
             ReadIo::Tcp(rd) => Pin::new(rd).poll_read(cx, buf),
+            ReadIo::Tls(_) => Poll::Ready(Err(over_tls())),
         }
     }
 }
@@ -51,6 +52,7 @@ impl AsyncWrite for H2Io {
     ) -> Poll<io::Result<usize>> {
         match &mut self.wr {
             WriteIo::Tcp(wr) => Pin::new(wr).poll_write(cx, data),
+            WriteIo::Tls(_) => Poll::Ready(Err(over_tls())),
         }
     }
 
@@ -61,24 +63,37 @@ impl AsyncWrite for H2Io {
     ) -> Poll<io::Result<usize>> {
         match &mut self.wr {
             WriteIo::Tcp(wr) => Pin::new(wr).poll_write_vectored(cx, bufs),
+            WriteIo::Tls(_) => Poll::Ready(Err(over_tls())),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
         match &self.wr {
             WriteIo::Tcp(wr) => wr.is_write_vectored(),
+            WriteIo::Tls(_) => false,
         }
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.wr {
             WriteIo::Tcp(wr) => Pin::new(wr).poll_flush(cx),
+            WriteIo::Tls(_) => Poll::Ready(Err(over_tls())),
         }
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.wr {
             WriteIo::Tcp(wr) => Pin::new(wr).poll_shutdown(cx),
+            WriteIo::Tls(_) => Poll::Ready(Err(over_tls())),
         }
     }
+}
+
+/// HTTP/2 over TLS is chosen by ALPN `h2`, which is not offered yet; a client that sends the
+/// preface inside a TLS session negotiated for `http/1.1` gets its connection closed.
+fn over_tls() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "HTTP/2 inside a TLS session negotiated for http/1.1",
+    )
 }

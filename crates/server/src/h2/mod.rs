@@ -191,8 +191,9 @@ pub(crate) async fn serve_io<S, T>(
             return;
         }
     };
+    let peer = info.peer;
     if let Err(e) = drive(conn, info, service, config, shutdown).await {
-        tracing::debug!(peer = %info.peer, error = %e, "HTTP/2 connection ended with an error");
+        tracing::debug!(%peer, error = %e, "HTTP/2 connection ended with an error");
     }
 }
 
@@ -230,7 +231,14 @@ async fn drive<S: Service, T: AsyncRead + AsyncWrite + Unpin>(
             accepted = conn.accept() => match accepted {
                 Some(Ok((request, respond))) => {
                     let started = Instant::now();
-                    streams.push(stream::serve(request, respond, info, service, config, started));
+                    streams.push(stream::serve(
+                        request,
+                        respond,
+                        info.clone(),
+                        service,
+                        config,
+                        started,
+                    ));
                 }
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),

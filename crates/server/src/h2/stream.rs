@@ -1,5 +1,6 @@
 //! One HTTP/2 stream: the [`Request`] it carries and the [`Response`] it sends back.
 
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 
 use bytes::Bytes;
@@ -62,6 +63,7 @@ pub(super) async fn serve<S: Service>(
     let head_request = head.method == Method::HEAD;
     let asterisk = http1::conn::is_options_asterisk(&head);
     let (body, home) = request_body(recv, &head, config);
+    let peer = info.peer;
     let mut request = Request::new(head, body, info);
     request.extensions.insert(pseudo_headers(&parts));
     let response = if asterisk {
@@ -76,12 +78,12 @@ pub(super) async fn serve<S: Service>(
             called = call => match called {
                 Ok(response) => response,
                 Err(_) => {
-                    tracing::error!(peer = %info.peer, "handler panicked; answering 500");
+                    tracing::error!(%peer, "handler panicked; answering 500");
                     Response::error(StatusCode::INTERNAL_SERVER_ERROR)
                 }
             },
             _ = reset => {
-                log_cancelled(config, info, noted.as_ref(), started);
+                log_cancelled(config, peer, noted.as_ref(), started);
                 return Outcome::Cancelled;
             }
         }
@@ -91,24 +93,24 @@ pub(super) async fn serve<S: Service>(
         // The body broke its framing (its length): the h2 crate has reset the stream.
         Settled::Malformed => return Outcome::Served,
         Settled::Cancelled => {
-            log_cancelled(config, info, noted.as_ref(), started);
+            log_cancelled(config, peer, noted.as_ref(), started);
             return Outcome::Cancelled;
         }
     }
     let status = response.status;
     let Some(sent) = send_response(&mut respond, response, head_request, config).await else {
         // Reset while the handler ran, seen by the handler first (its body read failed).
-        log_cancelled(config, info, noted.as_ref(), started);
+        log_cancelled(config, peer, noted.as_ref(), started);
         return Outcome::Cancelled;
     };
-    crate::conn::log_entry(config, info.peer, noted.as_ref(), status, sent, started);
+    crate::conn::log_entry(config, peer, noted.as_ref(), status, sent, started);
     Outcome::Served
 }
 
 /// Logs a stream the client cancelled before its response, as nginx does: status 499.
-fn log_cancelled(config: &HttpConfig, info: ConnInfo, noted: Option<&Noted>, started: Instant) {
+fn log_cancelled(config: &HttpConfig, peer: SocketAddr, noted: Option<&Noted>, started: Instant) {
     if let Ok(status) = StatusCode::from_u16(CLIENT_CLOSED) {
-        crate::conn::log_entry(config, info.peer, noted, status, 0, started);
+        crate::conn::log_entry(config, peer, noted, status, 0, started);
     }
 }
 

@@ -84,7 +84,7 @@ impl Parts {
         Request {
             head: self.head,
             body,
-            conn: self.conn,
+            conn: self.conn.clone(),
             extensions: self.extensions,
         }
     }
@@ -190,7 +190,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ConnInfo {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.conn)
+        Ok(parts.conn.clone())
     }
 }
 
