@@ -113,6 +113,15 @@ fn files_and_cgi_do_not_know_the_framework() {
 }
 
 #[test]
+fn semantics_and_tls_know_no_socket() {
+    let why =
+        "semantics holds pure rules, tls turns files into a rustls config: no runtime, no socket";
+    assert_no_dependency("semantics", &["tokio", "rustix", "http1", "server"], why);
+    assert_no_dependency("tls", &["tokio", "server", "http1"], why);
+    assert_no_line("tls", &["TcpStream", "tokio::"], why);
+}
+
+#[test]
 fn http1_is_sans_io() {
     let why = "http1 takes bytes and the time as input: no runtime, no system call, no clock";
     assert_no_dependency("http1", &["tokio", "rustix", "nix", "libc", "socket2"], why);
@@ -133,7 +142,19 @@ fn http1_is_sans_io() {
 #[test]
 fn only_the_binary_ends_the_process() {
     let why = "only the binary (src/) decides exit codes, signals, rlimits and the global logger";
-    for krate in ["http1", "server", "files", "cgi", "web", "app", "client"] {
+    for krate in [
+        "semantics",
+        "http1",
+        "server",
+        "tls",
+        "acme",
+        "files",
+        "cgi",
+        "web",
+        "app",
+        "services",
+        "client",
+    ] {
         assert_no_line(
             krate,
             &[
