@@ -64,7 +64,7 @@ fn connect_trusting(
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert(cert_der)).unwrap();
     let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
+        rustls::crypto::aws_lc_rs::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .unwrap()

@@ -1,8 +1,9 @@
 //! Certificate and key files into a rustls [`ServerConfig`], and nothing else.
 //!
 //! TLS 1.2 and 1.3 only, with rustls's default cipher suites (AEAD with forward secrecy only).
-//! The crypto provider is *ring*: it builds with a C compiler alone (no cmake, no Go) and is
-//! as fast as aws-lc-rs for the ECDSA and ChaCha20/AES-GCM work a web server does.
+//! The crypto provider is aws-lc-rs, rustls's default: one provider for the server, the client
+//! and ACME, with assembly for the AES-GCM, ChaCha20 and ECDSA work a web server does (it builds
+//! here with a C compiler alone).
 //!
 //! # Layout
 //! - this file: [`Error`], [`load_pair`], [`server_config`]: PEM files in, a config out.
@@ -131,7 +132,7 @@ pub struct Pair {
 
 /// The provider every config here uses.
 pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// Loads the chain in `cert` (leaf first, PEM) and the key in `key` (PEM; RSA, ECDSA or
@@ -263,7 +264,7 @@ pub fn server_config_with(
     let mut config = builder.with_cert_resolver(resolver);
     config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
     config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE_SIZE);
-    config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(Error::Rustls)?;
+    config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new().map_err(Error::Rustls)?;
     Ok(config)
 }
 
