@@ -5,11 +5,13 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::{self, BIN, Resp, get, parse_banner, read_to_close, request};
+use crate::harness::{
+    self, BIN, Resp, dead, eventually, get, parse_banner, read_pid, read_to_close, reaped, request,
+};
 
 /// A served directory with a `cgi-bin`, and the server's log file beside it.
 struct Site {
@@ -110,46 +112,6 @@ fn env_map(body: &str) -> HashMap<String, String> {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
-}
-
-/// Polls `cond` for up to 20 s.
-fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < end {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for: {what}");
-}
-
-/// Reads a pid a script wrote, waiting for the file to appear.
-fn read_pid(path: &Path) -> u32 {
-    let mut pid = None;
-    eventually("the script's pid file", || {
-        pid = fs::read_to_string(path)
-            .ok()
-            .and_then(|s| s.trim().parse().ok());
-        pid.is_some()
-    });
-    pid.expect("pid")
-}
-
-/// A process that no longer runs: gone, or a zombie (a grandchild whose parent was killed
-/// waits for init to reap it).
-fn dead(pid: u32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-    }
-}
-
-/// A process that is gone altogether: killed and reaped.
-fn reaped(pid: u32) -> bool {
-    !Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Children of `parent` that are zombies.

@@ -7,9 +7,9 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::{BIN, get, parse_banner, read_to_close};
+use crate::harness::{BIN, eventually, get, parse_banner, read_pid, read_to_close, reaped};
 
 /// `sockserve serve ROOT --cgi` on a fresh directory, its stderr (server and access log) kept
 /// in a file.
@@ -62,35 +62,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Polls `cond` for up to 20 s.
-fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < end {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for: {what}");
-}
-
-/// The pid a script wrote to `path`, waiting for it to appear.
-fn read_pid(path: &Path) -> u32 {
-    let mut pid = None;
-    eventually("the script's pid file", || {
-        pid = fs::read_to_string(path)
-            .ok()
-            .and_then(|s| s.trim().parse().ok());
-        pid.is_some()
-    });
-    pid.expect("pid")
-}
-
-/// Killed and reaped.
-fn reaped(pid: u32) -> bool {
-    !Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// A script that writes its pid, reads all of stdin, then leaves a marker and answers 200: the

@@ -347,3 +347,43 @@ pub fn log_lines(path: &Path, lines: usize, limit: Duration) -> String {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Polls `cond` for up to 20 s, panicking with `what` if it never holds.
+pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// The pid a script wrote to `path`, waiting for the file to appear.
+pub fn read_pid(path: &Path) -> u32 {
+    let mut pid = None;
+    eventually("the script's pid file", || {
+        pid = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        pid.is_some()
+    });
+    pid.expect("pid")
+}
+
+/// A process that no longer runs: gone, or a zombie (a grandchild whose parent was killed
+/// waits for init to reap it).
+pub fn dead(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// A process that is gone altogether: killed and reaped.
+pub fn reaped(pid: u32) -> bool {
+    !Path::new(&format!("/proc/{pid}")).exists()
+}

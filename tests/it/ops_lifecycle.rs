@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal, kill_process};
 
-use crate::harness::{Running, get};
+use crate::harness::{Running, dead, get, read_pid};
 
 /// Generous, so a loaded machine does not fail the test; the exit itself takes a few ms.
 const PROMPT: Duration = Duration::from_millis(500);
@@ -156,32 +156,14 @@ fn a_second_signal_kills_every_cgi_process_group_before_the_process_exits() {
     use std::io::Write;
     c.write_all(b"GET /cgi-bin/slow.sh HTTP/1.1\r\nHost: a\r\n\r\n")
         .expect("write");
-    let start = Instant::now();
-    let sleep_pid = loop {
-        if let Some(pid) = fs::read_to_string(&pidfile)
-            .ok()
-            .and_then(|t| t.trim().parse::<i32>().ok())
-        {
-            break pid;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "script never ran"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let sleep_pid = read_pid(&pidfile);
     signal(&s, Signal::TERM);
     std::thread::sleep(Duration::from_millis(200));
     let (_, code) = time_exit(&mut s, Signal::TERM);
     assert_eq!(code, Some(143));
     // SIGKILL is delivered before exit returns; give the kernel a moment to reap.
-    let gone = |pid: i32| {
-        !Path::new(&format!("/proc/{pid}")).exists()
-            || fs::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|st| st.split_whitespace().nth(2) == Some("Z"))
-    };
     let start = Instant::now();
-    while !gone(sleep_pid) {
+    while !dead(sleep_pid) {
         assert!(
             start.elapsed() < Duration::from_secs(2),
             "the script's `sleep` outlived the server"
