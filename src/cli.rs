@@ -441,6 +441,11 @@ pub struct GetArgs {
     #[arg(long, conflicts_with = "follow")]
     pub http2_prior_knowledge: bool,
 
+    /// Offer HTTP/2 by ALPN on https:// URLs and speak it if the server agrees (HTTP/1.1
+    /// otherwise, and on http://); redirects are not followed over HTTP/2.
+    #[arg(long, conflicts_with = "http2_prior_knowledge")]
+    pub http2: bool,
+
     /// Seconds to wait for connecting and for each read.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,

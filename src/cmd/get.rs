@@ -53,6 +53,7 @@ pub fn run(args: GetArgs) -> CmdResult {
     } else {
         let mut client = Client::new(options.timeout)
             .follow_redirects(options.follow)
+            .http2(options.http2)
             .trust(options.trust);
         runtime.block_on(client.fetch(options.request, &mut printer))
     };
@@ -97,6 +98,7 @@ struct Options {
     fail: bool,
     follow: bool,
     http2_prior_knowledge: bool,
+    http2: bool,
     output: Option<PathBuf>,
     timeout: Duration,
     trust: Trust,
@@ -155,6 +157,7 @@ impl Options {
             fail: args.fail,
             follow: args.follow,
             http2_prior_knowledge: args.http2_prior_knowledge,
+            http2: args.http2,
             output: args.output,
             timeout: timeout_arg(args.timeout)?,
         })
@@ -334,6 +337,13 @@ impl Events for Printer {
             self.output.write(raw)?;
         }
         Ok(())
+    }
+
+    fn frame(&mut self, head: &client::frames::FrameHead) {
+        if self.trace {
+            let arrow = if head.sent { ">" } else { "<" };
+            eprintln!("{arrow} [{head}]");
+        }
     }
 
     fn body(&mut self, data: &[u8]) -> io::Result<()> {

@@ -159,6 +159,7 @@ fn curl_verifies_the_certificate_and_gets_files_over_https() {
         got.len()
     );
     let version = curl(&[
+        "--http1.1",
         "--cacert",
         &ca,
         "-o",

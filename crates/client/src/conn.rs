@@ -113,6 +113,19 @@ impl Connection {
         self.tls.as_ref()
     }
 
+    /// The TLS stream, when ALPN settled on HTTP/2 and nothing was read from it yet; the
+    /// connection back otherwise.
+    pub fn into_h2(self) -> Result<Box<TlsStream<TcpStream>>, Box<Connection>> {
+        let h2 = self
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.alpn.as_deref() == Some("h2"));
+        match self.stream {
+            Stream::Tls(stream) if h2 && self.buf.is_empty() => Ok(stream),
+            stream => Err(Box::new(Connection { stream, ..self })),
+        }
+    }
+
     /// Whether bytes arrived that no response has claimed; such a connection is not reused.
     pub fn has_leftover(&self) -> bool {
         !self.buf.is_empty()

@@ -57,6 +57,9 @@ pub trait Events {
 
     /// The next piece of the final response's body.
     fn body(&mut self, data: &[u8]) -> io::Result<()>;
+
+    /// An HTTP/2 frame's head crossed the connection (in the order they crossed).
+    fn frame(&mut self, _head: &crate::frames::FrameHead) {}
 }
 
 /// How a fetch ended.
@@ -77,7 +80,11 @@ pub struct Client {
     timeout: Duration,
     follow: bool,
     tls: Tls,
+    /// Offer HTTP/2 by ALPN on `https://` and speak it when the server agrees.
+    http2: bool,
     idle: Option<Connection>,
+    /// A new connection already announced to the events, on which ALPN did not say `h2`.
+    opened: Option<Connection>,
 }
 
 impl Client {
@@ -88,13 +95,27 @@ impl Client {
             timeout,
             follow: false,
             tls: Tls::default(),
+            http2: false,
             idle: None,
+            opened: None,
         }
     }
 
     /// Accepts the server certificates that `trust` accepts.
     pub fn trust(mut self, trust: Trust) -> Client {
-        self.tls = Tls::new(trust);
+        self.tls = if self.http2 {
+            Tls::offering_h2(trust)
+        } else {
+            Tls::new(trust)
+        };
+        self
+    }
+
+    /// Offers HTTP/2 by ALPN on `https://` URLs (`h2` before `http/1.1`, as curl's `--http2`)
+    /// and speaks it when the server chooses it; HTTP/1.1 on the same connection otherwise, and
+    /// on `http://`. Call before [`Client::trust`]. Over HTTP/2 redirects are not followed.
+    pub fn http2(mut self, yes: bool) -> Client {
+        self.http2 = yes;
         self
     }
 
@@ -110,6 +131,14 @@ impl Client {
         mut req: Request,
         events: &mut dyn Events,
     ) -> Result<Outcome, Error> {
+        if self.http2 && req.url.scheme() == crate::Scheme::Https {
+            let conn = Connection::open(&req.url, self.timeout, &self.tls).await?;
+            announce(&conn, false, events);
+            match conn.into_h2() {
+                Ok(stream) => return crate::h2c::over(stream, &req, self.timeout, events).await,
+                Err(conn) => self.opened = Some(*conn),
+            }
+        }
         let mut redirects = 0;
         loop {
             let (head, role) = self.exchange(&req, events).await?;
@@ -166,8 +195,14 @@ impl Client {
     ) -> Result<(Connection, Sent), Error> {
         let mut head = Vec::with_capacity(256);
         req.encode_head(&mut head);
-        let (mut conn, reused) = self.connection_for(&req.url).await?;
-        announce(&conn, reused, events);
+        let (mut conn, reused) = match self.opened.take() {
+            Some(conn) => (conn, false),
+            None => {
+                let (conn, reused) = self.connection_for(&req.url).await?;
+                announce(&conn, reused, events);
+                (conn, reused)
+            }
+        };
         events.request_head(&head);
         match write_and_read_head(&mut conn, &head, req, events).await {
             // An idle connection the server closed just as we reused it: RFC 9112 9.3.1 lets a

@@ -1,17 +1,23 @@
-//! HTTP/2 over cleartext with prior knowledge (h2c, RFC 9113 3.3): one request on a new
-//! connection, framed by the h2 crate. The heads shown to [`Events`] are rendered as text,
-//! pseudo-header fields first, the way curl shows an HTTP/2 exchange.
+//! HTTP/2: one request on a connection, framed by the h2 crate, over cleartext with prior
+//! knowledge (h2c, RFC 9113 3.3) or over a TLS stream whose ALPN settled on `h2` (the
+//! [`crate::Client`] hands it here). The heads shown to [`Events`] are rendered as text,
+//! pseudo-header fields first, the way curl shows an HTTP/2 exchange; every frame's head goes
+//! to [`Events::frame`] as it crosses the connection.
 
 use std::future::Future;
 use std::io;
 use std::time::Duration;
 
+use std::sync::mpsc;
+
 use bytes::Bytes;
 use http::{HeaderValue, Version, header};
 use http1::Headers;
 use http1::client::ResponseHead;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::fetch::{Events, HeadRole, Outcome};
+use crate::frames::{FrameHead, Tap};
 use crate::net::timed_out;
 use crate::{Error, Request, USER_AGENT};
 
@@ -25,20 +31,68 @@ pub async fn fetch(
 ) -> Result<Outcome, Error> {
     let stream = crate::net::connect(req.url.host(), req.url.port(), timeout).await?;
     events.connection(stream.peer_addr().ok(), false);
-    let (send, conn) = within(
-        timeout,
-        "the HTTP/2 handshake",
-        h2::client::handshake(stream),
-    )
-    .await?
-    .map_err(h2_error)?;
+    over(stream, req, timeout, events).await
+}
+
+/// Sends `req` over `io`, a new connection on which HTTP/2 starts now (h2c, or TLS after ALPN
+/// said `h2`), and delivers the response to `events`.
+pub async fn over<T>(
+    io: T,
+    req: &Request,
+    timeout: Duration,
+    events: &mut dyn Events,
+) -> Result<Outcome, Error>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (io, frames) = Tap::new(io);
+    let (send, conn) = within(timeout, "the HTTP/2 handshake", h2::client::handshake(io))
+        .await?
+        .map_err(h2_error)?;
     // The connection's frames are read and written by a task of its own, as the h2 crate asks.
     let driver = tokio::spawn(async move {
         let _ = conn.await;
     });
-    let result = exchange(send, req, timeout, events).await;
+    let mut events = Traced {
+        inner: events,
+        frames,
+    };
+    let result = exchange(send, req, timeout, &mut events).await;
+    events.drain();
     driver.abort();
     result
+}
+
+/// The caller's events, with the frame heads seen so far passed on before each of them, so
+/// they come out in the order they crossed the connection.
+struct Traced<'a> {
+    inner: &'a mut dyn Events,
+    frames: mpsc::Receiver<FrameHead>,
+}
+
+impl Traced<'_> {
+    fn drain(&mut self) {
+        for frame in self.frames.try_iter() {
+            self.inner.frame(&frame);
+        }
+    }
+}
+
+impl Events for Traced<'_> {
+    fn request_head(&mut self, raw: &[u8]) {
+        self.drain();
+        self.inner.request_head(raw);
+    }
+
+    fn response_head(&mut self, raw: &[u8], head: &ResponseHead, role: HeadRole) -> io::Result<()> {
+        self.drain();
+        self.inner.response_head(raw, head, role)
+    }
+
+    fn body(&mut self, data: &[u8]) -> io::Result<()> {
+        self.drain();
+        self.inner.body(data)
+    }
 }
 
 async fn exchange(
@@ -93,7 +147,11 @@ async fn exchange(
 /// `User-Agent` and `Accept` unless the caller set them, as over HTTP/1.1. `Host` and the
 /// connection-specific fields are left out (RFC 9113 8.2.2, 8.3.1).
 fn http_request(req: &Request) -> Result<http::Request<()>, Error> {
-    let uri = format!("http://{}{}", req.url.authority(), req.url.target());
+    let scheme = match req.url.scheme() {
+        crate::Scheme::Http => "http",
+        crate::Scheme::Https => "https",
+    };
+    let uri = format!("{scheme}://{}{}", req.url.authority(), req.url.target());
     let mut request = http::Request::new(());
     *request.method_mut() = req.method.clone();
     *request.uri_mut() = uri
@@ -128,8 +186,9 @@ fn http_request(req: &Request) -> Result<http::Request<()>, Error> {
 fn render_request(request: &http::Request<()>) -> Vec<u8> {
     let uri = request.uri();
     let mut out = format!(
-        ":method: {}\r\n:scheme: http\r\n:authority: {}\r\n:path: {}\r\n",
+        ":method: {}\r\n:scheme: {}\r\n:authority: {}\r\n:path: {}\r\n",
         request.method(),
+        uri.scheme_str().unwrap_or("http"),
         uri.authority().map_or("", |a| a.as_str()),
         uri.path_and_query().map_or("/", |p| p.as_str()),
     )

@@ -16,12 +16,15 @@
 //! - [`conn`]: one connection, plain or TLS: write a request, read a head, stream a body.
 //! - [`redirect`]: which responses are followed and how the next request changes.
 //! - [`fetch`]: [`Client`]: redirects, connection reuse, and the [`Events`] a caller observes.
-//! - [`h2c`]: one request over HTTP/2 with prior knowledge (the h2 crate's framing).
+//! - [`h2c`]: one request over HTTP/2 (the h2 crate's framing), with prior knowledge or over
+//!   TLS after ALPN `h2`.
+//! - [`frames`]: the frame heads crossing an HTTP/2 connection, for tracing.
 //! - [`tcp`]: the tutorial's raw client: connect, send, half-close, read the reply.
 
 pub mod conn;
 pub mod error;
 pub mod fetch;
+pub mod frames;
 pub mod h2c;
 pub mod net;
 pub mod redirect;

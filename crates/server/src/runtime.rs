@@ -176,7 +176,8 @@ impl Server {
     /// Binds `addr` for HTTPS served by `service`: each connection's TLS handshake runs first,
     /// under [`crate::HANDSHAKE_TIMEOUT`] and at most [`crate::MAX_HANDSHAKES`] at once per
     /// worker thread; a failed handshake closes the connection, logged at debug level only
-    /// (scanners and clients that distrust the certificate cause most of them).
+    /// (scanners and clients that distrust the certificate cause most of them). Then HTTP/2
+    /// when ALPN settled on `h2` (offered unless `config.http2` is off), HTTP/1.1 otherwise.
     pub fn https<S: Service>(
         &mut self,
         addr: SocketAddr,
@@ -186,6 +187,14 @@ impl Server {
     ) -> io::Result<SocketAddr> {
         let service = Arc::new(service);
         self.logs.extend(config.access_log.clone());
+        let tls = if config.http2 {
+            tls
+        } else {
+            // `--no-http2`: ALPN never settles on h2, so every client speaks HTTP/1.1.
+            let mut http1_only = (*tls).clone();
+            http1_only.alpn_protocols.retain(|p| p != b"h2");
+            Arc::new(http1_only)
+        };
         let config = Arc::new(config);
         let start: Starter = Box::new(move |listener, worker| {
             let service = service.clone();
@@ -204,6 +213,13 @@ impl Server {
                         let Some(stream) = tls_accept(stream, tls, &handshakes).await else {
                             return;
                         };
+                        if stream.is_h2() {
+                            // Boxed: an HTTP/1.1 connection does not carry the HTTP/2 state.
+                            let h2 = crate::h2::serve_connection(
+                                stream, peer, local, &*service, &config, shutdown,
+                            );
+                            return Box::pin(h2).await;
+                        }
                         serve_connection(stream, peer, local, &*service, &config, shutdown).await
                     }
                 },

@@ -6,15 +6,22 @@
 //! socket's tokio readiness. Both halves of a connection share one session behind a mutex that
 //! is never held across an `await`: the read half decrypts, the write half encrypts, and a
 //! request body read on another task while a response is written just takes turns.
+//!
+//! The HTTP/1.1 driver reads and writes through the `async fn`s; the HTTP/2 driver (the h2
+//! crate) needs `AsyncRead`/`AsyncWrite`, which the `poll_*` methods give over the same
+//! session and the same system calls. tokio-rustls would give those too, but it owns the
+//! socket and its own handshake: one session and one handshake path (with its timeout and its
+//! permits) serve both protocols here, chosen by what ALPN settled.
 
 use std::io::{self, Read as _, Write as _};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use rustix::net::{RecvFlags, SendFlags};
 use rustls::{ServerConfig, ServerConnection};
-use tokio::io::Interest;
+use tokio::io::{Interest, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::TlsInfo;
@@ -246,6 +253,90 @@ impl Tls {
         let mut s = self.lock();
         s.send_close_notify();
         self.try_flush(&mut s);
+    }
+}
+
+/// The poll-based side, for the HTTP/2 driver's `AsyncRead`/`AsyncWrite`.
+impl Tls {
+    /// Whether ALPN settled on HTTP/2.
+    pub(crate) fn is_h2(&self) -> bool {
+        self.lock().alpn_protocol() == Some(b"h2")
+    }
+
+    /// Plaintext into `buf`, registering for the socket's readiness when there is none; no
+    /// bytes added means the end of the stream.
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        loop {
+            let mut got = 0;
+            match self.try_read(buf.initialize_unfilled(), &mut got) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // `try_read` cleared the readiness it used up, so this registers the waker.
+                    ready!(self.tcp.poll_read_ready(cx))?;
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// Encrypts what of `bufs` the session's outgoing buffer takes (one record for several
+    /// slices: a frame's head and its payload), first sending what was queued when the buffer
+    /// is full. The records reach the socket at [`Tls::poll_flush`], which the h2 crate calls
+    /// once it has written what it had: one `send` for many frames.
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Poll::Ready(Ok(0));
+        }
+        loop {
+            let n = self.lock().writer().write_vectored(bufs)?;
+            if n > 0 {
+                return Poll::Ready(Ok(n));
+            }
+            ready!(self.poll_flush(cx))?;
+        }
+    }
+
+    /// Ready once the socket has taken every record the session queued.
+    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            let mut s = self.lock();
+            if !s.wants_write() {
+                return Poll::Ready(Ok(()));
+            }
+            let sent = self
+                .tcp
+                .try_io(Interest::WRITABLE, || s.write_tls(&mut Sock(&self.tcp)));
+            drop(s);
+            match sent {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    ready!(self.tcp.poll_write_ready(cx))?;
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// close_notify (once: rustls sends it only the first time), its records, then FIN.
+    pub(crate) fn poll_shutdown(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.lock().send_close_notify();
+        ready!(self.poll_flush(cx))?;
+        let _ = rustix::net::shutdown(&self.tcp, rustix::net::Shutdown::Write);
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -32,8 +32,9 @@ pub use self_signed::{SelfSigned, self_signed};
 /// that are not stateless); the oldest is forgotten when it is full. About 100 bytes each.
 pub const SESSION_CACHE_SIZE: usize = 16 * 1024;
 
-/// The ALPN protocols offered, most preferred first.
-pub const ALPN: &[&[u8]] = &[b"http/1.1"];
+/// The ALPN protocols offered, most preferred first: HTTP/2, then HTTP/1.1, as nginx and Caddy
+/// offer them. A server that turns HTTP/2 off removes `h2` from its copy of the config.
+pub const ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
 
 /// Why certificate or key files cannot be used. Each variant is one thing to fix; `Display`
 /// is one line naming the file.

@@ -199,7 +199,10 @@ fn sni_picks_exact_then_wildcard_then_first() {
 fn self_signed_names_the_local_machine_and_resumes() {
     let made = self_signed().expect("self-signed");
     assert_eq!(made.fingerprint.len(), 32 * 3 - 1);
-    assert_eq!(made.config.alpn_protocols, [b"http/1.1".to_vec()]);
+    assert_eq!(
+        made.config.alpn_protocols,
+        [b"h2".to_vec(), b"http/1.1".to_vec()]
+    );
     assert!(made.config.ticketer.enabled());
     let d = tmp();
     let key_unused = KeyPair::generate().expect("key");

@@ -10,11 +10,14 @@
 //! - this file: the limits, the connection loop (accepting streams, the idle timeout, GOAWAY
 //!   at shutdown);
 //! - `stream`: one stream: the request it carries, the response it sends;
-//! - `io`: a transport's halves as the byte stream the h2 crate reads and writes.
+//! - `io`: a transport's halves as the byte stream the h2 crate reads and writes;
+//! - `flood`: the count of frames without request payload (PING, SETTINGS, empty frames...).
 
+mod flood;
 mod io;
 mod stream;
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -85,6 +88,13 @@ pub const MAX_CANCELLED_STREAMS: u32 = 2 * MAX_CONCURRENT_STREAMS;
 /// The period [`MAX_CANCELLED_STREAMS`] is counted over.
 pub const RESET_WINDOW: Duration = Duration::from_secs(10);
 
+/// How long a connection that was sent GOAWAY (idle, shutdown, or a misbehaving client) has
+/// to finish closing: the h2 crate follows a graceful GOAWAY with a PING and closes once it is
+/// answered, which a client that stopped reading never does. Past this the connection is
+/// dropped, so a stalled client (a zero window, a full socket) holds nothing for longer. nginx
+/// bounds the same wait by `lingering_timeout` (5 s) and its send timeout.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Counts a connection's cancelled streams against [`MAX_CANCELLED_STREAMS`].
 struct Cancellations {
     since: Instant,
@@ -133,21 +143,30 @@ fn handshake_timeout(config: &HttpConfig) -> Duration {
     config.head_timeout
 }
 
-/// Serves an HTTP/2 connection over `stream` (negotiated by ALPN `h2`) until it closes.
-#[allow(dead_code)] // The TLS accept path calls it for ALPN `h2`.
+/// Serves an HTTP/2 connection over `stream`, a TLS session whose ALPN settled on `h2`, until
+/// it closes.
 pub(crate) async fn serve_connection<S: Service>(
     stream: impl Transport,
-    info: ConnInfo,
+    peer: SocketAddr,
+    local: SocketAddr,
     service: &S,
     config: &HttpConfig,
     shutdown: Shutdown,
 ) {
+    let info = ConnInfo {
+        peer,
+        local,
+        tls: stream.tls_info(),
+    };
     let (rd, wr) = stream.split();
-    serve_halves(rd, wr, Bytes::new(), info, service, config, shutdown).await;
+    let io = H2Io::new(rd, wr, Bytes::new());
+    serve_io(io, info, service, config, shutdown).await;
 }
 
 /// Serves an HTTP/2 connection over a transport's halves, after the bytes `read_ahead` that
-/// were read from it already (h2c with prior knowledge, recognised by the HTTP/1.1 reader).
+/// were read from it already: h2c with prior knowledge, recognised by the HTTP/1.1 reader. A
+/// TLS session gets there only when its ALPN said `http/1.1` (or nothing): HTTP/2 over TLS is
+/// chosen by ALPN (RFC 9113 3.2), so a preface inside it closes the connection.
 pub(crate) async fn serve_halves<S: Service>(
     rd: ReadIo,
     wr: WriteIo,
@@ -157,6 +176,10 @@ pub(crate) async fn serve_halves<S: Service>(
     config: &HttpConfig,
     shutdown: Shutdown,
 ) {
+    if info.tls.is_some() {
+        tracing::debug!(peer = %info.peer, "HTTP/2 preface in a TLS session negotiated for http/1.1");
+        return;
+    }
     serve_io(
         H2Io::new(rd, wr, read_ahead),
         info,
@@ -225,8 +248,17 @@ async fn drive<S: Service, T: AsyncRead + AsyncWrite + Unpin>(
     let idle = tokio::time::sleep(idle_timeout(config));
     tokio::pin!(idle);
     let mut going_away = false;
+    // Runs from the moment the connection has gone away and has no streams left.
+    let closing = tokio::time::sleep(PING_TIMEOUT);
+    tokio::pin!(closing);
+    let mut closing_armed = false;
     let mut cancelled = Cancellations::new();
     loop {
+        let quiet = going_away && streams.is_empty();
+        if quiet && !closing_armed {
+            closing.as_mut().reset(Instant::now() + PING_TIMEOUT);
+        }
+        closing_armed = quiet;
         tokio::select! {
             accepted = conn.accept() => match accepted {
                 Some(Ok((request, respond))) => {
@@ -259,6 +291,10 @@ async fn drive<S: Service, T: AsyncRead + AsyncWrite + Unpin>(
                 // RFC 9113 9.1: a server closes an idle connection with GOAWAY.
                 conn.graceful_shutdown();
                 going_away = true;
+            }
+            () = &mut closing, if closing_armed => {
+                tracing::debug!(peer = %info.peer, "HTTP/2 connection did not close after GOAWAY; dropped");
+                return Ok(());
             }
             () = shutdown.wait(), if !going_away => {
                 // GOAWAY with the last stream id; `accept` ends once the streams in flight have.
