@@ -10,7 +10,7 @@ use crate::harness::{self, Running, have};
 use crate::site::{fresh_db, start};
 
 /// `curl --http2-prior-knowledge ARGS URL`: (`http_version status`, body).
-fn curl(args: &[&str], url: &str) -> (String, Vec<u8>) {
+pub(crate) fn curl(args: &[&str], url: &str) -> (String, Vec<u8>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let body = dir.path().join("body");
     let out = Command::new("curl")
@@ -177,18 +177,18 @@ fn h2load_runs_many_streams_on_few_connections() {
 // Raw frames: what no well-behaved client sends.
 
 /// The client connection preface (RFC 9113 3.4).
-const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-const DATA: u8 = 0x0;
-const HEADERS: u8 = 0x1;
-const RST_STREAM: u8 = 0x3;
-const SETTINGS: u8 = 0x4;
-const GOAWAY: u8 = 0x7;
-const END_STREAM: u8 = 0x1;
-const END_HEADERS: u8 = 0x4;
-const PROTOCOL_ERROR: u32 = 0x1;
-const ENHANCE_YOUR_CALM: u32 = 0xb;
+pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+pub(crate) const DATA: u8 = 0x0;
+pub(crate) const HEADERS: u8 = 0x1;
+pub(crate) const RST_STREAM: u8 = 0x3;
+pub(crate) const SETTINGS: u8 = 0x4;
+pub(crate) const GOAWAY: u8 = 0x7;
+pub(crate) const END_STREAM: u8 = 0x1;
+pub(crate) const END_HEADERS: u8 = 0x4;
+pub(crate) const PROTOCOL_ERROR: u32 = 0x1;
+pub(crate) const ENHANCE_YOUR_CALM: u32 = 0xb;
 
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let len = u32::try_from(payload.len())
         .expect("small frame")
         .to_be_bytes();
@@ -199,7 +199,7 @@ fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
 }
 
 /// A header block of literal fields without indexing and without Huffman coding.
-fn block(fields: &[(&str, &str)]) -> Vec<u8> {
+pub(crate) fn block(fields: &[(&str, &str)]) -> Vec<u8> {
     let mut b = Vec::new();
     for (name, value) in fields {
         b.push(0x00);
@@ -211,7 +211,7 @@ fn block(fields: &[(&str, &str)]) -> Vec<u8> {
     b
 }
 
-fn request_block(method: &str, path: &str, extra: &[(&str, &str)]) -> Vec<u8> {
+pub(crate) fn request_block(method: &str, path: &str, extra: &[(&str, &str)]) -> Vec<u8> {
     let mut fields = vec![
         (":method", method),
         (":scheme", "http"),
@@ -223,7 +223,7 @@ fn request_block(method: &str, path: &str, extra: &[(&str, &str)]) -> Vec<u8> {
 }
 
 /// A connection that has sent the preface and an empty SETTINGS frame.
-fn open(s: &Running) -> TcpStream {
+pub(crate) fn open(s: &Running) -> TcpStream {
     let mut c = s.connect();
     c.write_all(PREFACE).expect("preface");
     c.write_all(&frame(SETTINGS, 0, 0, &[])).expect("settings");
@@ -231,7 +231,7 @@ fn open(s: &Running) -> TcpStream {
 }
 
 /// One frame: (type, flags, stream, payload); `None` at EOF.
-fn read_frame(c: &mut TcpStream) -> Option<(u8, u8, u32, Vec<u8>)> {
+pub(crate) fn read_frame(c: &mut TcpStream) -> Option<(u8, u8, u32, Vec<u8>)> {
     let mut head = [0u8; 9];
     c.read_exact(&mut head).ok()?;
     let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
@@ -242,7 +242,11 @@ fn read_frame(c: &mut TcpStream) -> Option<(u8, u8, u32, Vec<u8>)> {
 }
 
 /// Reads frames until one of `kind` arrives (on `stream`, when given).
-fn until(c: &mut TcpStream, kind: u8, stream: Option<u32>) -> Option<(u8, u32, Vec<u8>)> {
+pub(crate) fn until(
+    c: &mut TcpStream,
+    kind: u8,
+    stream: Option<u32>,
+) -> Option<(u8, u32, Vec<u8>)> {
     loop {
         let (k, flags, id, payload) = read_frame(c)?;
         if k == kind && stream.is_none_or(|s| s == id) {
@@ -251,7 +255,7 @@ fn until(c: &mut TcpStream, kind: u8, stream: Option<u32>) -> Option<(u8, u32, V
     }
 }
 
-fn error_code(payload: &[u8], at: usize) -> u32 {
+pub(crate) fn error_code(payload: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([
         payload[at],
         payload[at + 1],

@@ -13,6 +13,7 @@ mod client_tls_python;
 mod core_conn;
 mod files_hardening;
 mod foundation;
+mod h2_dos;
 mod h2_prior_knowledge;
 mod ops_access_log;
 mod ops_lifecycle;
