@@ -15,6 +15,7 @@ mod files_hardening;
 mod foundation;
 mod h2_dos;
 mod h2_prior_knowledge;
+mod h2_tls;
 mod ops_access_log;
 mod ops_lifecycle;
 mod rules_shared;
