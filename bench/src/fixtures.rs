@@ -20,6 +20,10 @@ pub const ENTRIES: usize = 1000;
 pub const TEXT: usize = 7 * 1024 * 1024 + 512 * 1024;
 /// Where that file is served; nginx compresses everything under `/text/` (bench/conf/nginx.conf).
 pub const TEXT_PATH: &str = "/text/7m.txt";
+/// The demo site's page as a file, for the HTTP/2 page workload (every server serves the same).
+pub const DEMO_PAGE: &str = "/demo/index.html";
+/// Its picture, which the page names relative to itself.
+pub const DEMO_IMAGE: &str = "/demo/test.jpg";
 /// What the hello-world scripts print.
 pub const HELLO: &str = "Hello, world!";
 
@@ -33,6 +37,11 @@ pub fn generate(www: &Path, python: &Path, db: &Path) -> Result<()> {
         fs::create_dir_all(dir)?;
     }
     fs::write(text, prose(TEXT))?;
+    let demo = www.join("demo");
+    fs::create_dir_all(&demo)?;
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/app/assets");
+    fs::copy(assets.join("index.html"), demo.join("index.html"))?;
+    fs::copy(assets.join("test.jpg"), demo.join("test.jpg"))?;
     let dir = www.join("dir");
     if dir.exists() {
         fs::remove_dir_all(&dir)?;

@@ -24,6 +24,7 @@ mod cpu;
 mod error;
 mod fixtures;
 mod guestbook;
+mod h2load;
 mod httpc;
 mod idle;
 mod procfs;

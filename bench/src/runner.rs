@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::burst;
 use crate::cpu;
 use crate::error::{BenchError, Result};
+use crate::h2load::{self, H2loadArgs};
 use crate::httpc;
 use crate::idle;
 use crate::procfs;
@@ -175,6 +176,9 @@ fn start_checked(
 
 /// Fails unless `target` answers correctly right now.
 pub fn check(server: &Running, target: Target) -> Result<()> {
+    if target.server.h2_only() {
+        return h2load::check(&[server.url(target.path)]);
+    }
     let reply = httpc::get(server.port, target.path)
         .map_err(|e| e.context(format!("GET {} on {}", target.path, target.server.name())))?;
     match target.expect.check(&reply) {
@@ -203,25 +207,44 @@ fn measure_wrk(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
         headers: w.headers.iter().map(|h| (*h).to_owned()).collect(),
         cpus: result.layout.wrk_cpus().map(str::to_owned),
     };
-    let url = |t: Target| running.get(&t.instance()).map(|s| s.url(t.path));
+    // HTTP/2: h2load, the target's path and the workload's other paths in turn.
+    let load = |duration, server: &Running, t: Target| match w.h2 {
+        Some(h2) => {
+            let h2args = H2loadArgs {
+                threads: match result.layout {
+                    Layout::Shared => 2,
+                    Layout::Pinned => 1,
+                },
+                connections: w.connections.unwrap_or(settings.connections),
+                streams: h2.streams,
+                duration,
+                cpus: result.layout.wrk_cpus().map(str::to_owned),
+            };
+            let urls: Vec<String> = std::iter::once(t.path)
+                .chain(h2.more_paths.iter().copied())
+                .map(|p| server.url(p))
+                .collect();
+            h2load::run(&h2args, &urls)
+        }
+        None => wrk::run(&args(duration), &server.url(t.path)),
+    };
     let live: Vec<usize> = (0..result.peers.len())
         .filter(|&i| result.peers[i].1.unavailable.is_none())
         .collect();
     // Warm-up: caches, JITs of the mind, TCP; results discarded.
-    let warm = args(settings.warmup);
     for t in std::iter::once(w.sockserve).chain(live.iter().map(|&i| result.peers[i].0.target)) {
-        if let Some(u) = url(t) {
-            let _ = wrk::run(&warm, &u);
+        if let Some(server) = running.get(&t.instance()) {
+            let _ = load(settings.warmup, server, t);
         }
     }
-    let run = args(settings.duration);
     // A measured run, with the server's CPU time read around it (the warm-up's is not), and
     // the guestbook writer beside it when the target asks for one.
     let measured = |t: Target| {
         let server = running.get(&t.instance())?;
-        let u = server.url(t.path);
         Some(cpu::around(server.pgid(), || {
-            writes::during(server.port, t.writes_per_sec, || wrk::run(&run, &u))
+            writes::during(server.port, t.writes_per_sec, || {
+                load(settings.duration, server, t)
+            })
         }))
     };
     for round in 0..settings.rounds {
@@ -329,7 +352,11 @@ fn one_memory_sample(w: &Workload, target: Target, env: &Env, layout: Layout) ->
     let (rss, baseline) = if w.metric == Metric::PeakMemory {
         (burst::measure(&server, target.path, w.headers)?, None)
     } else {
-        (idle::measure(&server, target.path)?, Some(baseline as f64))
+        let rss = match w.h2 {
+            Some(_) => idle::measure_h2c(&server, target.path)?,
+            None => idle::measure(&server, target.path)?,
+        };
+        (rss, Some(baseline as f64))
     };
     Ok(Sample {
         value: rss as f64,

@@ -95,6 +95,16 @@ pub enum ServerKind {
     Ceiling,
     /// `ceiling` answering with the default site's page, for the plaintext comparison.
     CeilingPage,
+    /// `sockserve serve www` over TLS (the bench certificate), HTTP/2 by ALPN.
+    SockserveFilesTls,
+    /// nginx with `listen ... ssl http2` on the same certificate.
+    NginxH2Tls,
+    /// nginx with `listen ... http2` without TLS: h2c with prior knowledge only.
+    NginxH2c,
+    /// h2o over TLS on the same certificate.
+    H2oTls,
+    /// h2o in cleartext (HTTP/1.1, and h2c with prior knowledge).
+    H2o,
 }
 
 impl ServerKind {
@@ -104,14 +114,32 @@ impl ServerKind {
             | ServerKind::SockserveBook
             | ServerKind::SockserveSiteLogged
             | ServerKind::SockserveFiles
-            | ServerKind::SockserveCgi => "sockserve",
-            ServerKind::Nginx | ServerKind::NginxLogged => "nginx",
+            | ServerKind::SockserveCgi
+            | ServerKind::SockserveFilesTls => "sockserve",
+            ServerKind::Nginx
+            | ServerKind::NginxLogged
+            | ServerKind::NginxH2Tls
+            | ServerKind::NginxH2c => "nginx",
+            ServerKind::H2o | ServerKind::H2oTls => "h2o",
             ServerKind::Lighttpd => "lighttpd",
             ServerKind::StaticWebServer => "static-web-server",
             ServerKind::Python => "python http.server",
             ServerKind::PythonCgi => "python http.server --cgi",
             ServerKind::Ceiling | ServerKind::CeilingPage => "ceiling",
         }
+    }
+
+    /// Whether it serves over TLS (`https://`).
+    pub fn tls(self) -> bool {
+        matches!(
+            self,
+            ServerKind::SockserveFilesTls | ServerKind::NginxH2Tls | ServerKind::H2oTls
+        )
+    }
+
+    /// Whether its port speaks HTTP/2 only, so a plain HTTP/1.1 request cannot check it.
+    pub fn h2_only(self) -> bool {
+        self.tls() || self == ServerKind::NginxH2c
     }
 }
 
@@ -157,7 +185,8 @@ impl Running {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        let scheme = if self.kind.tls() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}{path}", self.port)
     }
 }
 
@@ -385,6 +414,58 @@ fn command_line(
         }
         ServerKind::Python => python_http(false),
         ServerKind::PythonCgi => python_http(true),
+        ServerKind::SockserveFilesTls => {
+            let (cert, key) = certificate(env)?;
+            let mut a = vec!["serve".to_owned(), www.clone()];
+            a.extend(sockserve_common);
+            a.extend([
+                "--tls-cert".to_owned(),
+                cert.display().to_string(),
+                "--tls-key".to_owned(),
+                key.display().to_string(),
+            ]);
+            (sockserve.to_path_buf(), a)
+        }
+        ServerKind::NginxH2Tls | ServerKind::NginxH2c => {
+            let (cert, key) = certificate(env)?;
+            let listen = if kind == ServerKind::NginxH2Tls {
+                "ssl http2"
+            } else {
+                "http2"
+            };
+            let extra = [
+                ("{{LISTEN}}", listen.to_owned()),
+                ("{{CERT}}", cert.display().to_string()),
+                ("{{KEY}}", key.display().to_string()),
+            ];
+            let conf = render_with(env, "nginx-h2.conf", run_dir, port, threads, "off", &extra)?;
+            let args = vec![
+                "-p".to_owned(),
+                format!("{}/", run_dir.display()),
+                "-c".to_owned(),
+                conf.display().to_string(),
+                "-e".to_owned(),
+                run_dir.join("error.log").display().to_string(),
+            ];
+            (PathBuf::from("nginx"), args)
+        }
+        ServerKind::H2o | ServerKind::H2oTls => {
+            let (cert, key) = certificate(env)?;
+            let name = if kind == ServerKind::H2oTls {
+                "h2o-tls.conf"
+            } else {
+                "h2o.conf"
+            };
+            let extra = [
+                ("{{CERT}}", cert.display().to_string()),
+                ("{{KEY}}", key.display().to_string()),
+            ];
+            let conf = render_with(env, name, run_dir, port, threads, "", &extra)?;
+            (
+                PathBuf::from("h2o"),
+                vec!["-c".to_owned(), conf.display().to_string()],
+            )
+        }
         ServerKind::Ceiling | ServerKind::CeilingPage => {
             let body = if kind == ServerKind::Ceiling {
                 env.www.join("1k.bin")
@@ -414,6 +495,19 @@ fn render(
     threads: usize,
     access_log: &str,
 ) -> Result<PathBuf> {
+    render_with(env, name, run_dir, port, threads, access_log, &[])
+}
+
+/// [`render`] with more placeholders and their values.
+fn render_with(
+    env: &Env,
+    name: &str,
+    run_dir: &Path,
+    port: u16,
+    threads: usize,
+    access_log: &str,
+    extra: &[(&str, String)],
+) -> Result<PathBuf> {
     let template_path = env.bench_dir.join("conf").join(name);
     let template = fs::read_to_string(&template_path)
         .map_err(|e| BenchError::new(format!("cannot read {}: {e}", template_path.display())))?;
@@ -425,9 +519,48 @@ fn render(
         .replace("{{IDLE_SECS}}", &IDLE_SECS.to_string())
         .replace("{{PLAIN_BODY}}", &env.plain_body)
         .replace("{{ACCESS_LOG}}", access_log);
+    let text = extra
+        .iter()
+        .fold(text, |text, (from, to)| text.replace(from, to));
     let out = run_dir.join(name);
     fs::write(&out, text)?;
     Ok(out)
+}
+
+/// The certificate every TLS server of the benchmark serves (ECDSA P-256, for `localhost` and
+/// `127.0.0.1`), made once with openssl into `work/tls/`; its PEM certificate and key files.
+fn certificate(env: &Env) -> Result<(PathBuf, PathBuf)> {
+    let dir = env.work.join("tls");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    if cert.exists() && key.exists() {
+        return Ok((cert, key));
+    }
+    fs::create_dir_all(&dir)?;
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "3650", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| BenchError::new(format!("cannot run openssl for the certificate: {e}")))?;
+    if !status.success() {
+        return Err(BenchError::new(
+            "openssl could not make the bench certificate",
+        ));
+    }
+    Ok((cert, key))
 }
 
 /// A port nothing listens on right now (the kernel's pick for a throwaway listener).

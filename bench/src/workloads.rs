@@ -143,7 +143,28 @@ pub struct Workload {
     pub needs_guestbook: bool,
     /// Whether this needs the large guestbook ([`crate::guestbook::BOOK_MESSAGES`] messages).
     pub needs_book: bool,
+    /// Measured over HTTP/2 with h2load instead of wrk (or, for memory, idle h2c connections).
+    pub h2: Option<H2>,
 }
+
+/// How an HTTP/2 workload loads its servers.
+#[derive(Debug, Clone, Copy)]
+pub struct H2 {
+    /// Concurrent streams per connection (h2load `-m`).
+    pub streams: usize,
+    /// Paths requested besides the target's, in turn (a page's image).
+    pub more_paths: &'static [&'static str],
+}
+
+/// h2load's connections for the HTTP/2 workloads: 50, each with [`H2_STREAMS`] streams.
+pub const H2_CONNECTIONS: usize = 50;
+
+/// Streams per connection: 100, under every server's concurrent-stream limit (128 by default
+/// in nginx, h2o and sockserve).
+pub const H2_STREAMS: usize = 100;
+
+/// The demo page and its picture as files (`fixtures::DEMO_*`), so every server serves the same.
+const DEMO_IMAGE: &[&str] = &[crate::fixtures::DEMO_IMAGE];
 
 /// Connections for workloads where a peer forks a process per request: more only queue up
 /// behind the processes and time out.
@@ -252,8 +273,87 @@ pub fn all() -> Vec<Workload> {
         headers: &[],
         needs_guestbook: false,
         needs_book: false,
+        h2: None,
     };
-    vec![
+    let h2 = Some(H2 {
+        streams: H2_STREAMS,
+        more_paths: &[],
+    });
+    let h2_peers = |tls: bool, path: &'static str, expect: Expect, goal: Option<Goal>| {
+        let (nginx, h2o) = if tls {
+            (NginxH2Tls, H2oTls)
+        } else {
+            (NginxH2c, H2o)
+        };
+        vec![
+            peer("nginx", t(nginx, path, expect), goal),
+            peer("h2o", t(h2o, path, expect), None),
+        ]
+    };
+    let demo = Expect::Contains("<img");
+    let h2_workloads = vec![
+        Workload {
+            name: "h2-file-1k-tls",
+            about: "a 1 KiB file over HTTP/2 and TLS (ALPN h2), h2load 50 connections × 100 streams",
+            sockserve: t(SockserveFilesTls, "/1k.bin", small),
+            peers: h2_peers(true, "/1k.bin", small, Some(Goal::AtLeast(1.2))),
+            connections: Some(H2_CONNECTIONS),
+            h2,
+            ..base.clone()
+        },
+        Workload {
+            name: "h2-file-1k-h2c",
+            about: "a 1 KiB file over h2c (prior knowledge), h2load 50 connections × 100 streams",
+            sockserve: t(SockserveFiles, "/1k.bin", small),
+            peers: h2_peers(false, "/1k.bin", small, Some(Goal::AtLeast(1.2))),
+            connections: Some(H2_CONNECTIONS),
+            h2,
+            ..base.clone()
+        },
+        Workload {
+            name: "h2-demo-page-tls",
+            about: "the demo page and its picture in turn over HTTP/2 and TLS, 50 connections × 100 streams",
+            sockserve: t(SockserveFilesTls, crate::fixtures::DEMO_PAGE, demo),
+            peers: h2_peers(true, crate::fixtures::DEMO_PAGE, demo, None),
+            connections: Some(H2_CONNECTIONS),
+            h2: Some(H2 {
+                streams: H2_STREAMS,
+                more_paths: DEMO_IMAGE,
+            }),
+            ..base.clone()
+        },
+        Workload {
+            name: "h2-file-1m-tls",
+            about: "a 1 MiB file over HTTP/2 and TLS, bytes/s, 50 connections × 10 streams",
+            metric: Metric::Bytes,
+            sockserve: t(SockserveFilesTls, "/1m.bin", large),
+            peers: h2_peers(true, "/1m.bin", large, Some(Goal::AtLeast(1.0))),
+            connections: Some(H2_CONNECTIONS),
+            // Ten 1 MiB responses in flight per connection already fill every window.
+            h2: Some(H2 {
+                streams: 10,
+                more_paths: &[],
+            }),
+            ..base.clone()
+        },
+        Workload {
+            name: "h2-idle-memory",
+            about: "resident memory (all processes) holding 10,000 idle h2c connections, one request each",
+            metric: Metric::Memory,
+            sockserve: t(SockserveFiles, "/1k.bin", small),
+            peers: vec![
+                peer(
+                    "nginx",
+                    t(NginxH2c, "/1k.bin", small),
+                    Some(Goal::AtMost(1.0)),
+                ),
+                peer("h2o", t(H2o, "/1k.bin", small), None),
+            ],
+            h2,
+            ..base.clone()
+        },
+    ];
+    let mut all = vec![
         Workload {
             name: "plaintext",
             about: "`GET /` of the default site, keep-alive, vs nginx `return 200` of the same page",
@@ -435,7 +535,9 @@ pub fn all() -> Vec<Workload> {
             ],
             ..base
         },
-    ]
+    ];
+    all.extend(h2_workloads);
+    all
 }
 
 #[cfg(test)]
