@@ -1,6 +1,7 @@
 //! One module per command, plus what every server command shares: validating the common flags,
 //! binding, printing the URL, and running until shutdown.
 
+pub mod acme;
 mod announce;
 pub mod daytime;
 pub mod get;
