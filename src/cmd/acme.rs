@@ -21,6 +21,7 @@ use crate::cmd::CliError;
 /// found stored, if any.
 pub struct AcmeSetup {
     managers: Vec<acme::Manager>,
+    challenge: acme::Challenge,
     challenges: acme::Challenges,
     domains: Vec<String>,
     directory: String,
@@ -103,6 +104,7 @@ pub fn from_args(args: &TlsArgs, plain_port: bool) -> Result<Option<AcmeSetup>, 
     }
     Ok(Some(AcmeSetup {
         managers,
+        challenge,
         challenges,
         domains,
         directory,
@@ -137,6 +139,11 @@ impl AcmeSetup {
             }
         }
         resolver
+    }
+
+    /// Whether the CA validates by TLS-ALPN-01, in a handshake on the HTTPS port.
+    pub fn validates_in_handshake(&self) -> bool {
+        self.challenge == acme::Challenge::TlsAlpn01
     }
 
     /// The answers the plain port gives to HTTP-01.

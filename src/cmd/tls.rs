@@ -52,6 +52,12 @@ pub fn tls_from_args(args: &TlsArgs) -> Result<Option<TlsSetup>, CliError> {
     if args.tls_client_ca.is_some() && args.tls_self_signed {
         return usage("--tls-client-ca needs --tls-cert/--tls-key or --acme");
     }
+    if args.tls_client_ca.is_some() && acme.as_ref().is_some_and(|a| a.validates_in_handshake()) {
+        // The CA's validation handshake carries no client certificate.
+        return usage(
+            "--tls-client-ca refuses the CA's TLS-ALPN-01 handshake: give --https-port so it validates over HTTP-01",
+        );
+    }
     if args.redirect_https && args.https_port.is_none() {
         return usage("--redirect-https needs --https-port (plain HTTP stays on -p)");
     }

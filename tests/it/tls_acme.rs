@@ -372,13 +372,20 @@ fn a_name_without_its_certificate_yet_is_refused_and_the_flags_are_checked() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    let usage: [&[&str]; 6] = [
+    let usage: [&[&str]; 7] = [
         &["serve", "--acme-email", "a@example.com"],
         &["serve", "--acme", "bad name"],
         &["serve", "--acme", "127.0.0.1"],
         &["serve", "--acme", "a.test", "--tls-self-signed"],
         &["serve", "--acme", "a.test", "--acme-challenge", "http-01"],
         &["serve", "--acme", "a.test", "--acme", "A.test"],
+        &[
+            "serve",
+            "--acme",
+            "a.test",
+            "--tls-client-ca",
+            "/nonexistent/ca.pem",
+        ],
     ];
     for args in usage {
         let out = Command::new(BIN)
