@@ -15,7 +15,7 @@ use crate::procfs;
 use crate::servers::{self, Env, Layout, Running, ServerKind};
 use crate::stats::Summary;
 use crate::sysinfo;
-use crate::workloads::{Metric, Peer, Target, Workload};
+use crate::workloads::{Load, Metric, Peer, Target, Workload};
 use crate::writes;
 use crate::wrk::{self, WrkArgs};
 
@@ -175,8 +175,13 @@ fn start_checked(
 
 /// Fails unless `target` answers correctly right now.
 pub fn check(server: &Running, target: Target) -> Result<()> {
-    let reply = httpc::get(server.port, target.path)
-        .map_err(|e| e.context(format!("GET {} on {}", target.path, target.server.name())))?;
+    let reply = if server.kind.is_tls() {
+        crate::tls::get(server.port, target.path)
+    } else {
+        httpc::get(server.port, target.path)
+    };
+    let reply =
+        reply.map_err(|e| e.context(format!("GET {} on {}", target.path, target.server.name())))?;
     match target.expect.check(&reply) {
         None => Ok(()),
         Some(problem) => Err(BenchError::new(format!(
@@ -203,15 +208,21 @@ fn measure_wrk(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
         headers: w.headers.iter().map(|h| (*h).to_owned()).collect(),
         cpus: result.layout.wrk_cpus().map(str::to_owned),
     };
-    let url = |t: Target| running.get(&t.instance()).map(|s| s.url(t.path));
+    let clients = w.connections.unwrap_or(settings.connections);
+    let load = |args: &WrkArgs, server: &Running, path: &str| match w.load {
+        Load::Wrk => wrk::run(args, &server.url(path)),
+        Load::Handshakes { resume } => {
+            crate::tls::handshakes(server.port, path, resume, clients, args.duration)
+        }
+    };
     let live: Vec<usize> = (0..result.peers.len())
         .filter(|&i| result.peers[i].1.unavailable.is_none())
         .collect();
     // Warm-up: caches, JITs of the mind, TCP; results discarded.
     let warm = args(settings.warmup);
     for t in std::iter::once(w.sockserve).chain(live.iter().map(|&i| result.peers[i].0.target)) {
-        if let Some(u) = url(t) {
-            let _ = wrk::run(&warm, &u);
+        if let Some(server) = running.get(&t.instance()) {
+            let _ = load(&warm, server, t.path);
         }
     }
     let run = args(settings.duration);
@@ -219,9 +230,8 @@ fn measure_wrk(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
     // the guestbook writer beside it when the target asks for one.
     let measured = |t: Target| {
         let server = running.get(&t.instance())?;
-        let u = server.url(t.path);
         Some(cpu::around(server.pgid(), || {
-            writes::during(server.port, t.writes_per_sec, || wrk::run(&run, &u))
+            writes::during(server.port, t.writes_per_sec, || load(&run, server, t.path))
         }))
     };
     for round in 0..settings.rounds {
@@ -329,7 +339,10 @@ fn one_memory_sample(w: &Workload, target: Target, env: &Env, layout: Layout) ->
     let (rss, baseline) = if w.metric == Metric::PeakMemory {
         (burst::measure(&server, target.path, w.headers)?, None)
     } else {
-        (idle::measure(&server, target.path)?, Some(baseline as f64))
+        (
+            idle::measure(&server, target.path, target.server.is_tls())?,
+            Some(baseline as f64),
+        )
     };
     Ok(Sample {
         value: rss as f64,

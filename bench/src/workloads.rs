@@ -128,6 +128,20 @@ pub struct Peer {
     pub goal: Option<Goal>,
 }
 
+/// What generates the load of a requests or bytes workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    /// wrk, keep-alive unless the headers say otherwise.
+    Wrk,
+    /// [`crate::tls::handshakes`]: a new TLS connection per request, resuming the session or
+    /// never, by [`HANDSHAKE_CLIENTS`] clients.
+    Handshakes { resume: bool },
+}
+
+/// Clients making TLS connections at once in the handshake workloads: each waits for its
+/// handshake and response, so this many keep every server core busy without queueing.
+pub const HANDSHAKE_CLIENTS: usize = 16;
+
 #[derive(Debug, Clone)]
 pub struct Workload {
     pub name: &'static str,
@@ -143,6 +157,8 @@ pub struct Workload {
     pub needs_guestbook: bool,
     /// Whether this needs the large guestbook ([`crate::guestbook::BOOK_MESSAGES`] messages).
     pub needs_book: bool,
+    /// What makes the requests.
+    pub load: Load,
 }
 
 /// Connections for workloads where a peer forks a process per request: more only queue up
@@ -252,6 +268,13 @@ pub fn all() -> Vec<Workload> {
         headers: &[],
         needs_guestbook: false,
         needs_book: false,
+        load: Load::Wrk,
+    };
+    let tls_peers = |path: &'static str, expect: Expect, nginx: Goal| {
+        vec![
+            peer("nginx (TLS)", t(NginxTls, path, expect), Some(nginx)),
+            peer("caddy (TLS)", t(CaddyTls, path, expect), None),
+        ]
     };
     vec![
         Workload {
@@ -418,6 +441,47 @@ pub fn all() -> Vec<Workload> {
                 None,
             )],
             headers: &["Accept-Encoding: br, gzip"],
+            ..base.clone()
+        },
+        Workload {
+            name: "tls-file-1k",
+            about: "a 1 KiB file over TLS (ECDSA P-256), keep-alive",
+            sockserve: t(SockserveTls, "/1k.bin", small),
+            peers: tls_peers("/1k.bin", small, Goal::AtLeast(1.2)),
+            ..base.clone()
+        },
+        Workload {
+            name: "tls-handshake",
+            about: "full TLS handshakes per second: a new connection per request (a 1 KiB file), no resumption",
+            sockserve: t(SockserveTls, "/1k.bin", small),
+            peers: tls_peers("/1k.bin", small, Goal::AtLeast(1.2)),
+            connections: Some(HANDSHAKE_CLIENTS),
+            load: Load::Handshakes { resume: false },
+            ..base.clone()
+        },
+        Workload {
+            name: "tls-resume",
+            about: "resumed TLS handshakes per second: a new connection per request (a 1 KiB file), each resuming the session",
+            sockserve: t(SockserveTls, "/1k.bin", small),
+            peers: tls_peers("/1k.bin", small, Goal::AtLeast(1.2)),
+            connections: Some(HANDSHAKE_CLIENTS),
+            load: Load::Handshakes { resume: true },
+            ..base.clone()
+        },
+        Workload {
+            name: "tls-file-1m",
+            about: "a 1 MiB file over TLS, keep-alive, in bytes per second",
+            metric: Metric::Bytes,
+            sockserve: t(SockserveTls, "/1m.bin", large),
+            peers: tls_peers("/1m.bin", large, Goal::AtLeast(1.0)),
+            ..base.clone()
+        },
+        Workload {
+            name: "tls-idle-memory",
+            about: "resident memory (all processes) holding 10,000 idle keep-alive TLS connections",
+            metric: Metric::Memory,
+            sockserve: t(SockserveTls, "/1k.bin", small),
+            peers: tls_peers("/1k.bin", small, Goal::AtMost(1.0)),
             ..base.clone()
         },
         Workload {
