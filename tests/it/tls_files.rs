@@ -100,6 +100,7 @@ fn a_large_file_over_tls_arrives_whole_and_stalled_readers_hold_little_memory() 
     let _ = stall.wait();
 
     let growth = during.saturating_sub(before);
+    eprintln!("{STALLED} stalled readers: {before} KiB -> {during} KiB");
     assert!(
         growth < MAX_GROWTH_KIB,
         "{STALLED} stalled readers of a {} MiB file grew the server by {growth} KiB",
