@@ -223,6 +223,7 @@ fn stored_cert(ca: &Ca) -> PathBuf {
 
 #[test]
 fn http01_on_the_plain_port_gets_a_certificate_served_without_a_restart() {
+    // With --redirect-https, the challenge is answered before the redirect.
     let [http, https] = pebble::free_ports::<2>();
     let options = Options {
         http_port: http,
@@ -233,7 +234,7 @@ fn http01_on_the_plain_port_gets_a_certificate_served_without_a_restart() {
         return;
     };
     let (http, https) = (http.to_string(), https.to_string());
-    let server = ca.serve(&["-p", &http, "--https-port", &https]);
+    let server = ca.serve(&["-p", &http, "--https-port", &https, "--redirect-https"]);
     assert_eq!(server.addr.port().to_string(), https, "{:?}", server.lines);
     assert!(
         server
@@ -252,9 +253,12 @@ fn http01_on_the_plain_port_gets_a_certificate_served_without_a_restart() {
         "the CA's HTTP-01 request reached the plain port:\n{log}"
     );
     assert!(stored_cert(&ca).is_file(), "the certificate is stored");
-    // Plain HTTP is still served beside it.
-    let plain = curl(&[&format!("http://127.0.0.1:{http}/")]).unwrap();
-    assert_eq!(plain, b"issued by ACME\n");
+    // Every other plain request is redirected; an unknown token too.
+    for path in ["/", "/.well-known/acme-challenge/unknown"] {
+        let url = format!("http://127.0.0.1:{http}{path}");
+        let status = curl(&["-o", "/dev/null", "-w", "%{http_code}", &url]).unwrap();
+        assert_eq!(status, b"308", "{path}");
+    }
 }
 
 #[test]
