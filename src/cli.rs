@@ -252,6 +252,49 @@ pub struct TlsArgs {
     /// Send Strict-Transport-Security with this max-age on HTTPS responses.
     #[arg(long, value_name = "SECS", global = true)]
     pub hsts: Option<u64>,
+
+    /// Get and renew a certificate for DOMAIN from an ACME CA (Let's Encrypt by default),
+    /// one certificate per domain (repeatable). Handshakes for DOMAIN fail until it is issued.
+    #[arg(long = "acme", value_name = "DOMAIN", global = true)]
+    pub acme: Vec<String>,
+
+    /// The ACME directory URL [default: Let's Encrypt production].
+    #[arg(long, value_name = "URL", global = true)]
+    pub acme_directory: Option<String>,
+
+    /// Contact address given to the CA for expiry notices.
+    #[arg(long, value_name = "ADDR", global = true)]
+    pub acme_email: Option<String>,
+
+    /// Also trust the CA certificates in FILE (PEM) for the ACME server (a test CA such as pebble).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub acme_ca: Option<PathBuf>,
+
+    /// Where the ACME account and certificates are kept
+    /// [default: $XDG_DATA_HOME/sockserve/acme, or ~/.local/share/sockserve/acme].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub acme_state: Option<PathBuf>,
+
+    /// The challenge to ask for [default: http-01 on the plain port with --https-port,
+    /// tls-alpn-01 on the HTTPS port otherwise].
+    #[arg(long, value_enum, value_name = "TYPE", global = true)]
+    pub acme_challenge: Option<AcmeChallenge>,
+
+    /// Seconds to wait after a failed order before the next; doubled after each failure, up to
+    /// six hours [default: 60].
+    #[arg(long, value_name = "SECS", global = true)]
+    pub acme_retry: Option<f64>,
+}
+
+/// `--acme-challenge`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AcmeChallenge {
+    /// RFC 8555 8.3: the CA fetches a token over plain HTTP (port 80 in production).
+    #[value(name = "http-01")]
+    Http01,
+    /// RFC 8737: the CA makes a TLS handshake with ALPN acme-tls/1 (port 443 in production).
+    #[value(name = "tls-alpn-01")]
+    TlsAlpn01,
 }
 
 /// `--log-format`.

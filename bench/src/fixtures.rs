@@ -27,6 +27,33 @@ pub const DEMO_IMAGE: &str = "/demo/test.jpg";
 /// What the hello-world scripts print.
 pub const HELLO: &str = "Hello, world!";
 
+/// Makes the certificate every TLS server serves, in `dir`: ECDSA P-256 (what Let's Encrypt and
+/// Caddy issue by default, and the cheapest to sign handshakes with) for localhost and
+/// 127.0.0.1, with OpenSSL so that no server's own tool makes it. Returns (chain, key).
+pub fn certificate(dir: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+    fs::create_dir_all(dir)?;
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "30"])
+        .args(["-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .map_err(|e| crate::error::BenchError::new(format!("cannot run openssl: {e}")))?;
+    if !out.status.success() {
+        return Err(crate::error::BenchError::new(format!(
+            "openssl could not make the TLS certificate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok((cert, key))
+}
+
 /// Writes the document root at `www`; `python` is the interpreter the python scripts name.
 pub fn generate(www: &Path, python: &Path, db: &Path) -> Result<()> {
     fs::create_dir_all(www)?;

@@ -36,10 +36,41 @@ impl Reply {
     }
 }
 
-/// One keep-alive connection to a server on the loopback.
-pub struct Conn {
-    stream: TcpStream,
+/// One keep-alive connection to a server on the loopback: plain TCP, or any other byte stream
+/// over it (TLS, in [`crate::tls`]).
+pub struct Conn<S = TcpStream> {
+    stream: S,
     buf: Vec<u8>,
+}
+
+impl<S: Read + Write> Conn<S> {
+    /// A connection over `stream`, already connected.
+    pub fn over(stream: S) -> Conn<S> {
+        Conn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The stream, for what the connection settled (a TLS session's resumption).
+    pub fn stream(&self) -> &S {
+        &self.stream
+    }
+
+    /// The stream, to read what follows a response (a TLS session's close_notify).
+    pub fn stream_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+}
+
+/// A TCP connection to `port` on the loopback with `timeout` on reads and writes.
+pub fn connect(port: u16, timeout: Duration) -> Result<TcpStream> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 impl Conn {
@@ -49,17 +80,11 @@ impl Conn {
 
     /// [`Conn::open`] with its own read and write timeout, for answers that may take long.
     pub fn open_with(port: u16, timeout: Duration) -> Result<Conn> {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
-        stream.set_read_timeout(Some(timeout))?;
-        stream.set_write_timeout(Some(timeout))?;
-        stream.set_nodelay(true)?;
-        Ok(Conn {
-            stream,
-            buf: Vec::new(),
-        })
+        Ok(Conn::over(connect(port, timeout)?))
     }
+}
 
+impl<S: Read + Write> Conn<S> {
     /// Sends one request and reads its whole response.
     pub fn request(
         &mut self,

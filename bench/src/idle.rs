@@ -19,8 +19,23 @@ const SPARE_FDS: u64 = 100;
 /// Time the server gets to settle after the last connection before its memory is read.
 const SETTLE: Duration = Duration::from_secs(1);
 
-/// Resident bytes of `server`'s process group while it holds [`CONNECTIONS`] idle connections.
-pub fn measure(server: &Running, path: &str) -> Result<u64> {
+/// Resident bytes of `server`'s process group while it holds [`CONNECTIONS`] idle connections
+/// (TLS connections, each after a full handshake, when `tls`).
+pub fn measure(server: &Running, path: &str, tls: bool) -> Result<u64> {
+    if tls {
+        let config = crate::tls::config(false)?;
+        return hold(server, path, || crate::tls::open(server.port, &config));
+    }
+    hold(server, path, || Conn::open(server.port))
+}
+
+/// Opens [`CONNECTIONS`] connections with `open`, one request on each, and reads the server's
+/// resident memory while they are all idle.
+fn hold<S: std::io::Read + std::io::Write>(
+    server: &Running,
+    path: &str,
+    open: impl Fn() -> Result<Conn<S>>,
+) -> Result<u64> {
     let limit = open_files_limit()?;
     if limit < CONNECTIONS as u64 + SPARE_FDS {
         return Err(BenchError::new(format!(
@@ -30,7 +45,7 @@ pub fn measure(server: &Running, path: &str) -> Result<u64> {
     }
     let mut conns = Vec::with_capacity(CONNECTIONS);
     for i in 0..CONNECTIONS {
-        let mut conn = Conn::open(server.port).map_err(|e| e.context(format!("connection {i}")))?;
+        let mut conn = open().map_err(|e| e.context(format!("connection {i}")))?;
         let reply = conn
             .request("GET", path, &[], b"")
             .map_err(|e| e.context(format!("request on connection {i}")))?;

@@ -33,6 +33,7 @@ mod runner;
 mod servers;
 mod stats;
 mod sysinfo;
+mod tls;
 mod workloads;
 mod writes;
 mod wrk;
@@ -138,6 +139,9 @@ fn run(args: &Args) -> Result<()> {
     let layouts = layouts(args);
     let mut env = environment(args, &bench_dir, &root, &work)?;
     fixtures::generate(&env.www, &env.python, &env.db)?;
+    if selected.iter().any(|w| w.sockserve.server.is_tls()) {
+        (env.tls_cert, env.tls_key) = fixtures::certificate(&work.join("tls"))?;
+    }
     env.plain_body = plain_body(&env);
     let guestbook = if selected.iter().any(|w| w.needs_guestbook) {
         eprintln!(
@@ -303,8 +307,19 @@ fn environment(args: &Args, bench_dir: &Path, root: &Path, work: &Path) -> Resul
         db: work.join("guestbook.db"),
         book_db: work.join("book.db"),
         plain_body: String::new(),
+        tls_cert: work.join("tls").join("cert.pem"),
+        tls_key: work.join("tls").join("key.pem"),
+        caddy: which("caddy"),
         cores: sysinfo::cores(),
     })
+}
+
+/// `program` on the PATH, if it is there.
+fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
 
 fn require(program: &str, hint: &str) -> Result<()> {

@@ -16,7 +16,7 @@ use crate::procfs;
 use crate::servers::{self, Env, Layout, Running, ServerKind};
 use crate::stats::Summary;
 use crate::sysinfo;
-use crate::workloads::{Metric, Peer, Target, Workload};
+use crate::workloads::{Load, Metric, Peer, Target, Workload};
 use crate::writes;
 use crate::wrk::{self, WrkArgs};
 
@@ -179,8 +179,13 @@ pub fn check(server: &Running, target: Target) -> Result<()> {
     if target.server.h2_only() {
         return h2load::check(&[server.url(target.path)]);
     }
-    let reply = httpc::get(server.port, target.path)
-        .map_err(|e| e.context(format!("GET {} on {}", target.path, target.server.name())))?;
+    let reply = if server.kind.is_tls() {
+        crate::tls::get(server.port, target.path)
+    } else {
+        httpc::get(server.port, target.path)
+    };
+    let reply =
+        reply.map_err(|e| e.context(format!("GET {} on {}", target.path, target.server.name())))?;
     match target.expect.check(&reply) {
         None => Ok(()),
         Some(problem) => Err(BenchError::new(format!(
@@ -207,15 +212,20 @@ fn measure_wrk(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
         headers: w.headers.iter().map(|h| (*h).to_owned()).collect(),
         cpus: result.layout.wrk_cpus().map(str::to_owned),
     };
-    // HTTP/2: h2load, the target's path and the workload's other paths in turn.
-    let load = |duration, server: &Running, t: Target| match w.h2 {
-        Some(h2) => {
+    let clients = w.connections.unwrap_or(settings.connections);
+    let load = |duration, server: &Running, t: Target| match w.load {
+        Load::Wrk => wrk::run(&args(duration), &server.url(t.path)),
+        Load::Handshakes { resume } => {
+            crate::tls::handshakes(server.port, t.path, resume, clients, duration)
+        }
+        // HTTP/2: h2load, the target's path and the workload's other paths in turn.
+        Load::H2(h2) => {
             let h2args = H2loadArgs {
                 threads: match result.layout {
                     Layout::Shared => 2,
                     Layout::Pinned => 1,
                 },
-                connections: w.connections.unwrap_or(settings.connections),
+                connections: clients,
                 streams: h2.streams,
                 duration,
                 cpus: result.layout.wrk_cpus().map(str::to_owned),
@@ -226,7 +236,6 @@ fn measure_wrk(result: &mut WorkloadResult, env: &Env, settings: &Settings) {
                 .collect();
             h2load::run(&h2args, &urls)
         }
-        None => wrk::run(&args(duration), &server.url(t.path)),
     };
     let live: Vec<usize> = (0..result.peers.len())
         .filter(|&i| result.peers[i].1.unavailable.is_none())
@@ -352,9 +361,9 @@ fn one_memory_sample(w: &Workload, target: Target, env: &Env, layout: Layout) ->
     let (rss, baseline) = if w.metric == Metric::PeakMemory {
         (burst::measure(&server, target.path, w.headers)?, None)
     } else {
-        let rss = match w.h2 {
-            Some(_) => idle::measure_h2c(&server, target.path)?,
-            None => idle::measure(&server, target.path)?,
+        let rss = match w.load {
+            Load::H2(_) => idle::measure_h2c(&server, target.path)?,
+            _ => idle::measure(&server, target.path, target.server.is_tls())?,
         };
         (rss, Some(baseline as f64))
     };

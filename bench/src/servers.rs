@@ -95,8 +95,14 @@ pub enum ServerKind {
     Ceiling,
     /// `ceiling` answering with the default site's page, for the plaintext comparison.
     CeilingPage,
-    /// `sockserve serve www` over TLS (the bench certificate), HTTP/2 by ALPN.
-    SockserveFilesTls,
+    /// `sockserve serve www` over TLS with the bench certificate (`--tls-cert`/`--tls-key`);
+    /// HTTP/2 by ALPN, HTTP/1.1 otherwise.
+    SockserveTls,
+    /// nginx over TLS with the same certificate: OpenSSL, `ssl_session_cache shared`, tickets,
+    /// HTTP/1.1.
+    NginxTls,
+    /// Caddy's `file_server` over TLS with the same certificate, HTTP/1.1 only.
+    CaddyTls,
     /// nginx with `listen ... ssl http2` on the same certificate.
     NginxH2Tls,
     /// nginx with `listen ... http2` without TLS: h2c with prior knowledge only.
@@ -114,8 +120,7 @@ impl ServerKind {
             | ServerKind::SockserveBook
             | ServerKind::SockserveSiteLogged
             | ServerKind::SockserveFiles
-            | ServerKind::SockserveCgi
-            | ServerKind::SockserveFilesTls => "sockserve",
+            | ServerKind::SockserveCgi => "sockserve",
             ServerKind::Nginx
             | ServerKind::NginxLogged
             | ServerKind::NginxH2Tls
@@ -126,20 +131,31 @@ impl ServerKind {
             ServerKind::Python => "python http.server",
             ServerKind::PythonCgi => "python http.server --cgi",
             ServerKind::Ceiling | ServerKind::CeilingPage => "ceiling",
+            ServerKind::SockserveTls => "sockserve (TLS)",
+            ServerKind::NginxTls => "nginx (TLS)",
+            ServerKind::CaddyTls => "caddy (TLS)",
         }
     }
 
-    /// Whether it serves over TLS (`https://`).
-    pub fn tls(self) -> bool {
+    /// Whether it is reached over TLS (`https://`).
+    pub fn is_tls(self) -> bool {
         matches!(
             self,
-            ServerKind::SockserveFilesTls | ServerKind::NginxH2Tls | ServerKind::H2oTls
+            ServerKind::SockserveTls
+                | ServerKind::NginxTls
+                | ServerKind::CaddyTls
+                | ServerKind::NginxH2Tls
+                | ServerKind::H2oTls
         )
     }
 
-    /// Whether its port speaks HTTP/2 only, so a plain HTTP/1.1 request cannot check it.
+    /// Whether its port is checked over HTTP/2 (h2load): nginx's h2c port speaks nothing else,
+    /// and the HTTP/2 peers over TLS are checked as they are measured.
     pub fn h2_only(self) -> bool {
-        self.tls() || self == ServerKind::NginxH2c
+        matches!(
+            self,
+            ServerKind::NginxH2Tls | ServerKind::H2oTls | ServerKind::NginxH2c
+        )
     }
 }
 
@@ -167,6 +183,11 @@ pub struct Env {
     pub book_db: PathBuf,
     /// The body nginx returns for the plaintext comparison, ready for its config.
     pub plain_body: String,
+    /// The certificate chain and key every TLS server serves (ECDSA P-256, made each run).
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+    /// `caddy`, when installed.
+    pub caddy: Option<PathBuf>,
     pub cores: usize,
 }
 
@@ -185,7 +206,7 @@ impl Running {
     }
 
     pub fn url(&self, path: &str) -> String {
-        let scheme = if self.kind.tls() { "https" } else { "http" };
+        let scheme = if self.kind.is_tls() { "https" } else { "http" };
         format!("{scheme}://127.0.0.1:{}{path}", self.port)
     }
 }
@@ -283,6 +304,12 @@ pub fn start_as(kind: ServerKind, baseline: bool, env: &Env, layout: Layout) -> 
         .stdout(out.try_clone()?)
         .stderr(out)
         .process_group(0);
+    if kind == ServerKind::CaddyTls {
+        // As many threads as the others have workers, and its storage inside the run.
+        cmd.env("GOMAXPROCS", threads.to_string())
+            .env("XDG_DATA_HOME", &run_dir)
+            .env("XDG_CONFIG_HOME", &run_dir);
+    }
     let child = cmd
         .spawn()
         .map_err(|e| BenchError::new(format!("cannot start {}: {e}", kind.name())))?;
@@ -353,13 +380,49 @@ fn command_line(
             }
             (sockserve.to_path_buf(), a)
         }
-        ServerKind::SockserveFiles | ServerKind::SockserveCgi => {
+        ServerKind::SockserveFiles | ServerKind::SockserveCgi | ServerKind::SockserveTls => {
             let mut a = vec!["serve".to_owned(), www.clone()];
             a.extend(sockserve_common);
             if kind == ServerKind::SockserveCgi {
                 a.push("--cgi".to_owned());
             }
+            if kind == ServerKind::SockserveTls {
+                a.extend([
+                    "--tls-cert".to_owned(),
+                    env.tls_cert.display().to_string(),
+                    "--tls-key".to_owned(),
+                    env.tls_key.display().to_string(),
+                ]);
+            }
             (sockserve.to_path_buf(), a)
+        }
+        ServerKind::NginxTls => {
+            let conf = render(env, "nginx-tls.conf", run_dir, port, threads, "off")?;
+            let args = vec![
+                "-p".to_owned(),
+                format!("{}/", run_dir.display()),
+                "-c".to_owned(),
+                conf.display().to_string(),
+                "-e".to_owned(),
+                run_dir.join("error.log").display().to_string(),
+            ];
+            (PathBuf::from("nginx"), args)
+        }
+        ServerKind::CaddyTls => {
+            let Some(caddy) = &env.caddy else {
+                return Err(BenchError::new(
+                    "caddy is not installed (apt-get install caddy; bench/run.sh does)",
+                ));
+            };
+            let conf = render(env, "Caddyfile", run_dir, port, threads, "")?;
+            let args = vec![
+                "run".to_owned(),
+                "--adapter".to_owned(),
+                "caddyfile".to_owned(),
+                "--config".to_owned(),
+                conf.display().to_string(),
+            ];
+            (caddy.clone(), args)
         }
         ServerKind::Nginx | ServerKind::NginxLogged => {
             let log = if kind == ServerKind::NginxLogged {
@@ -414,18 +477,6 @@ fn command_line(
         }
         ServerKind::Python => python_http(false),
         ServerKind::PythonCgi => python_http(true),
-        ServerKind::SockserveFilesTls => {
-            let (cert, key) = certificate(env)?;
-            let mut a = vec!["serve".to_owned(), www.clone()];
-            a.extend(sockserve_common);
-            a.extend([
-                "--tls-cert".to_owned(),
-                cert.display().to_string(),
-                "--tls-key".to_owned(),
-                key.display().to_string(),
-            ]);
-            (sockserve.to_path_buf(), a)
-        }
         ServerKind::NginxH2Tls | ServerKind::NginxH2c => {
             let (cert, key) = certificate(env)?;
             let listen = if kind == ServerKind::NginxH2Tls {
@@ -518,7 +569,9 @@ fn render_with(
         .replace("{{RUN}}", &run_dir.display().to_string())
         .replace("{{IDLE_SECS}}", &IDLE_SECS.to_string())
         .replace("{{PLAIN_BODY}}", &env.plain_body)
-        .replace("{{ACCESS_LOG}}", access_log);
+        .replace("{{ACCESS_LOG}}", access_log)
+        .replace("{{TLS_CERT}}", &env.tls_cert.display().to_string())
+        .replace("{{TLS_KEY}}", &env.tls_key.display().to_string());
     let text = extra
         .iter()
         .fold(text, |text, (from, to)| text.replace(from, to));

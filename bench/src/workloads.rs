@@ -128,6 +128,22 @@ pub struct Peer {
     pub goal: Option<Goal>,
 }
 
+/// What generates the load of a requests or bytes workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    /// wrk, keep-alive unless the headers say otherwise.
+    Wrk,
+    /// [`crate::tls::handshakes`]: a new TLS connection per request, resuming the session or
+    /// never, by [`HANDSHAKE_CLIENTS`] clients.
+    Handshakes { resume: bool },
+    /// h2load over HTTP/2 (or, for memory, idle h2c connections).
+    H2(H2),
+}
+
+/// Clients making TLS connections at once in the handshake workloads: each waits for its
+/// handshake and response, so this many keep every server core busy without queueing.
+pub const HANDSHAKE_CLIENTS: usize = 16;
+
 #[derive(Debug, Clone)]
 pub struct Workload {
     pub name: &'static str,
@@ -143,12 +159,12 @@ pub struct Workload {
     pub needs_guestbook: bool,
     /// Whether this needs the large guestbook ([`crate::guestbook::BOOK_MESSAGES`] messages).
     pub needs_book: bool,
-    /// Measured over HTTP/2 with h2load instead of wrk (or, for memory, idle h2c connections).
-    pub h2: Option<H2>,
+    /// What makes the requests.
+    pub load: Load,
 }
 
 /// How an HTTP/2 workload loads its servers.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct H2 {
     /// Concurrent streams per connection (h2load `-m`).
     pub streams: usize,
@@ -273,9 +289,15 @@ pub fn all() -> Vec<Workload> {
         headers: &[],
         needs_guestbook: false,
         needs_book: false,
-        h2: None,
+        load: Load::Wrk,
     };
-    let h2 = Some(H2 {
+    let tls_peers = |path: &'static str, expect: Expect, nginx: Goal| {
+        vec![
+            peer("nginx (TLS)", t(NginxTls, path, expect), Some(nginx)),
+            peer("caddy (TLS)", t(CaddyTls, path, expect), None),
+        ]
+    };
+    let h2 = Load::H2(H2 {
         streams: H2_STREAMS,
         more_paths: &[],
     });
@@ -295,10 +317,10 @@ pub fn all() -> Vec<Workload> {
         Workload {
             name: "h2-file-1k-tls",
             about: "a 1 KiB file over HTTP/2 and TLS (ALPN h2), h2load 50 connections × 100 streams",
-            sockserve: t(SockserveFilesTls, "/1k.bin", small),
+            sockserve: t(SockserveTls, "/1k.bin", small),
             peers: h2_peers(true, "/1k.bin", small, Some(Goal::AtLeast(1.2))),
             connections: Some(H2_CONNECTIONS),
-            h2,
+            load: h2,
             ..base.clone()
         },
         Workload {
@@ -307,16 +329,16 @@ pub fn all() -> Vec<Workload> {
             sockserve: t(SockserveFiles, "/1k.bin", small),
             peers: h2_peers(false, "/1k.bin", small, Some(Goal::AtLeast(1.2))),
             connections: Some(H2_CONNECTIONS),
-            h2,
+            load: h2,
             ..base.clone()
         },
         Workload {
             name: "h2-demo-page-tls",
             about: "the demo page and its picture in turn over HTTP/2 and TLS, 50 connections × 100 streams",
-            sockserve: t(SockserveFilesTls, crate::fixtures::DEMO_PAGE, demo),
+            sockserve: t(SockserveTls, crate::fixtures::DEMO_PAGE, demo),
             peers: h2_peers(true, crate::fixtures::DEMO_PAGE, demo, None),
             connections: Some(H2_CONNECTIONS),
-            h2: Some(H2 {
+            load: Load::H2(H2 {
                 streams: H2_STREAMS,
                 more_paths: DEMO_IMAGE,
             }),
@@ -326,11 +348,11 @@ pub fn all() -> Vec<Workload> {
             name: "h2-file-1m-tls",
             about: "a 1 MiB file over HTTP/2 and TLS, bytes/s, 50 connections × 10 streams",
             metric: Metric::Bytes,
-            sockserve: t(SockserveFilesTls, "/1m.bin", large),
+            sockserve: t(SockserveTls, "/1m.bin", large),
             peers: h2_peers(true, "/1m.bin", large, Some(Goal::AtLeast(1.0))),
             connections: Some(H2_CONNECTIONS),
             // Ten 1 MiB responses in flight per connection already fill every window.
-            h2: Some(H2 {
+            load: Load::H2(H2 {
                 streams: 10,
                 more_paths: &[],
             }),
@@ -349,7 +371,7 @@ pub fn all() -> Vec<Workload> {
                 ),
                 peer("h2o", t(H2o, "/1k.bin", small), None),
             ],
-            h2,
+            load: h2,
             ..base.clone()
         },
     ];
@@ -518,6 +540,47 @@ pub fn all() -> Vec<Workload> {
                 None,
             )],
             headers: &["Accept-Encoding: br, gzip"],
+            ..base.clone()
+        },
+        Workload {
+            name: "tls-file-1k",
+            about: "a 1 KiB file over TLS (ECDSA P-256), keep-alive",
+            sockserve: t(SockserveTls, "/1k.bin", small),
+            peers: tls_peers("/1k.bin", small, Goal::AtLeast(1.2)),
+            ..base.clone()
+        },
+        Workload {
+            name: "tls-handshake",
+            about: "full TLS handshakes per second: a new connection per request (a 1 KiB file), no resumption",
+            sockserve: t(SockserveTls, "/1k.bin", small),
+            peers: tls_peers("/1k.bin", small, Goal::AtLeast(1.2)),
+            connections: Some(HANDSHAKE_CLIENTS),
+            load: Load::Handshakes { resume: false },
+            ..base.clone()
+        },
+        Workload {
+            name: "tls-resume",
+            about: "resumed TLS handshakes per second: a new connection per request (a 1 KiB file), each resuming the session",
+            sockserve: t(SockserveTls, "/1k.bin", small),
+            peers: tls_peers("/1k.bin", small, Goal::AtLeast(1.2)),
+            connections: Some(HANDSHAKE_CLIENTS),
+            load: Load::Handshakes { resume: true },
+            ..base.clone()
+        },
+        Workload {
+            name: "tls-file-1m",
+            about: "a 1 MiB file over TLS, keep-alive, in bytes per second",
+            metric: Metric::Bytes,
+            sockserve: t(SockserveTls, "/1m.bin", large),
+            peers: tls_peers("/1m.bin", large, Goal::AtLeast(1.0)),
+            ..base.clone()
+        },
+        Workload {
+            name: "tls-idle-memory",
+            about: "resident memory (all processes) holding 10,000 idle keep-alive TLS connections",
+            metric: Metric::Memory,
+            sockserve: t(SockserveTls, "/1k.bin", small),
+            peers: tls_peers("/1k.bin", small, Goal::AtMost(1.0)),
             ..base.clone()
         },
         Workload {

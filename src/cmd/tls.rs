@@ -9,6 +9,7 @@ use http::{HeaderValue, StatusCode, header};
 use server::{HttpConfig, Request, Response, Server, Service};
 
 use crate::cli::TlsArgs;
+use crate::cmd::acme::{AcmeSetup, Http01};
 use crate::cmd::{CliError, announce, bind_error};
 
 /// The validated TLS flags.
@@ -19,6 +20,8 @@ pub struct TlsSetup {
     hsts: Option<HeaderValue>,
     /// Set for `--tls-self-signed`: printed after the URL.
     fingerprint: Option<String>,
+    /// `--acme`: the managers to run, and the resolver their certificates go into.
+    acme: Option<(AcmeSetup, Arc<tls::Resolver>)>,
 }
 
 /// The TLS flags into a config, reading and checking every certificate and key now, so a bad
@@ -29,10 +32,11 @@ pub fn tls_from_args(args: &TlsArgs) -> Result<Option<TlsSetup>, CliError> {
         return usage("give --tls-cert and --tls-key in pairs, one key for each certificate");
     }
     let files = !args.tls_cert.is_empty();
-    if files && args.tls_self_signed {
-        return usage("--tls-self-signed and --tls-cert exclude each other; give one");
+    let acme = crate::cmd::acme::from_args(args, args.https_port.is_some())?;
+    if (files || acme.is_some()) && args.tls_self_signed {
+        return usage("--tls-self-signed excludes --tls-cert and --acme; give one");
     }
-    if !files && !args.tls_self_signed {
+    if !files && !args.tls_self_signed && acme.is_none() {
         return match (
             args.https_port,
             args.redirect_https,
@@ -41,17 +45,23 @@ pub fn tls_from_args(args: &TlsArgs) -> Result<Option<TlsSetup>, CliError> {
         ) {
             (None, false, None, None) => Ok(None),
             _ => usage(
-                "--https-port, --redirect-https, --hsts and --tls-client-ca need --tls-cert/--tls-key or --tls-self-signed",
+                "--https-port, --redirect-https, --hsts and --tls-client-ca need --tls-cert/--tls-key, --acme or --tls-self-signed",
             ),
         };
     }
-    if args.tls_client_ca.is_some() && !files {
-        return usage("--tls-client-ca needs --tls-cert/--tls-key");
+    if args.tls_client_ca.is_some() && args.tls_self_signed {
+        return usage("--tls-client-ca needs --tls-cert/--tls-key or --acme");
+    }
+    if args.tls_client_ca.is_some() && acme.as_ref().is_some_and(|a| a.validates_in_handshake()) {
+        // The CA's validation handshake carries no client certificate.
+        return usage(
+            "--tls-client-ca refuses the CA's TLS-ALPN-01 handshake: give --https-port so it validates over HTTP-01",
+        );
     }
     if args.redirect_https && args.https_port.is_none() {
         return usage("--redirect-https needs --https-port (plain HTTP stays on -p)");
     }
-    let (config, fingerprint) = if files {
+    let (config, fingerprint, acme) = if files || acme.is_some() {
         let pairs: Vec<(_, _)> = args
             .tls_cert
             .iter()
@@ -59,15 +69,21 @@ pub fn tls_from_args(args: &TlsArgs) -> Result<Option<TlsSetup>, CliError> {
             .zip(args.tls_key.iter().cloned())
             .collect();
         let loaded = tls::load_pairs(&pairs).map_err(|e| CliError::Runtime(e.to_string()))?;
-        let resolver = Arc::new(tls::Resolver::new(loaded));
+        let resolver = tls::Resolver::new(loaded);
+        let resolver = Arc::new(match &acme {
+            Some(acme) => acme.resolver(resolver),
+            None => resolver,
+        });
         let config = tls::server_config_with(resolver.clone(), args.tls_client_ca.as_deref())
             .map_err(|e| CliError::Runtime(e.to_string()))?;
-        reload_on_sighup(resolver, pairs)
-            .map_err(|e| CliError::Runtime(format!("cannot watch for SIGHUP: {e}")))?;
-        (config, None)
+        if files {
+            reload_on_sighup(resolver.clone(), pairs)
+                .map_err(|e| CliError::Runtime(format!("cannot watch for SIGHUP: {e}")))?;
+        }
+        (config, None, acme.map(|a| (a, resolver)))
     } else {
         let made = tls::self_signed().map_err(|e| CliError::Runtime(e.to_string()))?;
-        (made.config, Some(made.fingerprint))
+        (made.config, Some(made.fingerprint), None)
     };
     let hsts = args.hsts.map(|secs| {
         HeaderValue::from_str(&format!("max-age={secs}"))
@@ -79,6 +95,7 @@ pub fn tls_from_args(args: &TlsArgs) -> Result<Option<TlsSetup>, CliError> {
         redirect: args.redirect_https,
         hsts,
         fingerprint,
+        acme,
     }))
 }
 
@@ -156,6 +173,8 @@ fn modified(files: &[(PathBuf, PathBuf)]) -> Vec<Option<std::time::SystemTime>> 
 pub struct Banner {
     urls: Vec<(&'static str, SocketAddr, Option<PathBuf>)>,
     fingerprint: Option<String>,
+    /// What `--acme` does, under the first URL.
+    acme: Option<String>,
 }
 
 impl Banner {
@@ -169,6 +188,11 @@ impl Banner {
                 println!(
                     "Self-signed certificate for localhost, 127.0.0.1 and ::1, SHA-256 fingerprint {fingerprint}"
                 );
+            }
+            if i == 0
+                && let Some(acme) = &self.acme
+            {
+                println!("{acme}");
             }
         }
     }
@@ -191,6 +215,7 @@ pub fn bind<S: Service>(
         return Ok(Banner {
             urls: vec![("http", bound, served.map(Path::to_path_buf))],
             fingerprint: None,
+            acme: None,
         });
     };
     match tls.hsts.clone() {
@@ -232,12 +257,33 @@ fn bind_tls<S: Service>(
     let mut banner = Banner {
         urls: vec![("https", bound, served.map(Path::to_path_buf))],
         fingerprint: tls.fingerprint,
+        acme: tls.acme.as_ref().map(|(acme, _)| acme.banner()),
     };
+    let http01 = tls.acme.as_ref().map(|(acme, _)| acme.challenges());
+    if let Some((acme, resolver)) = tls.acme {
+        acme.spawn(server, resolver);
+    }
     if tls.https_port.is_some() {
         let plain = if tls.redirect {
-            server.http(addr, ToHttps { port: bound.port() }, http)
+            let inner = ToHttps { port: bound.port() };
+            server.http(
+                addr,
+                Http01 {
+                    inner,
+                    answers: http01,
+                },
+                http,
+            )
         } else {
-            server.http(addr, Shared(service), http)
+            let inner = Shared(service);
+            server.http(
+                addr,
+                Http01 {
+                    inner,
+                    answers: http01,
+                },
+                http,
+            )
         };
         banner
             .urls

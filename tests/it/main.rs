@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+#[path = "../../crates/acme/tests/pebble/harness.rs"]
+mod pebble;
 
 mod cgi;
 mod cgi_hardening;
@@ -23,5 +25,7 @@ mod serve;
 mod site;
 mod site_hardening;
 mod tcp;
+mod tls_acme;
+mod tls_files;
 mod tls_serve;
 mod walls;

@@ -210,7 +210,7 @@ impl Server {
                     let tls = tls.clone();
                     let handshakes = handshakes.clone();
                     async move {
-                        let Some(stream) = tls_accept(stream, tls, &handshakes).await else {
+                        let Some(stream) = tls_accept(stream, peer, tls, &handshakes).await else {
                             return;
                         };
                         if stream.is_h2() {
@@ -425,10 +425,10 @@ where
 /// handshaking, all within [`crate::HANDSHAKE_TIMEOUT`]; `None` when it failed or timed out.
 async fn tls_accept(
     stream: TcpStream,
+    peer: SocketAddr,
     config: Arc<rustls::ServerConfig>,
     handshakes: &Semaphore,
 ) -> Option<crate::transport::Tls> {
-    let peer = stream.peer_addr().ok();
     let shake = async {
         let _permit = handshakes.acquire().await.ok()?;
         crate::tls::handshake(stream, config)

@@ -43,6 +43,10 @@ const SEND_CHUNK: usize = 64 * 1024;
 /// Plaintext read per `read_buf` (one TLS record's worth).
 const READ_CHUNK: usize = 16 * 1024;
 
+/// The ALPN protocol of TLS-ALPN-01 (RFC 8737 section 6.2): a CA validating a name, offered
+/// only when the certificate resolver answers it.
+const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
 /// A TLS session over a TCP socket, shared by the connection's two halves.
 pub(crate) struct Tls {
     tcp: TcpStream,
@@ -61,6 +65,18 @@ impl io::Read for Sock<'_> {
 impl io::Write for Sock<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         Ok(rustix::net::send(self.0, buf, SendFlags::NOSIGNAL)?)
+    }
+
+    /// rustls hands over every queued record at once (a 64 KiB piece of a file is four of
+    /// them): one `sendmsg` for all, where the default would make one `send` per record.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let mut control = rustix::net::SendAncillaryBuffer::default();
+        Ok(rustix::net::sendmsg(
+            self.0,
+            bufs,
+            &mut control,
+            SendFlags::NOSIGNAL,
+        )?)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -102,6 +118,13 @@ pub(crate) async fn handshake(tcp: TcpStream, config: Arc<ServerConfig>) -> io::
         }
     }
     flush_session(&tcp, &mut session).await?;
+    if session.alpn_protocol() == Some(ACME_TLS_ALPN) {
+        // RFC 8737 section 3: a TLS-ALPN-01 validation ends with the handshake; no
+        // application data is exchanged on it.
+        session.send_close_notify();
+        let _ = flush_session(&tcp, &mut session).await;
+        return Err(io::Error::other("answered a TLS-ALPN-01 validation"));
+    }
     Ok(Tls {
         tcp,
         session: Mutex::new(session),

@@ -196,6 +196,60 @@ fn sni_picks_exact_then_wildcard_then_first() {
 }
 
 #[test]
+fn acme_names_are_refused_until_issued_then_served_and_files_win() {
+    let d = tmp();
+    let key = KeyPair::generate().expect("key");
+    let file = loads(d.path(), &cert_for(&key, &["f.test"]), &key.serialize_pem()).expect("file");
+    let issued = |names: &[&str]| {
+        let key = KeyPair::generate().expect("key");
+        loads(d.path(), &cert_for(&key, names), &key.serialize_pem())
+            .expect("issued")
+            .key
+    };
+    let answer: ChallengeAnswer = Arc::new(|_| None);
+    let managed = vec![vec!["a.test".to_string()], vec!["f.test".to_string()]];
+    let only_acme = Resolver::new(Vec::new()).with_managed(managed.clone(), answer.clone());
+    assert!(only_acme.answers_tls_alpn01());
+    assert!(only_acme.choose(Some("a.test")).is_none(), "not issued yet");
+    assert!(
+        only_acme.choose(None).is_none(),
+        "no default before an issuance"
+    );
+    let a = issued(&["a.test"]);
+    only_acme.install(0, a.clone());
+    assert!(Arc::ptr_eq(
+        &only_acme.choose(Some("A.TEST")).expect("a"),
+        &a
+    ));
+    assert!(Arc::ptr_eq(&only_acme.choose(None).expect("default"), &a));
+    assert!(
+        only_acme.choose(Some("f.test")).is_none(),
+        "f.test is not issued"
+    );
+    let renewed = issued(&["a.test"]);
+    only_acme.install(0, renewed.clone());
+    assert!(Arc::ptr_eq(
+        &only_acme.choose(Some("a.test")).expect("a"),
+        &renewed
+    ));
+
+    let file_key = file.key.clone();
+    let both = Resolver::new(vec![file]).with_managed(managed, answer);
+    assert!(Arc::ptr_eq(
+        &both.choose(Some("f.test")).expect("file"),
+        &file_key
+    ));
+    assert!(both.choose(Some("a.test")).is_none());
+    assert!(Arc::ptr_eq(
+        &both.choose(Some("x.test")).expect("default"),
+        &file_key
+    ));
+    let config = server_config_with(Arc::new(both), None).expect("config");
+    assert_eq!(config.alpn_protocols.last(), Some(&ACME_TLS_ALPN.to_vec()));
+    assert!(config.alpn_protocols.contains(&b"http/1.1".to_vec()));
+}
+
+#[test]
 fn self_signed_names_the_local_machine_and_resumes() {
     let made = self_signed().expect("self-signed");
     assert_eq!(made.fingerprint.len(), 32 * 3 - 1);

@@ -1,20 +1,16 @@
-//! Pebble, the ACME test CA, started on loopback with its own configuration, and the tiny
-//! challenge responders its validation authority connects to.
+//! Pebble, the ACME test CA, started on loopback with its own configuration (and the DNS
+//! server it asks). Only std, rcgen and serde_json: the server's integration tests
+//! (`tests/it/tls_acme.rs`) include this file too.
+
+#![allow(dead_code)]
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use acme::{ACME_TLS_ALPN_PROTOCOL, Challenges, HTTP01_PATH_PREFIX};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-use rustls::server::{ClientHello, ResolvesServerCert};
-use rustls::sign::CertifiedKey;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 /// How long pebble may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -70,6 +66,8 @@ pub struct Pebble {
     settings: serde_json::Value,
     log: PathBuf,
     listen: SocketAddr,
+    /// Its management interface (`/roots/0`: the root of the certificates it issues).
+    pub management: SocketAddr,
     /// The directory URL to give to `acme::Config`.
     pub directory_url: String,
     /// The CA that signed pebble's own HTTPS certificate, for `Config::extra_ca_pem`.
@@ -114,6 +112,7 @@ impl Pebble {
             settings: pebble,
             log: dir.join("pebble.log"),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            management: SocketAddr::from(([127, 0, 0, 1], 0)),
             directory_url: String::new(),
             ca_pem,
         };
@@ -145,7 +144,8 @@ impl Pebble {
     /// Starts pebble on `self.listen` and `management`; false if it exited before listening.
     fn spawn(&mut self, management: u16) -> bool {
         self.settings["listenAddress"] = self.listen.to_string().into();
-        self.settings["managementListenAddress"] = format!("127.0.0.1:{management}").into();
+        self.management = SocketAddr::from(([127, 0, 0, 1], management));
+        self.settings["managementListenAddress"] = self.management.to_string().into();
         let config = serde_json::json!({ "pebble": self.settings }).to_string();
         std::fs::write(&self.config, config).unwrap();
         let log = std::fs::OpenOptions::new()
@@ -286,96 +286,4 @@ fn write_listener_certificate(ca_pem: &Path, cert_pem: &Path, key_pem: &Path) {
     std::fs::write(cert_pem, cert.pem()).unwrap();
     let mut file = std::fs::File::create(key_pem).unwrap();
     file.write_all(key.serialize_pem().as_bytes()).unwrap();
-}
-
-/// Answers pebble's HTTP-01 requests from `challenges`, as the server's plain port will:
-/// `GET /.well-known/acme-challenge/TOKEN` -> 200 with the key authorization, else 404.
-/// `answered` counts the requests answered with a key authorization.
-pub async fn serve_http01(
-    listener: TcpListener,
-    challenges: Challenges,
-    answered: Arc<AtomicUsize>,
-) {
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let challenges = challenges.clone();
-        let answered = answered.clone();
-        tokio::spawn(async move {
-            let mut head = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
-                match stream.read(&mut buf).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
-            let head = String::from_utf8_lossy(&head);
-            let path = head.split_whitespace().nth(1).unwrap_or("");
-            let answer = path
-                .strip_prefix(HTTP01_PATH_PREFIX)
-                .and_then(|token| challenges.http01(token));
-            let response = match answer {
-                Some(body) => {
-                    answered.fetch_add(1, Ordering::SeqCst);
-                    format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    )
-                }
-                None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    .to_owned(),
-            };
-            let _ = stream.write_all(response.as_bytes()).await;
-            let _ = stream.shutdown().await;
-        });
-    }
-}
-
-/// Picks the TLS-ALPN-01 certificate when the client offers `acme-tls/1`, as the TLS server will.
-#[derive(Debug)]
-struct AlpnResolver(Challenges, Arc<AtomicUsize>);
-
-impl ResolvesServerCert for AlpnResolver {
-    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let acme = hello
-            .alpn()
-            .is_some_and(|mut offered| offered.any(|p| p == ACME_TLS_ALPN_PROTOCOL));
-        if !acme {
-            return None;
-        }
-        let cert = self.0.tls_alpn01(hello.server_name()?)?;
-        self.1.fetch_add(1, Ordering::SeqCst);
-        Some(cert)
-    }
-}
-
-/// Answers pebble's TLS-ALPN-01 handshakes from `challenges` (RFC 8737 section 3: the handshake
-/// completes with the acmeIdentifier certificate, then the connection closes). `answered` counts
-/// the handshakes given that certificate.
-pub async fn serve_tls_alpn01(
-    listener: TcpListener,
-    challenges: Challenges,
-    answered: Arc<AtomicUsize>,
-) {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(AlpnResolver(challenges, answered)));
-    config.alpn_protocols = vec![ACME_TLS_ALPN_PROTOCOL.to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let acceptor = acceptor.clone();
-        tokio::spawn(async move {
-            if let Ok(mut tls) = acceptor.accept(stream).await {
-                let _ = tls.shutdown().await;
-            }
-        });
-    }
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod responders;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use acme::{Challenge, Challenges, Config, Manager, Status};
-use harness::{DOMAIN, Options, Pebble, WWW_DOMAIN, binaries, serve_http01, serve_tls_alpn01};
+use harness::{DOMAIN, Options, Pebble, WWW_DOMAIN, binaries};
+use responders::{serve_http01, serve_tls_alpn01};
 use rustls::sign::CertifiedKey;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
