@@ -545,8 +545,6 @@ fn cache(raw: Spanned<CacheRaw>, ctx: &mut Ctx<'_>) -> Option<HeaderValue> {
     let mut parts: Vec<String> = Vec::new();
     if c.private {
         parts.push("private".into());
-    } else if c.max_age.is_some() {
-        parts.push("public".into());
     }
     if c.no_store {
         parts.push("no-store".into());

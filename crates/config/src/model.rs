@@ -25,7 +25,7 @@ pub struct Config {
 }
 
 /// `[server]`: the global flags' settings. `None` keeps the server's own default.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Server {
     pub threads: Option<usize>,
     pub max_connections: Option<usize>,
@@ -50,6 +50,30 @@ pub struct Server {
     /// RFC 9110 15.5.20, the request reached a server that does not answer for that name) or
     /// 404.
     pub unknown_host: StatusCode,
+}
+
+impl Default for Server {
+    /// What a file without `[server]` gets: the flags' defaults.
+    fn default() -> Self {
+        Server {
+            threads: None,
+            max_connections: None,
+            head_timeout: None,
+            body_timeout: None,
+            idle_timeout: None,
+            write_timeout: None,
+            grace: None,
+            max_body_size: None,
+            max_header_size: None,
+            max_headers: None,
+            max_request_line: None,
+            http2: true,
+            access_log: None,
+            log_format: LogFormat::Common,
+            quiet: false,
+            unknown_host: StatusCode::MISDIRECTED_REQUEST,
+        }
+    }
 }
 
 /// The access log's line format.

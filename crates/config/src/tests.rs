@@ -113,6 +113,14 @@ hosts = ["a..test"]
 }
 
 #[test]
+fn without_a_server_table_the_defaults_hold() {
+    let d = dir();
+    let c = parse(&d, "[[listen]]\naddr = \"127.0.0.1:1\"\n[[site]]\n[[site.route]]\npath = \"/\"\nrespond = {}\n").unwrap();
+    assert!(c.server.http2);
+    assert_eq!(c.server.unknown_host, http::StatusCode::MISDIRECTED_REQUEST);
+}
+
+#[test]
 fn two_unknown_keys_in_one_table_are_both_reported() {
     let d = dir();
     let text = "[[listen]]\naddr = \"127.0.0.1:1\"\nfoo = 1\nbar = 2\n[[site]]\n[[site.route]]\npath = \"/\"\nrespond = {}\n";

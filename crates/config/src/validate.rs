@@ -458,8 +458,12 @@ fn route_path(raw: &Spanned<String>, ctx: &mut Ctx<'_>) -> Option<RoutePath> {
     };
     let bad = if !path.starts_with('/') {
         Some("a route's path starts with `/` (or `=/` for an exact match)")
-    } else if path.contains(['?', '#']) || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        Some("a route's path has no query, fragment, space or control character")
+    } else if path.contains(['?', '#', '"', '<', '>', '\\'])
+        || path.bytes().any(|b| b <= b' ' || b == 0x7f)
+    {
+        Some(
+            "a route's path has no query, fragment, quote, angle bracket, backslash, space or control character",
+        )
     } else if path.split('/').any(|s| s == "." || s == "..") {
         Some("a route's path has no `.` or `..` segment")
     } else if path.contains("//") {
