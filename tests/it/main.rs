@@ -13,6 +13,7 @@ mod client_tls_python;
 mod config_check;
 mod config_flags;
 mod config_run;
+mod config_setups;
 mod core_conn;
 mod files_hardening;
 mod foundation;
