@@ -5,6 +5,7 @@ mod announce;
 pub mod daytime;
 pub mod get;
 pub mod serve;
+pub mod serve_access;
 pub mod serve_cgi;
 pub mod site;
 pub mod tcp;

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod access_auth;
 mod cgi;
 mod cgi_hardening;
 mod cli_flags;

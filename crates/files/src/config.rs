@@ -55,6 +55,12 @@ pub struct Config {
     /// name, except `Vary`, which is merged with the server's. Names [`is_computed`] accepts
     /// must not be among them.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Uploads and changes (`PUT`, `DELETE`, `MKCOL`, the listing's upload form) and their
+    /// limits; `None`, the default: read-only. Whoever turns it on puts authentication in
+    /// front (the CLI refuses it without, unless told the site is public).
+    pub upload: Option<crate::upload::Upload>,
+    /// Whether listings offer their directory as `.tar.gz` and `.zip` (`?download=`).
+    pub archives: bool,
 }
 
 impl Config {
@@ -82,6 +88,8 @@ impl Config {
             cache_control: HeaderValue::from_static("no-cache"),
             cors: false,
             headers: Vec::new(),
+            upload: None,
+            archives: true,
         })
     }
 
