@@ -428,6 +428,9 @@ pub struct ServeArgs {
     /// Most scripts running at once; more wait briefly, then get 503.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub cgi_max: usize,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -540,4 +543,38 @@ pub struct GetArgs {
     /// Seconds to wait for connecting and for each read.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
+}
+
+/// Who may use `serve`, and what they may change.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AccessArgs {
+    /// Require this user and password (HTTP Basic) for every request (repeatable).
+    #[arg(long = "auth", value_name = "USER:PASSWORD")]
+    pub auth: Vec<String>,
+
+    /// Require a user of this password file, as Apache's htpasswd writes it (-B, -m, -s), or
+    /// with argon2 hashes (repeatable).
+    #[arg(long = "auth-file", value_name = "FILE")]
+    pub auth_file: Vec<PathBuf>,
+
+    /// The realm the browser's password prompt shows.
+    #[arg(long = "auth-realm", value_name = "TEXT")]
+    pub auth_realm: Option<String>,
+
+    /// Accept uploads and changes: PUT, DELETE, MKCOL and the listing's upload form (needs
+    /// --auth or --auth-file, or --upload-public).
+    #[arg(long)]
+    pub upload: bool,
+
+    /// Let anyone upload and change files, without a password.
+    #[arg(long)]
+    pub upload_public: bool,
+
+    /// Largest file accepted, in bytes or with K, M or G [default: 1G].
+    #[arg(long, value_name = "SIZE")]
+    pub upload_max: Option<String>,
+
+    /// Most bytes all files under DIR may hold together; uploads past it get 507.
+    #[arg(long, value_name = "SIZE")]
+    pub upload_quota: Option<String>,
 }

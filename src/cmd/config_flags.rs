@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use config::raw::{
-    CacheRaw, CgiRaw, CorsRaw, DemoRaw, FilesRaw, HeadersRaw, ListenRaw, RouteRaw, RulesRaw,
-    ServerRaw, SiteRaw, TlsRaw,
+    AuthRaw, CacheRaw, CgiRaw, CorsRaw, DemoRaw, FilesRaw, HeadersRaw, ListenRaw, RouteRaw,
+    RulesRaw, ServerRaw, SiteRaw, TlsRaw, UploadRaw,
 };
 use serde::Serialize;
 use toml::Spanned;
@@ -263,6 +263,8 @@ fn serve_route(args: &ServeArgs, dir: &Path) -> Result<(RouteRaw, RulesRaw), Cli
         compress: args.no_compress.then_some(false),
         spa: args.spa.as_deref().map(|p| span(p.display().to_string())),
         cgi,
+        upload: upload(args)?,
+        archives: None,
     };
     let mut set = Vec::new();
     for h in &args.headers {
@@ -291,6 +293,7 @@ fn serve_route(args: &ServeArgs, dir: &Path) -> Result<(RouteRaw, RulesRaw), Cli
                 ..CacheRaw::default()
             })
         }),
+        auth: auth(args)?,
         ..RulesRaw::default()
     };
     let route = RouteRaw {
@@ -298,4 +301,40 @@ fn serve_route(args: &ServeArgs, dir: &Path) -> Result<(RouteRaw, RulesRaw), Cli
         ..route("/")
     };
     Ok((route, rules))
+}
+
+/// `--auth`, `--auth-file`, `--auth-realm` as the route's `auth`.
+fn auth(args: &ServeArgs) -> Result<Option<Spanned<AuthRaw>>, CliError> {
+    let a = &args.access;
+    if a.auth.is_empty() && a.auth_file.is_empty() {
+        return Ok(None);
+    }
+    if a.auth_file.len() > 1 {
+        return Err(CliError::Usage(
+            "several --auth-file have no configuration-file form: merge them into one".into(),
+        ));
+    }
+    Ok(Some(span(AuthRaw {
+        realm: a.auth_realm.clone().map(span),
+        htpasswd: a.auth_file.first().map(|p| span(abs(p))),
+        users: a.auth.iter().map(|u| span(u.clone())).collect(),
+    })))
+}
+
+/// `--upload*` as the files' `upload`.
+fn upload(args: &ServeArgs) -> Result<Option<Spanned<UploadRaw>>, CliError> {
+    let a = &args.access;
+    if !a.upload {
+        return Ok(None);
+    }
+    let size = |flag: &str, v: &Option<String>| -> Result<Option<Spanned<u64>>, CliError> {
+        v.as_deref()
+            .map(|t| crate::cmd::serve_access::size(flag, t).map(span))
+            .transpose()
+    };
+    Ok(Some(span(UploadRaw {
+        public: a.upload_public,
+        max_file_size: size("--upload-max", &a.upload_max)?,
+        quota: size("--upload-quota", &a.upload_quota)?,
+    })))
 }

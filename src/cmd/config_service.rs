@@ -40,6 +40,8 @@ struct RouteRt {
 }
 
 struct RulesRt {
+    /// Basic authentication, checked after CORS preflights (which carry no credentials).
+    auth: Option<Arc<auth::Auth>>,
     rules: config::Rules,
     cors: Option<Cors>,
     rate: Option<RateLimiter>,
@@ -120,21 +122,40 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
         // The file service writes Cache-Control itself (on 304s too).
         rules.cache = None;
     }
-    if let Some(auth) = &rules.auth {
-        return Err(format!(
-            "auth (realm {:?}) is not available in this build yet",
-            auth.realm
-        ));
-    }
+    let auth = rules.auth.as_ref().map(auth_for).transpose()?;
     Ok(RouteRt {
         slash,
         handler,
         rules: RulesRt {
+            auth,
             cors: rules.cors.as_ref().map(Cors::new),
             rate: rules.rate.map(RateLimiter::new),
             rules,
         },
     })
+}
+
+/// `auth = { realm, htpasswd, users }` as the checker of the auth crate.
+fn auth_for(a: &config::Auth) -> Result<Arc<auth::Auth>, String> {
+    let mut users = auth::Htpasswd::new();
+    for (user, password) in &a.users {
+        users
+            .add_password(user, password)
+            .map_err(|_| format!("auth user {user:?}: not a user name"))?;
+    }
+    if let Some(path) = &a.htpasswd {
+        let file = auth::Htpasswd::load(path).map_err(|e| match &e {
+            auth::LoadError::Io { source, .. } => format!("{e}: {source}"),
+            auth::LoadError::Line { .. } => e.to_string(),
+        })?;
+        if file.is_empty() {
+            return Err(format!("htpasswd file {}: no users in it", path.display()));
+        }
+        users.merge(file);
+    }
+    auth::Auth::new(Some(&a.realm), users)
+        .map(Arc::new)
+        .map_err(|e| format!("auth realm: {e}"))
 }
 
 fn files_handler(
@@ -153,6 +174,13 @@ fn files_handler(
     cfg.compress = f.compress;
     cfg.spa = f.spa.clone();
     cfg.mount = mount.to_string();
+    cfg.archives = f.archives;
+    cfg.upload = f.upload.map(|u| files::upload::Upload {
+        max_file_size: u
+            .max_file_size
+            .unwrap_or(files::upload::DEFAULT_MAX_FILE_SIZE),
+        quota: u.quota,
+    });
     if let Some(cc) = &rules.cache {
         cfg.cache_control = cc.clone();
     }
@@ -263,6 +291,16 @@ impl RouteRt {
             Some(_) => req.headers().get("origin").cloned(),
             None => None,
         };
+        let user = match &rules.auth {
+            Some(auth) => match auth.check(&req).await {
+                Ok(user) => {
+                    req.extensions.insert(user.clone());
+                    Some(user)
+                }
+                Err(refused) => return refused,
+            },
+            None => None,
+        };
         if let Some(max) = rules.rules.limits.body
             && req.body.len().is_some_and(|n| n > max)
         {
@@ -285,6 +323,9 @@ impl RouteRt {
                 .unwrap_or_else(|_| Response::error(StatusCode::GATEWAY_TIMEOUT)),
             None => call.await,
         };
+        if user.is_some() {
+            r.user = user;
+        }
         if let Some(cors) = &rules.cors {
             cors.apply(origin.as_ref(), &mut r);
         }

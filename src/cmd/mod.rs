@@ -10,6 +10,7 @@ pub mod config_service;
 pub mod daytime;
 pub mod get;
 pub mod serve;
+pub mod serve_access;
 pub mod serve_cgi;
 pub mod site;
 pub mod tcp;

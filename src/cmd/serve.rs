@@ -11,7 +11,9 @@ use http::{HeaderName, HeaderValue};
 use server::{Request, Response, Service};
 
 use crate::cli::{DEFAULT_PORT, HttpArgs, ListenArgs, ServeArgs, TlsArgs};
-use crate::cmd::{CliError, CmdResult, http_config, init_logging, run_server, serve_cgi};
+use crate::cmd::{
+    CliError, CmdResult, http_config, init_logging, run_server, serve_access, serve_cgi,
+};
 
 /// Files, with CGI in front of them for the URL directories that hold scripts.
 struct ServeService {
@@ -37,7 +39,9 @@ pub fn run(args: ServeArgs, listen: ListenArgs, http: HttpArgs, tls: TlsArgs) ->
     let (runtime, http) = http_config(&http)?;
     let tls = crate::cmd::tls::tls_from_args(&tls)?;
     let (dir, port) = target(&args, listen.port)?;
-    let config = files_config(&args, &dir)?;
+    let auth = serve_access::auth_from_args(&args.access)?;
+    let mut config = files_config(&args, &dir)?;
+    config.upload = serve_access::upload_from_args(&args.access, auth.is_some())?;
     let cgi = serve_cgi::cgi_from_args(&args, &config.root)?;
     let root = config.root.clone();
     let service = ServeService {
@@ -46,7 +50,14 @@ pub fn run(args: ServeArgs, listen: ListenArgs, http: HttpArgs, tls: TlsArgs) ->
     };
     let addr = SocketAddr::new(listen.bind, port);
     let mut server = server::Server::new(runtime);
-    crate::cmd::tls::bind(&mut server, addr, tls, service, http, Some(&root))?.print();
+    let banner = match auth {
+        Some(auth) => {
+            let guarded = auth::Guarded::new(auth, service);
+            crate::cmd::tls::bind(&mut server, addr, tls, guarded, http, Some(&root))?
+        }
+        None => crate::cmd::tls::bind(&mut server, addr, tls, service, http, Some(&root))?,
+    };
+    banner.print();
     run_server(server)
 }
 

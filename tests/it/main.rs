@@ -4,12 +4,14 @@
 
 mod harness;
 
+mod access_auth;
 mod cgi;
 mod cgi_hardening;
 mod cli_flags;
 mod cli_tcp;
 mod client;
 mod client_tls_python;
+mod config_access;
 mod config_check;
 mod config_flags;
 mod config_run;

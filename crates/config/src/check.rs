@@ -89,6 +89,7 @@ pub(crate) fn handler(
     raw: &mut RouteRaw,
     path_span: Range<usize>,
     removed: &[String],
+    authenticated: bool,
     ctx: &mut Ctx<'_>,
 ) -> Option<Handler> {
     let mut named: Vec<(&'static str, Range<usize>)> = Vec::new();
@@ -123,7 +124,7 @@ pub(crate) fn handler(
         }
     }
     if let Some(f) = raw.files.take() {
-        return files(f.into_inner(), ctx).map(Handler::Files);
+        return files(f.into_inner(), authenticated, ctx).map(Handler::Files);
     }
     if let Some(c) = raw.cgi.take() {
         let span = c.span();
@@ -198,7 +199,7 @@ fn status(
     }
 }
 
-fn files(raw: FilesRaw, ctx: &mut Ctx<'_>) -> Option<Files> {
+fn files(raw: FilesRaw, authenticated: bool, ctx: &mut Ctx<'_>) -> Option<Files> {
     let root = directory(&raw.root, "files root", ctx);
     let mut index = None;
     if let Some(names) = &raw.index {
@@ -250,7 +251,31 @@ fn files(raw: FilesRaw, ctx: &mut Ctx<'_>) -> Option<Files> {
         }
         _ => None,
     };
+    let upload = raw.upload.and_then(|u| {
+        let span = u.span();
+        let u = u.into_inner();
+        if !authenticated && !u.public {
+            ctx.err(
+                span,
+                "uploads need `auth` on the route (or `public = true` to let anyone change files)",
+            );
+            return None;
+        }
+        let positive = |v: &Option<Spanned<u64>>, name: &str, ctx: &mut Ctx<'_>| match v {
+            Some(n) if *n.get_ref() == 0 => {
+                ctx.err(n.span(), format!("`{name}` must be at least 1 byte"));
+                None
+            }
+            other => Some(other.as_ref().map(|n| *n.get_ref())),
+        };
+        Some(crate::model::Upload {
+            max_file_size: positive(&u.max_file_size, "max-file-size", ctx)?,
+            quota: positive(&u.quota, "quota", ctx)?,
+        })
+    });
     Some(Files {
+        upload,
+        archives: raw.archives.unwrap_or(true),
         root: root?,
         index,
         listing: raw.listing.unwrap_or(true),

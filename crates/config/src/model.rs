@@ -194,6 +194,19 @@ pub struct Files {
     pub spa: Option<PathBuf>,
     /// Scripts under URL directories of the root, as `serve --cgi` runs them.
     pub cgi: Option<Cgi>,
+    /// Uploads and changes; `None`: read-only.
+    pub upload: Option<Upload>,
+    /// Whether listings offer `.tar.gz` and `.zip` downloads.
+    pub archives: bool,
+}
+
+/// `upload = { .. }`.
+#[derive(Debug, Clone, Copy)]
+pub struct Upload {
+    /// Largest file in bytes (413 beyond); `None`: the server's body limit.
+    pub max_file_size: Option<u64>,
+    /// Most bytes under the root together (507 beyond).
+    pub quota: Option<u64>,
 }
 
 /// `cgi = { .. }`.

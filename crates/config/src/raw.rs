@@ -294,6 +294,25 @@ pub struct FilesRaw {
     /// Runs files under these URL directories as CGI scripts, as `serve --cgi` does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cgi: Option<Spanned<CgiRaw>>,
+    /// Uploads and changes (PUT, DELETE, MKCOL, the listing's form), as `serve --upload`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<Spanned<UploadRaw>>,
+    /// Whether listings offer `.tar.gz` and `.zip` downloads of their directory [true].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archives: Option<bool>,
+}
+
+/// `upload = { public, max-file-size, quota }`.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UploadRaw {
+    /// Anyone may change files: required when the route has no `auth`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_file_size: Option<Spanned<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<Spanned<u64>>,
 }
 
 /// `cgi = { .. }`: the scripts of a directory.

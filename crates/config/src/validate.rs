@@ -430,7 +430,13 @@ fn site(
         }
         let route_rules = raw.take_rules();
         let rules = check::rules(route_rules, Some(&rules), ctx);
-        if let Some(handler) = check::handler(&mut raw, path_span.clone(), &removed, ctx) {
+        if let Some(handler) = check::handler(
+            &mut raw,
+            path_span.clone(),
+            &removed,
+            rules.auth.is_some(),
+            ctx,
+        ) {
             out.push((
                 Route {
                     path,

@@ -184,11 +184,33 @@ tr.up td.n a::before{border:0;background:none;opacity:1;width:14px;height:auto;c
 td.s,th.s{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
 td.m{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}\
 footer{margin-top:14px;color:var(--muted);font-size:13px}\
+.act{margin:12px 0 0;font-size:14px}.act a{color:var(--link);margin-right:8px}\
 @media(max-width:600px){td.m,th.m{display:none}}";
 
-/// The listing of the directory at `rel` as an HTML page; `mount` is the URL path the root is
-/// served at (empty for `/`).
-pub fn html(rel: &RelPath, entries: &[Entry], sort: Sort, mount: &str) -> String {
+/// What a listing page offers besides its entries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Actions {
+    /// Links to the directory as `.tar.gz` and `.zip` ([`crate::archive`]).
+    pub download: bool,
+    /// The upload form ([`crate::upload`]).
+    pub upload: bool,
+}
+
+/// The listing of the directory at `rel` as an HTML page.
+pub fn html(rel: &RelPath, entries: &[Entry], sort: Sort) -> String {
+    html_with(rel, entries, sort, Actions::default(), "")
+}
+
+/// [`html`] with the download links and the upload form, as `actions` says. The form posts
+/// `multipart/form-data` to the directory itself; the browser shows the upload's progress.
+/// `mount` is the URL path the root is served at (empty for `/`).
+pub fn html_with(
+    rel: &RelPath,
+    entries: &[Entry],
+    sort: Sort,
+    actions: Actions,
+    mount: &str,
+) -> String {
     let mut out = String::with_capacity(2048 + entries.len() * 160);
     let title = display_path(rel);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -213,9 +235,22 @@ pub fn html(rel: &RelPath, entries: &[Entry], sort: Sort, mount: &str) -> String
         dirs += usize::from(e.is_dir);
         row(&mut out, e);
     }
+    out.push_str("</tbody></table>");
+    if actions.download {
+        out.push_str(
+            "<p class=\"act\">Download this directory: <a href=\"?download=tar.gz\" download>.tar.gz</a> \
+             <a href=\"?download=zip\" download>.zip</a></p>",
+        );
+    }
+    if actions.upload {
+        out.push_str(
+            "<form class=\"act\" method=\"post\" enctype=\"multipart/form-data\">\
+             <input type=\"file\" name=\"file\" multiple required> <button>Upload</button></form>",
+        );
+    }
     let _ = writeln!(
         out,
-        "</tbody></table><footer>{dirs} {}, {} {}</footer></main></body></html>",
+        "<footer>{dirs} {}, {} {}</footer></main></body></html>",
         if dirs == 1 {
             "directory"
         } else {
@@ -415,7 +450,7 @@ mod tests {
             e(b"q?#%.txt", false, 1, 0),
             e(b"caf\xe9", false, 1, 0),
         ];
-        let page = html(&rel, &v, Sort::from_query(None), "");
+        let page = html(&rel, &v, Sort::from_query(None));
         assert!(
             page.contains("href=\"%3Cx%3E%26%22y%22.txt\">&lt;x&gt;&amp;&quot;y&quot;.txt</a>"),
             "{page}"
