@@ -16,6 +16,7 @@ mod config_check;
 mod config_flags;
 mod config_run;
 mod config_setups;
+mod config_tls;
 mod core_conn;
 mod files_hardening;
 mod foundation;
