@@ -301,10 +301,12 @@ impl RouteRt {
             },
             None => None,
         };
-        if let Some(max) = rules.rules.limits.body
-            && req.body.len().is_some_and(|n| n > max)
-        {
-            return Response::error(StatusCode::PAYLOAD_TOO_LARGE);
+        if let Some(max) = rules.rules.limits.body {
+            match req.body.len() {
+                Some(n) if n > max => return Response::error(StatusCode::PAYLOAD_TOO_LARGE),
+                Some(_) => {}
+                None => limit_body(&mut req, max),
+            }
         }
         // Files and the demo site answer as if at `/`; CGI keeps the whole path (its
         // SCRIPT_NAME), redirects and fixed answers read it as it is.
@@ -337,6 +339,23 @@ impl RouteRt {
         }
         r
     }
+}
+
+/// A body of unknown length (chunked) that ends in [`server::BodyError::TooLarge`] once it
+/// passes `max` bytes, so the handler answers `413` as it would for the server's own limit.
+fn limit_body(req: &mut Request, max: u64) {
+    use futures_util::StreamExt;
+    let body = std::mem::replace(&mut req.body, server::Body::empty());
+    let mut seen = 0u64;
+    let limited = body.into_stream().map(move |piece| {
+        let piece = piece?;
+        seen += piece.len() as u64;
+        if seen > max {
+            return Err(server::BodyError::TooLarge);
+        }
+        Ok(piece)
+    });
+    req.body = server::Body::from_stream(limited, None);
 }
 
 /// `301` from `/app` to `/app/` (query kept), as nginx answers a location with a slash.

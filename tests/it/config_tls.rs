@@ -140,6 +140,12 @@ addr = "127.0.0.1:0"
     assert_eq!(r.status, 413);
     let r = request(s.addr, "POST", "/cgi-bin/env.sh", &[], b"0123456789");
     assert_eq!(r.status, 200);
+    // Chunked: the limit is counted as the body arrives.
+    let chunked = s.exchange(
+        b"POST /cgi-bin/env.sh HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n8\r\n01234567\r\n8\r\n89abcdef\r\n0\r\n\r\n",
+    );
+    let text = String::from_utf8_lossy(&chunked);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     let started = std::time::Instant::now();
     assert_eq!(get(s.addr, "/cgi-bin/slow.sh").status, 504);
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
