@@ -35,6 +35,8 @@ struct SiteRt {
 struct RouteRt {
     /// The prefix as written ends with `/`: its bare form (`/app`) is redirected to it.
     slash: bool,
+    /// An exact route (`=/path`): a redirect's `{rest}` is empty.
+    exact: bool,
     handler: HandlerRt,
     rules: RulesRt,
 }
@@ -125,6 +127,7 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
     let auth = rules.auth.as_ref().map(auth_for).transpose()?;
     Ok(RouteRt {
         slash,
+        exact: matches!(r.path, config::RoutePath::Exact(_)),
         handler,
         rules: RulesRt {
             auth,
@@ -236,7 +239,7 @@ impl Service for ConfigService {
 }
 
 impl Sites {
-    async fn dispatch(&self, req: Request) -> Response {
+    async fn dispatch(&self, mut req: Request) -> Response {
         let Some(site) = self
             .hosts
             .find(req.head.host())
@@ -244,6 +247,16 @@ impl Sites {
         else {
             return Response::error(self.unknown_host);
         };
+        // Routes see one spelling of a path (no allocation for the usual one).
+        match config::table::canonical_path(req.path()) {
+            Ok(std::borrow::Cow::Borrowed(_)) => {}
+            Ok(std::borrow::Cow::Owned(path)) => {
+                if let Err(r) = set_path(&mut req, &path) {
+                    return r;
+                }
+            }
+            Err(config::table::BadPath) => return Response::error(StatusCode::BAD_REQUEST),
+        }
         let Some(found) = site.routes.find(req.path()) else {
             return site.page(Response::error(StatusCode::NOT_FOUND));
         };
@@ -318,7 +331,8 @@ impl RouteRt {
         if mounted && let Err(r) = strip(&mut req, prefix_len) {
             return r;
         }
-        let call = self.handler.call(req, prefix_len);
+        let rest_at = if self.exact { usize::MAX } else { prefix_len };
+        let call = self.handler.call(req, rest_at);
         let mut r = match rules.rules.limits.timeout {
             Some(t) => tokio::time::timeout(t, call)
                 .await
@@ -377,22 +391,27 @@ fn slash_redirect(req: &Request) -> Response {
 
 /// Takes the first `prefix_len` bytes (the mount) off the request's path.
 fn strip(req: &mut Request, prefix_len: usize) -> Result<(), Response> {
-    let rest = &req.path()[prefix_len..];
-    let mut target = String::with_capacity(req.head.target.as_str().len());
-    if rest.is_empty() {
-        target.push('/');
-    } else {
-        target.push_str(rest);
-    }
+    let path = req.path();
+    let rest = match &path[prefix_len..] {
+        "" => "/".to_string(),
+        rest => rest.to_string(),
+    };
+    let mount = path[..prefix_len].to_string();
+    set_path(req, &rest)?;
+    req.extensions.insert(Mount(mount));
+    Ok(())
+}
+
+/// Replaces the request's path, keeping its query.
+fn set_path(req: &mut Request, path: &str) -> Result<(), Response> {
+    let mut target = String::with_capacity(path.len() + req.query().map_or(0, |q| q.len() + 1));
+    target.push_str(path);
     if let Some(q) = req.query() {
         target.push('?');
         target.push_str(q);
     }
-    let mount = req.path()[..prefix_len].to_string();
-    let parsed = http1::Target::parse(target.as_bytes(), req.method())
+    req.head.target = http1::Target::parse(target.as_bytes(), req.method())
         .map_err(|_| Response::error(StatusCode::BAD_REQUEST))?;
-    req.head.target = parsed;
-    req.extensions.insert(Mount(mount));
     Ok(())
 }
 
@@ -401,7 +420,8 @@ fn strip(req: &mut Request, prefix_len: usize) -> Result<(), Response> {
 pub struct Mount(pub String);
 
 impl HandlerRt {
-    async fn call(&self, req: Request, prefix_len: usize) -> Response {
+    /// Answers `req`; a redirect's `{rest}` is the path from byte `rest_at` on.
+    async fn call(&self, req: Request, rest_at: usize) -> Response {
         let mount = req.extensions.get::<Mount>().map(|m| m.0.clone());
         let mut r = match self {
             HandlerRt::Files { files, cgi } => match cgi {
@@ -419,7 +439,7 @@ impl HandlerRt {
                     return Box::pin(site.call(req)).await;
                 }
             }
-            HandlerRt::Redirect(to) => redirect(to, &req, prefix_len),
+            HandlerRt::Redirect(to) => redirect(to, &req, rest_at),
             HandlerRt::Respond {
                 status,
                 body,
@@ -452,9 +472,9 @@ impl Service for NotFound {
 
 /// `redirect = { to, status }`, with `{rest}` (the path after the route's prefix) and
 /// `{query}` (the query string without `?`) filled in.
-fn redirect(to: &config::Redirect, req: &Request, prefix_len: usize) -> Response {
+fn redirect(to: &config::Redirect, req: &Request, rest_at: usize) -> Response {
     let path = req.path();
-    let rest = path.get(prefix_len..).unwrap_or("");
+    let rest = path.get(rest_at..).unwrap_or("");
     let rest = rest.strip_prefix('/').unwrap_or(rest);
     let query = req.query().unwrap_or("");
     let target = to.to.replace("{rest}", rest).replace("{query}", query);

@@ -351,6 +351,11 @@ allow = ["10.0.0.0/8"]
     assert_eq!(get(s.addr, "/").status, 403);
     assert_eq!(get(s.addr, "/local/x").text(), "local");
     assert_eq!(get(s.addr, "/local/not-me/").status, 403);
+    // Another spelling of the same path meets the same rule.
+    for other in ["/local/%6eot-me/", "/local//not-me/", "/local/./not-me/x"] {
+        assert_eq!(get(s.addr, other).status, 403, "{other}");
+    }
+    assert_eq!(get(s.addr, "/local/../local/not-me/").status, 400);
 }
 
 #[test]

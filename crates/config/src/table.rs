@@ -1,5 +1,7 @@
 //! Choosing the site for a host and the route for a path, without allocating.
 
+use std::borrow::Cow;
+
 use crate::host::{HostPattern, request_host};
 use crate::model::{RoutePath, Site};
 
@@ -109,11 +111,79 @@ impl Routes {
     }
 }
 
+/// A path with `..` in it, or an encoded `/` or NUL: refused (400) before any route sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadPath;
+
+/// The path routes are matched against: percent-escapes of unreserved characters decoded (RFC
+/// 3986 6.2.2.2: `/%61dmin/` is `/admin/`), repeated slashes merged and `.` segments dropped,
+/// as nginx normalizes before its `location` match. Otherwise a rule on `/admin/` (`allow`,
+/// `auth`) could be passed by spelling the path another way that a handler still resolves to
+/// the same file. A `..` segment, or `%2F`/`%00`, is refused. The usual path, with none of
+/// `%`, `//` or `/.`, is returned as it is, without allocating.
+pub fn canonical_path(path: &str) -> Result<Cow<'_, str>, BadPath> {
+    if !path.contains('%') && !path.contains("//") && !path.contains("/.") {
+        return Ok(Cow::Borrowed(path));
+    }
+    let mut decoded = String::with_capacity(path.len());
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(0 | b'/' | b'\\') => return Err(BadPath),
+                Some(c) if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') => {
+                    decoded.push(char::from(c));
+                    i += 3;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        decoded.push(char::from(b));
+        i += 1;
+    }
+    let mut out = String::with_capacity(decoded.len());
+    for segment in decoded.split('/').skip(1) {
+        match segment {
+            "" | "." => {}
+            ".." => return Err(BadPath),
+            s => {
+                out.push('/');
+                out.push_str(s);
+            }
+        }
+    }
+    if out.is_empty() || decoded.ends_with('/') || decoded.ends_with("/.") {
+        out.push('/');
+    }
+    Ok(Cow::Owned(out))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::model::{Handler, Respond, Route, Rules};
+
+    #[test]
+    fn canonical_paths() {
+        let c = |p: &str| canonical_path(p).map(|c| c.into_owned());
+        assert!(matches!(canonical_path("/admin/x"), Ok(Cow::Borrowed(_))));
+        assert_eq!(c("/%61dmin/x").unwrap(), "/admin/x");
+        assert_eq!(c("//admin//x/").unwrap(), "/admin/x/");
+        assert_eq!(c("/./admin/./x").unwrap(), "/admin/x");
+        assert_eq!(c("/a/.").unwrap(), "/a/");
+        assert_eq!(c("/caf%C3%A9").unwrap(), "/caf%C3%A9");
+        assert_eq!(c("/%").unwrap(), "/%");
+        assert_eq!(c("/a%2").unwrap(), "/a%2");
+        assert!(c("/a/../admin").is_err());
+        assert!(c("/a/%2e%2e/admin").is_err());
+        assert!(c("/a%2Fb").is_err());
+        assert!(c("/a%00").is_err());
+    }
 
     fn site(hosts: &[&str], default: bool, paths: &[&str]) -> Site {
         let routes = paths
