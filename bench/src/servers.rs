@@ -81,6 +81,9 @@ pub enum ServerKind {
     SockserveFiles,
     /// `sockserve serve www --cgi`: scripts under `www/cgi-bin/`.
     SockserveCgi,
+    /// `sockserve --config`: ten sites of five routes each ([`config_file`]), the files of
+    /// `www` served by the last route matched of the default site.
+    SockserveConfig,
     Nginx,
     /// nginx writing a buffered `combined` access log to a file.
     NginxLogged,
@@ -120,7 +123,8 @@ impl ServerKind {
             | ServerKind::SockserveBook
             | ServerKind::SockserveSiteLogged
             | ServerKind::SockserveFiles
-            | ServerKind::SockserveCgi => "sockserve",
+            | ServerKind::SockserveCgi
+            | ServerKind::SockserveConfig => "sockserve",
             ServerKind::Nginx
             | ServerKind::NginxLogged
             | ServerKind::NginxH2Tls
@@ -324,6 +328,49 @@ pub fn start_as(kind: ServerKind, baseline: bool, env: &Env, layout: Layout) -> 
     Ok(running)
 }
 
+/// Sites in the configuration-file workload.
+pub const CONFIG_SITES: usize = 10;
+/// Routes of each of those sites.
+pub const CONFIG_ROUTES: usize = 5;
+
+/// A 10-site, 50-route configuration: nine named sites with wildcards, then the default site
+/// whose `/` serves `www` behind four longer prefixes (and the exact routes and rules a real
+/// site has), so a request walks every host pattern and every prefix before it is answered.
+pub fn config_file(www: &str, port: u16, threads: usize) -> String {
+    let mut out = format!(
+        "[server]\nthreads = {threads}\ngrace = 1\nidle-timeout = {IDLE_SECS}\nquiet = true\n\n[[listen]]\naddr = \"127.0.0.1:{port}\"\n"
+    );
+    for site in 0..CONFIG_SITES {
+        let last = site + 1 == CONFIG_SITES;
+        out.push_str("\n[[site]]\n");
+        if last {
+            out.push_str(
+                "default = true\nheaders = { set = { X-Content-Type-Options = \"nosniff\" } }\n",
+            );
+        } else {
+            out.push_str(&format!(
+                "hosts = [\"site{site}.example.test\", \"*.site{site}.example.test\"]\n"
+            ));
+        }
+        for route in 0..CONFIG_ROUTES {
+            let body = match route {
+                0 => format!("path = \"=/health{route}\"\nrespond = {{ body = \"ok\" }}"),
+                1 => format!("path = \"/old{route}/\"\nredirect = {{ to = \"/new/{{rest}}\" }}"),
+                2 => format!(
+                    "path = \"/api{route}/\"\nrespond = {{ status = 404 }}\ncors = {{ origins = [\"*\"] }}"
+                ),
+                3 => format!("path = \"/static{route}/\"\nfiles = {{ root = \"{www}\" }}"),
+                _ => format!("path = \"/\"\nfiles = {{ root = \"{www}\" }}"),
+            };
+            out.push_str(&format!(
+                "  [[site.route]]\n  {}\n",
+                body.replace('\n', "\n  ")
+            ));
+        }
+    }
+    out
+}
+
 fn slug(kind: ServerKind) -> String {
     format!("{kind:?}").to_ascii_lowercase()
 }
@@ -423,6 +470,12 @@ fn command_line(
                 conf.display().to_string(),
             ];
             (caddy.clone(), args)
+        }
+        ServerKind::SockserveConfig => {
+            let file = run_dir.join("sockserve.toml");
+            fs::write(&file, config_file(&www, port, threads))?;
+            let a = vec!["--config".to_owned(), file.display().to_string()];
+            (sockserve.to_path_buf(), a)
         }
         ServerKind::Nginx | ServerKind::NginxLogged => {
             let log = if kind == ServerKind::NginxLogged {

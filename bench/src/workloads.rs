@@ -425,6 +425,17 @@ pub fn all() -> Vec<Workload> {
             ..base.clone()
         },
         Workload {
+            name: "file-1k-config",
+            about: "`file-1k` through a 10-site, 50-route configuration file vs the same file from `serve`",
+            sockserve: t(SockserveConfig, "/1k.bin", small),
+            peers: vec![peer(
+                "sockserve serve (flags)",
+                t(SockserveFiles, "/1k.bin", small),
+                Some(Goal::AtLeast(0.95)),
+            )],
+            ..base.clone()
+        },
+        Workload {
             name: "file-1m",
             about: "a 1 MiB file, keep-alive, in bytes per second",
             metric: Metric::Bytes,

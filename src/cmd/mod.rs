@@ -3,9 +3,15 @@
 
 pub mod acme;
 mod announce;
+pub mod config_flags;
+mod config_mount;
+mod config_rules;
+pub mod config_run;
+pub mod config_service;
 pub mod daytime;
 pub mod get;
 pub mod serve;
+pub mod serve_access;
 pub mod serve_cgi;
 pub mod site;
 pub mod tcp;

@@ -11,7 +11,9 @@ use http::{HeaderName, HeaderValue};
 use server::{Request, Response, Service};
 
 use crate::cli::{DEFAULT_PORT, HttpArgs, ListenArgs, ServeArgs, TlsArgs};
-use crate::cmd::{CliError, CmdResult, http_config, init_logging, run_server, serve_cgi};
+use crate::cmd::{
+    CliError, CmdResult, http_config, init_logging, run_server, serve_access, serve_cgi,
+};
 
 /// Files, with CGI in front of them for the URL directories that hold scripts.
 struct ServeService {
@@ -37,7 +39,9 @@ pub fn run(args: ServeArgs, listen: ListenArgs, http: HttpArgs, tls: TlsArgs) ->
     let (runtime, http) = http_config(&http)?;
     let tls = crate::cmd::tls::tls_from_args(&tls)?;
     let (dir, port) = target(&args, listen.port)?;
-    let config = files_config(&args, &dir)?;
+    let auth = serve_access::auth_from_args(&args.access)?;
+    let mut config = files_config(&args, &dir)?;
+    config.upload = serve_access::upload_from_args(&args.access, auth.is_some())?;
     let cgi = serve_cgi::cgi_from_args(&args, &config.root)?;
     let root = config.root.clone();
     let service = ServeService {
@@ -46,14 +50,21 @@ pub fn run(args: ServeArgs, listen: ListenArgs, http: HttpArgs, tls: TlsArgs) ->
     };
     let addr = SocketAddr::new(listen.bind, port);
     let mut server = server::Server::new(runtime);
-    crate::cmd::tls::bind(&mut server, addr, tls, service, http, Some(&root))?.print();
+    let banner = match auth {
+        Some(auth) => {
+            let guarded = auth::Guarded::new(auth, service);
+            crate::cmd::tls::bind(&mut server, addr, tls, guarded, http, Some(&root))?
+        }
+        None => crate::cmd::tls::bind(&mut server, addr, tls, service, http, Some(&root))?,
+    };
+    banner.print();
     run_server(server)
 }
 
 /// The directory to serve and the port: a bare number in place of the directory is a port
 /// (`serve 9000`, as python's `http.server` takes it), which `-p` may repeat but not contradict.
 /// `./2024` names a directory called `2024`.
-fn target(args: &ServeArgs, flag_port: Option<u16>) -> Result<(PathBuf, u16), CliError> {
+pub(crate) fn target(args: &ServeArgs, flag_port: Option<u16>) -> Result<(PathBuf, u16), CliError> {
     let bare = args.target.as_deref();
     let port = bare.filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()));
     if let Some(p) = port {

@@ -176,7 +176,6 @@ fn meta_variables_follow_rfc_3875() {
         ("CONTENT_LENGTH", "5".into()),
         ("CONTENT_TYPE", "application/x-www-form-urlencoded".into()),
         ("AUTH_TYPE", "Basic".into()),
-        ("REMOTE_USER", "alice".into()),
         ("REMOTE_ADDR", "127.0.0.1".into()),
         ("SERVER_NAME", "test".into()),
         ("SERVER_PORT", srv.addr.port().to_string()),
@@ -193,6 +192,8 @@ fn meta_variables_follow_rfc_3875() {
     assert!(env["SERVER_SOFTWARE"].starts_with("sockserve/"));
     assert!(env["REMOTE_PORT"].parse::<u16>().is_ok());
     for absent in [
+        // Named by the client, verified by nobody: tests/it/access_auth.rs has the verified case.
+        "REMOTE_USER",
         "HTTP_PROXY",
         "HTTP_AUTHORIZATION",
         "HTTP_CONTENT_TYPE",

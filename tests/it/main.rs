@@ -6,12 +6,19 @@ mod harness;
 #[path = "../../crates/acme/tests/pebble/harness.rs"]
 mod pebble;
 
+mod access_auth;
 mod cgi;
 mod cgi_hardening;
 mod cli_flags;
 mod cli_tcp;
 mod client;
 mod client_tls_python;
+mod config_access;
+mod config_check;
+mod config_flags;
+mod config_run;
+mod config_setups;
+mod config_tls;
 mod core_conn;
 mod files_hardening;
 mod foundation;

@@ -55,6 +55,15 @@ pub struct Config {
     /// name, except `Vary`, which is merged with the server's. Names [`is_computed`] accepts
     /// must not be among them.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The URL path the root is mounted at when a router strips a prefix before the request
+    /// reaches this service (`/files`), so the absolute links of listings keep it; empty at `/`.
+    pub mount: String,
+    /// Uploads and changes (`PUT`, `DELETE`, `MKCOL`, the listing's upload form) and their
+    /// limits; `None`, the default: read-only. Whoever turns it on puts authentication in
+    /// front (the CLI refuses it without, unless told the site is public).
+    pub upload: Option<crate::upload::Upload>,
+    /// Whether listings offer their directory as `.tar.gz` and `.zip` (`?download=`).
+    pub archives: bool,
 }
 
 impl Config {
@@ -82,6 +91,9 @@ impl Config {
             cache_control: HeaderValue::from_static("no-cache"),
             cors: false,
             headers: Vec::new(),
+            mount: String::new(),
+            upload: None,
+            archives: true,
         })
     }
 

@@ -20,6 +20,9 @@ use crate::{Config, Error};
 /// The methods a file accepts, for `Allow`.
 const ALLOW: &str = "GET, HEAD, OPTIONS";
 
+/// The methods accepted when uploads are on.
+const ALLOW_CHANGES: &str = "GET, HEAD, OPTIONS, PUT, DELETE, MKCOL, POST";
+
 thread_local! {
     /// The cache key of the request being answered, built in place: a buffer per thread rather
     /// than an allocation per request.
@@ -106,6 +109,14 @@ impl Files {
             Err(Error::NotFound) => return Plan::Fallback(Error::NotFound),
             Err(e) => return Plan::Ready(error(e)),
         };
+        if rel.slash
+            && self.inner.cfg.listing
+            && self.inner.cfg.archives
+            && let Some(kind) = crate::archive::requested(req.target.query())
+        {
+            let head = req.method == Method::HEAD;
+            return Plan::Ready(crate::archive::response(&self.inner.cfg, &rel, kind, head));
+        }
         let sort = Sort::from_query(req.target.query());
         let json = negotiate::wants_json(req.target.query(), req.headers.get_all("accept"));
         if rel.slash && self.inner.cfg.listing {
@@ -241,12 +252,17 @@ impl Files {
 
     /// `OPTIONS`: what a file allows, and the answer to a CORS preflight when enabled.
     fn options(&self, req: &RequestHead) -> Response {
-        let mut r = Response::new(StatusCode::NO_CONTENT).header(header::ALLOW, ALLOW);
+        let allow = if self.inner.cfg.upload.is_some() {
+            ALLOW_CHANGES
+        } else {
+            ALLOW
+        };
+        let mut r = Response::new(StatusCode::NO_CONTENT).header(header::ALLOW, allow);
         let preflight =
             req.headers.contains("origin") && req.headers.contains("access-control-request-method");
         if self.inner.cfg.cors && preflight {
             r = r
-                .header(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW)
+                .header(header::ACCESS_CONTROL_ALLOW_METHODS, allow)
                 .header(header::ACCESS_CONTROL_MAX_AGE, "86400");
             let asked = req.headers.get("access-control-request-headers").cloned();
             r.headers.append(
@@ -324,6 +340,16 @@ enum Plan {
 /// is boxed: the server keeps the future of every request in flight, and most are hits.
 impl Service for Files {
     fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
+        if let Some(up) = &self.inner.cfg.upload
+            && crate::upload::is_change(req.method())
+        {
+            return Either::Right(Box::pin(async move {
+                let mut r = crate::upload::handle(&self.inner.cfg, up, req).await;
+                self.finish(&mut r);
+                r
+            })
+                as std::pin::Pin<Box<dyn Future<Output = Response> + Send + '_>>);
+        }
         let head = req.head;
         match self.plan(&head) {
             Plan::Finished(r) => Either::Left(std::future::ready(r)),
@@ -331,7 +357,8 @@ impl Service for Files {
                 self.finish(&mut r);
                 Either::Left(std::future::ready(r))
             }
-            pending => Either::Right(Box::pin(async move { self.complete(&head, pending).await })),
+            pending => Either::Right(Box::pin(async move { self.complete(&head, pending).await })
+                as std::pin::Pin<Box<dyn Future<Output = Response> + Send + '_>>),
         }
     }
 }
@@ -371,7 +398,7 @@ fn listing_response(page: bytes::Bytes, json: bool) -> Response {
 
 /// The one place an [`Error`] becomes a response. Bodies are the bare status text: nothing
 /// about the server's files or paths.
-fn error(e: Error) -> Response {
+pub(crate) fn error(e: Error) -> Response {
     if let Error::Io(io) = &e {
         tracing::warn!(error = %io, "file system error");
     }

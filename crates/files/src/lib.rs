@@ -44,8 +44,12 @@
 //! - `query` (re-exported by [`listing`]): what a listing's query string asks for, without I/O.
 //! - [`lookup`]: the blocking part: find what a path names and load it.
 //! - [`respond`]: a representation plus the request's headers give the response.
+//! - [`archive`]: a directory streamed as `.tar.gz` or `.zip`.
+//! - [`upload`]: `PUT`, `DELETE`, `MKCOL` and the upload form, when enabled.
+//! - [`write`]: writing beneath the root: temporary files renamed into place when whole.
 //! - [`handler`]: [`Files`], the service tying them together.
 
+pub mod archive;
 pub mod beneath;
 pub mod cache;
 pub mod compress;
@@ -62,7 +66,9 @@ mod query;
 pub mod range;
 pub mod resolve;
 pub mod respond;
+pub mod upload;
 pub mod watch;
+pub mod write;
 
 pub use config::Config;
 pub use error::Error;

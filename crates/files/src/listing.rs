@@ -184,10 +184,33 @@ tr.up td.n a::before{border:0;background:none;opacity:1;width:14px;height:auto;c
 td.s,th.s{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
 td.m{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}\
 footer{margin-top:14px;color:var(--muted);font-size:13px}\
+.act{margin:12px 0 0;font-size:14px}.act a{color:var(--link);margin-right:8px}\
 @media(max-width:600px){td.m,th.m{display:none}}";
+
+/// What a listing page offers besides its entries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Actions {
+    /// Links to the directory as `.tar.gz` and `.zip` ([`crate::archive`]).
+    pub download: bool,
+    /// The upload form ([`crate::upload`]).
+    pub upload: bool,
+}
 
 /// The listing of the directory at `rel` as an HTML page.
 pub fn html(rel: &RelPath, entries: &[Entry], sort: Sort) -> String {
+    html_with(rel, entries, sort, Actions::default(), "")
+}
+
+/// [`html`] with the download links and the upload form, as `actions` says. The form posts
+/// `multipart/form-data` to the directory itself; the browser shows the upload's progress.
+/// `mount` is the URL path the root is served at (empty for `/`).
+pub fn html_with(
+    rel: &RelPath,
+    entries: &[Entry],
+    sort: Sort,
+    actions: Actions,
+    mount: &str,
+) -> String {
     let mut out = String::with_capacity(2048 + entries.len() * 160);
     let title = display_path(rel);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -198,7 +221,7 @@ pub fn html(rel: &RelPath, entries: &[Entry], sort: Sort) -> String {
     out.push_str("</title><style>");
     out.push_str(STYLE);
     out.push_str("</style></head><body><main><h1>");
-    breadcrumb(&mut out, rel);
+    breadcrumb(&mut out, rel, mount);
     out.push_str("</h1><table><thead><tr>");
     header_cell(&mut out, sort, SortKey::Name, "Name", "");
     header_cell(&mut out, sort, SortKey::Size, "Size", "s");
@@ -212,9 +235,22 @@ pub fn html(rel: &RelPath, entries: &[Entry], sort: Sort) -> String {
         dirs += usize::from(e.is_dir);
         row(&mut out, e);
     }
+    out.push_str("</tbody></table>");
+    if actions.download {
+        out.push_str(
+            "<p class=\"act\">Download this directory: <a href=\"?download=tar.gz\" download>.tar.gz</a> \
+             <a href=\"?download=zip\" download>.zip</a></p>",
+        );
+    }
+    if actions.upload {
+        out.push_str(
+            "<form class=\"act\" method=\"post\" enctype=\"multipart/form-data\">\
+             <input type=\"file\" name=\"file\" multiple required> <button>Upload</button></form>",
+        );
+    }
     let _ = writeln!(
         out,
-        "</tbody></table><footer>{dirs} {}, {} {}</footer></main></body></html>",
+        "<footer>{dirs} {}, {} {}</footer></main></body></html>",
         if dirs == 1 {
             "directory"
         } else {
@@ -240,15 +276,17 @@ fn display_path(rel: &RelPath) -> String {
 }
 
 /// `Index of /a/b/`: the root and every ancestor linked by its absolute path.
-fn breadcrumb(out: &mut String, rel: &RelPath) {
+fn breadcrumb(out: &mut String, rel: &RelPath, mount: &str) {
     let count = rel.segments().count();
     out.push_str("<span class=\"sep\">Index of</span> ");
-    out.push_str(if count == 0 {
-        "<span>/</span>"
+    let mut href_path = format!("{mount}/");
+    if count == 0 {
+        out.push_str("<span>/</span>");
     } else {
-        "<a href=\"/\">/</a>"
-    });
-    let mut href_path = String::from("/");
+        out.push_str("<a href=\"");
+        out.push_str(&href_path);
+        out.push_str("\">/</a>");
+    }
     for (i, seg) in rel.segments().enumerate() {
         href_path.push_str(&href(seg.as_bytes()));
         href_path.push('/');

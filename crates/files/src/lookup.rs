@@ -89,7 +89,11 @@ fn directory(
     let body = Bytes::from(if want.json {
         listing::json(&want.rel, &entries)
     } else {
-        listing::html(&want.rel, &entries, want.sort)
+        let actions = listing::Actions {
+            download: cfg.archives,
+            upload: cfg.upload.is_some(),
+        };
+        listing::html_with(&want.rel, &entries, want.sort, actions, &cfg.mount)
     });
     if id.is_settled(SystemTime::now()) {
         let key = cache::page_key(&want.rel.key(), want.sort, want.json);

@@ -1,6 +1,7 @@
-//! The `Authorization` field: its scheme, and the user-id of Basic credentials (RFC 7617).
-//! Nothing here verifies a password: the user-id is for the access log and CGI's
-//! `REMOTE_USER`.
+//! The `Authorization` field: its scheme, and the decoding of Basic credentials (RFC 7617).
+//! Nothing here verifies a password: that is the auth crate's, which calls [`basic`], the one
+//! Basic decoder in the tree. A user-id reaches the access log and CGI's `REMOTE_USER` only
+//! once verified.
 //!
 //! ```text
 //! credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]   (RFC 9110 11.4)
@@ -18,11 +19,12 @@ pub fn scheme(value: &[u8]) -> Option<&[u8]> {
     is_token(scheme).then_some(scheme)
 }
 
-/// The user-id of `Basic` credentials, `None` unless the value is `Basic` (any case), one or
-/// more spaces and canonical base64 of `user-id:password` where the user-id is non-empty, both
-/// parts are UTF-8 and neither holds a control character (RFC 7617 section 2: "The user-id and
-/// password MUST NOT contain any control characters").
-pub fn basic_user(value: &[u8]) -> Option<String> {
+/// The user-id and password of `Basic` credentials, `None` unless the value is `Basic` (any
+/// case), one or more spaces and canonical base64 of `user-id:password` where the user-id is
+/// non-empty, both parts are UTF-8 and neither holds a control character (RFC 7617 section 2:
+/// "The user-id and password MUST NOT contain any control characters"). The user-id ends at the
+/// first colon; the password may hold more.
+pub fn basic(value: &[u8]) -> Option<(String, String)> {
     let (scheme, token) = split(value);
     if !scheme.eq_ignore_ascii_case(b"basic") {
         return None;
@@ -30,10 +32,15 @@ pub fn basic_user(value: &[u8]) -> Option<String> {
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(token)
         .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, password) = text.split_once(':')?;
+    let mut text = String::from_utf8(decoded).ok()?;
+    let colon = text.find(':')?;
     let clean = |s: &str| !s.chars().any(char::is_control);
-    (!user.is_empty() && clean(user) && clean(password)).then(|| user.to_owned())
+    if colon == 0 || !clean(&text) {
+        return None;
+    }
+    let password = text.split_off(colon + 1);
+    text.truncate(colon);
+    Some((text, password))
 }
 
 /// The scheme and what follows its spaces, both without surrounding whitespace.
@@ -49,7 +56,7 @@ fn split(value: &[u8]) -> (&[u8], &[u8]) {
 mod tests {
     use super::*;
 
-    fn basic(credentials: &str) -> String {
+    fn encode(credentials: &str) -> String {
         format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(credentials)
@@ -57,32 +64,40 @@ mod tests {
     }
 
     fn user(value: &str) -> Option<String> {
-        basic_user(value.as_bytes())
+        basic(value.as_bytes()).map(|(user, _)| user)
     }
 
     #[test]
     fn basic_user_id() {
-        assert_eq!(user(&basic("alice:pw")).as_deref(), Some("alice"));
-        assert_eq!(user(&basic("alice:pw:x")).as_deref(), Some("alice"));
-        assert_eq!(user(&basic("alice:")).as_deref(), Some("alice"));
-        assert_eq!(user(&basic("J\u{f6}rg:pw")).as_deref(), Some("J\u{f6}rg"));
+        assert_eq!(user(&encode("alice:pw")).as_deref(), Some("alice"));
+        assert_eq!(user(&encode("alice:pw:x")).as_deref(), Some("alice"));
+        assert_eq!(user(&encode("alice:")).as_deref(), Some("alice"));
+        assert_eq!(user(&encode("J\u{f6}rg:pw")).as_deref(), Some("J\u{f6}rg"));
         assert_eq!(user("bAsIc   YWxpY2U6cHc=  ").as_deref(), Some("alice"));
         assert_eq!(user("\tBasic YWxpY2U6cHc=").as_deref(), Some("alice"));
     }
 
     #[test]
+    fn basic_password_keeps_its_colons() {
+        let (user, password) = basic(encode("alice:p:w").as_bytes()).expect("decodes");
+        assert_eq!((user.as_str(), password.as_str()), ("alice", "p:w"));
+        let (_, empty) = basic(encode("bob:").as_bytes()).expect("decodes");
+        assert_eq!(empty, "");
+    }
+
+    #[test]
     fn malformed_basic_credentials_name_nobody() {
-        assert_eq!(user(&basic("alice")), None, "no colon");
-        assert_eq!(user(&basic(":pw")), None, "empty user-id");
-        assert_eq!(user(&basic("al\nice:pw")), None, "control in user-id");
-        assert_eq!(user(&basic("al\0ice:pw")), None, "NUL in user-id");
-        assert_eq!(user(&basic("alice:p\x7fw")), None, "control in password");
+        assert_eq!(user(&encode("alice")), None, "no colon");
+        assert_eq!(user(&encode(":pw")), None, "empty user-id");
+        assert_eq!(user(&encode("al\nice:pw")), None, "control in user-id");
+        assert_eq!(user(&encode("al\0ice:pw")), None, "NUL in user-id");
+        assert_eq!(user(&encode("alice:p\x7fw")), None, "control in password");
         assert_eq!(user("Basic !!!"), None);
         assert_eq!(user("Basic YWxpY2U6cHc"), None, "padding missing");
         assert_eq!(user("Basic"), None);
         assert_eq!(user("Bearer YWxpY2U6cHc="), None);
         let latin1 = [b'B', b'a', b's', b'i', b'c', b' ', b'6', b'T', b'p', b'4'];
-        assert_eq!(basic_user(&latin1), None, "0xe9 0x3a 0x78 is not UTF-8");
+        assert_eq!(basic(&latin1), None, "0xe9 0x3a 0x78 is not UTF-8");
     }
 
     #[test]

@@ -91,6 +91,9 @@ pub struct Entry<'a> {
     pub peer: SocketAddr,
     /// The request, as [`AccessLog::note`] took it; `None` when it did not parse.
     pub request: Option<&'a Noted>,
+    /// The user the service verified ([`crate::Response::user`]); never one merely named by
+    /// the request's `Authorization` field.
+    pub user: Option<&'a str>,
     /// The status sent.
     pub status: u16,
     /// Body bytes actually sent: a response cut short counts what left, not what was meant.
@@ -106,8 +109,6 @@ pub struct Noted {
     method: http1::Method,
     target: String,
     version: Version,
-    /// The user named in `Authorization: Basic`.
-    user: Option<String>,
     host: Option<Vec<u8>>,
     referer: Option<Vec<u8>>,
     user_agent: Option<Vec<u8>>,
@@ -166,7 +167,6 @@ impl AccessLog {
             method: head.method.clone(),
             target: head.target.as_str().to_owned(),
             version: head.version,
-            user: basic_auth_user(head),
             host: (self.format == Format::Json)
                 .then(|| head.host().map(|h| h.as_bytes().to_vec()))
                 .flatten(),
@@ -263,8 +263,9 @@ impl AccessLog {
     /// `127.0.0.1 - user [time] "GET / HTTP/1.1" 200 153 ["referer" "agent"] 0.000087`
     fn clf_line(&self, out: &mut Vec<u8>, e: &Entry<'_>, now: SystemTime) {
         let _ = write!(out, "{} - ", e.peer.ip());
-        match e.request.and_then(|r| r.user.as_deref()) {
-            Some(user) => escape_clf(out, user.as_bytes()),
+        match e.user {
+            // A space would split the line's user field.
+            Some(user) => escape_clf(out, user.replace(' ', "_").as_bytes()),
             None => out.push(b'-'),
         }
         out.extend_from_slice(b" [");
@@ -391,7 +392,7 @@ fn json_line(out: &mut Vec<u8>, e: &Entry<'_>, now: SystemTime) {
     out.extend_from_slice(b"{\"timestamp\":\"");
     rfc3339_time(out, now);
     let _ = write!(out, "\",\"client\":\"{}\",\"user\":", e.peer.ip());
-    json_opt(out, r.and_then(|r| r.user.as_deref()).map(str::as_bytes));
+    json_opt(out, e.user.map(str::as_bytes));
     out.extend_from_slice(b",\"method\":");
     json_opt(out, r.map(|r| r.method.as_str().as_bytes()));
     out.extend_from_slice(b",\"target\":");
@@ -454,13 +455,6 @@ fn rfc3339_time(out: &mut Vec<u8>, now: SystemTime) {
     );
 }
 
-/// The user name of `Authorization: Basic`, for the access log (not verified: logging only).
-fn basic_auth_user(head: &RequestHead) -> Option<String> {
-    let user = semantics::auth::basic_user(head.headers.get("authorization")?.as_bytes())?;
-    // A space would split the log's user field; the control bytes are already refused.
-    Some(user.replace(' ', "_"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,11 +492,23 @@ mod tests {
     }
 
     fn line(format: Format, request: Option<&RequestHead>, status: u16, bytes: u64) -> String {
+        line_as(format, request, request.map(|_| "bob"), status, bytes)
+    }
+
+    /// A line for a request whose user the service verified as `user`.
+    fn line_as(
+        format: Format,
+        request: Option<&RequestHead>,
+        user: Option<&str>,
+        status: u16,
+        bytes: u64,
+    ) -> String {
         let log = AccessLog::to_writer(io::sink()).with_format(format);
         let noted = request.map(|h| log.note(h));
         let e = Entry {
             peer: "127.0.0.1:5000".parse().expect("addr"),
             request: noted.as_ref(),
+            user,
             status,
             bytes,
             elapsed: Duration::from_micros(1_000_087),
@@ -524,6 +530,16 @@ mod tests {
             line(Format::Common, Some(&head(FULL)), 200, 153),
             "127.0.0.1 - bob [10/Oct/2000:13:55:36 +0000] \"GET /a?b HTTP/1.1\" 200 153 1.000087\n"
         );
+    }
+
+    #[test]
+    fn the_authorization_field_alone_names_nobody() {
+        let text = line_as(Format::Common, Some(&head(FULL)), None, 401, 0);
+        assert!(text.starts_with("127.0.0.1 - - ["), "{text}");
+        let json = line_as(Format::Json, Some(&head(FULL)), None, 401, 0);
+        assert!(json.contains("\"user\":null"), "{json}");
+        let spaced = line_as(Format::Common, Some(&head(FULL)), Some("a b"), 200, 0);
+        assert!(spaced.starts_with("127.0.0.1 - a_b ["), "{spaced}");
     }
 
     #[test]
@@ -592,6 +608,7 @@ mod tests {
         Entry {
             peer: "127.0.0.1:5000".parse().expect("addr"),
             request: Some(noted),
+            user: None,
             status: 200,
             bytes: 1,
             elapsed: Duration::ZERO,

@@ -22,6 +22,7 @@ use tokio::time::{Instant, Sleep};
 use crate::access_log::{Entry, Noted};
 use crate::body::{ReadSide, Returned};
 use crate::config::MAX_DRAIN;
+use crate::request::RemoteUser;
 use crate::transport::Transport;
 use crate::write::{FLUSH_THRESHOLD, Writer};
 use crate::{Body, ConnInfo, HttpConfig, Request, Response, ResponseBody, Service, Shutdown};
@@ -272,10 +273,11 @@ impl<S: Service> Conn<'_, S> {
             response = Response::error(e.status());
         }
         let status = response.status;
+        let user = response.user.take();
         let (sent, next) = self.write_response(response).await;
         if let Some(noted) = &noted {
             self.log(
-                Some(noted),
+                Some((noted, user.as_ref())),
                 status,
                 sent,
                 started.map_or_else(Instant::now, Instant::from_std),
@@ -393,6 +395,7 @@ impl<S: Service> Conn<'_, S> {
             headers,
             rendered,
             body,
+            ..
         } = response;
         if let ResponseBody::Raw(stream) = body {
             self.proto.respond_raw();
@@ -465,7 +468,13 @@ impl<S: Service> Conn<'_, S> {
         }
     }
 
-    fn log(&self, request: Option<&Noted>, status: StatusCode, bytes: u64, started: Instant) {
+    fn log(
+        &self,
+        request: Option<(&Noted, Option<&RemoteUser>)>,
+        status: StatusCode,
+        bytes: u64,
+        started: Instant,
+    ) {
         log_entry(self.config, self.info.peer, request, status, bytes, started);
     }
 
@@ -498,11 +507,11 @@ impl<S: Service> Conn<'_, S> {
 }
 
 /// The one place an access-log line is made, for HTTP/1.1 and HTTP/2 alike; `request` is
-/// `None` for a request that did not parse.
+/// `None` for a request that did not parse, and names the user the service verified, if any.
 pub(crate) fn log_entry(
     config: &HttpConfig,
     peer: SocketAddr,
-    request: Option<&Noted>,
+    request: Option<(&Noted, Option<&RemoteUser>)>,
     status: StatusCode,
     bytes: u64,
     started: Instant,
@@ -512,7 +521,8 @@ pub(crate) fn log_entry(
     };
     log.log(&Entry {
         peer,
-        request,
+        request: request.map(|(noted, _)| noted),
+        user: request.and_then(|(_, user)| user).map(RemoteUser::name),
         status: status.as_u16(),
         bytes,
         elapsed: started.elapsed(),

@@ -39,7 +39,7 @@ mod write;
 pub use access_log::AccessLog;
 pub use body::{Body, BodyError};
 pub use config::{HttpConfig, RuntimeConfig};
-pub use request::{ConnInfo, PseudoHeaders, Request, TlsInfo};
+pub use request::{ConnInfo, PseudoHeaders, RemoteUser, Request, TlsInfo};
 pub use response::{BoxStream, FileRegion, Response, ResponseBody};
 pub use runtime::{Server, Shutdown, ShutdownHandle};
 pub use rustls;

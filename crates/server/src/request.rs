@@ -117,6 +117,26 @@ impl Request {
     }
 }
 
+/// The user a layer above the server verified (HTTP Basic against a password file), put in
+/// [`Request::extensions`] for the handler (CGI's `REMOTE_USER`) and in [`crate::Response::user`]
+/// for the access log. Nothing takes a user name from the `Authorization` field unverified.
+///
+/// One thin pointer, so that carrying it costs a [`crate::Response`] eight bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteUser(Arc<String>);
+
+impl RemoteUser {
+    /// A verified user called `name`.
+    pub fn new(name: impl Into<String>) -> RemoteUser {
+        RemoteUser(Arc::new(name.into()))
+    }
+
+    /// The user name.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The pseudo-header fields of an HTTP/2 request (RFC 9113 8.3.1), exactly as received. The
 /// HTTP/2 driver puts them in [`Request::extensions`]; the head holds what they mean (method,
 /// target, `Host`), so only a page that shows the request as sent (`/echo`) needs them.

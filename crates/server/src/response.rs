@@ -90,6 +90,9 @@ pub struct Response {
     pub rendered: Option<RenderedFields>,
     /// The body.
     pub body: ResponseBody,
+    /// The user the service verified for this request, which the access log shows; `None`
+    /// when nobody was (the `Authorization` field alone names nobody).
+    pub user: Option<crate::RemoteUser>,
 }
 
 impl Response {
@@ -101,6 +104,7 @@ impl Response {
             headers: Headers::new(),
             rendered: None,
             body: ResponseBody::Empty,
+            user: None,
         }
     }
 

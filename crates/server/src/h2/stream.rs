@@ -66,7 +66,7 @@ pub(super) async fn serve<S: Service>(
     let peer = info.peer;
     let mut request = Request::new(head, body, info);
     request.extensions.insert(pseudo_headers(&parts));
-    let response = if asterisk {
+    let mut response = if asterisk {
         drop(request);
         service.options_asterisk()
     } else {
@@ -98,19 +98,21 @@ pub(super) async fn serve<S: Service>(
         }
     }
     let status = response.status;
+    let user = response.user.take();
     let Some(sent) = send_response(&mut respond, response, head_request, config).await else {
         // Reset while the handler ran, seen by the handler first (its body read failed).
         log_cancelled(config, peer, noted.as_ref(), started);
         return Outcome::Cancelled;
     };
-    crate::conn::log_entry(config, peer, noted.as_ref(), status, sent, started);
+    let request = noted.as_ref().map(|noted| (noted, user.as_ref()));
+    crate::conn::log_entry(config, peer, request, status, sent, started);
     Outcome::Served
 }
 
 /// Logs a stream the client cancelled before its response, as nginx does: status 499.
 fn log_cancelled(config: &HttpConfig, peer: SocketAddr, noted: Option<&Noted>, started: Instant) {
     if let Ok(status) = StatusCode::from_u16(CLIENT_CLOSED) {
-        crate::conn::log_entry(config, peer, noted, status, 0, started);
+        crate::conn::log_entry(config, peer, noted.map(|n| (n, None)), status, 0, started);
     }
 }
 

@@ -1,0 +1,487 @@
+//! A configuration's sites and routes as one [`Service`]: the site by `Host`, the route by
+//! path (exact, then the longest prefix), the route's rules, then its handler.
+//!
+//! Choosing a site and a route compares slices: no allocation. A route mounted under a prefix
+//! (`/static/` serving a directory) gets the request with the prefix taken off, which builds
+//! a new target (one allocation, on mounted routes only); absolute `Location`s it answers are
+//! given the prefix back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use server::{Request, Response, ResponseBody, Service};
+
+use crate::cmd::config_rules::{self, Cors, RateLimiter};
+
+/// What a configuration runs: built from a [`config::Config`] by [`build`], swapped whole on
+/// reload.
+pub struct Sites {
+    hosts: config::table::Hosts,
+    sites: Vec<SiteRt>,
+    unknown_host: StatusCode,
+}
+
+struct SiteRt {
+    routes: config::table::Routes,
+    handlers: Vec<RouteRt>,
+    /// Error pages by status, read once.
+    errors: HashMap<u16, Bytes>,
+}
+
+struct RouteRt {
+    /// The prefix as written ends with `/`: its bare form (`/app`) is redirected to it.
+    slash: bool,
+    /// An exact route (`=/path`): a redirect's `{rest}` is empty.
+    exact: bool,
+    handler: HandlerRt,
+    rules: RulesRt,
+}
+
+struct RulesRt {
+    /// Basic authentication, checked after CORS preflights (which carry no credentials).
+    auth: Option<Arc<auth::Auth>>,
+    rules: config::Rules,
+    cors: Option<Cors>,
+    rate: Option<RateLimiter>,
+}
+
+enum HandlerRt {
+    Files {
+        files: files::Files,
+        cgi: Option<cgi::Cgi>,
+    },
+    Cgi(cgi::Cgi),
+    Demo(app::Layered),
+    Redirect(config::Redirect),
+    Respond {
+        status: StatusCode,
+        body: Bytes,
+        content_type: HeaderValue,
+    },
+}
+
+/// Builds the running form of `config`: opens the demo databases, reads the error pages,
+/// finds the CGI interpreters. Nothing is bound; a reload calls it and swaps the result in.
+pub fn build(config: &config::Config) -> Result<Sites, String> {
+    let mut sites = Vec::new();
+    for site in &config.sites {
+        let mut errors = HashMap::new();
+        for (status, path) in &site.errors {
+            let page =
+                std::fs::read(path).map_err(|e| format!("error page {}: {e}", path.display()))?;
+            errors.insert(*status, Bytes::from(page));
+        }
+        let handlers = site
+            .routes
+            .iter()
+            .map(route)
+            .collect::<Result<Vec<_>, String>>()?;
+        sites.push(SiteRt {
+            routes: config::table::Routes::new(site),
+            handlers,
+            errors,
+        });
+    }
+    Ok(Sites {
+        hosts: config::table::Hosts::new(&config.sites),
+        sites,
+        unknown_host: config.server.unknown_host,
+    })
+}
+
+fn route(r: &config::Route) -> Result<RouteRt, String> {
+    let (slash, mount) = match &r.path {
+        config::RoutePath::Prefix(p) => (p.len() > 1 && p.ends_with('/'), p.trim_end_matches('/')),
+        config::RoutePath::Exact(_) => (false, ""),
+    };
+    let handler = match &r.handler {
+        config::Handler::Files(f) => files_handler(f, &r.rules, mount)?,
+        config::Handler::Cgi(c) => {
+            let mut cfg = cgi_config(c, c.root.clone())?;
+            cfg.script_dirs.clear();
+            let url = if mount.is_empty() { "/" } else { mount };
+            cfg.aliases.push((url.to_string(), c.root.clone()));
+            HandlerRt::Cgi(cgi::Cgi::new(cfg))
+        }
+        config::Handler::Demo(d) => {
+            let store = app::guestbook::store::Store::open(&d.db)
+                .map_err(|e| format!("demo database {}: {e}", d.db.display()))?;
+            HandlerRt::Demo(app::layered(app::router(app::Site { store })))
+        }
+        config::Handler::Redirect(r) => HandlerRt::Redirect(r.clone()),
+        config::Handler::Respond(r) => HandlerRt::Respond {
+            status: r.status,
+            body: Bytes::from(r.body.clone()),
+            content_type: r.content_type.clone(),
+        },
+    };
+    let mut rules = r.rules.clone();
+    if matches!(handler, HandlerRt::Files { .. }) {
+        // The file service writes Cache-Control itself (on 304s too).
+        rules.cache = None;
+    }
+    let auth = rules.auth.as_ref().map(auth_for).transpose()?;
+    Ok(RouteRt {
+        slash,
+        exact: matches!(r.path, config::RoutePath::Exact(_)),
+        handler,
+        rules: RulesRt {
+            auth,
+            cors: rules.cors.as_ref().map(Cors::new),
+            rate: rules.rate.map(RateLimiter::new),
+            rules,
+        },
+    })
+}
+
+/// `auth = { realm, htpasswd, users }` as the checker of the auth crate.
+fn auth_for(a: &config::Auth) -> Result<Arc<auth::Auth>, String> {
+    let mut users = auth::Htpasswd::new();
+    for (user, password) in &a.users {
+        users
+            .add_password(user, password)
+            .map_err(|_| format!("auth user {user:?}: not a user name"))?;
+    }
+    if let Some(path) = &a.htpasswd {
+        let file = auth::Htpasswd::load(path).map_err(|e| match &e {
+            auth::LoadError::Io { source, .. } => format!("{e}: {source}"),
+            auth::LoadError::Line { .. } => e.to_string(),
+        })?;
+        if file.is_empty() {
+            return Err(format!("htpasswd file {}: no users in it", path.display()));
+        }
+        users.merge(file);
+    }
+    auth::Auth::new(Some(&a.realm), users)
+        .map(Arc::new)
+        .map_err(|e| format!("auth realm: {e}"))
+}
+
+fn files_handler(
+    f: &config::Files,
+    rules: &config::Rules,
+    mount: &str,
+) -> Result<HandlerRt, String> {
+    let mut cfg = files::Config::new(&f.root)
+        .map_err(|e| format!("cannot serve {}: {e}", f.root.display()))?;
+    if let Some(index) = &f.index {
+        cfg.index = index.clone();
+    }
+    cfg.listing = f.listing;
+    cfg.hidden = f.hidden;
+    cfg.follow_symlinks = f.follow_symlinks;
+    cfg.compress = f.compress;
+    cfg.spa = f.spa.clone();
+    cfg.mount = mount.to_string();
+    cfg.archives = f.archives;
+    cfg.upload = f.upload.map(|u| files::upload::Upload {
+        max_file_size: u
+            .max_file_size
+            .unwrap_or(files::upload::DEFAULT_MAX_FILE_SIZE),
+        quota: u.quota,
+    });
+    if let Some(cc) = &rules.cache {
+        cfg.cache_control = cc.clone();
+    }
+    let cgi = match &f.cgi {
+        Some(c) => {
+            let mut cc = cgi_config(c, cfg.root.clone())?;
+            for d in &c.dirs {
+                cc.script_dirs.push(d.clone());
+            }
+            Some(cgi::Cgi::new(cc))
+        }
+        None => None,
+    };
+    Ok(HandlerRt::Files {
+        files: files::Files::new(cfg),
+        cgi,
+    })
+}
+
+fn cgi_config(c: &config::Cgi, root: std::path::PathBuf) -> Result<cgi::CgiConfig, String> {
+    let root = std::fs::canonicalize(&root).unwrap_or(root);
+    let mut cfg = cgi::CgiConfig::new(root);
+    cfg.timeout = c.timeout;
+    cfg.max_scripts = c.max;
+    cfg.env = c.env.clone();
+    for (ext, program) in &c.ext {
+        let found = crate::cmd::serve_cgi::resolve_program(program, cfg.script_path())
+            .ok_or_else(|| format!("cgi ext {ext}: program {program:?} not found"))?;
+        cfg.interpreters.push((ext.clone(), found));
+    }
+    Ok(cfg)
+}
+
+/// One listener's service: the shared, swappable sites, and the listener's own `HSTS`.
+pub struct ConfigService {
+    pub sites: Arc<ArcSwap<Sites>>,
+    pub hsts: Option<HeaderValue>,
+}
+
+impl Service for ConfigService {
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
+        // A request in flight keeps the sites it started with, whatever a reload swaps in.
+        let sites = self.sites.load_full();
+        let hsts = self.hsts.clone().filter(|_| req.conn.is_tls());
+        async move {
+            let mut r = sites.dispatch(req).await;
+            if let Some(v) = hsts {
+                r.headers.insert(header::STRICT_TRANSPORT_SECURITY, v);
+            }
+            r
+        }
+    }
+}
+
+impl Sites {
+    async fn dispatch(&self, mut req: Request) -> Response {
+        let Some(site) = self
+            .hosts
+            .find(req.head.host())
+            .and_then(|i| self.sites.get(i))
+        else {
+            return Response::error(self.unknown_host);
+        };
+        // Routes see one spelling of a path (no allocation for the usual one).
+        match config::table::canonical_path(req.path()) {
+            Ok(std::borrow::Cow::Borrowed(_)) => {}
+            Ok(std::borrow::Cow::Owned(path)) => {
+                if let Err(r) = set_path(&mut req, &path) {
+                    return r;
+                }
+            }
+            Err(config::table::BadPath) => return Response::error(StatusCode::BAD_REQUEST),
+        }
+        let Some(found) = site.routes.find(req.path()) else {
+            return site.page(Response::error(StatusCode::NOT_FOUND));
+        };
+        let Some(route) = site.handlers.get(found.route) else {
+            return Response::error(StatusCode::NOT_FOUND);
+        };
+        let r = route.serve(req, found.prefix_len).await;
+        site.page(r)
+    }
+}
+
+impl SiteRt {
+    /// The site's page for an error status, in place of the plain body.
+    fn page(&self, mut r: Response) -> Response {
+        if !(r.status.is_client_error() || r.status.is_server_error()) {
+            return r;
+        }
+        if let Some(page) = self.errors.get(&r.status.as_u16()) {
+            r.headers.remove("content-type");
+            r.headers.remove("content-encoding");
+            r.headers.append(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            r.body = ResponseBody::Full(page.clone());
+        }
+        r
+    }
+}
+
+impl RouteRt {
+    async fn serve(&self, mut req: Request, prefix_len: usize) -> Response {
+        let rules = &self.rules;
+        let peer = req.conn.peer.ip();
+        if !config_rules::permitted(&rules.rules.allow, &rules.rules.deny, peer) {
+            return Response::error(StatusCode::FORBIDDEN);
+        }
+        if let Some(rate) = &rules.rate
+            && let Err(wait) = rate.take(peer, Instant::now())
+        {
+            return config_rules::too_many(wait);
+        }
+        let origin = match &rules.cors {
+            Some(cors) if Cors::is_preflight(&req) => return cors.preflight(&req),
+            Some(_) => req.headers().get("origin").cloned(),
+            None => None,
+        };
+        let user = match &rules.auth {
+            Some(auth) => match auth.check(&req).await {
+                Ok(user) => {
+                    req.extensions.insert(user.clone());
+                    Some(user)
+                }
+                Err(refused) => return refused,
+            },
+            None => None,
+        };
+        if let Some(max) = rules.rules.limits.body {
+            match req.body.len() {
+                Some(n) if n > max => return Response::error(StatusCode::PAYLOAD_TOO_LARGE),
+                Some(_) => {}
+                None => limit_body(&mut req, max),
+            }
+        }
+        // Files and the demo site answer as if at `/`; CGI keeps the whole path (its
+        // SCRIPT_NAME), redirects and fixed answers read it as it is.
+        let mounted =
+            prefix_len > 0 && matches!(self.handler, HandlerRt::Files { .. } | HandlerRt::Demo(_));
+        if mounted && self.slash && req.path().len() == prefix_len {
+            return slash_redirect(&req);
+        }
+        if mounted && let Err(r) = strip(&mut req, prefix_len) {
+            return r;
+        }
+        let rest_at = if self.exact { usize::MAX } else { prefix_len };
+        let call = self.handler.call(req, rest_at);
+        let mut r = match rules.rules.limits.timeout {
+            Some(t) => tokio::time::timeout(t, call)
+                .await
+                .unwrap_or_else(|_| Response::error(StatusCode::GATEWAY_TIMEOUT)),
+            None => call.await,
+        };
+        if user.is_some() {
+            r.user = user;
+        }
+        if let Some(cors) = &rules.cors {
+            cors.apply(origin.as_ref(), &mut r);
+        }
+        if let Some(cc) = &rules.rules.cache {
+            r.headers.insert(header::CACHE_CONTROL, cc.clone());
+        }
+        if !rules.rules.headers.is_empty() {
+            config_rules::apply_headers(&rules.rules.headers, &mut r);
+        }
+        r
+    }
+}
+
+/// A body of unknown length (chunked) that ends in [`server::BodyError::TooLarge`] once it
+/// passes `max` bytes, so the handler answers `413` as it would for the server's own limit.
+fn limit_body(req: &mut Request, max: u64) {
+    use futures_util::StreamExt;
+    let body = std::mem::replace(&mut req.body, server::Body::empty());
+    let mut seen = 0u64;
+    let limited = body.into_stream().map(move |piece| {
+        let piece = piece?;
+        seen += piece.len() as u64;
+        if seen > max {
+            return Err(server::BodyError::TooLarge);
+        }
+        Ok(piece)
+    });
+    req.body = server::Body::from_stream(limited, None);
+}
+
+/// `301` from `/app` to `/app/` (query kept), as nginx answers a location with a slash.
+fn slash_redirect(req: &Request) -> Response {
+    let mut to = String::with_capacity(req.path().len() + 1);
+    to.push_str(req.path());
+    to.push('/');
+    if let Some(q) = req.query() {
+        to.push('?');
+        to.push_str(q);
+    }
+    let mut r = Response::new(StatusCode::MOVED_PERMANENTLY);
+    match HeaderValue::from_str(&to) {
+        Ok(v) => r.headers.insert(header::LOCATION, v),
+        Err(_) => return Response::error(StatusCode::BAD_REQUEST),
+    }
+    r
+}
+
+/// Takes the first `prefix_len` bytes (the mount) off the request's path.
+fn strip(req: &mut Request, prefix_len: usize) -> Result<(), Response> {
+    let path = req.path();
+    let rest = match &path[prefix_len..] {
+        "" => "/".to_string(),
+        rest => rest.to_string(),
+    };
+    let mount = path[..prefix_len].to_string();
+    set_path(req, &rest)?;
+    req.extensions.insert(Mount(mount));
+    Ok(())
+}
+
+/// Replaces the request's path, keeping its query.
+fn set_path(req: &mut Request, path: &str) -> Result<(), Response> {
+    let mut target = String::with_capacity(path.len() + req.query().map_or(0, |q| q.len() + 1));
+    target.push_str(path);
+    if let Some(q) = req.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    req.head.target = http1::Target::parse(target.as_bytes(), req.method())
+        .map_err(|_| Response::error(StatusCode::BAD_REQUEST))?;
+    Ok(())
+}
+
+/// The prefix a request was mounted under, for handlers that write links.
+#[derive(Debug, Clone)]
+pub struct Mount(pub String);
+
+impl HandlerRt {
+    /// Answers `req`; a redirect's `{rest}` is the path from byte `rest_at` on.
+    async fn call(&self, req: Request, rest_at: usize) -> Response {
+        let mount = req.extensions.get::<Mount>().map(|m| m.0.clone());
+        let mut r = match self {
+            HandlerRt::Files { files, cgi } => match cgi {
+                Some(cgi) if cgi.matches(req.path()) => Box::pin(cgi.handle(req, files)).await,
+                _ => files.call(req).await,
+            },
+            HandlerRt::Cgi(cgi) => Box::pin(cgi.handle(req, &NotFound)).await,
+            HandlerRt::Demo(site) => {
+                if mount.is_some() {
+                    let mut req = req;
+                    // The pages are rewritten below, so they must come uncompressed.
+                    req.head.headers.remove("accept-encoding");
+                    Box::pin(site.call(req)).await
+                } else {
+                    return Box::pin(site.call(req)).await;
+                }
+            }
+            HandlerRt::Redirect(to) => redirect(to, &req, rest_at),
+            HandlerRt::Respond {
+                status,
+                body,
+                content_type,
+            } => {
+                let mut r = Response::new(*status);
+                r.headers.append(header::CONTENT_TYPE, content_type.clone());
+                r.body = ResponseBody::Full(body.clone());
+                r
+            }
+        };
+        if let Some(mount) = mount {
+            crate::cmd::config_mount::relocate(&mut r, &mount);
+            if matches!(self, HandlerRt::Demo(_)) {
+                crate::cmd::config_mount::rewrite_html(&mut r, &mount);
+            }
+        }
+        r
+    }
+}
+
+/// Local redirects of a CGI route's scripts that lead outside it.
+struct NotFound;
+
+impl Service for NotFound {
+    async fn call(&self, _: Request) -> Response {
+        Response::error(StatusCode::NOT_FOUND)
+    }
+}
+
+/// `redirect = { to, status }`, with `{rest}` (the path after the route's prefix) and
+/// `{query}` (the query string without `?`) filled in.
+fn redirect(to: &config::Redirect, req: &Request, rest_at: usize) -> Response {
+    let path = req.path();
+    let rest = path.get(rest_at..).unwrap_or("");
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let query = req.query().unwrap_or("");
+    let target = to.to.replace("{rest}", rest).replace("{query}", query);
+    let mut r = Response::new(to.status);
+    match HeaderValue::from_str(&target) {
+        Ok(v) => r.headers.insert(header::LOCATION, v),
+        Err(_) => return Response::error(StatusCode::BAD_REQUEST),
+    }
+    r
+}
