@@ -20,14 +20,14 @@ fn htpasswd(file: &Path, flags: &[&str], user: &str, password: &str) {
     if !file.exists() {
         cmd.arg("-c");
     }
-    let status = cmd
+    let out = cmd
         .arg("-b")
         .args(flags)
         .arg(file)
         .args([user, password])
-        .status()
+        .output()
         .expect("run htpasswd (apache2-utils)");
-    assert!(status.success());
+    assert!(out.status.success(), "{}", harness::stderr(&out));
 }
 
 /// `curl -s -o /dev/null -w '%{http_code}' [-u USER:PW] URL`.

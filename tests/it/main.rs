@@ -4,7 +4,9 @@
 
 mod harness;
 
+mod access_archive;
 mod access_auth;
+mod access_upload;
 mod cgi;
 mod cgi_hardening;
 mod cli_flags;
