@@ -451,6 +451,18 @@ pub fn all() -> Vec<Workload> {
             ..base.clone()
         },
         Workload {
+            name: "listing-zip",
+            about: "the 1000-entry directory downloaded as a zip streamed on the fly, in bytes per second, vs its listing",
+            metric: Metric::Bytes,
+            sockserve: t(SockserveFiles, "/dir/?download=zip", Expect::Ok),
+            peers: vec![peer(
+                "sockserve listing of the same directory",
+                t(SockserveFiles, "/dir/", Expect::Listing),
+                None,
+            )],
+            ..base.clone()
+        },
+        Workload {
             name: "cgi-sh",
             about: "a `sh` CGI hello world (a process per request)",
             sockserve: t(

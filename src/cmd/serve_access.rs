@@ -30,23 +30,31 @@ pub fn auth_from_args(args: &AccessArgs) -> Result<Option<Arc<Auth>>, CliError> 
         users.add_password(user, password).map_err(|_| bad())?;
     }
     for path in &args.auth_file {
-        let file = Htpasswd::load(path).map_err(|e| match &e {
-            auth::LoadError::Io { source, .. } => {
-                CliError::Usage(format!("--auth-file: {e}: {source}"))
-            }
-            auth::LoadError::Line { .. } => CliError::Usage(format!("--auth-file {e}")),
-        })?;
+        // Read once here for the error message and the empty check; Auth reads them again.
+        let file = Htpasswd::load(path).map_err(load_error)?;
         if file.is_empty() {
             return Err(CliError::Usage(format!(
                 "--auth-file {}: no users in it",
                 path.display()
             )));
         }
-        users.merge(file);
     }
-    let auth = Auth::new(args.auth_realm.as_deref(), users)
-        .map_err(|e| CliError::Usage(format!("--auth-realm: {e}")))?;
+    let auth = Auth::with_files(args.auth_realm.as_deref(), users, args.auth_file.clone())
+        .map_err(|e| match e {
+            auth::AuthError::Load(e) => load_error(e),
+            auth::AuthError::Realm(e) => CliError::Usage(format!("--auth-realm: {e}")),
+        })?;
     Ok(Some(Arc::new(auth)))
+}
+
+/// A password file that cannot be used, as one line.
+fn load_error(e: auth::LoadError) -> CliError {
+    match &e {
+        auth::LoadError::Io { source, .. } => {
+            CliError::Usage(format!("--auth-file: {e}: {source}"))
+        }
+        auth::LoadError::Line { .. } => CliError::Usage(format!("--auth-file {e}")),
+    }
 }
 
 /// The uploads the flags allow, or `None` (read-only). Uploads need a password unless

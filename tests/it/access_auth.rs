@@ -20,14 +20,14 @@ fn htpasswd(file: &Path, flags: &[&str], user: &str, password: &str) {
     if !file.exists() {
         cmd.arg("-c");
     }
-    let status = cmd
+    let out = cmd
         .arg("-b")
         .args(flags)
         .arg(file)
         .args([user, password])
-        .status()
+        .output()
         .expect("run htpasswd (apache2-utils)");
-    assert!(status.success());
+    assert!(out.status.success(), "{}", harness::stderr(&out));
 }
 
 /// `curl -s -o /dev/null -w '%{http_code}' [-u USER:PW] URL`.
@@ -258,4 +258,34 @@ fn bad_auth_flags_are_one_line_usage_errors() {
         assert!(err.contains(want), "{flags:?}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
+}
+
+#[test]
+fn a_user_added_with_htpasswd_logs_in_without_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = www(dir.path());
+    let users = dir.path().join("users");
+    htpasswd(&users, &["-s"], "old", "pw");
+    let s = Running::start(&[
+        "serve",
+        root.to_str().expect("utf-8"),
+        "-p",
+        "0",
+        "-q",
+        "--auth-file",
+        users.to_str().expect("utf-8"),
+    ]);
+    let url = s.url("/hello.txt");
+    assert_eq!(curl_status(&url, Some("new:pw2")), "401");
+    htpasswd(&users, &["-m"], "new", "pw2");
+    // The file is looked at again at most every 2 s; tries are spaced so that they stay
+    // under the failed-attempt limit.
+    std::thread::sleep(Duration::from_millis(2100));
+    let mut tries = 0;
+    while curl_status(&url, Some("new:pw2")) != "200" {
+        tries += 1;
+        assert!(tries < 8, "the new user was never let in");
+        std::thread::sleep(Duration::from_millis(700));
+    }
+    assert_eq!(curl_status(&url, Some("old:pw")), "200");
 }

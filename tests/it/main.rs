@@ -6,7 +6,9 @@ mod harness;
 #[path = "../../crates/acme/tests/pebble/harness.rs"]
 mod pebble;
 
+mod access_archive;
 mod access_auth;
+mod access_upload;
 mod cgi;
 mod cgi_hardening;
 mod cli_flags;

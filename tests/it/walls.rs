@@ -105,8 +105,8 @@ fn app_uses_only_the_framework() {
 
 #[test]
 fn files_and_cgi_do_not_know_the_framework() {
-    for krate in ["files", "cgi"] {
-        let why = "files and cgi are plain services any server can call";
+    for krate in ["files", "cgi", "auth"] {
+        let why = "files, cgi and auth are plain services any server can call";
         assert_no_dependency(krate, &["web", "app", "client"], why);
         assert_no_line(krate, &["web::", "app::"], why);
     }
@@ -150,6 +150,7 @@ fn only_the_binary_ends_the_process() {
         "acme",
         "files",
         "cgi",
+        "auth",
         "web",
         "app",
         "services",

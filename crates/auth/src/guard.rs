@@ -2,15 +2,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderValue, StatusCode, header};
 use server::{RemoteUser, Request, Response, Service};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::{Credentials, Htpasswd, Limiter};
+use crate::{Credentials, Htpasswd, Limiter, LoadError};
 
 /// Passwords remembered as verified (their SHA-256), so that a page with twenty images does not
 /// cost twenty bcrypt checks, as Caddy's `basic_auth` caches them. When full, it is emptied.
@@ -33,7 +34,9 @@ pub enum Outcome {
 /// Basic authentication against a set of users, with failed attempts limited per client.
 pub struct Auth {
     realm: HeaderValue,
-    users: Htpasswd,
+    users: RwLock<Arc<Htpasswd>>,
+    /// The password files the users came from, re-read when they change.
+    files: Option<Files>,
     limiter: Limiter,
     verified: Mutex<HashMap<String, [u8; 32]>>,
 }
@@ -42,9 +45,61 @@ impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Auth")
             .field("realm", &self.realm)
-            .field("users", &self.users.len())
+            .field("users", &self.users().len())
             .finish_non_exhaustive()
     }
+}
+
+/// How often, at most, the password files' modification times are looked at.
+pub const RELOAD_CHECK: Duration = Duration::from_secs(2);
+
+/// The password files behind an [`Auth`], and when they were last looked at.
+struct Files {
+    /// Users given otherwise (`--auth user:password`), kept across reloads.
+    fixed: Htpasswd,
+    paths: Vec<PathBuf>,
+    state: Mutex<(Instant, Vec<Option<SystemTime>>)>,
+}
+
+/// Why [`Auth::with_files`] failed.
+#[derive(Debug)]
+pub enum AuthError {
+    /// A password file could not be read or parsed.
+    Load(LoadError),
+    /// The realm cannot be sent.
+    Realm(BadRealm),
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthError::Load(e) => e.fmt(f),
+            AuthError::Realm(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AuthError::Load(e) => e.source(),
+            AuthError::Realm(_) => None,
+        }
+    }
+}
+
+/// `fixed` and every file's users (the first entry for a user wins).
+fn load_all(fixed: &Htpasswd, paths: &[PathBuf]) -> Result<Htpasswd, LoadError> {
+    let mut users = fixed.clone();
+    for p in paths {
+        users.merge(Htpasswd::load(p)?);
+    }
+    Ok(users)
+}
+
+/// A file's modification time, `None` when it cannot be read.
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// A realm that cannot be sent in `WWW-Authenticate` (a control character).
@@ -65,15 +120,66 @@ impl Auth {
     pub fn new(realm: Option<&str>, users: Htpasswd) -> Result<Auth, BadRealm> {
         Ok(Auth {
             realm: challenge_value(realm.unwrap_or(DEFAULT_REALM))?,
-            users,
+            users: RwLock::new(Arc::new(users)),
+            files: None,
             limiter: Limiter::new(),
             verified: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The users it checks against.
-    pub fn users(&self) -> &Htpasswd {
-        &self.users
+    /// Checks requests against `fixed` users and those of the password files at `paths`,
+    /// which are read now and again whenever one changes (its modification time, looked at
+    /// every [`RELOAD_CHECK`] at most), as Apache and nginx read theirs on every request: a
+    /// user added with `htpasswd` can log in without a restart. A file that no longer parses
+    /// keeps the users it had, with a warning.
+    pub fn with_files(
+        realm: Option<&str>,
+        fixed: Htpasswd,
+        paths: Vec<PathBuf>,
+    ) -> Result<Auth, AuthError> {
+        let stamps = paths.iter().map(|p| modified(p)).collect();
+        let users = load_all(&fixed, &paths).map_err(AuthError::Load)?;
+        let mut auth = Auth::new(realm, users).map_err(AuthError::Realm)?;
+        auth.files = Some(Files {
+            fixed,
+            paths,
+            state: Mutex::new((Instant::now(), stamps)),
+        });
+        Ok(auth)
+    }
+
+    /// The users it checks against now.
+    pub fn users(&self) -> Arc<Htpasswd> {
+        self.refresh();
+        Arc::clone(&self.users.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Re-reads the password files when one changed since the last look.
+    fn refresh(&self) {
+        let Some(files) = &self.files else { return };
+        let mut state = files.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.0.elapsed() < RELOAD_CHECK {
+            return;
+        }
+        state.0 = Instant::now();
+        let stamps: Vec<_> = files.paths.iter().map(|p| modified(p)).collect();
+        if stamps == state.1 {
+            return;
+        }
+        state.1 = stamps;
+        match load_all(&files.fixed, &files.paths) {
+            Ok(users) => {
+                *self.users.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(users);
+                self.verified
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clear();
+                tracing::info!("password files re-read");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "password file not re-read; the users it had stay")
+            }
+        }
     }
 
     /// Decides on a request from its `Authorization` value and its client. Hash checks (bcrypt,
@@ -94,7 +200,8 @@ impl Auth {
         } else {
             let this = Arc::clone(self);
             let (user, password) = (creds.user.clone(), creds.password.clone());
-            let checked = tokio::task::spawn_blocking(move || this.users.verify(&user, &password));
+            let checked =
+                tokio::task::spawn_blocking(move || this.users().verify(&user, &password));
             let ok = checked.await.unwrap_or(false);
             if ok {
                 self.remember(&creds);
@@ -239,6 +346,30 @@ mod tests {
             base64::engine::general_purpose::STANDARD.encode(creds)
         )
         .into_bytes()
+    }
+
+    #[test]
+    fn password_files_are_read_again_when_they_change() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("users");
+        std::fs::write(&path, "bob:{SHA}GpHWL3ymc5liWkNopqtdSjuqYHM=\n").expect("write");
+        let mut fixed = Htpasswd::new();
+        fixed.add_password("ann", "x").expect("valid");
+        let auth = Auth::with_files(None, fixed, vec![path.clone()]).expect("loads");
+        assert!(auth.users().verify("bob", "pw") && auth.users().verify("ann", "x"));
+        std::fs::write(&path, "carl:{SHA}GpHWL3ymc5liWkNopqtdSjuqYHM=\n").expect("write");
+        let later = SystemTime::now() + Duration::from_secs(10);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(later))
+            .expect("touch");
+        if let Some(files) = &auth.files {
+            files.state.lock().expect("lock").0 = Instant::now() - RELOAD_CHECK;
+        }
+        let users = auth.users();
+        assert!(users.verify("carl", "pw") && !users.contains("bob"));
+        assert!(users.verify("ann", "x"), "command-line users stay");
     }
 
     #[tokio::test]

@@ -19,7 +19,7 @@ pub mod guard;
 pub mod htpasswd;
 pub mod limit;
 
-pub use guard::{Auth, BadRealm, DEFAULT_REALM, Guarded, Outcome};
+pub use guard::{Auth, AuthError, BadRealm, DEFAULT_REALM, Guarded, Outcome, RELOAD_CHECK};
 pub use htpasswd::{Htpasswd, LineError, LoadError};
 pub use limit::Limiter;
 

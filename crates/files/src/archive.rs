@@ -17,6 +17,7 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
@@ -33,6 +34,34 @@ const PIECE: usize = 64 * 1024;
 /// Pieces waiting in the channel: with [`PIECE`], at most this many times 64 KiB in memory
 /// per download, however large the directory.
 const QUEUE: usize = 4;
+
+/// Archives being written at once, each on a thread of the blocking pool; past it a request
+/// gets `503` with `Retry-After`, so downloads cannot take every blocking thread from the
+/// lookups of ordinary requests.
+pub const MAX_ARCHIVES: usize = 16;
+
+/// Archives being written now.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// One of the [`MAX_ARCHIVES`] places, given back when the writer ends.
+struct Slot;
+
+impl Slot {
+    fn take() -> Option<Slot> {
+        RUNNING
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_ARCHIVES).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// The kind of archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,9 +123,16 @@ pub fn response(cfg: &Config, rel: &RelPath, kind: Kind, head_only: bool) -> Res
         };
         return r;
     }
+    let Some(slot) = Slot::take() else {
+        let mut busy = Response::error(StatusCode::SERVICE_UNAVAILABLE);
+        busy.headers
+            .append(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return busy;
+    };
     let (tx, rx) = mpsc::channel(QUEUE);
     let cfg = policy(cfg);
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let out = Channel {
             tx: tx.clone(),
             buf: Vec::with_capacity(PIECE),
