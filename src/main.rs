@@ -4,6 +4,7 @@
 
 mod cli;
 mod cmd;
+mod handover;
 mod lifecycle;
 
 use std::process::ExitCode;
@@ -14,7 +15,12 @@ fn main() -> ExitCode {
     let cli = cli::parse();
     let serves = !matches!(
         cli.command,
-        Some(Command::Get(_) | Command::Tcp(TcpCommand::Send(_)))
+        Some(
+            Command::Get(_)
+                | Command::Tcp(TcpCommand::Send(_))
+                | Command::Reload
+                | Command::Upgrade
+        )
     );
     if serves && let Err(e) = lifecycle::install_signal_handlers() {
         eprintln!("sockserve: cannot install the signal handlers: {e}");
@@ -29,6 +35,12 @@ fn main() -> ExitCode {
         Some(Command::Tcp(TcpCommand::Send(args))) => cmd::tcp::send(args),
         Some(Command::Daytime(args)) => cmd::daytime::run(args, cli.listen, cli.http.quiet),
         Some(Command::Get(args)) => cmd::get::run(args),
+        Some(Command::Reload) => {
+            cmd::signal::send(cli.http.pid_file.as_deref(), cmd::signal::Ask::Reload)
+        }
+        Some(Command::Upgrade) => {
+            cmd::signal::send(cli.http.pid_file.as_deref(), cmd::signal::Ask::Upgrade)
+        }
     };
     match result {
         Ok(code) => code,

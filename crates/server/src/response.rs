@@ -90,6 +90,9 @@ pub struct Response {
     pub rendered: Option<RenderedFields>,
     /// The body.
     pub body: ResponseBody,
+    /// The site and route the request is counted under in the metrics; `None` counts it under
+    /// the default site.
+    pub tag: Option<crate::metrics::Tag>,
 }
 
 impl Response {
@@ -101,6 +104,7 @@ impl Response {
             headers: Headers::new(),
             rendered: None,
             body: ResponseBody::Empty,
+            tag: None,
         }
     }
 
@@ -139,6 +143,12 @@ impl Response {
     /// programming error; use [`Response::try_header`] for values from outside.
     pub fn header(mut self, name: HeaderName, value: &'static str) -> Response {
         self.headers.append(name, HeaderValue::from_static(value));
+        self
+    }
+
+    /// Counts this response under `tag` (its site and route) in the metrics (builder style).
+    pub fn tagged(mut self, tag: crate::metrics::Tag) -> Response {
+        self.tag = Some(tag);
         self
     }
 
