@@ -72,6 +72,11 @@ impl Listeners {
         }
     }
 
+    /// Closes the copies (at shutdown, once a handover no longer needs them).
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+
     /// Duplicates of the sockets, for passing to another process.
     pub fn sockets(&self) -> Vec<std::net::TcpListener> {
         self.lock()

@@ -59,6 +59,7 @@ impl Shutdown {
 pub struct ShutdownHandle {
     tx: Arc<watch::Sender<bool>>,
     health: Arc<Health>,
+    listeners: Listeners,
 }
 
 impl ShutdownHandle {
@@ -66,6 +67,9 @@ impl ShutdownHandle {
     /// answers 503 from now on.
     pub fn shutdown(&self) {
         self.health.set_draining();
+        // The copies kept for a handover would keep the sockets open (and connections queueing
+        // on them) after the accept loops stop.
+        self.listeners.clear();
         let _ = self.tx.send(true);
     }
 }
@@ -98,6 +102,15 @@ struct Worker {
 struct Live {
     count: AtomicUsize,
     idle: Notify,
+}
+
+/// Workers done draining: one that is done keeps running (its admin listener answers
+/// `/readyz`) until all are, so no listening socket closes under a connection queued on it
+/// while the process still serves.
+#[derive(Default)]
+struct Drained {
+    count: AtomicUsize,
+    all: Notify,
 }
 
 /// Keeps a connection counted (globally by its permit, per thread by [`Live`]) while it lives.
@@ -168,6 +181,7 @@ impl Server {
         ShutdownHandle {
             tx: self.shutdown_tx.clone(),
             health: self.health.clone(),
+            listeners: self.listeners.clone(),
         }
     }
 
@@ -400,6 +414,7 @@ impl Server {
         // their worker, after the others have drained.
         let (_never_tx, never_rx) = watch::channel(false);
         let permits = Arc::new(Semaphore::new(config.max_connections));
+        let drained = Arc::new(Drained::default());
         let mut per_thread: Vec<Vec<Listening>> = (0..config.threads).map(|_| Vec::new()).collect();
         for b in bound {
             for (i, socket) in b.sockets.into_iter().enumerate() {
@@ -430,10 +445,14 @@ impl Server {
             } else {
                 Vec::new()
             };
-            let grace = config.grace;
+            let stop = Stop {
+                grace: config.grace,
+                drained: drained.clone(),
+                workers: config.threads,
+            };
             let handle = std::thread::Builder::new()
                 .name(format!("sockserve-worker-{i}"))
-                .spawn(move || run_worker(listeners, own_tasks, worker, never, grace))?;
+                .spawn(move || run_worker(listeners, own_tasks, worker, never, stop))?;
             handles.push(handle);
         }
         health.set_listening();
@@ -465,12 +484,19 @@ struct Listening {
     counted: bool,
 }
 
+/// How a worker ends: within `grace`, once all `workers` have drained.
+struct Stop {
+    grace: Duration,
+    drained: Arc<Drained>,
+    workers: usize,
+}
+
 fn run_worker(
     listeners: Vec<Listening>,
     tasks: Vec<Task>,
     worker: Worker,
     never: Shutdown,
-    grace: Duration,
+    stop: Stop,
 ) -> io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -496,7 +522,7 @@ fn run_worker(
         }
         let mut shutdown = worker.shutdown.clone();
         shutdown.wait().await;
-        let deadline = tokio::time::Instant::now() + grace;
+        let deadline = tokio::time::Instant::now() + stop.grace;
         loop {
             let idle = worker.live.idle.notified();
             if worker.live.count.load(Ordering::Acquire) == 0 {
@@ -507,6 +533,17 @@ fn run_worker(
                     open = worker.live.count.load(Ordering::Acquire),
                     "grace period over; closing the remaining connections"
                 );
+                break;
+            }
+        }
+        stop.drained.count.fetch_add(1, Ordering::AcqRel);
+        stop.drained.all.notify_waiters();
+        loop {
+            let all = stop.drained.all.notified();
+            if stop.drained.count.load(Ordering::Acquire) >= stop.workers {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, all).await.is_err() {
                 break;
             }
         }
