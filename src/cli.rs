@@ -50,6 +50,20 @@ pub struct Cli {
     #[arg(long, value_name = "PORT")]
     pub daytime: Option<u16>,
 
+    /// Run the sites, routes and listeners of this configuration file (see docs/config.md);
+    /// SIGHUP reads it again.
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "FILE",
+        env = "SOCKSERVE_CONFIG"
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Print the configuration file this command line amounts to, and exit.
+    #[arg(long, global = true)]
+    pub print_config: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -69,6 +83,9 @@ pub fn parse() -> Cli {
 /// A flag given where it has no effect: `--db`/`--daytime` with a command, a server flag with a
 /// client command (`get`, `tcp send`), an HTTP tuning flag with a plain TCP/UDP service.
 fn misplaced_flag(matches: &ArgMatches) -> Option<String> {
+    if given(matches, "config") {
+        return config_conflict(matches);
+    }
     let (name, sub) = matches.subcommand()?;
     for id in ["db", "daytime"] {
         if given(matches, id) {
@@ -107,6 +124,40 @@ fn misplaced_flag(matches: &ArgMatches) -> Option<String> {
         .map(|id| format!("--{} does not apply to `{leaf}`", id.replace('_', "-")))
 }
 
+/// The flags about running the process rather than what it serves: they go with `--config`
+/// (as `nginx -c FILE` takes `-g 'pid ...'`), the file does not say them.
+const OPS_FLAGS: [&str; 5] = ["admin", "pid_file", "log_level", "log_json", "overload"];
+
+/// With `--config`, the file says everything it serves: a command or a server flag beside it
+/// would be ignored, so it is refused; [`OPS_FLAGS`] are taken.
+fn config_conflict(matches: &ArgMatches) -> Option<String> {
+    if let Some((name, _)) = matches.subcommand() {
+        return Some(format!(
+            "--config runs the file: give no command (`{name}`) with it"
+        ));
+    }
+    let server = TlsArgs::augment_args(HttpArgs::augment_args(ListenArgs::augment_args(
+        clap::Command::new("server"),
+    )));
+    let ids = server
+        .get_arguments()
+        .map(|arg| arg.get_id().as_str().to_string())
+        .chain([
+            "db".to_string(),
+            "daytime".to_string(),
+            "print_config".to_string(),
+        ]);
+    for id in ids.filter(|id| !OPS_FLAGS.contains(&id.as_str())) {
+        if given(matches, &id) {
+            return Some(format!(
+                "--{} does not go with --config: the file says it (see docs/config.md)",
+                id.replace('_', "-")
+            ));
+        }
+    }
+    None
+}
+
 /// Whether `id` was given on the command line (not filled in from its default).
 fn given(matches: &ArgMatches, id: &str) -> bool {
     matches!(
@@ -137,6 +188,31 @@ pub enum Command {
     /// Tell the server whose pid is in --pid-file to hand its sockets to a new process of its
     /// (replaced) binary and drain (SIGUSR2).
     Upgrade,
+    /// Check a configuration file: exit 0, or print every mistake with its line and column
+    /// and exit 1 (like `nginx -t`).
+    Check(CheckArgs),
+    /// Print the configuration file a command line amounts to, e.g.
+    /// `sockserve config-from-flags serve www --cgi -p 9000`.
+    ConfigFromFlags(ConfigFromFlagsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The configuration file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigFromFlagsArgs {
+    /// A sockserve command line without the program's name: `serve DIR --cgi -p 9000`, or
+    /// flags alone for the demo site.
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
 }
 
 /// Where to listen: global, so every server command takes it before or after its name.
@@ -149,12 +225,19 @@ pub struct ListenArgs {
         long = "bind",
         value_name = "ADDR",
         default_value = "127.0.0.1",
-        global = true
+        global = true,
+        env = "SOCKSERVE_BIND"
     )]
     pub bind: IpAddr,
 
     /// Port to listen on; 0 picks a free one [default: 8000; daytime: 13].
-    #[arg(short = 'p', long = "port", value_name = "PORT", global = true)]
+    #[arg(
+        short = 'p',
+        long = "port",
+        value_name = "PORT",
+        global = true,
+        env = "SOCKSERVE_PORT"
+    )]
     pub port: Option<u16>,
 }
 
@@ -170,7 +253,7 @@ impl ListenArgs {
 #[command(next_help_heading = SERVER_HEADING)]
 pub struct HttpArgs {
     /// Worker threads, each with its own event loop [default: number of cores].
-    #[arg(long, value_name = "N", global = true)]
+    #[arg(long, value_name = "N", global = true, env = "SOCKSERVE_THREADS")]
     pub threads: Option<usize>,
 
     /// Most connections open at once; more wait in the listen backlog.
@@ -219,15 +302,15 @@ pub struct HttpArgs {
     pub no_http2: bool,
 
     /// Append the access log to FILE instead of standard error.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", global = true, env = "SOCKSERVE_ACCESS_LOG")]
     pub access_log: Option<PathBuf>,
 
     /// Access-log lines: common (CLF), combined (adds referer and user agent) or json.
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Common, global = true)]
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Common, global = true, env = "SOCKSERVE_LOG_FORMAT")]
     pub log_format: LogFormat,
 
     /// No access log, warnings and errors only.
-    #[arg(short = 'q', long, global = true)]
+    #[arg(short = 'q', long, global = true, env = "SOCKSERVE_QUIET")]
     pub quiet: bool,
 
     /// The error log's level: error, warn, info, debug or trace [default: info, warn with -q];
@@ -280,12 +363,24 @@ const TLS_HEADING: &str = "TLS options";
 pub struct TlsArgs {
     /// Serve HTTPS with this PEM certificate chain, leaf first (repeatable with --tls-key, one
     /// pair per certificate; each is chosen by the names in it, the first by default).
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        env = "SOCKSERVE_TLS_CERT",
+        value_delimiter = ','
+    )]
     pub tls_cert: Vec<PathBuf>,
 
     /// The PEM private key of the --tls-cert at the same position (RSA, ECDSA or Ed25519;
     /// PKCS#8, PKCS#1 or SEC1).
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        env = "SOCKSERVE_TLS_KEY",
+        value_delimiter = ','
+    )]
     pub tls_key: Vec<PathBuf>,
 
     /// Serve HTTPS with a certificate for localhost made at start-up; prints its fingerprint.
@@ -326,7 +421,12 @@ pub struct ServeArgs {
     pub target: Option<String>,
 
     /// Directory to serve (same as the positional DIR).
-    #[arg(short = 'd', long = "directory", value_name = "DIR")]
+    #[arg(
+        short = 'd',
+        long = "directory",
+        value_name = "DIR",
+        env = "SOCKSERVE_ROOT"
+    )]
     pub directory: Option<PathBuf>,
 
     /// Extra response header, `Name: value` (repeatable).
@@ -334,11 +434,11 @@ pub struct ServeArgs {
     pub headers: Vec<String>,
 
     /// Allow cross-origin requests (Access-Control-Allow-Origin: *).
-    #[arg(long)]
+    #[arg(long, env = "SOCKSERVE_CORS")]
     pub cors: bool,
 
     /// Answer 404 instead of listing directories without an index.
-    #[arg(long)]
+    #[arg(long, env = "SOCKSERVE_NO_LISTING")]
     pub no_listing: bool,
 
     /// Index file names tried for a directory, in order (repeatable) [default: index.html, index.htm].
@@ -350,7 +450,7 @@ pub struct ServeArgs {
     pub spa: Option<PathBuf>,
 
     /// Cache-Control max-age in seconds.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", env = "SOCKSERVE_MAX_AGE")]
     pub max_age: Option<u64>,
 
     /// Follow symlinks that point outside DIR.
@@ -358,11 +458,11 @@ pub struct ServeArgs {
     pub follow_symlinks: bool,
 
     /// Serve dotfiles (hidden by default).
-    #[arg(long)]
+    #[arg(long, env = "SOCKSERVE_HIDDEN")]
     pub hidden: bool,
 
     /// Never compress on the fly (precompressed .br/.gz/.zst files are still used).
-    #[arg(long)]
+    #[arg(long, env = "SOCKSERVE_NO_COMPRESS")]
     pub no_compress: bool,
 
     /// Run files under /cgi-bin/ and /htbin/ (and --cgi-dir) as CGI scripts.

@@ -13,33 +13,44 @@ use crate::cli::{Command, TcpCommand};
 
 fn main() -> ExitCode {
     let cli = cli::parse();
-    let serves = !matches!(
-        cli.command,
-        Some(
-            Command::Get(_)
-                | Command::Tcp(TcpCommand::Send(_))
-                | Command::Reload
-                | Command::Upgrade
-        )
-    );
+    let serves = !cli.print_config
+        && !matches!(
+            cli.command,
+            Some(
+                Command::Get(_)
+                    | Command::Tcp(TcpCommand::Send(_))
+                    | Command::Check(_)
+                    | Command::ConfigFromFlags(_)
+                    | Command::Reload
+                    | Command::Upgrade
+            )
+        );
     if serves && let Err(e) = lifecycle::install_signal_handlers() {
         eprintln!("sockserve: cannot install the signal handlers: {e}");
         return ExitCode::FAILURE;
     }
-    let result = match cli.command {
-        None => cmd::site::run(cli.listen, cli.http, cli.tls, cli.db, cli.daytime),
-        Some(Command::Serve(args)) => cmd::serve::run(*args, cli.listen, cli.http, cli.tls),
-        Some(Command::Tcp(TcpCommand::Listen(args))) => {
-            cmd::tcp::listen(args, cli.listen, cli.http)
-        }
-        Some(Command::Tcp(TcpCommand::Send(args))) => cmd::tcp::send(args),
-        Some(Command::Daytime(args)) => cmd::daytime::run(args, cli.listen, cli.http.quiet),
-        Some(Command::Get(args)) => cmd::get::run(args),
-        Some(Command::Reload) => {
-            cmd::signal::send(cli.http.pid_file.as_deref(), cmd::signal::Ask::Reload)
-        }
-        Some(Command::Upgrade) => {
-            cmd::signal::send(cli.http.pid_file.as_deref(), cmd::signal::Ask::Upgrade)
+    let result = if let Some(file) = cli.config {
+        cmd::config_run::run(&file, &cli.http)
+    } else if cli.print_config {
+        cmd::config_flags::print(cli)
+    } else {
+        match cli.command {
+            None => cmd::site::run(cli.listen, cli.http, cli.tls, cli.db, cli.daytime),
+            Some(Command::Serve(args)) => cmd::serve::run(*args, cli.listen, cli.http, cli.tls),
+            Some(Command::Tcp(TcpCommand::Listen(args))) => {
+                cmd::tcp::listen(args, cli.listen, cli.http)
+            }
+            Some(Command::Tcp(TcpCommand::Send(args))) => cmd::tcp::send(args),
+            Some(Command::Daytime(args)) => cmd::daytime::run(args, cli.listen, cli.http.quiet),
+            Some(Command::Get(args)) => cmd::get::run(args),
+            Some(Command::Check(args)) => cmd::config_run::check(&args.file),
+            Some(Command::ConfigFromFlags(args)) => cmd::config_flags::from_args(&args.args),
+            Some(Command::Reload) => {
+                cmd::signal::send(cli.http.pid_file.as_deref(), cmd::signal::Ask::Reload)
+            }
+            Some(Command::Upgrade) => {
+                cmd::signal::send(cli.http.pid_file.as_deref(), cmd::signal::Ask::Upgrade)
+            }
         }
     };
     match result {

@@ -3,6 +3,11 @@
 
 pub mod admin;
 mod announce;
+pub mod config_flags;
+mod config_mount;
+mod config_rules;
+pub mod config_run;
+pub mod config_service;
 pub mod daytime;
 pub mod get;
 pub mod serve;

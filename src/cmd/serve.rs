@@ -75,7 +75,7 @@ fn reload_on_sighup(slot: server::Swap<ServeService>, args: ServeArgs, dir: Path
 /// The directory to serve and the port: a bare number in place of the directory is a port
 /// (`serve 9000`, as python's `http.server` takes it), which `-p` may repeat but not contradict.
 /// `./2024` names a directory called `2024`.
-fn target(args: &ServeArgs, flag_port: Option<u16>) -> Result<(PathBuf, u16), CliError> {
+pub(crate) fn target(args: &ServeArgs, flag_port: Option<u16>) -> Result<(PathBuf, u16), CliError> {
     let bare = args.target.as_deref();
     let port = bare.filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()));
     if let Some(p) = port {

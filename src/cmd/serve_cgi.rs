@@ -112,7 +112,7 @@ fn ext_mapping(mapping: &str) -> Result<(String, String), CliError> {
 /// An absolute path for `program`: as given if it has a `/`, else the first match on the
 /// scripts' `PATH`, then on the server's own (scripts never see the server's environment, so
 /// the lookup happens here, once).
-fn resolve_program(program: &str, script_path: &str) -> Option<PathBuf> {
+pub(crate) fn resolve_program(program: &str, script_path: &str) -> Option<PathBuf> {
     if program.contains('/') {
         let p = PathBuf::from(program);
         return p.is_file().then(|| std::path::absolute(&p).unwrap_or(p));

@@ -153,3 +153,37 @@ fn overload_refuse_closes_connections_over_the_limit_and_counts_them() {
         "{parsed}"
     );
 }
+
+#[test]
+fn requests_are_counted_under_the_configured_site_and_route() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("site.toml");
+    fs::write(
+        &file,
+        "[[listen]]\naddr = \"127.0.0.1:0\"\n[[site]]\nhosts = [\"shop.test\"]\n\
+         [[site.route]]\npath = \"/cart/\"\nrespond = { body = \"cart\" }\n",
+    )
+    .expect("write");
+    let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let admin_s = admin.to_string();
+    let s = Running::start_in(
+        Some(dir.path()),
+        &[
+            "--config",
+            file.to_str().expect("utf-8"),
+            "--admin",
+            &admin_s,
+        ],
+    );
+    for _ in 0..4 {
+        let r = s.exchange(b"GET /cart/x HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n");
+        assert!(
+            r.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&r)
+        );
+    }
+    let parsed = parsed_metrics(admin);
+    let key = "sockserve_http_requests_total{code=2xx,method=GET,route=/cart/,site=shop.test}";
+    assert_eq!(sample(&parsed, key), 4.0, "{parsed}");
+}

@@ -179,3 +179,52 @@ fn binary_upgrade_under_load_fails_nothing_and_the_old_process_exits_0() {
         .status();
     eventually("the new process exits", || dead(new_pid));
 }
+
+#[test]
+fn twenty_config_file_reloads_under_load_fail_nothing_and_a_broken_file_keeps_the_old() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("site.toml");
+    let toml = |body: &str| {
+        format!(
+            "[[listen]]\naddr = \"127.0.0.1:0\"\n[[site]]\n[[site.route]]\npath = \"/\"\n\
+             respond = {{ body = \"{body}\" }}\n"
+        )
+    };
+    fs::write(&file, toml("one")).expect("write");
+    let pid = dir.path().join("pid");
+    let pid_s = pid.to_str().expect("utf-8");
+    let s = Running::start_in(
+        Some(dir.path()),
+        &[
+            "--config",
+            file.to_str().expect("utf-8"),
+            "--pid-file",
+            pid_s,
+        ],
+    );
+    eventually("the pid file", || pid.exists());
+    let load = Load::start(s.addr, "/", 8, |b| b == b"one" || b == b"two");
+    let pause = load_secs() / 22;
+    for i in 0..20 {
+        std::thread::sleep(pause);
+        let body = if i % 2 == 0 { "two" } else { "one" };
+        fs::write(&file, toml(body)).expect("write");
+        let asked = Instant::now();
+        assert!(sockserve(&["reload", "--pid-file", pid_s]), "reload {i}");
+        while fetch(s.addr, "/").map(|r| r.1) != Some(body.as_bytes().to_vec()) {
+            assert!(
+                asked.elapsed() < Duration::from_secs(1),
+                "reload {i} not visible in 1 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    fs::write(&file, toml("three").replace("path", "pth")).expect("write");
+    assert!(sockserve(&["reload", "--pid-file", pid_s]));
+    std::thread::sleep(pause);
+    assert_eq!(fetch(s.addr, "/").map(|r| r.1), Some(b"one".to_vec()));
+    let counts = load.stop();
+    let failed = counts.failed.load(std::sync::atomic::Ordering::Relaxed);
+    let errors = counts.errors.lock().expect("errors").clone();
+    assert_eq!(failed, 0, "failed requests: {errors:?}");
+}

@@ -26,6 +26,9 @@ pub struct CgiConfig {
     pub root: PathBuf,
     /// URL paths of script directories (`/cgi-bin`); each maps to the same path under `root`.
     pub script_dirs: Vec<String>,
+    /// URL paths of script directories that live elsewhere on disk (`/cgi-bin` ->
+    /// `/srv/scripts`), as Apache's `ScriptAlias` maps them.
+    pub aliases: Vec<(String, PathBuf)>,
     /// Interpreters by file extension (`.py` -> `/usr/bin/python3`): such files run as
     /// `PROGRAM SCRIPT` and need no execute bit. Programs should be absolute paths.
     pub interpreters: Vec<(String, PathBuf)>,
@@ -47,6 +50,7 @@ impl CgiConfig {
         CgiConfig {
             root: root.into(),
             script_dirs: DEFAULT_SCRIPT_DIRS.iter().map(|d| d.to_string()).collect(),
+            aliases: Vec::new(),
             interpreters: Vec::new(),
             env: Vec::new(),
             timeout: DEFAULT_TIMEOUT,

@@ -45,6 +45,12 @@ impl Cgi {
             .script_dirs
             .iter()
             .map(|d| ScriptDir::new(&config.root, d))
+            .chain(
+                config
+                    .aliases
+                    .iter()
+                    .map(|(url, dir)| ScriptDir::aliased(url, dir)),
+            )
             .collect();
         let slots = Arc::new(Semaphore::new(config.max_scripts.max(1)));
         Cgi {

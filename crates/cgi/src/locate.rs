@@ -44,6 +44,14 @@ impl ScriptDir {
             fs,
         }
     }
+
+    /// `url` mapped to `dir` rather than to the same path under the root.
+    pub(crate) fn aliased(url: &str, dir: &Path) -> ScriptDir {
+        ScriptDir {
+            fs: dir.to_path_buf(),
+            ..ScriptDir::new(Path::new("/"), url)
+        }
+    }
 }
 
 /// A script found for a request.

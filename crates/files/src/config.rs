@@ -55,6 +55,9 @@ pub struct Config {
     /// name, except `Vary`, which is merged with the server's. Names [`is_computed`] accepts
     /// must not be among them.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The URL path the root is mounted at when a router strips a prefix before the request
+    /// reaches this service (`/files`), so the absolute links of listings keep it; empty at `/`.
+    pub mount: String,
 }
 
 impl Config {
@@ -82,6 +85,7 @@ impl Config {
             cache_control: HeaderValue::from_static("no-cache"),
             cors: false,
             headers: Vec::new(),
+            mount: String::new(),
         })
     }
 

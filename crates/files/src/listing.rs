@@ -186,8 +186,9 @@ td.m{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}\
 footer{margin-top:14px;color:var(--muted);font-size:13px}\
 @media(max-width:600px){td.m,th.m{display:none}}";
 
-/// The listing of the directory at `rel` as an HTML page.
-pub fn html(rel: &RelPath, entries: &[Entry], sort: Sort) -> String {
+/// The listing of the directory at `rel` as an HTML page; `mount` is the URL path the root is
+/// served at (empty for `/`).
+pub fn html(rel: &RelPath, entries: &[Entry], sort: Sort, mount: &str) -> String {
     let mut out = String::with_capacity(2048 + entries.len() * 160);
     let title = display_path(rel);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -198,7 +199,7 @@ pub fn html(rel: &RelPath, entries: &[Entry], sort: Sort) -> String {
     out.push_str("</title><style>");
     out.push_str(STYLE);
     out.push_str("</style></head><body><main><h1>");
-    breadcrumb(&mut out, rel);
+    breadcrumb(&mut out, rel, mount);
     out.push_str("</h1><table><thead><tr>");
     header_cell(&mut out, sort, SortKey::Name, "Name", "");
     header_cell(&mut out, sort, SortKey::Size, "Size", "s");
@@ -240,15 +241,17 @@ fn display_path(rel: &RelPath) -> String {
 }
 
 /// `Index of /a/b/`: the root and every ancestor linked by its absolute path.
-fn breadcrumb(out: &mut String, rel: &RelPath) {
+fn breadcrumb(out: &mut String, rel: &RelPath, mount: &str) {
     let count = rel.segments().count();
     out.push_str("<span class=\"sep\">Index of</span> ");
-    out.push_str(if count == 0 {
-        "<span>/</span>"
+    let mut href_path = format!("{mount}/");
+    if count == 0 {
+        out.push_str("<span>/</span>");
     } else {
-        "<a href=\"/\">/</a>"
-    });
-    let mut href_path = String::from("/");
+        out.push_str("<a href=\"");
+        out.push_str(&href_path);
+        out.push_str("\">/</a>");
+    }
     for (i, seg) in rel.segments().enumerate() {
         href_path.push_str(&href(seg.as_bytes()));
         href_path.push('/');
@@ -412,7 +415,7 @@ mod tests {
             e(b"q?#%.txt", false, 1, 0),
             e(b"caf\xe9", false, 1, 0),
         ];
-        let page = html(&rel, &v, Sort::from_query(None));
+        let page = html(&rel, &v, Sort::from_query(None), "");
         assert!(
             page.contains("href=\"%3Cx%3E%26%22y%22.txt\">&lt;x&gt;&amp;&quot;y&quot;.txt</a>"),
             "{page}"

@@ -89,7 +89,7 @@ fn directory(
     let body = Bytes::from(if want.json {
         listing::json(&want.rel, &entries)
     } else {
-        listing::html(&want.rel, &entries, want.sort)
+        listing::html(&want.rel, &entries, want.sort, &cfg.mount)
     });
     if id.is_settled(SystemTime::now()) {
         let key = cache::page_key(&want.rel.key(), want.sort, want.json);

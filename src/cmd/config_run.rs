@@ -1,0 +1,248 @@
+//! `sockserve check FILE` and `sockserve --config FILE`: validate a configuration file, and
+//! run it, reading it again on SIGHUP.
+//!
+//! A reload validates the whole file and builds every site before anything changes; then the
+//! new sites are swapped in at once. Requests in flight finish on the sites they started with.
+//! A file with mistakes logs every one and keeps the sites in use, as nginx keeps its old
+//! configuration. Listeners are not rebound by a reload: a changed `[[listen]]` is reported
+//! and needs a restart (or the handover of `sockserve reload`/upgrade).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use http::HeaderValue;
+
+use crate::cli::{HttpArgs, LogFormat};
+use crate::cmd::config_service::{ConfigService, Sites, build};
+use crate::cmd::{CliError, CmdResult, announce, bind_error, http_config, run_server};
+
+/// `sockserve check FILE`: exit 0 and say so, or print every mistake and exit 1.
+pub fn check(file: &Path) -> CmdResult {
+    match load(file) {
+        Ok((config, _)) => {
+            let routes: usize = config.sites.iter().map(|s| s.routes.len()).sum();
+            println!(
+                "{}: ok ({} listener{}, {} site{}, {routes} route{})",
+                file.display(),
+                config.listen.len(),
+                plural(config.listen.len()),
+                config.sites.len(),
+                plural(config.sites.len()),
+                plural(routes),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(messages) => {
+            for m in messages {
+                eprintln!("{m}");
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Reads, validates and builds `file`: the configuration and its running sites, or every
+/// mistake as a `FILE:LINE:COL: message` line. What a reload calls.
+pub fn load(file: &Path) -> Result<(config::Config, Sites), Vec<String>> {
+    let config = config::Config::load(file).map_err(|d| {
+        d.to_string()
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    })?;
+    let sites = build(&config).map_err(|e| vec![format!("{}: {e}", file.display())])?;
+    Ok((config, sites))
+}
+
+/// The running sites of a configuration file and how to read it again.
+#[derive(Clone)]
+pub struct Reloader {
+    file: PathBuf,
+    /// What every listener's service reads per request.
+    pub sites: Arc<ArcSwap<Sites>>,
+    listen: Vec<SocketAddr>,
+    certificates: Vec<Certificates>,
+}
+
+/// A TLS listener's certificate resolver and the files it was loaded from.
+type Certificates = (Arc<tls::Resolver>, Vec<(PathBuf, PathBuf)>);
+
+impl Reloader {
+    /// Reads the file and every certificate again and returns the switch to them; on any
+    /// mistake, nothing changes and every mistake is returned.
+    pub fn prepare(&self) -> Result<crate::lifecycle::Commit, Vec<String>> {
+        let (config, sites) = load(&self.file)?;
+        let listen: Vec<SocketAddr> = config.listen.iter().map(|l| l.addr).collect();
+        if listen != self.listen {
+            tracing::warn!(
+                "the listeners changed; sites and routes are reloaded, listeners need a restart"
+            );
+        }
+        let mut certificates = Vec::new();
+        for (resolver, pairs) in &self.certificates {
+            let loaded = tls::load_pairs(pairs).map_err(|e| vec![e.to_string()])?;
+            certificates.push((resolver.clone(), loaded));
+        }
+        let slot = self.sites.clone();
+        Ok(Box::new(move || {
+            slot.store(Arc::new(sites));
+            for (resolver, loaded) in certificates {
+                resolver.replace(loaded);
+            }
+        }))
+    }
+}
+
+/// `sockserve --config FILE`.
+pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
+    let (config, sites) = load(file).map_err(|m| CliError::Runtime(m.join("\n")))?;
+    // The operations flags (admin, pid file, logs, overload) come from the command line.
+    let args = HttpArgs {
+        admin: ops.admin,
+        pid_file: ops.pid_file.clone(),
+        log_level: ops.log_level,
+        log_json: ops.log_json,
+        overload: ops.overload,
+        ..http_args(&config.server)
+    };
+    crate::cmd::init_logs(&args);
+    let (runtime, http) = http_config(&args)?;
+    let sites = Arc::new(ArcSwap::from_pointee(sites));
+    let mut server = crate::cmd::new_server(runtime)?;
+    let mut urls = Vec::new();
+    let mut certificates = Vec::new();
+    let all_pairs: Vec<(PathBuf, PathBuf)> = config
+        .listen
+        .iter()
+        .filter_map(|l| match &l.tls {
+            Some(config::Tls::Files { cert, key, .. }) => Some((cert.clone(), key.clone())),
+            _ => None,
+        })
+        .collect();
+    for listen in &config.listen {
+        let (tls, hsts, fingerprint) = tls_for(listen, &all_pairs, &mut certificates)?;
+        let service = ConfigService {
+            sites: sites.clone(),
+            hsts,
+        };
+        let bound = match tls {
+            None => server.http(listen.addr, service, http.clone()),
+            Some(tls) => server.https(listen.addr, service, http.clone(), tls),
+        }
+        .map_err(|e| bind_error(listen.addr, e))?;
+        let scheme = if listen.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        urls.push((scheme, bound, fingerprint));
+    }
+    let reloader = Reloader {
+        file: file.to_path_buf(),
+        sites,
+        listen: config.listen.iter().map(|l| l.addr).collect(),
+        certificates,
+    };
+    crate::lifecycle::on_reload(
+        "configuration",
+        Box::new(move || reloader.prepare().map_err(|m| m.join("\n"))),
+    );
+    for (scheme, bound, fingerprint) in urls {
+        announce(scheme, bound, None);
+        if let Some(f) = fingerprint {
+            println!(
+                "Self-signed certificate for localhost, 127.0.0.1 and ::1, SHA-256 fingerprint {f}"
+            );
+        }
+    }
+    run_server(server, crate::cmd::Ops::from_args(&args))
+}
+
+type TlsParts = (
+    Option<Arc<server::rustls::ServerConfig>>,
+    Option<HeaderValue>,
+    Option<String>,
+);
+
+/// A listener's rustls config: its own certificate by default, and SNI choosing among the
+/// certificates of every TLS listener by the names in them.
+fn tls_for(
+    listen: &config::Listen,
+    all: &[(PathBuf, PathBuf)],
+    certificates: &mut Vec<Certificates>,
+) -> Result<TlsParts, CliError> {
+    let hsts_value =
+        |secs: &Option<u64>| secs.and_then(|s| HeaderValue::from_str(&format!("max-age={s}")).ok());
+    match &listen.tls {
+        None => Ok((None, None, None)),
+        Some(config::Tls::Files {
+            cert,
+            key,
+            client_ca,
+            hsts,
+        }) => {
+            let own = (cert.clone(), key.clone());
+            let mut pairs = vec![own.clone()];
+            pairs.extend(all.iter().filter(|p| **p != own).cloned());
+            let loaded = tls::load_pairs(&pairs).map_err(|e| CliError::Runtime(e.to_string()))?;
+            let resolver = Arc::new(tls::Resolver::new(loaded));
+            let config = tls::server_config_with(resolver.clone(), client_ca.as_deref())
+                .map_err(|e| CliError::Runtime(e.to_string()))?;
+            certificates.push((resolver, pairs));
+            Ok((Some(Arc::new(config)), hsts_value(hsts), None))
+        }
+        Some(config::Tls::SelfSigned { hsts }) => {
+            let made = tls::self_signed().map_err(|e| CliError::Runtime(e.to_string()))?;
+            Ok((
+                Some(Arc::new(made.config)),
+                hsts_value(hsts),
+                Some(made.fingerprint),
+            ))
+        }
+        Some(config::Tls::Acme { .. }) => Err(CliError::Runtime(
+            "automatic certificates (acme) are not yet supported".into(),
+        )),
+    }
+}
+
+/// `[server]` as the global flags would have said it, so both paths validate alike.
+fn http_args(s: &config::Server) -> HttpArgs {
+    let secs = |d: Option<std::time::Duration>, default: std::time::Duration| {
+        d.unwrap_or(default).as_secs_f64()
+    };
+    HttpArgs {
+        threads: s.threads,
+        max_connections: s.max_connections.unwrap_or(server::config::MAX_CONNECTIONS),
+        head_timeout: secs(s.head_timeout, server::config::HEAD_TIMEOUT),
+        body_timeout: secs(s.body_timeout, server::config::BODY_TIMEOUT),
+        idle_timeout: secs(s.idle_timeout, server::config::IDLE_TIMEOUT),
+        write_timeout: secs(s.write_timeout, server::config::WRITE_TIMEOUT),
+        grace: secs(s.grace, server::config::GRACE_PERIOD),
+        max_body_size: s.max_body_size.unwrap_or(http1::limits::MAX_BODY_SIZE),
+        max_header_size: s.max_header_size.unwrap_or(http1::limits::MAX_HEAD_SIZE),
+        max_headers: s.max_headers.unwrap_or(http1::limits::MAX_HEADERS),
+        max_request_line: s
+            .max_request_line
+            .unwrap_or(http1::limits::MAX_REQUEST_LINE),
+        no_http2: !s.http2,
+        access_log: s.access_log.clone(),
+        log_format: match s.log_format {
+            config::LogFormat::Common => LogFormat::Common,
+            config::LogFormat::Combined => LogFormat::Combined,
+            config::LogFormat::Json => LogFormat::Json,
+        },
+        quiet: s.quiet,
+        log_level: None,
+        log_json: false,
+        admin: None,
+        overload: crate::cli::OverloadMode::Wait,
+        pid_file: None,
+    }
+}

@@ -1,0 +1,424 @@
+//! A configuration's sites and routes as one [`Service`]: the site by `Host`, the route by
+//! path (exact, then the longest prefix), the route's rules, then its handler.
+//!
+//! Choosing a site and a route compares slices: no allocation. A route mounted under a prefix
+//! (`/static/` serving a directory) gets the request with the prefix taken off, which builds
+//! a new target (one allocation, on mounted routes only); absolute `Location`s it answers are
+//! given the prefix back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use server::{Request, Response, ResponseBody, Service};
+
+use crate::cmd::config_rules::{self, Cors, RateLimiter};
+
+/// What a configuration runs: built from a [`config::Config`] by [`build`], swapped whole on
+/// reload.
+pub struct Sites {
+    hosts: config::table::Hosts,
+    sites: Vec<SiteRt>,
+    unknown_host: StatusCode,
+}
+
+struct SiteRt {
+    routes: config::table::Routes,
+    handlers: Vec<RouteRt>,
+    /// The metrics' site and route labels of each handler: the site's first host name
+    /// (`default` for a catch-all) and the route's path as written.
+    tags: Vec<server::metrics::Tag>,
+    /// Error pages by status, read once.
+    errors: HashMap<u16, Bytes>,
+}
+
+struct RouteRt {
+    /// The prefix as written ends with `/`: its bare form (`/app`) is redirected to it.
+    slash: bool,
+    handler: HandlerRt,
+    rules: RulesRt,
+}
+
+struct RulesRt {
+    rules: config::Rules,
+    cors: Option<Cors>,
+    rate: Option<RateLimiter>,
+}
+
+enum HandlerRt {
+    Files {
+        files: files::Files,
+        cgi: Option<cgi::Cgi>,
+    },
+    Cgi(cgi::Cgi),
+    Demo(app::Layered),
+    Redirect(config::Redirect),
+    Respond {
+        status: StatusCode,
+        body: Bytes,
+        content_type: HeaderValue,
+    },
+}
+
+/// Builds the running form of `config`: opens the demo databases, reads the error pages,
+/// finds the CGI interpreters. Nothing is bound; a reload calls it and swaps the result in.
+pub fn build(config: &config::Config) -> Result<Sites, String> {
+    let mut sites = Vec::new();
+    for site in &config.sites {
+        let mut errors = HashMap::new();
+        for (status, path) in &site.errors {
+            let page =
+                std::fs::read(path).map_err(|e| format!("error page {}: {e}", path.display()))?;
+            errors.insert(*status, Bytes::from(page));
+        }
+        let handlers = site
+            .routes
+            .iter()
+            .map(route)
+            .collect::<Result<Vec<_>, String>>()?;
+        let name = site
+            .hosts
+            .first()
+            .map_or_else(|| "default".to_string(), ToString::to_string);
+        let tags = site
+            .routes
+            .iter()
+            .map(|r| match &r.path {
+                config::RoutePath::Prefix(p) => server::metrics::Tag::new(&name, p),
+                config::RoutePath::Exact(p) => server::metrics::Tag::new(&name, &format!("={p}")),
+            })
+            .collect();
+        sites.push(SiteRt {
+            routes: config::table::Routes::new(site),
+            handlers,
+            tags,
+            errors,
+        });
+    }
+    Ok(Sites {
+        hosts: config::table::Hosts::new(&config.sites),
+        sites,
+        unknown_host: config.server.unknown_host,
+    })
+}
+
+fn route(r: &config::Route) -> Result<RouteRt, String> {
+    let (slash, mount) = match &r.path {
+        config::RoutePath::Prefix(p) => (p.len() > 1 && p.ends_with('/'), p.trim_end_matches('/')),
+        config::RoutePath::Exact(_) => (false, ""),
+    };
+    let handler = match &r.handler {
+        config::Handler::Files(f) => files_handler(f, &r.rules, mount)?,
+        config::Handler::Cgi(c) => {
+            let mut cfg = cgi_config(c, c.root.clone())?;
+            cfg.script_dirs.clear();
+            let url = if mount.is_empty() { "/" } else { mount };
+            cfg.aliases.push((url.to_string(), c.root.clone()));
+            HandlerRt::Cgi(cgi::Cgi::new(cfg))
+        }
+        config::Handler::Demo(d) => {
+            let store = app::guestbook::store::Store::open(&d.db)
+                .map_err(|e| format!("demo database {}: {e}", d.db.display()))?;
+            HandlerRt::Demo(app::layered(app::router(app::Site { store })))
+        }
+        config::Handler::Redirect(r) => HandlerRt::Redirect(r.clone()),
+        config::Handler::Respond(r) => HandlerRt::Respond {
+            status: r.status,
+            body: Bytes::from(r.body.clone()),
+            content_type: r.content_type.clone(),
+        },
+    };
+    let mut rules = r.rules.clone();
+    if matches!(handler, HandlerRt::Files { .. }) {
+        // The file service writes Cache-Control itself (on 304s too).
+        rules.cache = None;
+    }
+    if let Some(auth) = &rules.auth {
+        return Err(format!(
+            "auth (realm {:?}) is not available in this build yet",
+            auth.realm
+        ));
+    }
+    Ok(RouteRt {
+        slash,
+        handler,
+        rules: RulesRt {
+            cors: rules.cors.as_ref().map(Cors::new),
+            rate: rules.rate.map(RateLimiter::new),
+            rules,
+        },
+    })
+}
+
+fn files_handler(
+    f: &config::Files,
+    rules: &config::Rules,
+    mount: &str,
+) -> Result<HandlerRt, String> {
+    let mut cfg = files::Config::new(&f.root)
+        .map_err(|e| format!("cannot serve {}: {e}", f.root.display()))?;
+    if let Some(index) = &f.index {
+        cfg.index = index.clone();
+    }
+    cfg.listing = f.listing;
+    cfg.hidden = f.hidden;
+    cfg.follow_symlinks = f.follow_symlinks;
+    cfg.compress = f.compress;
+    cfg.spa = f.spa.clone();
+    cfg.mount = mount.to_string();
+    if let Some(cc) = &rules.cache {
+        cfg.cache_control = cc.clone();
+    }
+    let cgi = match &f.cgi {
+        Some(c) => {
+            let mut cc = cgi_config(c, cfg.root.clone())?;
+            for d in &c.dirs {
+                cc.script_dirs.push(d.clone());
+            }
+            Some(cgi::Cgi::new(cc))
+        }
+        None => None,
+    };
+    Ok(HandlerRt::Files {
+        files: files::Files::new(cfg),
+        cgi,
+    })
+}
+
+fn cgi_config(c: &config::Cgi, root: std::path::PathBuf) -> Result<cgi::CgiConfig, String> {
+    let root = std::fs::canonicalize(&root).unwrap_or(root);
+    let mut cfg = cgi::CgiConfig::new(root);
+    cfg.timeout = c.timeout;
+    cfg.max_scripts = c.max;
+    cfg.env = c.env.clone();
+    for (ext, program) in &c.ext {
+        let found = crate::cmd::serve_cgi::resolve_program(program, cfg.script_path())
+            .ok_or_else(|| format!("cgi ext {ext}: program {program:?} not found"))?;
+        cfg.interpreters.push((ext.clone(), found));
+    }
+    Ok(cfg)
+}
+
+/// One listener's service: the shared, swappable sites, and the listener's own `HSTS`.
+pub struct ConfigService {
+    pub sites: Arc<ArcSwap<Sites>>,
+    pub hsts: Option<HeaderValue>,
+}
+
+impl Service for ConfigService {
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
+        // A request in flight keeps the sites it started with, whatever a reload swaps in.
+        let sites = self.sites.load_full();
+        let hsts = self.hsts.clone().filter(|_| req.conn.is_tls());
+        async move {
+            let mut r = sites.dispatch(req).await;
+            if let Some(v) = hsts {
+                r.headers.insert(header::STRICT_TRANSPORT_SECURITY, v);
+            }
+            r
+        }
+    }
+}
+
+impl Sites {
+    async fn dispatch(&self, req: Request) -> Response {
+        let Some(site) = self
+            .hosts
+            .find(req.head.host())
+            .and_then(|i| self.sites.get(i))
+        else {
+            return Response::error(self.unknown_host);
+        };
+        let Some(found) = site.routes.find(req.path()) else {
+            return site.page(Response::error(StatusCode::NOT_FOUND));
+        };
+        let Some(route) = site.handlers.get(found.route) else {
+            return Response::error(StatusCode::NOT_FOUND);
+        };
+        let mut r = route.serve(req, found.prefix_len).await;
+        r.tag = site.tags.get(found.route).cloned();
+        site.page(r)
+    }
+}
+
+impl SiteRt {
+    /// The site's page for an error status, in place of the plain body.
+    fn page(&self, mut r: Response) -> Response {
+        if !(r.status.is_client_error() || r.status.is_server_error()) {
+            return r;
+        }
+        if let Some(page) = self.errors.get(&r.status.as_u16()) {
+            r.headers.remove("content-type");
+            r.headers.remove("content-encoding");
+            r.headers.append(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            r.body = ResponseBody::Full(page.clone());
+        }
+        r
+    }
+}
+
+impl RouteRt {
+    async fn serve(&self, mut req: Request, prefix_len: usize) -> Response {
+        let rules = &self.rules;
+        let peer = req.conn.peer.ip();
+        if !config_rules::permitted(&rules.rules.allow, &rules.rules.deny, peer) {
+            return Response::error(StatusCode::FORBIDDEN);
+        }
+        if let Some(rate) = &rules.rate
+            && let Err(wait) = rate.take(peer, Instant::now())
+        {
+            return config_rules::too_many(wait);
+        }
+        let origin = match &rules.cors {
+            Some(cors) if Cors::is_preflight(&req) => return cors.preflight(&req),
+            Some(_) => req.headers().get("origin").cloned(),
+            None => None,
+        };
+        if let Some(max) = rules.rules.limits.body
+            && req.body.len().is_some_and(|n| n > max)
+        {
+            return Response::error(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        // Files and the demo site answer as if at `/`; CGI keeps the whole path (its
+        // SCRIPT_NAME), redirects and fixed answers read it as it is.
+        let mounted =
+            prefix_len > 0 && matches!(self.handler, HandlerRt::Files { .. } | HandlerRt::Demo(_));
+        if mounted && self.slash && req.path().len() == prefix_len {
+            return slash_redirect(&req);
+        }
+        if mounted && let Err(r) = strip(&mut req, prefix_len) {
+            return r;
+        }
+        let call = self.handler.call(req, prefix_len);
+        let mut r = match rules.rules.limits.timeout {
+            Some(t) => tokio::time::timeout(t, call)
+                .await
+                .unwrap_or_else(|_| Response::error(StatusCode::GATEWAY_TIMEOUT)),
+            None => call.await,
+        };
+        if let Some(cors) = &rules.cors {
+            cors.apply(origin.as_ref(), &mut r);
+        }
+        if let Some(cc) = &rules.rules.cache {
+            r.headers.insert(header::CACHE_CONTROL, cc.clone());
+        }
+        if !rules.rules.headers.is_empty() {
+            config_rules::apply_headers(&rules.rules.headers, &mut r);
+        }
+        r
+    }
+}
+
+/// `301` from `/app` to `/app/` (query kept), as nginx answers a location with a slash.
+fn slash_redirect(req: &Request) -> Response {
+    let mut to = String::with_capacity(req.path().len() + 1);
+    to.push_str(req.path());
+    to.push('/');
+    if let Some(q) = req.query() {
+        to.push('?');
+        to.push_str(q);
+    }
+    let mut r = Response::new(StatusCode::MOVED_PERMANENTLY);
+    match HeaderValue::from_str(&to) {
+        Ok(v) => r.headers.insert(header::LOCATION, v),
+        Err(_) => return Response::error(StatusCode::BAD_REQUEST),
+    }
+    r
+}
+
+/// Takes the first `prefix_len` bytes (the mount) off the request's path.
+fn strip(req: &mut Request, prefix_len: usize) -> Result<(), Response> {
+    let rest = &req.path()[prefix_len..];
+    let mut target = String::with_capacity(req.head.target.as_str().len());
+    if rest.is_empty() {
+        target.push('/');
+    } else {
+        target.push_str(rest);
+    }
+    if let Some(q) = req.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    let mount = req.path()[..prefix_len].to_string();
+    let parsed = http1::Target::parse(target.as_bytes(), req.method())
+        .map_err(|_| Response::error(StatusCode::BAD_REQUEST))?;
+    req.head.target = parsed;
+    req.extensions.insert(Mount(mount));
+    Ok(())
+}
+
+/// The prefix a request was mounted under, for handlers that write links.
+#[derive(Debug, Clone)]
+pub struct Mount(pub String);
+
+impl HandlerRt {
+    async fn call(&self, req: Request, prefix_len: usize) -> Response {
+        let mount = req.extensions.get::<Mount>().map(|m| m.0.clone());
+        let mut r = match self {
+            HandlerRt::Files { files, cgi } => match cgi {
+                Some(cgi) if cgi.matches(req.path()) => Box::pin(cgi.handle(req, files)).await,
+                _ => files.call(req).await,
+            },
+            HandlerRt::Cgi(cgi) => Box::pin(cgi.handle(req, &NotFound)).await,
+            HandlerRt::Demo(site) => {
+                if mount.is_some() {
+                    let mut req = req;
+                    // The pages are rewritten below, so they must come uncompressed.
+                    req.head.headers.remove("accept-encoding");
+                    Box::pin(site.call(req)).await
+                } else {
+                    return Box::pin(site.call(req)).await;
+                }
+            }
+            HandlerRt::Redirect(to) => redirect(to, &req, prefix_len),
+            HandlerRt::Respond {
+                status,
+                body,
+                content_type,
+            } => {
+                let mut r = Response::new(*status);
+                r.headers.append(header::CONTENT_TYPE, content_type.clone());
+                r.body = ResponseBody::Full(body.clone());
+                r
+            }
+        };
+        if let Some(mount) = mount {
+            crate::cmd::config_mount::relocate(&mut r, &mount);
+            if matches!(self, HandlerRt::Demo(_)) {
+                crate::cmd::config_mount::rewrite_html(&mut r, &mount);
+            }
+        }
+        r
+    }
+}
+
+/// Local redirects of a CGI route's scripts that lead outside it.
+struct NotFound;
+
+impl Service for NotFound {
+    async fn call(&self, _: Request) -> Response {
+        Response::error(StatusCode::NOT_FOUND)
+    }
+}
+
+/// `redirect = { to, status }`, with `{rest}` (the path after the route's prefix) and
+/// `{query}` (the query string without `?`) filled in.
+fn redirect(to: &config::Redirect, req: &Request, prefix_len: usize) -> Response {
+    let path = req.path();
+    let rest = path.get(prefix_len..).unwrap_or("");
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let query = req.query().unwrap_or("");
+    let target = to.to.replace("{rest}", rest).replace("{query}", query);
+    let mut r = Response::new(to.status);
+    match HeaderValue::from_str(&target) {
+        Ok(v) => r.headers.insert(header::LOCATION, v),
+        Err(_) => return Response::error(StatusCode::BAD_REQUEST),
+    }
+    r
+}
