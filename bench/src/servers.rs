@@ -81,6 +81,9 @@ pub enum ServerKind {
     SockserveFiles,
     /// `sockserve serve www --cgi`: scripts under `www/cgi-bin/`.
     SockserveCgi,
+    /// `sockserve serve www --admin 127.0.0.1:0`: static files with every request counted for
+    /// `/metrics`.
+    SockserveFilesMetrics,
     Nginx,
     /// nginx writing a buffered `combined` access log to a file.
     NginxLogged,
@@ -105,6 +108,7 @@ impl ServerKind {
             | ServerKind::SockserveSiteLogged
             | ServerKind::SockserveFiles
             | ServerKind::SockserveCgi => "sockserve",
+            ServerKind::SockserveFilesMetrics => "sockserve --admin",
             ServerKind::Nginx | ServerKind::NginxLogged => "nginx",
             ServerKind::Lighttpd => "lighttpd",
             ServerKind::StaticWebServer => "static-web-server",
@@ -324,11 +328,16 @@ fn command_line(
             }
             (sockserve.to_path_buf(), a)
         }
-        ServerKind::SockserveFiles | ServerKind::SockserveCgi => {
+        ServerKind::SockserveFiles
+        | ServerKind::SockserveCgi
+        | ServerKind::SockserveFilesMetrics => {
             let mut a = vec!["serve".to_owned(), www.clone()];
             a.extend(sockserve_common);
             if kind == ServerKind::SockserveCgi {
                 a.push("--cgi".to_owned());
+            }
+            if kind == ServerKind::SockserveFilesMetrics {
+                a.extend(["--admin".to_owned(), "127.0.0.1:0".to_owned()]);
             }
             (sockserve.to_path_buf(), a)
         }
