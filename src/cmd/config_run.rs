@@ -4,7 +4,9 @@
 //! A reload validates the whole file and builds every site before anything changes; then the
 //! new sites are swapped in at once. Requests in flight finish on the sites they started with.
 //! A file with mistakes logs every one and keeps the sites in use, as nginx keeps its old
-//! configuration. Listeners are not rebound by a reload: a changed `[[listen]]` is reported
+//! configuration. Listeners that stay are never rebound; a plain `[[listen]]` added is bound
+//! (before anything switches) and started, one removed stops accepting and drains; a TLS one
+//! added is reported
 //! and needs a restart (or the handover of `sockserve reload`/upgrade).
 
 use std::net::SocketAddr;
@@ -67,8 +69,11 @@ pub struct Reloader {
     file: PathBuf,
     /// What every listener's service reads per request.
     pub sites: Arc<ArcSwap<Sites>>,
-    listen: Vec<SocketAddr>,
+    /// Each `[[listen]]` as written and as bound, as the last reload left them.
+    listen: Arc<std::sync::Mutex<Vec<(SocketAddr, SocketAddr)>>>,
     certificates: Vec<Certificates>,
+    control: server::Control,
+    http: server::HttpConfig,
 }
 
 /// A TLS listener's certificate resolver and the files it was loaded from.
@@ -79,11 +84,31 @@ impl Reloader {
     /// mistake, nothing changes and every mistake is returned.
     pub fn prepare(&self) -> Result<crate::lifecycle::Commit, Vec<String>> {
         let (config, sites) = load(&self.file)?;
-        let listen: Vec<SocketAddr> = config.listen.iter().map(|l| l.addr).collect();
-        if listen != self.listen {
-            tracing::warn!(
-                "the listeners changed; sites and routes are reloaded, listeners need a restart"
-            );
+        let old = self
+            .listen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let removed: Vec<(SocketAddr, SocketAddr)> = old
+            .iter()
+            .filter(|(written, _)| !config.listen.iter().any(|l| l.addr == *written))
+            .copied()
+            .collect();
+        let mut added = Vec::new();
+        for l in config
+            .listen
+            .iter()
+            .filter(|l| !old.iter().any(|(w, _)| *w == l.addr))
+        {
+            if l.tls.is_some() {
+                tracing::warn!(addr = %l.addr, "a TLS listener added by a reload needs a restart or upgrade");
+                continue;
+            }
+            let pending = self
+                .control
+                .bind(l.addr)
+                .map_err(|e| vec![format!("cannot listen on {}: {e}", l.addr)])?;
+            added.push((l.addr, pending));
         }
         let mut certificates = Vec::new();
         for (resolver, pairs) in &self.certificates {
@@ -91,10 +116,28 @@ impl Reloader {
             certificates.push((resolver.clone(), loaded));
         }
         let slot = self.sites.clone();
+        let (control, http, listen) =
+            (self.control.clone(), self.http.clone(), self.listen.clone());
         Ok(Box::new(move || {
             slot.store(Arc::new(sites));
             for (resolver, loaded) in certificates {
                 resolver.replace(loaded);
+            }
+            let mut listen = listen.lock().unwrap_or_else(|e| e.into_inner());
+            for (written, bound) in removed {
+                control.close(bound);
+                listen.retain(|(w, _)| *w != written);
+                tracing::info!(addr = %bound, "listener removed; draining its connections");
+            }
+            for (written, pending) in added {
+                let bound = pending.addr();
+                let service = ConfigService {
+                    sites: slot.clone(),
+                    hsts: None,
+                };
+                control.start_http(pending, service, http.clone());
+                listen.push((written, bound));
+                tracing::info!(addr = %bound, "listener added");
             }
         }))
     }
@@ -117,6 +160,7 @@ pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
     let sites = Arc::new(ArcSwap::from_pointee(sites));
     let mut server = crate::cmd::new_server(runtime)?;
     let mut urls = Vec::new();
+    let mut listen_bound = Vec::new();
     let mut certificates = Vec::new();
     let all_pairs: Vec<(PathBuf, PathBuf)> = config
         .listen
@@ -137,6 +181,7 @@ pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
             Some(tls) => server.https(listen.addr, service, http.clone(), tls),
         }
         .map_err(|e| bind_error(listen.addr, e))?;
+        listen_bound.push((listen.addr, bound));
         let scheme = if listen.tls.is_some() {
             "https"
         } else {
@@ -147,8 +192,10 @@ pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
     let reloader = Reloader {
         file: file.to_path_buf(),
         sites,
-        listen: config.listen.iter().map(|l| l.addr).collect(),
+        listen: Arc::new(std::sync::Mutex::new(listen_bound)),
         certificates,
+        control: server.control(),
+        http: http.clone(),
     };
     crate::lifecycle::on_reload(
         "configuration",

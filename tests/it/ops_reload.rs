@@ -228,3 +228,47 @@ fn twenty_config_file_reloads_under_load_fail_nothing_and_a_broken_file_keeps_th
     let errors = counts.errors.lock().expect("errors").clone();
     assert_eq!(failed, 0, "failed requests: {errors:?}");
 }
+
+#[test]
+fn a_reload_opens_an_added_listener_and_drains_a_removed_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("site.toml");
+    let toml = |ports: &[u16]| {
+        let mut t = String::new();
+        for p in ports {
+            t.push_str(&format!("[[listen]]\naddr = \"127.0.0.1:{p}\"\n"));
+        }
+        t + "[[site]]\n[[site.route]]\npath = \"/\"\nrespond = { body = \"hi\" }\n"
+    };
+    let (first, second) = (crate::ops_load::free_port(), crate::ops_load::free_port());
+    fs::write(&file, toml(&[first])).expect("write");
+    let s = Running::start_in(
+        Some(dir.path()),
+        &["--config", file.to_str().expect("utf-8")],
+    );
+    let at = |p: u16| std::net::SocketAddr::from(([127, 0, 0, 1], p));
+    assert_eq!(fetch(at(first), "/").map(|r| r.0), Some(200));
+    // An idle kept-alive connection on the listener that goes away.
+    let mut kept = TcpStream::connect(at(first)).expect("connect");
+    kept.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("request");
+    let mut buf = [0u8; 512];
+    assert!(kept.read(&mut buf).expect("answer") > 0);
+    fs::write(&file, toml(&[second])).expect("write");
+    let hup = Command::new("kill")
+        .args(["-HUP", &s.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(hup.success());
+    eventually("the added listener serves", || {
+        fetch(at(second), "/").is_some_and(|r| r.0 == 200)
+    });
+    eventually("the removed listener is closed", || {
+        TcpStream::connect(at(first)).is_err()
+    });
+    // Its idle connection is closed too, as at shutdown.
+    kept.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    assert_eq!(kept.read(&mut buf).unwrap_or(0), 0);
+    assert_eq!(fetch(at(second), "/").map(|r| r.1), Some(b"hi".to_vec()));
+}

@@ -585,7 +585,7 @@ mod tests {
             "{\"timestamp\":\"2000-10-10T13:55:36.250Z\",\"client\":\"127.0.0.1\",\
              \"user\":\"bob\",\"method\":\"GET\",\"target\":\"/a?b\",\"version\":\"HTTP/1.1\",\
              \"status\":404,\"bytes\":7,\"duration\":1.000087,\"host\":\"example.com\",\
-             \"referer\":\"http://r/\\\"x\",\"user_agent\":\"ag\\\"ent\\\\\"}\n"
+             \"referer\":\"http://r/\\\"x\",\"user_agent\":\"ag\\\"ent\\\\\",\"tls\":null}\n"
         );
     }
 

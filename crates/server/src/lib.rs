@@ -48,7 +48,7 @@ pub use health::Health;
 pub use reload::{Listeners, Swap};
 pub use request::{ConnInfo, PseudoHeaders, Request, TlsInfo};
 pub use response::{BoxStream, FileRegion, Response, ResponseBody};
-pub use runtime::{Server, Shutdown, ShutdownHandle};
+pub use runtime::{Control, Pending, Server, Shutdown, ShutdownHandle};
 pub use rustls;
 pub use service::{Service, TcpService};
 pub use tls::{HANDSHAKE_TIMEOUT, MAX_HANDSHAKES};

@@ -72,6 +72,11 @@ impl Listeners {
         }
     }
 
+    /// Closes the copies of `addr`'s sockets (a listener a reload removed).
+    pub(crate) fn remove(&self, addr: SocketAddr) {
+        self.lock().retain(|(a, _)| *a != addr);
+    }
+
     /// Closes the copies (at shutdown, once a handover no longer needs them).
     pub(crate) fn clear(&self) {
         self.lock().clear();

@@ -35,21 +35,41 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 /// the limit: the metric counts each one, the log only says that it is happening.
 const OVERLOAD_LOG_EVERY: Duration = Duration::from_secs(5);
 
-/// Becomes ready once shutdown has begun.
+/// Becomes ready once shutdown has begun, for the whole server or for the listener the
+/// connection came in on (closed by a reload).
 #[derive(Debug, Clone)]
 pub struct Shutdown {
     rx: watch::Receiver<bool>,
+    listener: Option<watch::Receiver<bool>>,
 }
 
 impl Shutdown {
     /// Waits until shutdown begins.
     pub async fn wait(&mut self) {
-        let _ = self.rx.wait_for(|&down| down).await;
+        let Shutdown { rx, listener } = self;
+        match listener {
+            None => {
+                let _ = rx.wait_for(|&down| down).await;
+            }
+            Some(closed) => {
+                tokio::select! {
+                    _ = rx.wait_for(|&down| down) => {}
+                    _ = closed.wait_for(|&down| down) => {}
+                }
+            }
+        }
     }
 
     /// Whether shutdown has begun.
     pub fn is_down(&self) -> bool {
-        *self.rx.borrow()
+        *self.rx.borrow() || self.listener.as_ref().is_some_and(|l| *l.borrow())
+    }
+
+    fn for_listener(&self, closed: watch::Receiver<bool>) -> Shutdown {
+        Shutdown {
+            rx: self.rx.clone(),
+            listener: Some(closed),
+        }
     }
 }
 
@@ -81,6 +101,8 @@ type Task = Box<dyn FnOnce(Shutdown) -> Pin<Box<dyn Future<Output = ()> + Send>>
 struct Bound {
     sockets: Vec<std::net::TcpListener>,
     start: Arc<Starter>,
+    /// Fires when a reload removes the listener.
+    closed: watch::Receiver<bool>,
     /// Whether its connections count as the server's (a permit each, drained at shutdown);
     /// not for the admin listener, which must answer `/readyz` while the rest drains.
     counted: bool,
@@ -153,12 +175,141 @@ pub struct Server {
     /// used by [`Server::bind`] for their address instead of binding anew.
     inherited: Vec<(SocketAddr, std::net::TcpListener)>,
     listeners: Listeners,
+    control: Control,
+}
+
+/// Changes the set of listeners of a running server (a reload that adds or removes a
+/// `[[listen]]`): a listener is bound first ([`Control::bind`], which may fail and change
+/// nothing), then started on every worker; a closed one stops accepting and its connections
+/// drain as at shutdown, while the rest of the server goes on.
+#[derive(Clone, Default)]
+pub struct Control {
+    inner: Arc<std::sync::Mutex<ControlInner>>,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Control")
+    }
+}
+
+#[derive(Default)]
+struct ControlInner {
+    threads: usize,
+    /// Each worker's queue of listeners to start.
+    workers: Vec<tokio::sync::mpsc::UnboundedSender<Added>>,
+    /// Every listener's close signal, by address.
+    closers: Vec<(SocketAddr, watch::Sender<bool>)>,
+    listeners: Listeners,
+}
+
+/// One worker's socket of a listener added at run time.
+struct Added {
+    socket: std::net::TcpListener,
+    start: Arc<Starter>,
+    closed: watch::Receiver<bool>,
+}
+
+/// A listener bound by [`Control::bind`], not accepting yet.
+#[derive(Debug)]
+pub struct Pending {
+    addr: SocketAddr,
+    sockets: Vec<std::net::TcpListener>,
+}
+
+impl Pending {
+    /// The address bound (port 0 resolved).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Control {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ControlInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Binds `addr` now, one socket per worker; nothing accepts until [`Control::start_http`].
+    pub fn bind(&self, addr: SocketAddr) -> io::Result<Pending> {
+        let threads = self.lock().threads.max(1);
+        let actual = claim_port(addr)?;
+        let sockets = (0..threads)
+            .map(|_| listen_socket(actual))
+            .collect::<io::Result<Vec<_>>>()?;
+        Ok(Pending {
+            addr: actual,
+            sockets,
+        })
+    }
+
+    /// Starts serving HTTP on `pending` with `service`.
+    pub fn start_http<S: Service>(&self, pending: Pending, service: S, config: HttpConfig) {
+        let start = Arc::new(http_starter(service, config));
+        let (tx, closed) = watch::channel(false);
+        let mut inner = self.lock();
+        for s in &pending.sockets {
+            inner.listeners.push(pending.addr, s);
+        }
+        inner.closers.push((pending.addr, tx));
+        let workers = inner.workers.clone();
+        drop(inner);
+        for (i, socket) in pending.sockets.into_iter().enumerate() {
+            let Some(worker) = workers.get(i % workers.len().max(1)) else {
+                return;
+            };
+            let _ = worker.send(Added {
+                socket,
+                start: start.clone(),
+                closed: closed.clone(),
+            });
+        }
+    }
+
+    /// Stops accepting on `addr`; its open connections finish their requests and close.
+    pub fn close(&self, addr: SocketAddr) {
+        let mut inner = self.lock();
+        inner.listeners.remove(addr);
+        inner.closers.retain(|(a, tx)| {
+            if *a == addr {
+                let _ = tx.send(true);
+                false
+            } else {
+                true
+            }
+        });
+    }
+}
+
+/// The per-thread starter of an HTTP listener serving `service`.
+fn http_starter<S: Service>(service: S, config: HttpConfig) -> Starter {
+    let service = Arc::new(service);
+    let config = Arc::new(config);
+    Box::new(move |listener, worker| {
+        let service = service.clone();
+        let config = config.clone();
+        tokio::spawn(accept_loop(
+            listener,
+            worker,
+            move |stream, peer, local, shutdown| {
+                let service = service.clone();
+                let config = config.clone();
+                async move { serve_connection(stream, peer, local, &*service, &config, shutdown).await }
+            },
+        ));
+    })
 }
 
 impl Server {
     /// A server with no services yet.
     pub fn new(config: RuntimeConfig) -> Server {
         let (tx, rx) = watch::channel(false);
+        let listeners = Listeners::default();
+        let control = Control::default();
+        {
+            let mut inner = control.lock();
+            inner.threads = config.threads.max(1);
+            inner.listeners = listeners.clone();
+        }
         Server {
             config: RuntimeConfig {
                 threads: config.threads.max(1),
@@ -172,8 +323,14 @@ impl Server {
             shutdown_rx: rx,
             health: Health::new(),
             inherited: Vec::new(),
-            listeners: Listeners::default(),
+            listeners,
+            control,
         }
+    }
+
+    /// Adds and removes listeners while the server runs.
+    pub fn control(&self) -> Control {
+        self.control.clone()
     }
 
     /// A handle that starts a graceful shutdown.
@@ -214,24 +371,8 @@ impl Server {
         service: S,
         config: HttpConfig,
     ) -> io::Result<SocketAddr> {
-        let service = Arc::new(service);
         self.logs.extend(config.access_log.clone());
-        let config = Arc::new(config);
-        let start: Starter = Box::new(move |listener, worker| {
-            let service = service.clone();
-            let config = config.clone();
-            tokio::spawn(accept_loop(
-                listener,
-                worker,
-                move |stream, peer, local, shutdown| {
-                    let service = service.clone();
-                    let config = config.clone();
-                    async move {
-                        serve_connection(stream, peer, local, &*service, &config, shutdown).await
-                    }
-                },
-            ));
-        });
+        let start = http_starter(service, config);
         self.bind(addr, start)
     }
 
@@ -348,9 +489,12 @@ impl Server {
         for s in &sockets {
             self.listeners.push(actual, s);
         }
+        let (tx, closed) = watch::channel(false);
+        self.control.lock().closers.push((actual, tx));
         self.bound.push(Bound {
             sockets,
             start: Arc::new(start),
+            closed,
             counted,
         });
         Ok(actual)
@@ -405,6 +549,7 @@ impl Server {
             health,
             inherited,
             listeners: _,
+            control,
         } = self;
         for (addr, _) in &inherited {
             tracing::warn!(%addr, "an inherited socket matches no listener; closing it");
@@ -422,6 +567,7 @@ impl Server {
                 per_thread[i % config.threads].push(Listening {
                     socket,
                     start: b.start.clone(),
+                    closed: b.closed.clone(),
                     counted: b.counted,
                 });
             }
@@ -431,6 +577,7 @@ impl Server {
             let worker = Worker {
                 shutdown: Shutdown {
                     rx: shutdown_rx.clone(),
+                    listener: None,
                 },
                 permits: permits.clone(),
                 live: Arc::new(Live::default()),
@@ -439,7 +586,10 @@ impl Server {
             };
             let never = Shutdown {
                 rx: never_rx.clone(),
+                listener: None,
             };
+            let (added_tx, added) = tokio::sync::mpsc::unbounded_channel();
+            control.lock().workers.push(added_tx);
             let own_tasks = if i == 0 {
                 std::mem::take(&mut tasks)
             } else {
@@ -452,7 +602,7 @@ impl Server {
             };
             let handle = std::thread::Builder::new()
                 .name(format!("sockserve-worker-{i}"))
-                .spawn(move || run_worker(listeners, own_tasks, worker, never, stop))?;
+                .spawn(move || run_worker(listeners, added, own_tasks, worker, never, stop))?;
             handles.push(handle);
         }
         health.set_listening();
@@ -481,6 +631,7 @@ const BLOCKING_THREADS: usize = 32;
 struct Listening {
     socket: std::net::TcpListener,
     start: Arc<Starter>,
+    closed: watch::Receiver<bool>,
     counted: bool,
 }
 
@@ -493,6 +644,7 @@ struct Stop {
 
 fn run_worker(
     listeners: Vec<Listening>,
+    mut added: tokio::sync::mpsc::UnboundedReceiver<Added>,
     tasks: Vec<Task>,
     worker: Worker,
     never: Shutdown,
@@ -506,6 +658,7 @@ fn run_worker(
         for Listening {
             socket,
             start,
+            closed,
             counted,
         } in listeners
         {
@@ -515,8 +668,27 @@ fn run_worker(
                 worker.shutdown = never.clone();
                 worker.counted = false;
             }
+            worker.shutdown = worker.shutdown.for_listener(closed);
             start(listener, worker);
         }
+        let adder = worker.clone();
+        tokio::spawn(async move {
+            while let Some(Added {
+                socket,
+                start,
+                closed,
+            }) = added.recv().await
+            {
+                match TcpListener::from_std(socket) {
+                    Ok(listener) => {
+                        let mut worker = adder.clone();
+                        worker.shutdown = worker.shutdown.for_listener(closed);
+                        start(listener, worker);
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot start an added listener"),
+                }
+            }
+        });
         for task in tasks {
             tokio::spawn(task(worker.shutdown.clone()));
         }
