@@ -1,13 +1,17 @@
 //! What a running server can change without closing a socket: the service behind a listener
-//! ([`Swap`]) and who holds the listening sockets ([`Listeners`], for a new binary to take
-//! over).
+//! ([`Swap`]), the set of listeners ([`Control`]) and who holds the listening sockets
+//! ([`Listeners`], for a new binary to take over).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use arc_swap::ArcSwap;
+use std::io;
 
-use crate::{Request, Response, Service};
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+
+use crate::runtime::{Starter, claim_port, http_starter, listen_socket};
+use crate::{HttpConfig, Request, Response, Service};
 
 /// A service that can be replaced while it runs: each request takes the service current when
 /// it arrives and keeps it to its end, so requests in flight finish on the old configuration
@@ -99,5 +103,107 @@ impl Listeners {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(SocketAddr, std::net::TcpListener)>> {
         self.all.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Changes the set of listeners of a running server (a reload that adds or removes a
+/// `[[listen]]`): a listener is bound first ([`Control::bind`], which may fail and change
+/// nothing), then started on every worker; a closed one stops accepting and its connections
+/// drain as at shutdown, while the rest of the server goes on.
+#[derive(Clone, Default)]
+pub struct Control {
+    inner: Arc<std::sync::Mutex<ControlInner>>,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Control")
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct ControlInner {
+    pub(crate) threads: usize,
+    /// Each worker's queue of listeners to start.
+    pub(crate) workers: Vec<tokio::sync::mpsc::UnboundedSender<Added>>,
+    /// Every listener's close signal, by address.
+    pub(crate) closers: Vec<(SocketAddr, watch::Sender<bool>)>,
+    pub(crate) listeners: Listeners,
+}
+
+/// One worker's socket of a listener added at run time.
+pub(crate) struct Added {
+    pub(crate) socket: std::net::TcpListener,
+    pub(crate) start: Arc<Starter>,
+    pub(crate) closed: watch::Receiver<bool>,
+}
+
+/// A listener bound by [`Control::bind`], not accepting yet.
+#[derive(Debug)]
+pub struct Pending {
+    addr: SocketAddr,
+    sockets: Vec<std::net::TcpListener>,
+}
+
+impl Pending {
+    /// The address bound (port 0 resolved).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Control {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, ControlInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Binds `addr` now, one socket per worker; nothing accepts until [`Control::start_http`].
+    pub fn bind(&self, addr: SocketAddr) -> io::Result<Pending> {
+        let threads = self.lock().threads.max(1);
+        let actual = claim_port(addr)?;
+        let sockets = (0..threads)
+            .map(|_| listen_socket(actual))
+            .collect::<io::Result<Vec<_>>>()?;
+        Ok(Pending {
+            addr: actual,
+            sockets,
+        })
+    }
+
+    /// Starts serving HTTP on `pending` with `service`.
+    pub fn start_http<S: Service>(&self, pending: Pending, service: S, config: HttpConfig) {
+        let start = Arc::new(http_starter(service, config));
+        let (tx, closed) = watch::channel(false);
+        let mut inner = self.lock();
+        for s in &pending.sockets {
+            inner.listeners.push(pending.addr, s);
+        }
+        inner.closers.push((pending.addr, tx));
+        let workers = inner.workers.clone();
+        drop(inner);
+        for (i, socket) in pending.sockets.into_iter().enumerate() {
+            let Some(worker) = workers.get(i % workers.len().max(1)) else {
+                return;
+            };
+            let _ = worker.send(Added {
+                socket,
+                start: start.clone(),
+                closed: closed.clone(),
+            });
+        }
+    }
+
+    /// Stops accepting on `addr`; its open connections finish their requests and close.
+    pub fn close(&self, addr: SocketAddr) {
+        let mut inner = self.lock();
+        inner.listeners.remove(addr);
+        inner.closers.retain(|(a, tx)| {
+            if *a == addr {
+                let _ = tx.send(true);
+                false
+            } else {
+                true
+            }
+        });
     }
 }

@@ -21,6 +21,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::conn::serve_connection;
 use crate::metrics::{self, Event};
+use crate::reload::{Added, Control};
 use crate::{
     AccessLog, Health, HttpConfig, Listeners, Overload, RuntimeConfig, Service, TcpService,
 };
@@ -95,7 +96,7 @@ impl ShutdownHandle {
 }
 
 /// Type-erased per-thread starter of one bound service.
-type Starter = Box<dyn Fn(TcpListener, Worker) + Send + Sync>;
+pub(crate) type Starter = Box<dyn Fn(TcpListener, Worker) + Send + Sync>;
 type Task = Box<dyn FnOnce(Shutdown) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
 struct Bound {
@@ -110,7 +111,7 @@ struct Bound {
 
 /// What a worker thread gives each of its accept loops.
 #[derive(Clone)]
-struct Worker {
+pub(crate) struct Worker {
     shutdown: Shutdown,
     permits: Arc<Semaphore>,
     live: Arc<Live>,
@@ -178,110 +179,8 @@ pub struct Server {
     control: Control,
 }
 
-/// Changes the set of listeners of a running server (a reload that adds or removes a
-/// `[[listen]]`): a listener is bound first ([`Control::bind`], which may fail and change
-/// nothing), then started on every worker; a closed one stops accepting and its connections
-/// drain as at shutdown, while the rest of the server goes on.
-#[derive(Clone, Default)]
-pub struct Control {
-    inner: Arc<std::sync::Mutex<ControlInner>>,
-}
-
-impl std::fmt::Debug for Control {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Control")
-    }
-}
-
-#[derive(Default)]
-struct ControlInner {
-    threads: usize,
-    /// Each worker's queue of listeners to start.
-    workers: Vec<tokio::sync::mpsc::UnboundedSender<Added>>,
-    /// Every listener's close signal, by address.
-    closers: Vec<(SocketAddr, watch::Sender<bool>)>,
-    listeners: Listeners,
-}
-
-/// One worker's socket of a listener added at run time.
-struct Added {
-    socket: std::net::TcpListener,
-    start: Arc<Starter>,
-    closed: watch::Receiver<bool>,
-}
-
-/// A listener bound by [`Control::bind`], not accepting yet.
-#[derive(Debug)]
-pub struct Pending {
-    addr: SocketAddr,
-    sockets: Vec<std::net::TcpListener>,
-}
-
-impl Pending {
-    /// The address bound (port 0 resolved).
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Control {
-    fn lock(&self) -> std::sync::MutexGuard<'_, ControlInner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Binds `addr` now, one socket per worker; nothing accepts until [`Control::start_http`].
-    pub fn bind(&self, addr: SocketAddr) -> io::Result<Pending> {
-        let threads = self.lock().threads.max(1);
-        let actual = claim_port(addr)?;
-        let sockets = (0..threads)
-            .map(|_| listen_socket(actual))
-            .collect::<io::Result<Vec<_>>>()?;
-        Ok(Pending {
-            addr: actual,
-            sockets,
-        })
-    }
-
-    /// Starts serving HTTP on `pending` with `service`.
-    pub fn start_http<S: Service>(&self, pending: Pending, service: S, config: HttpConfig) {
-        let start = Arc::new(http_starter(service, config));
-        let (tx, closed) = watch::channel(false);
-        let mut inner = self.lock();
-        for s in &pending.sockets {
-            inner.listeners.push(pending.addr, s);
-        }
-        inner.closers.push((pending.addr, tx));
-        let workers = inner.workers.clone();
-        drop(inner);
-        for (i, socket) in pending.sockets.into_iter().enumerate() {
-            let Some(worker) = workers.get(i % workers.len().max(1)) else {
-                return;
-            };
-            let _ = worker.send(Added {
-                socket,
-                start: start.clone(),
-                closed: closed.clone(),
-            });
-        }
-    }
-
-    /// Stops accepting on `addr`; its open connections finish their requests and close.
-    pub fn close(&self, addr: SocketAddr) {
-        let mut inner = self.lock();
-        inner.listeners.remove(addr);
-        inner.closers.retain(|(a, tx)| {
-            if *a == addr {
-                let _ = tx.send(true);
-                false
-            } else {
-                true
-            }
-        });
-    }
-}
-
 /// The per-thread starter of an HTTP listener serving `service`.
-fn http_starter<S: Service>(service: S, config: HttpConfig) -> Starter {
+pub(crate) fn http_starter<S: Service>(service: S, config: HttpConfig) -> Starter {
     let service = Arc::new(service);
     let config = Arc::new(config);
     Box::new(move |listener, worker| {
@@ -870,13 +769,13 @@ async fn tls_accept(
 /// `SO_REUSEPORT` lets any process of the same user join a listening group, so binding the
 /// worker sockets directly would let a second `sockserve` silently share the port instead of
 /// failing with "address in use". A plain bind fails while anyone listens on the port.
-fn claim_port(addr: SocketAddr) -> io::Result<SocketAddr> {
+pub(crate) fn claim_port(addr: SocketAddr) -> io::Result<SocketAddr> {
     let probe = std::net::TcpListener::bind(addr)?;
     probe.local_addr()
 }
 
 /// A non-blocking listening socket with `SO_REUSEPORT`, so every worker can have its own.
-fn listen_socket(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+pub(crate) fn listen_socket(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
         // Dual-stack, as python's http.server binds `::`: IPv4 clients arrive as ::ffff:a.b.c.d.
