@@ -100,7 +100,17 @@ fn misplaced_flag(matches: &ArgMatches) -> Option<String> {
     };
     let takes: &[&str] = match leaf.as_str() {
         "get" | "tcp send" => &[],
-        "tcp listen" => &["bind", "port", "threads", "max_connections", "quiet"],
+        "reload" | "upgrade" => &["pid_file"],
+        "tcp listen" => &[
+            "bind",
+            "port",
+            "threads",
+            "max_connections",
+            "quiet",
+            "log_level",
+            "log_json",
+            "pid_file",
+        ],
         "daytime" => &["bind", "port", "quiet"],
         _ => return None,
     };
@@ -114,8 +124,12 @@ fn misplaced_flag(matches: &ArgMatches) -> Option<String> {
         .map(|id| format!("--{} does not apply to `{leaf}`", id.replace('_', "-")))
 }
 
-/// With `--config`, the file says everything: a command or a server flag beside it would be
-/// ignored, so it is refused.
+/// The flags about running the process rather than what it serves: they go with `--config`
+/// (as `nginx -c FILE` takes `-g 'pid ...'`), the file does not say them.
+const OPS_FLAGS: [&str; 5] = ["admin", "pid_file", "log_level", "log_json", "overload"];
+
+/// With `--config`, the file says everything it serves: a command or a server flag beside it
+/// would be ignored, so it is refused; [`OPS_FLAGS`] are taken.
 fn config_conflict(matches: &ArgMatches) -> Option<String> {
     if let Some((name, _)) = matches.subcommand() {
         return Some(format!(
@@ -133,7 +147,7 @@ fn config_conflict(matches: &ArgMatches) -> Option<String> {
             "daytime".to_string(),
             "print_config".to_string(),
         ]);
-    for id in ids {
+    for id in ids.filter(|id| !OPS_FLAGS.contains(&id.as_str())) {
         if given(matches, &id) {
             return Some(format!(
                 "--{} does not go with --config: the file says it (see docs/config.md)",
@@ -168,6 +182,12 @@ pub enum Command {
     Daytime(DaytimeArgs),
     /// An HTTP/1.1 client: fetch an http:// or https:// URL and print the body.
     Get(GetArgs),
+    /// Tell the server whose pid is in --pid-file to reload its configuration and certificates
+    /// (SIGHUP).
+    Reload,
+    /// Tell the server whose pid is in --pid-file to hand its sockets to a new process of its
+    /// (replaced) binary and drain (SIGUSR2).
+    Upgrade,
     /// Check a configuration file: exit 0, or print every mistake with its line and column
     /// and exit 1 (like `nginx -t`).
     Check(CheckArgs),
@@ -292,6 +312,46 @@ pub struct HttpArgs {
     /// No access log, warnings and errors only.
     #[arg(short = 'q', long, global = true, env = "SOCKSERVE_QUIET")]
     pub quiet: bool,
+
+    /// The error log's level: error, warn, info, debug or trace [default: info, warn with -q];
+    /// RUST_LOG overrides it.
+    #[arg(long, value_name = "LEVEL", global = true)]
+    pub log_level: Option<LogLevel>,
+
+    /// Write the error log as JSON lines (for log collectors) instead of text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+
+    /// Serve /metrics (Prometheus), /healthz and /readyz on this address, e.g. 127.0.0.1:9100
+    /// (off by default; keep it off public addresses).
+    #[arg(long, value_name = "ADDR:PORT", global = true)]
+    pub admin: Option<std::net::SocketAddr>,
+
+    /// At --max-connections, new connections wait in the backlog (wait) or are closed at once
+    /// (refuse).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = OverloadMode::Wait, global = true)]
+    pub overload: OverloadMode,
+
+    /// Write the server's pid to FILE (for `sockserve reload`, `upgrade` and init systems).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub pid_file: Option<PathBuf>,
+}
+
+/// `--log-level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+/// `--overload`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OverloadMode {
+    Wait,
+    Refuse,
 }
 
 /// Where the TLS flags are listed in `--help`.

@@ -4,6 +4,7 @@
 
 mod cli;
 mod cmd;
+mod handover;
 mod lifecycle;
 
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ fn main() -> ExitCode {
                     | Command::Tcp(TcpCommand::Send(_))
                     | Command::Check(_)
                     | Command::ConfigFromFlags(_)
+                    | Command::Reload
+                    | Command::Upgrade
             )
         );
     if serves && let Err(e) = lifecycle::install_signal_handlers() {
@@ -27,7 +30,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = if let Some(file) = cli.config {
-        cmd::config_run::run(&file)
+        cmd::config_run::run(&file, &cli.http)
     } else if cli.print_config {
         cmd::config_flags::print(cli)
     } else {
@@ -42,6 +45,12 @@ fn main() -> ExitCode {
             Some(Command::Get(args)) => cmd::get::run(args),
             Some(Command::Check(args)) => cmd::config_run::check(&args.file),
             Some(Command::ConfigFromFlags(args)) => cmd::config_flags::from_args(&args.args),
+            Some(Command::Reload) => {
+                cmd::signal::send(cli.http.pid_file.as_deref(), cmd::signal::Ask::Reload)
+            }
+            Some(Command::Upgrade) => {
+                cmd::signal::send(cli.http.pid_file.as_deref(), cmd::signal::Ask::Upgrade)
+            }
         }
     };
     match result {

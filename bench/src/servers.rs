@@ -84,6 +84,9 @@ pub enum ServerKind {
     /// `sockserve --config`: ten sites of five routes each ([`config_file`]), the files of
     /// `www` served by the last route matched of the default site.
     SockserveConfig,
+    /// `sockserve serve www --admin 127.0.0.1:0`: static files with every request counted for
+    /// `/metrics`.
+    SockserveFilesMetrics,
     Nginx,
     /// nginx writing a buffered `combined` access log to a file.
     NginxLogged,
@@ -125,6 +128,7 @@ impl ServerKind {
             | ServerKind::SockserveFiles
             | ServerKind::SockserveCgi
             | ServerKind::SockserveConfig => "sockserve",
+            ServerKind::SockserveFilesMetrics => "sockserve --admin",
             ServerKind::Nginx
             | ServerKind::NginxLogged
             | ServerKind::NginxH2Tls
@@ -427,11 +431,17 @@ fn command_line(
             }
             (sockserve.to_path_buf(), a)
         }
-        ServerKind::SockserveFiles | ServerKind::SockserveCgi | ServerKind::SockserveTls => {
+        ServerKind::SockserveFiles
+        | ServerKind::SockserveCgi
+        | ServerKind::SockserveTls
+        | ServerKind::SockserveFilesMetrics => {
             let mut a = vec!["serve".to_owned(), www.clone()];
             a.extend(sockserve_common);
             if kind == ServerKind::SockserveCgi {
                 a.push("--cgi".to_owned());
+            }
+            if kind == ServerKind::SockserveFilesMetrics {
+                a.extend(["--admin".to_owned(), "127.0.0.1:0".to_owned()]);
             }
             if kind == ServerKind::SockserveTls {
                 a.extend([

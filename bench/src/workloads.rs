@@ -436,6 +436,17 @@ pub fn all() -> Vec<Workload> {
             ..base.clone()
         },
         Workload {
+            name: "file-1k-metrics",
+            about: "`file-1k` with metrics on (`--admin`): what counting every request costs, against the same server without them",
+            sockserve: t(SockserveFilesMetrics, "/1k.bin", small),
+            peers: vec![peer(
+                "sockserve without metrics",
+                t(SockserveFiles, "/1k.bin", small),
+                Some(Goal::AtLeast(0.97)),
+            )],
+            ..base.clone()
+        },
+        Workload {
             name: "file-1m",
             about: "a 1 MiB file, keep-alive, in bytes per second",
             metric: Metric::Bytes,

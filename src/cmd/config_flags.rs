@@ -98,6 +98,8 @@ pub fn to_toml(cli: Cli) -> Result<String, CliError> {
         Some(Command::Tcp(_)) => return Err(none("`tcp`")),
         Some(Command::Daytime(_)) => return Err(none("`daytime`")),
         Some(Command::Get(_)) => return Err(none("`get`")),
+        Some(Command::Reload) => return Err(none("`reload`")),
+        Some(Command::Upgrade) => return Err(none("`upgrade`")),
         Some(Command::Check(_) | Command::ConfigFromFlags(_)) => {
             return Err(none("this command"));
         }

@@ -4,7 +4,9 @@
 //! A reload validates the whole file and builds every site before anything changes; then the
 //! new sites are swapped in at once. Requests in flight finish on the sites they started with.
 //! A file with mistakes logs every one and keeps the sites in use, as nginx keeps its old
-//! configuration. Listeners are not rebound by a reload: a changed `[[listen]]` is reported
+//! configuration. Listeners that stay are never rebound; a plain `[[listen]]` added is bound
+//! (before anything switches) and started, one removed stops accepting and drains; a TLS one
+//! added is reported
 //! and needs a restart (or the handover of `sockserve reload`/upgrade).
 
 use std::net::SocketAddr;
@@ -17,9 +19,7 @@ use http::HeaderValue;
 
 use crate::cli::{HttpArgs, LogFormat};
 use crate::cmd::config_service::{ConfigService, Sites, build};
-use crate::cmd::{
-    CliError, CmdResult, announce, bind_error, http_config, init_logging, run_server,
-};
+use crate::cmd::{CliError, CmdResult, announce, bind_error, http_config, run_server};
 
 /// `sockserve check FILE`: exit 0 and say so, or print every mistake and exit 1.
 pub fn check(file: &Path) -> CmdResult {
@@ -69,43 +69,98 @@ pub struct Reloader {
     file: PathBuf,
     /// What every listener's service reads per request.
     pub sites: Arc<ArcSwap<Sites>>,
-    listen: Vec<SocketAddr>,
+    /// Each `[[listen]]` as written and as bound, as the last reload left them.
+    listen: Arc<std::sync::Mutex<Vec<(SocketAddr, SocketAddr)>>>,
     certificates: Vec<Certificates>,
+    control: server::Control,
+    http: server::HttpConfig,
 }
 
 /// A TLS listener's certificate resolver and the files it was loaded from.
 type Certificates = (Arc<tls::Resolver>, Vec<(PathBuf, PathBuf)>);
 
 impl Reloader {
-    /// Reads the file again and swaps its sites in; on any mistake, keeps the sites in use
-    /// and returns every mistake.
-    pub fn reload(&self) -> Result<(), Vec<String>> {
+    /// Reads the file and every certificate again and returns the switch to them; on any
+    /// mistake, nothing changes and every mistake is returned.
+    pub fn prepare(&self) -> Result<crate::lifecycle::Commit, Vec<String>> {
         let (config, sites) = load(&self.file)?;
-        let listen: Vec<SocketAddr> = config.listen.iter().map(|l| l.addr).collect();
-        if listen != self.listen {
-            tracing::warn!(
-                "the listeners changed; sites and routes are reloaded, listeners need a restart"
-            );
-        }
-        self.sites.store(Arc::new(sites));
-        for (resolver, pairs) in &self.certificates {
-            match tls::load_pairs(pairs) {
-                Ok(loaded) => resolver.replace(loaded),
-                Err(e) => tracing::warn!("keeping the certificates in use: {e}"),
+        let old = self
+            .listen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let removed: Vec<(SocketAddr, SocketAddr)> = old
+            .iter()
+            .filter(|(written, _)| !config.listen.iter().any(|l| l.addr == *written))
+            .copied()
+            .collect();
+        let mut added = Vec::new();
+        for l in config
+            .listen
+            .iter()
+            .filter(|l| !old.iter().any(|(w, _)| *w == l.addr))
+        {
+            if l.tls.is_some() {
+                tracing::warn!(addr = %l.addr, "a TLS listener added by a reload needs a restart or upgrade");
+                continue;
             }
+            let pending = self
+                .control
+                .bind(l.addr)
+                .map_err(|e| vec![format!("cannot listen on {}: {e}", l.addr)])?;
+            added.push((l.addr, pending));
         }
-        Ok(())
+        let mut certificates = Vec::new();
+        for (resolver, pairs) in &self.certificates {
+            let loaded = tls::load_pairs(pairs).map_err(|e| vec![e.to_string()])?;
+            certificates.push((resolver.clone(), loaded));
+        }
+        let slot = self.sites.clone();
+        let (control, http, listen) =
+            (self.control.clone(), self.http.clone(), self.listen.clone());
+        Ok(Box::new(move || {
+            slot.store(Arc::new(sites));
+            for (resolver, loaded) in certificates {
+                resolver.replace(loaded);
+            }
+            let mut listen = listen.lock().unwrap_or_else(|e| e.into_inner());
+            for (written, bound) in removed {
+                control.close(bound);
+                listen.retain(|(w, _)| *w != written);
+                tracing::info!(addr = %bound, "listener removed; draining its connections");
+            }
+            for (written, pending) in added {
+                let bound = pending.addr();
+                let service = ConfigService {
+                    sites: slot.clone(),
+                    hsts: None,
+                };
+                control.start_http(pending, service, http.clone());
+                listen.push((written, bound));
+                tracing::info!(addr = %bound, "listener added");
+            }
+        }))
     }
 }
 
 /// `sockserve --config FILE`.
-pub fn run(file: &Path) -> CmdResult {
+pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
     let (config, sites) = load(file).map_err(|m| CliError::Runtime(m.join("\n")))?;
-    init_logging(config.server.quiet);
-    let (runtime, http) = http_config(&http_args(&config.server))?;
+    // The operations flags (admin, pid file, logs, overload) come from the command line.
+    let args = HttpArgs {
+        admin: ops.admin,
+        pid_file: ops.pid_file.clone(),
+        log_level: ops.log_level,
+        log_json: ops.log_json,
+        overload: ops.overload,
+        ..http_args(&config.server)
+    };
+    crate::cmd::init_logs(&args);
+    let (runtime, http) = http_config(&args)?;
     let sites = Arc::new(ArcSwap::from_pointee(sites));
-    let mut server = server::Server::new(runtime);
+    let mut server = crate::cmd::new_server(runtime)?;
     let mut urls = Vec::new();
+    let mut listen_bound = Vec::new();
     let mut certificates = Vec::new();
     let all_pairs: Vec<(PathBuf, PathBuf)> = config
         .listen
@@ -126,6 +181,7 @@ pub fn run(file: &Path) -> CmdResult {
             Some(tls) => server.https(listen.addr, service, http.clone(), tls),
         }
         .map_err(|e| bind_error(listen.addr, e))?;
+        listen_bound.push((listen.addr, bound));
         let scheme = if listen.tls.is_some() {
             "https"
         } else {
@@ -136,11 +192,15 @@ pub fn run(file: &Path) -> CmdResult {
     let reloader = Reloader {
         file: file.to_path_buf(),
         sites,
-        listen: config.listen.iter().map(|l| l.addr).collect(),
+        listen: Arc::new(std::sync::Mutex::new(listen_bound)),
         certificates,
+        control: server.control(),
+        http: http.clone(),
     };
-    reload_on_sighup(reloader)
-        .map_err(|e| CliError::Runtime(format!("cannot watch for SIGHUP: {e}")))?;
+    crate::lifecycle::on_reload(
+        "configuration",
+        Box::new(move || reloader.prepare().map_err(|m| m.join("\n"))),
+    );
     for (scheme, bound, fingerprint) in urls {
         announce(scheme, bound, None);
         if let Some(f) = fingerprint {
@@ -149,7 +209,7 @@ pub fn run(file: &Path) -> CmdResult {
             );
         }
     }
-    run_server(server)
+    run_server(server, crate::cmd::Ops::from_args(&args))
 }
 
 type TlsParts = (
@@ -226,39 +286,10 @@ fn http_args(s: &config::Server) -> HttpArgs {
             config::LogFormat::Json => LogFormat::Json,
         },
         quiet: s.quiet,
+        log_level: None,
+        log_json: false,
+        admin: None,
+        overload: crate::cli::OverloadMode::Wait,
+        pid_file: None,
     }
-}
-
-/// Reloads on every SIGHUP, on a thread of its own. The handler is installed before the
-/// banner is printed, so a SIGHUP cannot end the process once it says it is listening.
-fn reload_on_sighup(reloader: Reloader) -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()?;
-    let mut hup = {
-        let _entered = rt.enter();
-        signal(SignalKind::hangup())?
-    };
-    std::thread::Builder::new()
-        .name("sockserve-config-reload".into())
-        .spawn(move || {
-            rt.block_on(async move {
-                while hup.recv().await.is_some() {
-                    match reloader.reload() {
-                        Ok(()) => tracing::info!("SIGHUP: configuration reloaded"),
-                        Err(mistakes) => {
-                            for m in &mistakes {
-                                tracing::error!("{m}");
-                            }
-                            tracing::error!(
-                                "SIGHUP: {} mistake(s); keeping the configuration in use",
-                                mistakes.len()
-                            );
-                        }
-                    }
-                }
-            })
-        })?;
-    Ok(())
 }

@@ -28,6 +28,9 @@ pub struct Sites {
 struct SiteRt {
     routes: config::table::Routes,
     handlers: Vec<RouteRt>,
+    /// The metrics' site and route labels of each handler: the site's first host name
+    /// (`default` for a catch-all) and the route's path as written.
+    tags: Vec<server::metrics::Tag>,
     /// Error pages by status, read once.
     errors: HashMap<u16, Bytes>,
 }
@@ -80,9 +83,22 @@ pub fn build(config: &config::Config) -> Result<Sites, String> {
             .iter()
             .map(route)
             .collect::<Result<Vec<_>, String>>()?;
+        let name = site
+            .hosts
+            .first()
+            .map_or_else(|| "default".to_string(), ToString::to_string);
+        let tags = site
+            .routes
+            .iter()
+            .map(|r| match &r.path {
+                config::RoutePath::Prefix(p) => server::metrics::Tag::new(&name, p),
+                config::RoutePath::Exact(p) => server::metrics::Tag::new(&name, &format!("={p}")),
+            })
+            .collect();
         sites.push(SiteRt {
             routes: config::table::Routes::new(site),
             handlers,
+            tags,
             errors,
         });
     }
@@ -263,7 +279,8 @@ impl Sites {
         let Some(route) = site.handlers.get(found.route) else {
             return Response::error(StatusCode::NOT_FOUND);
         };
-        let r = route.serve(req, found.prefix_len).await;
+        let mut r = route.serve(req, found.prefix_len).await;
+        r.tag = site.tags.get(found.route).cloned();
         site.page(r)
     }
 }

@@ -26,7 +26,7 @@ pub fn run(args: DaytimeArgs, listen: ListenArgs, quiet: bool) -> CmdResult {
     };
     let bound = bound.map_err(|e| bind_error(addr, e))?;
     announce(if args.udp { "udp" } else { "tcp" }, bound, None);
-    run_server(server)
+    run_server(server, crate::cmd::Ops::default())
 }
 
 /// Binds the TCP daytime service on an existing server (the demo site's `--daytime PORT`).

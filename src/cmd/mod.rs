@@ -2,6 +2,7 @@
 //! binding, printing the URL, and running until shutdown.
 
 pub mod acme;
+pub mod admin;
 mod announce;
 pub mod config_flags;
 mod config_mount;
@@ -13,6 +14,7 @@ pub mod get;
 pub mod serve;
 pub mod serve_access;
 pub mod serve_cgi;
+pub mod signal;
 pub mod site;
 pub mod tcp;
 pub mod tls;
@@ -26,7 +28,7 @@ use std::time::Duration;
 use server::{AccessLog, HttpConfig, RuntimeConfig};
 
 pub use self::announce::announce;
-use crate::cli::{HttpArgs, ListenArgs, LogFormat};
+use crate::cli::{HttpArgs, ListenArgs, LogFormat, LogLevel, OverloadMode};
 
 /// Why a command failed; each variant has its exit code.
 #[derive(Debug)]
@@ -59,21 +61,38 @@ pub type CmdResult = Result<ExitCode, CliError>;
 
 /// Starts the logger: `info` and up on stderr, `warn` and up with `--quiet`; `RUST_LOG` overrides.
 pub fn init_logging(quiet: bool) {
+    init_logger(None, quiet, false);
+}
+
+/// Starts the logger as the server flags say: `--log-level` (else `info`, `warn` with
+/// `--quiet`), JSON lines with `--log-json`; `RUST_LOG` overrides the level.
+pub fn init_logs(http: &HttpArgs) {
+    init_logger(http.log_level, http.quiet, http.log_json);
+}
+
+fn init_logger(level: Option<LogLevel>, quiet: bool, json: bool) {
+    let default = match (level, quiet) {
+        (Some(LogLevel::Error), _) => "error",
+        (Some(LogLevel::Warn), _) | (None, true) => "warn",
+        (Some(LogLevel::Info), _) | (None, false) => "info",
+        (Some(LogLevel::Debug), _) => "debug",
+        (Some(LogLevel::Trace), _) => "trace",
+    };
     // rustls warns about each client's mistake it forgives (an IP address sent as the SNI
     // name, as wrk and many scripts do): one line per handshake, so only its errors are shown.
-    let default = if quiet {
-        "warn,rustls=error"
-    } else {
-        "info,rustls=error"
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{default},rustls=error"))
+    });
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(stderr_color())
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = if json {
+        // One object per line: timestamp, level, fields (message and the structured ones).
+        builder.json().with_current_span(false).try_init()
+    } else {
+        builder.with_ansi(stderr_color()).try_init()
+    };
 }
 
 /// Whether what goes to stderr may be coloured: only on a terminal, and not when `NO_COLOR` is
@@ -109,6 +128,10 @@ pub fn http_config(args: &HttpArgs) -> Result<(RuntimeConfig, HttpConfig), CliEr
         ));
     }
     runtime.max_connections = args.max_connections;
+    runtime.overload = match args.overload {
+        OverloadMode::Wait => server::Overload::Wait,
+        OverloadMode::Refuse => server::Overload::Refuse,
+    };
     runtime.grace = Duration::try_from_secs_f64(args.grace).map_err(|_| {
         CliError::Usage(format!(
             "--grace must be a number of seconds, not {}",
@@ -148,6 +171,7 @@ pub fn http_config(args: &HttpArgs) -> Result<(RuntimeConfig, HttpConfig), CliEr
         write_timeout: seconds("write-timeout", args.write_timeout)?,
         access_log,
         http2: !args.no_http2,
+        metrics: args.admin.is_some(),
     };
     Ok((runtime, http))
 }
@@ -183,16 +207,52 @@ pub fn bind_error(addr: SocketAddr, e: io::Error) -> CliError {
     CliError::Runtime(format!("cannot listen on {addr}: {e}"))
 }
 
+/// What the process does beside serving: the admin listener and the pid file.
+#[derive(Debug, Default, Clone)]
+pub struct Ops {
+    pub admin: Option<SocketAddr>,
+    pub pid_file: Option<std::path::PathBuf>,
+}
+
+impl Ops {
+    pub fn from_args(http: &HttpArgs) -> Ops {
+        Ops {
+            admin: http.admin,
+            pid_file: http.pid_file.clone(),
+        }
+    }
+}
+
+/// A server with the listening sockets this process was handed (systemd's socket activation,
+/// or the process it replaces), so binding takes them instead of opening new ones.
+pub fn new_server(runtime: RuntimeConfig) -> Result<server::Server, CliError> {
+    let mut server = server::Server::new(runtime);
+    let inherited = crate::handover::inherited_sockets()
+        .map_err(|e| CliError::Runtime(format!("cannot take over the listening sockets: {e}")))?;
+    server.inherit(inherited);
+    Ok(server)
+}
+
 /// Runs a bound server until SIGINT/SIGTERM and the grace period after it, and maps failure to
-/// an exit code.
-pub fn run_server(server: server::Server) -> CmdResult {
+/// an exit code. Once it listens, the pid file is written and a process being replaced is told
+/// it may drain.
+pub fn run_server(mut server: server::Server, ops: Ops) -> CmdResult {
+    if let Some(addr) = ops.admin {
+        let admin = admin::Admin::new(server.health());
+        server.admin(addr, admin).map_err(|e| bind_error(addr, e))?;
+    }
     crate::lifecycle::raise_fd_limit();
-    crate::lifecycle::watch_signals(server.shutdown_handle())
+    crate::lifecycle::watch_signals(server.shutdown_handle(), server.listeners())
         .map_err(|e| CliError::Runtime(format!("cannot watch for signals: {e}")))?;
-    server
+    crate::lifecycle::when_listening(server.health(), ops.pid_file.clone());
+    let result = server
         .run()
         .map(|()| ExitCode::SUCCESS)
-        .map_err(|e| CliError::Runtime(format!("server failed: {e}")))
+        .map_err(|e| CliError::Runtime(format!("server failed: {e}")));
+    if let Some(path) = &ops.pid_file {
+        crate::lifecycle::remove_pid_file(path);
+    }
+    result
 }
 
 #[cfg(test)]

@@ -11,9 +11,7 @@ use http::{HeaderName, HeaderValue};
 use server::{Request, Response, Service};
 
 use crate::cli::{DEFAULT_PORT, HttpArgs, ListenArgs, ServeArgs, TlsArgs};
-use crate::cmd::{
-    CliError, CmdResult, http_config, init_logging, run_server, serve_access, serve_cgi,
-};
+use crate::cmd::{CliError, CmdResult, http_config, init_logs, run_server, serve_access, serve_cgi};
 
 /// Files, with CGI in front of them for the URL directories that hold scripts.
 struct ServeService {
@@ -35,7 +33,8 @@ impl Service for ServeService {
 }
 
 pub fn run(args: ServeArgs, listen: ListenArgs, http: HttpArgs, tls: TlsArgs) -> CmdResult {
-    init_logging(http.quiet);
+    init_logs(&http);
+    let ops = crate::cmd::Ops::from_args(&http);
     let (runtime, http) = http_config(&http)?;
     let tls = crate::cmd::tls::tls_from_args(&tls)?;
     let (dir, port) = target(&args, listen.port)?;
@@ -44,12 +43,13 @@ pub fn run(args: ServeArgs, listen: ListenArgs, http: HttpArgs, tls: TlsArgs) ->
     config.upload = serve_access::upload_from_args(&args.access, auth.is_some())?;
     let cgi = serve_cgi::cgi_from_args(&args, &config.root)?;
     let root = config.root.clone();
-    let service = ServeService {
+    let service = server::Swap::new(ServeService {
         files: files::Files::new(config),
         cgi,
-    };
+    });
+    reload_on_sighup(service.clone(), args.clone(), dir.clone(), auth.is_some());
     let addr = SocketAddr::new(listen.bind, port);
-    let mut server = server::Server::new(runtime);
+    let mut server = crate::cmd::new_server(runtime)?;
     let banner = match auth {
         Some(auth) => {
             let guarded = auth::Guarded::new(auth, service);
@@ -58,7 +58,30 @@ pub fn run(args: ServeArgs, listen: ListenArgs, http: HttpArgs, tls: TlsArgs) ->
         None => crate::cmd::tls::bind(&mut server, addr, tls, service, http, Some(&root))?,
     };
     banner.print();
-    run_server(server)
+    run_server(server, ops)
+}
+
+/// On reload, the service is built again from the same flags: the directory is resolved anew
+/// (a `current` symlink switched to a new release is served from then on, as a deploy by
+/// symlink expects), CGI settings are checked again, and the file cache starts empty. Requests
+/// in flight finish on the old service. The users stay as they are: password files are
+/// re-read by `auth` itself when they change.
+fn reload_on_sighup(slot: server::Swap<ServeService>, args: ServeArgs, dir: PathBuf, auth: bool) {
+    crate::lifecycle::on_reload(
+        "files",
+        Box::new(move || {
+            let mut config = files_config(&args, &dir).map_err(|e| e.to_string())?;
+            config.upload =
+                serve_access::upload_from_args(&args.access, auth).map_err(|e| e.to_string())?;
+            let cgi = serve_cgi::cgi_from_args(&args, &config.root).map_err(|e| e.to_string())?;
+            let service = ServeService {
+                files: files::Files::new(config),
+                cgi,
+            };
+            let slot = slot.clone();
+            Ok(Box::new(move || slot.store(service)))
+        }),
+    );
 }
 
 /// The directory to serve and the port: a bare number in place of the directory is a port

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::cli::{DEFAULT_DB, DEFAULT_PORT, HttpArgs, ListenArgs, TlsArgs};
-use crate::cmd::{CliError, CmdResult, http_config, init_logging, listen_addr, run_server};
+use crate::cmd::{CliError, CmdResult, http_config, init_logs, listen_addr, run_server};
 
 pub fn run(
     listen: ListenArgs,
@@ -14,19 +14,20 @@ pub fn run(
     daytime: Option<u16>,
 ) -> CmdResult {
     let db = db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
-    init_logging(http.quiet);
+    init_logs(&http);
+    let ops = crate::cmd::Ops::from_args(&http);
     let (runtime, http) = http_config(&http)?;
     let tls = crate::cmd::tls::tls_from_args(&tls)?;
     let addr = listen_addr(&listen, DEFAULT_PORT);
     let site = app::site(&app::Config { db: db.clone() })
         .map_err(|e| CliError::Runtime(format!("{}: {}", db.display(), source_chain(&e))))?;
-    let mut server = server::Server::new(runtime);
+    let mut server = crate::cmd::new_server(runtime)?;
     let banner = crate::cmd::tls::bind(&mut server, addr, tls, site, http, None)?;
     if let Some(port) = daytime {
         crate::cmd::daytime::attach(&mut server, SocketAddr::new(listen.bind, port))?;
     }
     banner.print();
-    run_server(server)
+    run_server(server, ops)
 }
 
 /// `error: cause: cause...`, so the reason a database cannot open reaches the terminal.

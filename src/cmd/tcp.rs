@@ -10,16 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use client::error::report;
-use server::{RuntimeConfig, Server};
+use server::RuntimeConfig;
 use services::reply::{OnMessage, Reply, ReplyService, SHOWN_CHARS, escape};
 
 use crate::cli::{DEFAULT_PORT, HttpArgs, ListenArgs, TcpListenArgs, TcpSendArgs};
-use crate::cmd::{
-    CliError, CmdResult, announce, bind_error, init_logging, listen_addr, run_server,
-};
+use crate::cmd::{CliError, CmdResult, announce, bind_error, init_logs, listen_addr, run_server};
 
 pub fn listen(args: TcpListenArgs, listen: ListenArgs, http: HttpArgs) -> CmdResult {
-    init_logging(http.quiet);
+    init_logs(&http);
     let mut runtime = RuntimeConfig::default();
     if let Some(n) = http.threads {
         if n == 0 {
@@ -40,10 +38,10 @@ pub fn listen(args: TcpListenArgs, listen: ListenArgs, http: HttpArgs) -> CmdRes
     };
     let service = ReplyService::new(reply, print_message());
     let addr = listen_addr(&listen, DEFAULT_PORT);
-    let mut server = Server::new(runtime);
+    let mut server = crate::cmd::new_server(runtime)?;
     let bound = server.tcp(addr, service).map_err(|e| bind_error(addr, e))?;
     announce("tcp", bound, None);
-    run_server(server)
+    run_server(server, crate::cmd::Ops::from_args(&http))
 }
 
 /// Prints `peer: message` on stdout for each client, as the tutorial's server does.

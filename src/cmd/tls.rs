@@ -103,25 +103,28 @@ pub fn tls_from_args(args: &TlsArgs) -> Result<Option<TlsSetup>, CliError> {
 /// times), so a renewed certificate is served without a signal; SIGHUP reloads at once.
 const CERT_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Re-reads the certificate and key files on every SIGHUP, and when their modification times
-/// change, on a thread of its own. New handshakes get the new certificates; open connections
-/// keep theirs. A file that no longer loads keeps the certificates in use and logs why, as
-/// nginx keeps its old configuration when a reload fails. The handler is installed before
-/// anything is printed, so a SIGHUP cannot end the process by the default action once it says
-/// it is listening.
+/// Re-reads the certificate and key files on every reload (SIGHUP, with the rest of the
+/// configuration: a file that does not load fails the whole reload), and when their
+/// modification times change, on a thread of its own. New handshakes get the new certificates;
+/// open connections keep theirs. A file that no longer loads keeps the certificates in use and
+/// logs why, as nginx keeps its old configuration when a reload fails.
 fn reload_on_sighup(
     resolver: Arc<tls::Resolver>,
     files: Vec<(PathBuf, PathBuf)>,
 ) -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
+    let (on_hup, hook_files) = (resolver.clone(), files.clone());
+    crate::lifecycle::on_reload(
+        "certificates",
+        Box::new(move || {
+            let pairs = tls::load_pairs(&hook_files).map_err(|e| e.to_string())?;
+            let resolver = on_hup.clone();
+            Ok(Box::new(move || resolver.replace(pairs)))
+        }),
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
         .build()?;
-    let mut hup = {
-        let _entered = rt.enter();
-        signal(SignalKind::hangup())?
-    };
     std::thread::Builder::new()
         .name("sockserve-tls-reload".into())
         .spawn(move || {
@@ -129,20 +132,13 @@ fn reload_on_sighup(
                 let mut seen = modified(&files);
                 let mut poll = tokio::time::interval(CERT_POLL);
                 loop {
-                    let why = tokio::select! {
-                        got = hup.recv() => match got {
-                            Some(()) => "SIGHUP",
-                            None => return,
-                        },
-                        _ = poll.tick() => {
-                            let now = modified(&files);
-                            if now == seen {
-                                continue;
-                            }
-                            seen = now;
-                            "the files changed"
-                        }
-                    };
+                    poll.tick().await;
+                    let now = modified(&files);
+                    if now == seen {
+                        continue;
+                    }
+                    seen = now;
+                    let why = "the files changed";
                     match tls::load_pairs(&files) {
                         Ok(pairs) => {
                             resolver.replace(pairs);

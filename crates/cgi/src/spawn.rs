@@ -134,6 +134,8 @@ impl Running {
         if let Some(pid) = pid {
             running().insert(pid);
         }
+        server::metrics::event(server::metrics::Event::CgiStarted);
+        server::metrics::cgi_running(1);
         Running {
             child: Some(child),
             pid,
@@ -179,6 +181,7 @@ fn forget(pid: Option<i32>) {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        server::metrics::cgi_running(-1);
         if let Some(w) = self.writer.take() {
             w.abort();
         }

@@ -96,7 +96,10 @@ impl ScriptOutput {
                 }
                 read = tokio::time::timeout_at(self.deadline, self.stdout.read_buf(&mut self.buf)) => {
                     match read {
-                        Err(_) => return Err(CgiError::TimedOut),
+                        Err(_) => {
+                            server::metrics::event(server::metrics::Event::CgiTimedOut);
+                            return Err(CgiError::TimedOut);
+                        }
                         Ok(Err(e)) => return Err(CgiError::Io(e)),
                         Ok(Ok(0)) => return Ok(()),
                         Ok(Ok(_)) => {}
@@ -194,6 +197,7 @@ impl ScriptOutput {
                 Err(e) => return Some(Err(io::Error::new(io::ErrorKind::ConnectionAborted, e))),
                 Ok(None) => {
                     tracing::warn!(script = %self.name, "script timed out while sending its body; killed");
+                    server::metrics::event(server::metrics::Event::CgiTimedOut);
                     self.running = None;
                     return Some(Err(io::ErrorKind::TimedOut.into()));
                 }

@@ -282,7 +282,9 @@ impl Cache {
 
     /// The entry under `key`, whether or not it is still current.
     pub fn get(&self, key: &[u8]) -> Option<Arc<Cached>> {
-        let entry = lock(&self.shards[shard_of(key)]).get(key).cloned()?;
+        let found = lock(&self.shards[shard_of(key)]).get(key).cloned();
+        server::metrics::file_cache(found.is_some());
+        let entry = found?;
         let now = self.clock.load(Ordering::Relaxed);
         // Written only when it changes, so threads hitting one entry do not trade its line.
         if entry.last_used.load(Ordering::Relaxed) != now {

@@ -20,7 +20,7 @@ use std::fmt;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -69,6 +69,8 @@ struct Shared {
     /// Tells this log's buffers apart from another log's in a thread's [`BUFFERS`].
     id: usize,
     sink: Mutex<Box<dyn Write + Send>>,
+    /// The file the lines go to, opened again by [`AccessLog::reopen`]; `None` for stderr.
+    path: Option<PathBuf>,
     /// Every thread's buffer, for [`AccessLog::flush`].
     buffers: Mutex<Vec<Arc<Buffer>>>,
 }
@@ -100,6 +102,8 @@ pub struct Entry<'a> {
     pub bytes: u64,
     /// From the first byte of the request to the last byte of the response.
     pub elapsed: Duration,
+    /// The TLS version (`TLSv1.3`) when the request came over TLS.
+    pub tls: Option<&'static str>,
 }
 
 /// What the log needs from a request head, taken before the head goes to the service. Only
@@ -123,7 +127,36 @@ impl AccessLog {
     /// Lines are appended to the file at `path`, created if missing.
     pub fn file(path: &Path) -> io::Result<AccessLog> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(AccessLog::to_writer(file))
+        let mut log = AccessLog::to_writer(file);
+        if let Some(shared) = Arc::get_mut(&mut log.shared) {
+            shared.path = Some(path.to_path_buf());
+        }
+        Ok(log)
+    }
+
+    /// Writes out every buffered line to the file open now, then opens the log's path again
+    /// (creating it), so that after logrotate renamed the file the next lines go to a new one
+    /// (nginx's `USR1`). No line is lost: each is either in the renamed file or the new one.
+    /// A log on stderr has nothing to reopen. When the path cannot be opened, lines keep going
+    /// to the file open now and the error is returned.
+    pub fn reopen(&self) -> io::Result<()> {
+        let Some(path) = &self.shared.path else {
+            return Ok(());
+        };
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        // Holding the buffer list keeps new threads from adding buffers meanwhile; a thread
+        // appending to its own buffer during the switch writes it to whichever file is
+        // open when it fills, and the flush below empties the rest into the old one.
+        let buffers = lock(&self.shared.buffers);
+        let mut sink = lock(&self.shared.sink);
+        for buffer in buffers.iter() {
+            let mut buf = lock(buffer);
+            let _ = sink.write_all(&buf);
+            buf.clear();
+        }
+        let _ = sink.flush();
+        *sink = Box::new(file);
+        Ok(())
     }
 
     /// Lines go to any writer (tests).
@@ -132,6 +165,7 @@ impl AccessLog {
             shared: Arc::new(Shared {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 sink: Mutex::new(Box::new(w)),
+                path: None,
                 buffers: Mutex::new(Vec::new()),
             }),
             format: Format::Common,
@@ -412,6 +446,8 @@ fn json_line(out: &mut Vec<u8>, e: &Entry<'_>, now: SystemTime) {
     json_opt(out, r.and_then(|r| r.referer.as_deref()));
     out.extend_from_slice(b",\"user_agent\":");
     json_opt(out, r.and_then(|r| r.user_agent.as_deref()));
+    out.extend_from_slice(b",\"tls\":");
+    json_opt(out, e.tls.map(str::as_bytes));
     out.extend_from_slice(b"}\n");
 }
 
@@ -512,6 +548,7 @@ mod tests {
             status,
             bytes,
             elapsed: Duration::from_micros(1_000_087),
+            tls: None,
         };
         let mut out = Vec::new();
         match format {
@@ -564,7 +601,7 @@ mod tests {
             "{\"timestamp\":\"2000-10-10T13:55:36.250Z\",\"client\":\"127.0.0.1\",\
              \"user\":\"bob\",\"method\":\"GET\",\"target\":\"/a?b\",\"version\":\"HTTP/1.1\",\
              \"status\":404,\"bytes\":7,\"duration\":1.000087,\"host\":\"example.com\",\
-             \"referer\":\"http://r/\\\"x\",\"user_agent\":\"ag\\\"ent\\\\\"}\n"
+             \"referer\":\"http://r/\\\"x\",\"user_agent\":\"ag\\\"ent\\\\\",\"tls\":null}\n"
         );
     }
 
@@ -612,6 +649,7 @@ mod tests {
             status: 200,
             bytes: 1,
             elapsed: Duration::ZERO,
+            tls: None,
         }
     }
 

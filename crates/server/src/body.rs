@@ -229,6 +229,7 @@ impl ReadSide {
             let mut scratch = scratch.borrow_mut();
             let result = self.io.try_read(&mut scratch[..], &mut got);
             self.buf.extend_from_slice(&scratch[..got]);
+            crate::metrics::bytes_in(got);
             result
         });
         match result {

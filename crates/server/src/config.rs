@@ -40,6 +40,9 @@ pub struct HttpConfig {
     /// Whether a client may speak HTTP/2 (h2c with prior knowledge on a plain listener):
     /// `--no-http2` turns it off, and the preface is then answered as HTTP/1.1 would (505).
     pub http2: bool,
+    /// Whether requests are counted for [`crate::metrics`] (on with the admin listener): one
+    /// clock read and a few relaxed atomic adds per request.
+    pub metrics: bool,
 }
 
 impl Default for HttpConfig {
@@ -52,8 +55,19 @@ impl Default for HttpConfig {
             write_timeout: WRITE_TIMEOUT,
             access_log: None,
             http2: true,
+            metrics: false,
         }
     }
+}
+
+/// What happens to a new connection while [`MAX_CONNECTIONS`] are open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Overload {
+    /// It waits in the listen backlog until one closes (nginx's behaviour: it stops accepting).
+    #[default]
+    Wait,
+    /// It is accepted and closed at once, so the client learns now instead of timing out.
+    Refuse,
 }
 
 /// Settings of the runtime as a whole.
@@ -66,6 +80,8 @@ pub struct RuntimeConfig {
     pub max_connections: usize,
     /// See [`GRACE_PERIOD`].
     pub grace: Duration,
+    /// See [`Overload`].
+    pub overload: Overload,
 }
 
 impl Default for RuntimeConfig {
@@ -74,6 +90,7 @@ impl Default for RuntimeConfig {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_connections: MAX_CONNECTIONS,
             grace: GRACE_PERIOD,
+            overload: Overload::Wait,
         }
     }
 }

@@ -171,7 +171,7 @@ impl<S: Service> Conn<'_, S> {
             match self.proto.poll_head(&mut side.buf) {
                 Step::Request(mut incoming) => {
                     // A head that arrived whole costs no clock read unless the log wants it.
-                    if self.config.access_log.is_some() {
+                    if self.config.access_log.is_some() || self.config.metrics {
                         incoming
                             .started
                             .get_or_insert_with(|| Instant::now().into_std());
@@ -202,6 +202,7 @@ impl<S: Service> Conn<'_, S> {
                 shutdown: &mut self.shutdown,
                 timer: &mut self.timer,
             };
+            let _idle = plan.idle.then(crate::metrics::IdleGuard::new);
             match wait
                 .until(now, Instant::from_std(plan.deadline), plan.idle)
                 .await
@@ -238,6 +239,7 @@ impl<S: Service> Conn<'_, S> {
         } = incoming;
         let asterisk = http1::conn::is_options_asterisk(&head);
         let noted = self.config.access_log.as_ref().map(|log| log.note(&head));
+        let method = self.config.metrics.then(|| head.method.clone());
 
         let mut lent = match body {
             None => Lent::none(),
@@ -274,13 +276,23 @@ impl<S: Service> Conn<'_, S> {
         }
         let status = response.status;
         let user = response.user.take();
+        let tag = response.tag.clone();
         let (sent, next) = self.write_response(response).await;
-        if let Some(noted) = &noted {
-            self.log(
-                Some((noted, user.as_ref())),
+        if noted.is_some() || method.is_some() {
+            let started = started.map_or_else(Instant::now, Instant::from_std);
+            let counted = Counted {
+                method: method.as_ref(),
+                tag: tag.as_ref(),
+                tls: self.info.tls.as_ref().map(|t| t.version),
+            };
+            log_entry(
+                self.config,
+                self.info.peer,
+                noted.as_ref().map(|noted| (noted, user.as_ref())),
+                counted,
                 status,
                 sent,
-                started.map_or_else(Instant::now, Instant::from_std),
+                started,
             );
         }
         match (next, lent.rx.take()) {
@@ -382,7 +394,18 @@ impl<S: Service> Conn<'_, S> {
         let response = Response::error(status);
         let started = Instant::now();
         let (sent, next) = self.write_response(response).await;
-        self.log(None, status, sent, started);
+        log_entry(
+            self.config,
+            self.info.peer,
+            None,
+            Counted {
+                tls: self.info.tls.as_ref().map(|t| t.version),
+                ..Counted::default()
+            },
+            status,
+            sent,
+            started,
+        );
         next
     }
 
@@ -468,16 +491,6 @@ impl<S: Service> Conn<'_, S> {
         }
     }
 
-    fn log(
-        &self,
-        request: Option<(&Noted, Option<&RemoteUser>)>,
-        status: StatusCode,
-        bytes: u64,
-        started: Instant,
-    ) {
-        log_entry(self.config, self.info.peer, request, status, bytes, started);
-    }
-
     /// Ends the connection as [`http1::conn::closing`] decides. Returns whether the socket only
     /// has to be closed: a clean end with nothing unread needs no `shutdown`, as closing the
     /// socket sends the FIN.
@@ -506,16 +519,32 @@ impl<S: Service> Conn<'_, S> {
     }
 }
 
-/// The one place an access-log line is made, for HTTP/1.1 and HTTP/2 alike; `request` is
-/// `None` for a request that did not parse, and names the user the service verified, if any.
+/// What the metrics count a request under, beside its status: its method (`None` for a
+/// request that did not parse) and the tag of its response.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Counted<'a> {
+    pub(crate) method: Option<&'a http1::Method>,
+    pub(crate) tag: Option<&'a crate::metrics::Tag>,
+    /// The TLS version, for the access log.
+    pub(crate) tls: Option<&'static str>,
+}
+
+/// The one place a finished request is logged and counted, for HTTP/1.1 and HTTP/2 alike;
+/// `request` is `None` for a request that did not parse, and names the user the service
+/// verified, if any.
 pub(crate) fn log_entry(
     config: &HttpConfig,
     peer: SocketAddr,
     request: Option<(&Noted, Option<&RemoteUser>)>,
+    counted: Counted<'_>,
     status: StatusCode,
     bytes: u64,
     started: Instant,
 ) {
+    let elapsed = started.elapsed();
+    if config.metrics {
+        crate::metrics::record_request(counted.tag, counted.method, status.as_u16(), elapsed);
+    }
     let Some(log) = &config.access_log else {
         return;
     };
@@ -525,7 +554,8 @@ pub(crate) fn log_entry(
         user: request.and_then(|(_, user)| user).map(RemoteUser::name),
         status: status.as_u16(),
         bytes,
-        elapsed: started.elapsed(),
+        elapsed,
+        tls: counted.tls,
     });
 }
 

@@ -21,6 +21,8 @@
 //! - [`service`]: the [`Service`] and [`TcpService`] traits.
 //! - [`config`]: timeouts and limits, each a named constant.
 //! - [`access_log`]: one line per request (common, combined or JSON), buffered per thread.
+//! - [`metrics`]: the counters behind `/metrics`, per thread where they are hot.
+//! - [`health`]: readiness (listening, not draining, the checks others register).
 
 pub mod access_log;
 pub mod body;
@@ -28,6 +30,9 @@ mod clock;
 pub mod config;
 mod conn;
 mod h2;
+pub mod health;
+pub mod metrics;
+mod reload;
 pub mod request;
 pub mod response;
 pub mod runtime;
@@ -38,7 +43,9 @@ mod write;
 
 pub use access_log::AccessLog;
 pub use body::{Body, BodyError};
-pub use config::{HttpConfig, RuntimeConfig};
+pub use config::{HttpConfig, Overload, RuntimeConfig};
+pub use health::Health;
+pub use reload::{Control, Listeners, Pending, Swap};
 pub use request::{ConnInfo, PseudoHeaders, RemoteUser, Request, TlsInfo};
 pub use response::{BoxStream, FileRegion, Response, ResponseBody};
 pub use runtime::{Server, Shutdown, ShutdownHandle};

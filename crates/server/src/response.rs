@@ -93,6 +93,9 @@ pub struct Response {
     /// The user the service verified for this request, which the access log shows; `None`
     /// when nobody was (the `Authorization` field alone names nobody).
     pub user: Option<crate::RemoteUser>,
+    /// The site and route the request is counted under in the metrics; `None` counts it under
+    /// the default site.
+    pub tag: Option<crate::metrics::Tag>,
 }
 
 impl Response {
@@ -105,6 +108,7 @@ impl Response {
             rendered: None,
             body: ResponseBody::Empty,
             user: None,
+            tag: None,
         }
     }
 
@@ -143,6 +147,12 @@ impl Response {
     /// programming error; use [`Response::try_header`] for values from outside.
     pub fn header(mut self, name: HeaderName, value: &'static str) -> Response {
         self.headers.append(name, HeaderValue::from_static(value));
+        self
+    }
+
+    /// Counts this response under `tag` (its site and route) in the metrics (builder style).
+    pub fn tagged(mut self, tag: crate::metrics::Tag) -> Response {
+        self.tag = Some(tag);
         self
     }
 

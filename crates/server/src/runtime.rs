@@ -20,7 +20,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::conn::serve_connection;
-use crate::{AccessLog, HttpConfig, RuntimeConfig, Service, TcpService};
+use crate::metrics::{self, Event};
+use crate::reload::{Added, Control};
+use crate::{
+    AccessLog, Health, HttpConfig, Listeners, Overload, RuntimeConfig, Service, TcpService,
+};
 
 /// Pending connections the kernel queues per listening socket while all workers are busy.
 const LISTEN_BACKLOG: i32 = 4096;
@@ -28,22 +32,45 @@ const LISTEN_BACKLOG: i32 = 4096;
 const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
 /// Longest pause between `accept` retries.
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+/// At most one "--max-connections reached" line per this long, however many connections hit
+/// the limit: the metric counts each one, the log only says that it is happening.
+const OVERLOAD_LOG_EVERY: Duration = Duration::from_secs(5);
 
-/// Becomes ready once shutdown has begun.
+/// Becomes ready once shutdown has begun, for the whole server or for the listener the
+/// connection came in on (closed by a reload).
 #[derive(Debug, Clone)]
 pub struct Shutdown {
     rx: watch::Receiver<bool>,
+    listener: Option<watch::Receiver<bool>>,
 }
 
 impl Shutdown {
     /// Waits until shutdown begins.
     pub async fn wait(&mut self) {
-        let _ = self.rx.wait_for(|&down| down).await;
+        let Shutdown { rx, listener } = self;
+        match listener {
+            None => {
+                let _ = rx.wait_for(|&down| down).await;
+            }
+            Some(closed) => {
+                tokio::select! {
+                    _ = rx.wait_for(|&down| down) => {}
+                    _ = closed.wait_for(|&down| down) => {}
+                }
+            }
+        }
     }
 
     /// Whether shutdown has begun.
     pub fn is_down(&self) -> bool {
-        *self.rx.borrow()
+        *self.rx.borrow() || self.listener.as_ref().is_some_and(|l| *l.borrow())
+    }
+
+    fn for_listener(&self, closed: watch::Receiver<bool>) -> Shutdown {
+        Shutdown {
+            rx: self.rx.clone(),
+            listener: Some(closed),
+        }
     }
 }
 
@@ -52,30 +79,45 @@ impl Shutdown {
 #[derive(Debug, Clone)]
 pub struct ShutdownHandle {
     tx: Arc<watch::Sender<bool>>,
+    health: Arc<Health>,
+    listeners: Listeners,
 }
 
 impl ShutdownHandle {
-    /// Stops accepting and lets in-flight requests finish within the grace period.
+    /// Stops accepting and lets in-flight requests finish within the grace period; `/readyz`
+    /// answers 503 from now on.
     pub fn shutdown(&self) {
+        self.health.set_draining();
+        // The copies kept for a handover would keep the sockets open (and connections queueing
+        // on them) after the accept loops stop.
+        self.listeners.clear();
         let _ = self.tx.send(true);
     }
 }
 
 /// Type-erased per-thread starter of one bound service.
-type Starter = Box<dyn Fn(TcpListener, Worker) + Send + Sync>;
+pub(crate) type Starter = Box<dyn Fn(TcpListener, Worker) + Send + Sync>;
 type Task = Box<dyn FnOnce(Shutdown) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
 struct Bound {
     sockets: Vec<std::net::TcpListener>,
     start: Arc<Starter>,
+    /// Fires when a reload removes the listener.
+    closed: watch::Receiver<bool>,
+    /// Whether its connections count as the server's (a permit each, drained at shutdown);
+    /// not for the admin listener, which must answer `/readyz` while the rest drains.
+    counted: bool,
 }
 
 /// What a worker thread gives each of its accept loops.
 #[derive(Clone)]
-struct Worker {
+pub(crate) struct Worker {
     shutdown: Shutdown,
     permits: Arc<Semaphore>,
     live: Arc<Live>,
+    overload: Overload,
+    /// `None` for the admin listener: no permit, not waited for, stops only with the worker.
+    counted: bool,
 }
 
 /// Connections alive on one worker thread, to wait for at shutdown.
@@ -83,6 +125,15 @@ struct Worker {
 struct Live {
     count: AtomicUsize,
     idle: Notify,
+}
+
+/// Workers done draining: one that is done keeps running (its admin listener answers
+/// `/readyz`) until all are, so no listening socket closes under a connection queued on it
+/// while the process still serves.
+#[derive(Default)]
+struct Drained {
+    count: AtomicUsize,
+    all: Notify,
 }
 
 /// Keeps a connection counted (globally by its permit, per thread by [`Live`]) while it lives.
@@ -94,6 +145,7 @@ struct ConnGuard {
 impl ConnGuard {
     fn new(permit: OwnedSemaphorePermit, live: Arc<Live>) -> ConnGuard {
         live.count.fetch_add(1, Ordering::AcqRel);
+        metrics::open_connections(1);
         ConnGuard {
             _permit: permit,
             live,
@@ -103,6 +155,7 @@ impl ConnGuard {
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
+        metrics::open_connections(-1);
         if self.live.count.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.live.idle.notify_waiters();
         }
@@ -118,12 +171,44 @@ pub struct Server {
     logs: Vec<AccessLog>,
     shutdown_tx: Arc<watch::Sender<bool>>,
     shutdown_rx: watch::Receiver<bool>,
+    health: Arc<Health>,
+    /// Listening sockets handed down (systemd's `LISTEN_FDS`, or the binary being replaced),
+    /// used by [`Server::bind`] for their address instead of binding anew.
+    inherited: Vec<(SocketAddr, std::net::TcpListener)>,
+    listeners: Listeners,
+    control: Control,
+}
+
+/// The per-thread starter of an HTTP listener serving `service`.
+pub(crate) fn http_starter<S: Service>(service: S, config: HttpConfig) -> Starter {
+    let service = Arc::new(service);
+    let config = Arc::new(config);
+    Box::new(move |listener, worker| {
+        let service = service.clone();
+        let config = config.clone();
+        tokio::spawn(accept_loop(
+            listener,
+            worker,
+            move |stream, peer, local, shutdown| {
+                let service = service.clone();
+                let config = config.clone();
+                async move { serve_connection(stream, peer, local, &*service, &config, shutdown).await }
+            },
+        ));
+    })
 }
 
 impl Server {
     /// A server with no services yet.
     pub fn new(config: RuntimeConfig) -> Server {
         let (tx, rx) = watch::channel(false);
+        let listeners = Listeners::default();
+        let control = Control::default();
+        {
+            let mut inner = control.lock();
+            inner.threads = config.threads.max(1);
+            inner.listeners = listeners.clone();
+        }
         Server {
             config: RuntimeConfig {
                 threads: config.threads.max(1),
@@ -135,13 +220,46 @@ impl Server {
             logs: Vec::new(),
             shutdown_tx: Arc::new(tx),
             shutdown_rx: rx,
+            health: Health::new(),
+            inherited: Vec::new(),
+            listeners,
+            control,
         }
+    }
+
+    /// Adds and removes listeners while the server runs.
+    pub fn control(&self) -> Control {
+        self.control.clone()
     }
 
     /// A handle that starts a graceful shutdown.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle {
             tx: self.shutdown_tx.clone(),
+            health: self.health.clone(),
+            listeners: self.listeners.clone(),
+        }
+    }
+
+    /// The readiness `/readyz` reports; others may register checks on it.
+    pub fn health(&self) -> Arc<Health> {
+        self.health.clone()
+    }
+
+    /// Every listening socket bound so far (and later), for handing to a new binary.
+    pub fn listeners(&self) -> Listeners {
+        self.listeners.clone()
+    }
+
+    /// Listening sockets this process was given (socket activation, a binary upgrade): a later
+    /// bind of the same address, or of the same port where the given socket is a wildcard,
+    /// takes them instead of binding. Sockets no bind claims are closed when the server runs.
+    pub fn inherit(&mut self, sockets: Vec<std::net::TcpListener>) {
+        for s in sockets {
+            match s.local_addr() {
+                Ok(addr) => self.inherited.push((addr, s)),
+                Err(e) => tracing::warn!(error = %e, "an inherited socket has no address"),
+            }
         }
     }
 
@@ -152,24 +270,8 @@ impl Server {
         service: S,
         config: HttpConfig,
     ) -> io::Result<SocketAddr> {
-        let service = Arc::new(service);
         self.logs.extend(config.access_log.clone());
-        let config = Arc::new(config);
-        let start: Starter = Box::new(move |listener, worker| {
-            let service = service.clone();
-            let config = config.clone();
-            tokio::spawn(accept_loop(
-                listener,
-                worker,
-                move |stream, peer, local, shutdown| {
-                    let service = service.clone();
-                    let config = config.clone();
-                    async move {
-                        serve_connection(stream, peer, local, &*service, &config, shutdown).await
-                    }
-                },
-            ));
-        });
+        let start = http_starter(service, config);
         self.bind(addr, start)
     }
 
@@ -228,6 +330,30 @@ impl Server {
         self.bind(addr, start)
     }
 
+    /// Binds `addr` for the admin service (metrics, health): its connections take no permit
+    /// and are not drained, so `/readyz` still answers (503) while the other listeners drain,
+    /// and it never logs its requests nor counts them in the metrics.
+    pub fn admin<S: Service>(&mut self, addr: SocketAddr, service: S) -> io::Result<SocketAddr> {
+        let service = Arc::new(service);
+        let config = Arc::new(HttpConfig::default());
+        let start: Starter = Box::new(move |listener, worker| {
+            let service = service.clone();
+            let config = config.clone();
+            tokio::spawn(accept_loop(
+                listener,
+                worker,
+                move |stream, peer, local, shutdown| {
+                    let service = service.clone();
+                    let config = config.clone();
+                    async move {
+                        serve_connection(stream, peer, local, &*service, &config, shutdown).await
+                    }
+                },
+            ));
+        });
+        self.bind_as(addr, start, false)
+    }
+
     /// Binds `addr` for a plain TCP service; returns the bound address.
     pub fn tcp<T: TcpService>(&mut self, addr: SocketAddr, service: T) -> io::Result<SocketAddr> {
         let service = Arc::new(service);
@@ -255,16 +381,73 @@ impl Server {
     }
 
     fn bind(&mut self, addr: SocketAddr, start: Starter) -> io::Result<SocketAddr> {
-        let actual = claim_port(addr)?;
-        let mut sockets = Vec::with_capacity(self.config.threads);
-        for _ in 0..self.config.threads {
-            sockets.push(listen_socket(actual)?);
+        self.bind_as(addr, start, true)
+    }
+
+    fn bind_as(
+        &mut self,
+        addr: SocketAddr,
+        start: Starter,
+        counted: bool,
+    ) -> io::Result<SocketAddr> {
+        let (actual, sockets) = match self.take_inherited(addr)? {
+            Some(found) => found,
+            None => {
+                let actual = claim_port(addr)?;
+                let mut sockets = Vec::with_capacity(self.config.threads);
+                for _ in 0..self.config.threads {
+                    sockets.push(listen_socket(actual)?);
+                }
+                (actual, sockets)
+            }
+        };
+        for s in &sockets {
+            self.listeners.push(actual, s);
         }
+        let (tx, closed) = watch::channel(false);
+        self.control.lock().closers.push((actual, tx));
         self.bound.push(Bound {
             sockets,
             start: Arc::new(start),
+            closed,
+            counted,
         });
         Ok(actual)
+    }
+
+    /// The inherited sockets for `addr`, one per worker thread: a process that passed one per
+    /// thread hands each worker its own; fewer are shared (duplicated) between workers.
+    fn take_inherited(
+        &mut self,
+        addr: SocketAddr,
+    ) -> io::Result<Option<(SocketAddr, Vec<std::net::TcpListener>)>> {
+        // Port 0 (any port) takes the first inherited address on the same IP: a process
+        // started by an upgrade binds in the order its predecessor did, with the same flags.
+        let any_port = addr.port() == 0;
+        let first_same_ip = any_port
+            .then(|| self.inherited.iter().find(|(a, _)| a.ip() == addr.ip()))
+            .flatten()
+            .map(|(a, _)| *a);
+        let matches = |a: &SocketAddr| {
+            *a == addr
+                || Some(*a) == first_same_ip
+                || (!any_port && a.port() == addr.port() && a.ip().is_unspecified())
+        };
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.inherited)
+            .into_iter()
+            .partition(|(a, _)| matches(a));
+        self.inherited = rest;
+        let Some((actual, _)) = mine.first() else {
+            return Ok(None);
+        };
+        let actual = *actual;
+        let mut sockets = Vec::with_capacity(self.config.threads.max(mine.len()));
+        for i in 0..self.config.threads.max(mine.len()) {
+            let (_, s) = &mine[i % mine.len()];
+            s.set_nonblocking(true)?;
+            sockets.push(s.try_clone()?);
+        }
+        Ok(Some((actual, sockets)))
     }
 
     /// Runs every bound service until [`ShutdownHandle::shutdown`], then waits up to the grace
@@ -278,13 +461,30 @@ impl Server {
             // Kept to the end: with every sender gone, the workers would take it for a shutdown.
             shutdown_tx: _shutdown_tx,
             shutdown_rx,
+            health,
+            inherited,
+            listeners: _,
+            control,
         } = self;
+        for (addr, _) in &inherited {
+            tracing::warn!(%addr, "an inherited socket matches no listener; closing it");
+        }
+        drop(inherited);
+        // The admin listener's connections get a shutdown that never fires: they end with
+        // their worker, after the others have drained.
+        let (_never_tx, never_rx) = watch::channel(false);
         let permits = Arc::new(Semaphore::new(config.max_connections));
-        let mut per_thread: Vec<Vec<(std::net::TcpListener, Arc<Starter>)>> =
-            (0..config.threads).map(|_| Vec::new()).collect();
+        let drained = Arc::new(Drained::default());
+        let mut per_thread: Vec<Vec<Listening>> = (0..config.threads).map(|_| Vec::new()).collect();
         for b in bound {
             for (i, socket) in b.sockets.into_iter().enumerate() {
-                per_thread[i].push((socket, b.start.clone()));
+                // More inherited sockets than threads: the extra ones go round the workers.
+                per_thread[i % config.threads].push(Listening {
+                    socket,
+                    start: b.start.clone(),
+                    closed: b.closed.clone(),
+                    counted: b.counted,
+                });
             }
         }
         let mut handles = Vec::new();
@@ -292,21 +492,35 @@ impl Server {
             let worker = Worker {
                 shutdown: Shutdown {
                     rx: shutdown_rx.clone(),
+                    listener: None,
                 },
                 permits: permits.clone(),
                 live: Arc::new(Live::default()),
+                overload: config.overload,
+                counted: true,
             };
+            let never = Shutdown {
+                rx: never_rx.clone(),
+                listener: None,
+            };
+            let (added_tx, added) = tokio::sync::mpsc::unbounded_channel();
+            control.lock().workers.push(added_tx);
             let own_tasks = if i == 0 {
                 std::mem::take(&mut tasks)
             } else {
                 Vec::new()
             };
-            let grace = config.grace;
+            let stop = Stop {
+                grace: config.grace,
+                drained: drained.clone(),
+                workers: config.threads,
+            };
             let handle = std::thread::Builder::new()
                 .name(format!("sockserve-worker-{i}"))
-                .spawn(move || run_worker(listeners, own_tasks, worker, grace))?;
+                .spawn(move || run_worker(listeners, added, own_tasks, worker, never, stop))?;
             handles.push(handle);
         }
+        health.set_listening();
         let mut result = Ok(());
         for h in handles {
             let joined = h
@@ -328,27 +542,74 @@ impl Server {
 const BLOCKING_THREADS: usize = 32;
 
 /// One worker thread: its own event loop, its accept loops, then the drain at shutdown.
+/// One listening socket of a worker and what serves its connections.
+struct Listening {
+    socket: std::net::TcpListener,
+    start: Arc<Starter>,
+    closed: watch::Receiver<bool>,
+    counted: bool,
+}
+
+/// How a worker ends: within `grace`, once all `workers` have drained.
+struct Stop {
+    grace: Duration,
+    drained: Arc<Drained>,
+    workers: usize,
+}
+
 fn run_worker(
-    listeners: Vec<(std::net::TcpListener, Arc<Starter>)>,
+    listeners: Vec<Listening>,
+    mut added: tokio::sync::mpsc::UnboundedReceiver<Added>,
     tasks: Vec<Task>,
     worker: Worker,
-    grace: Duration,
+    never: Shutdown,
+    stop: Stop,
 ) -> io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)
         .build()?;
     let result = rt.block_on(async move {
-        for (socket, start) in listeners {
+        for Listening {
+            socket,
+            start,
+            closed,
+            counted,
+        } in listeners
+        {
             let listener = TcpListener::from_std(socket)?;
-            start(listener, worker.clone());
+            let mut worker = worker.clone();
+            if !counted {
+                worker.shutdown = never.clone();
+                worker.counted = false;
+            }
+            worker.shutdown = worker.shutdown.for_listener(closed);
+            start(listener, worker);
         }
+        let adder = worker.clone();
+        tokio::spawn(async move {
+            while let Some(Added {
+                socket,
+                start,
+                closed,
+            }) = added.recv().await
+            {
+                match TcpListener::from_std(socket) {
+                    Ok(listener) => {
+                        let mut worker = adder.clone();
+                        worker.shutdown = worker.shutdown.for_listener(closed);
+                        start(listener, worker);
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot start an added listener"),
+                }
+            }
+        });
         for task in tasks {
             tokio::spawn(task(worker.shutdown.clone()));
         }
         let mut shutdown = worker.shutdown.clone();
         shutdown.wait().await;
-        let deadline = tokio::time::Instant::now() + grace;
+        let deadline = tokio::time::Instant::now() + stop.grace;
         loop {
             let idle = worker.live.idle.notified();
             if worker.live.count.load(Ordering::Acquire) == 0 {
@@ -359,6 +620,17 @@ fn run_worker(
                     open = worker.live.count.load(Ordering::Acquire),
                     "grace period over; closing the remaining connections"
                 );
+                break;
+            }
+        }
+        stop.drained.count.fetch_add(1, Ordering::AcqRel);
+        stop.drained.all.notify_waiters();
+        loop {
+            let all = stop.drained.all.notified();
+            if stop.drained.count.load(Ordering::Acquire) >= stop.workers {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, all).await.is_err() {
                 break;
             }
         }
@@ -381,12 +653,15 @@ where
     let mut shutdown = worker.shutdown.clone();
     let mut backoff = MIN_ACCEPT_BACKOFF;
     loop {
-        let permit = tokio::select! {
-            p = worker.permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-            _ = shutdown.wait() => return,
+        let permit = if worker.counted {
+            let permit = tokio::select! {
+                p = permit(&worker, &listener) => p,
+                _ = shutdown.wait() => return,
+            };
+            let Some(permit) = permit else { return };
+            Some(permit)
+        } else {
+            None
         };
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -402,7 +677,7 @@ where
                     Some(addr) if !addr.ip().is_unspecified() => addr,
                     _ => stream.local_addr().ok().or(local).unwrap_or(peer),
                 };
-                let guard = ConnGuard::new(permit, worker.live.clone());
+                let guard = permit.map(|p| ConnGuard::new(p, worker.live.clone()));
                 let conn = handle(stream, peer, local, worker.shutdown.clone());
                 // `map` rather than an `async` block awaiting `conn`: such a block keeps the
                 // connection's future twice (as captured, and as awaited), which doubled the
@@ -418,6 +693,58 @@ where
                 backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
             }
         }
+    }
+}
+
+/// A connection slot under `--max-connections`; `None` once the semaphore is closed. At the
+/// limit, `Overload::Wait` waits for one (the connection waits in the backlog, as nginx's do)
+/// and `Overload::Refuse` accepts and closes connections until one frees up; both are counted
+/// and logged at most every [`OVERLOAD_LOG_EVERY`].
+async fn permit(worker: &Worker, listener: &TcpListener) -> Option<OwnedSemaphorePermit> {
+    loop {
+        match worker.permits.clone().try_acquire_owned() {
+            Ok(p) => return Some(p),
+            Err(tokio::sync::TryAcquireError::Closed) => return None,
+            Err(tokio::sync::TryAcquireError::NoPermits) => {}
+        }
+        overload_log(worker.overload);
+        match worker.overload {
+            Overload::Wait => {
+                metrics::event(Event::OverloadWaited);
+                return worker.permits.clone().acquire_owned().await.ok();
+            }
+            Overload::Refuse => {
+                tokio::select! {
+                    p = worker.permits.clone().acquire_owned() => return p.ok(),
+                    a = listener.accept() => if let Ok((stream, _)) = a {
+                        metrics::event(Event::OverloadRefused);
+                        // Closed at once; a reset rather than a FIN would lose nothing more.
+                        drop(stream);
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// The rate-limited line saying `--max-connections` was reached.
+fn overload_log(mode: Overload) {
+    use std::sync::atomic::AtomicU64;
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    if now >= last + OVERLOAD_LOG_EVERY.as_secs()
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        let what = match mode {
+            Overload::Wait => "new connections wait",
+            Overload::Refuse => "new connections are refused",
+        };
+        tracing::warn!("--max-connections reached: {what} (see sockserve_overload_* metrics)");
     }
 }
 
@@ -438,13 +765,19 @@ async fn tls_accept(
             })
             .ok()
     };
-    match tokio::time::timeout(crate::HANDSHAKE_TIMEOUT, shake).await {
+    let tls = match tokio::time::timeout(crate::HANDSHAKE_TIMEOUT, shake).await {
         Ok(tls) => tls,
         Err(_) => {
             tracing::debug!(?peer, "TLS handshake timed out");
             None
         }
-    }
+    };
+    metrics::event(if tls.is_some() {
+        Event::TlsHandshake
+    } else {
+        Event::TlsHandshakeFailed
+    });
+    tls
 }
 
 /// Checks that `addr` is free and resolves port 0, with an ordinary bind.
@@ -452,13 +785,13 @@ async fn tls_accept(
 /// `SO_REUSEPORT` lets any process of the same user join a listening group, so binding the
 /// worker sockets directly would let a second `sockserve` silently share the port instead of
 /// failing with "address in use". A plain bind fails while anyone listens on the port.
-fn claim_port(addr: SocketAddr) -> io::Result<SocketAddr> {
+pub(crate) fn claim_port(addr: SocketAddr) -> io::Result<SocketAddr> {
     let probe = std::net::TcpListener::bind(addr)?;
     probe.local_addr()
 }
 
 /// A non-blocking listening socket with `SO_REUSEPORT`, so every worker can have its own.
-fn listen_socket(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+pub(crate) fn listen_socket(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
         // Dual-stack, as python's http.server binds `::`: IPv4 clients arrive as ::ffff:a.b.c.d.

@@ -98,10 +98,12 @@ impl ReadIo {
 
     /// Reads at least one byte into `buf`, waiting for it; 0 at the end of the stream.
     pub(crate) async fn read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
-        match self {
+        let n = match self {
             ReadIo::Tcp(rd) => rd.read_buf(buf).await,
             ReadIo::Tls(tls) => tls.read_buf(buf).await,
-        }
+        }?;
+        crate::metrics::bytes_in(n);
+        Ok(n)
     }
 }
 
@@ -122,9 +124,12 @@ impl WriteIo {
         match self {
             WriteIo::Tcp(wr) => {
                 let stream: &TcpStream = wr.as_ref();
-                stream.try_io(Interest::WRITABLE, || {
-                    rustix::net::send(stream, data, SendFlags::NOSIGNAL).map_err(io::Error::from)
-                })
+                stream
+                    .try_io(Interest::WRITABLE, || {
+                        rustix::net::send(stream, data, SendFlags::NOSIGNAL)
+                            .map_err(io::Error::from)
+                    })
+                    .inspect(|&n| crate::metrics::bytes_out(n))
             }
             // What TLS takes is encrypted, and it must all reach the socket before a send
             // returns (nothing would flush it later): that waits, so it goes through `send`.
@@ -141,7 +146,7 @@ impl WriteIo {
         } else {
             SendFlags::NOSIGNAL
         };
-        match self {
+        let sent = match self {
             WriteIo::Tcp(wr) => {
                 let stream: &TcpStream = wr.as_ref();
                 stream
@@ -151,7 +156,8 @@ impl WriteIo {
                     .await
             }
             WriteIo::Tls(tls) => tls.send(data).await,
-        }
+        };
+        sent.inspect(|&n| crate::metrics::bytes_out(n))
     }
 
     /// Whether [`WriteIo::send_file`] works: the kernel copies file pages straight to a plain
@@ -181,6 +187,7 @@ impl WriteIo {
                             .map_err(io::Error::from)
                     })
                     .await
+                    .inspect(|&n| crate::metrics::bytes_out(n))
             }
             WriteIo::Tls(_) => Err(io::Error::other("sendfile over TLS")),
         }

@@ -55,11 +55,19 @@ pub(super) async fn serve<S: Service>(
         }
         Err(Refused::Status(status)) => {
             let sent = send_response(&mut respond, Response::error(status), false, config).await;
-            crate::conn::log_entry(config, info.peer, None, status, sent.unwrap_or(0), started);
+            let counted = crate::conn::Counted::default();
+            let sent = sent.unwrap_or(0);
+            crate::conn::log_entry(config, info.peer, None, counted, status, sent, started);
             return Outcome::Served;
         }
     };
     let noted: Option<Noted> = config.access_log.as_ref().map(|log| log.note(&head));
+    let method = config.metrics.then(|| head.method.clone());
+    let counted = crate::conn::Counted {
+        method: method.as_ref(),
+        tag: None,
+        tls: info.tls.as_ref().map(|t| t.version),
+    };
     let head_request = head.method == Method::HEAD;
     let asterisk = http1::conn::is_options_asterisk(&head);
     let (body, home) = request_body(recv, &head, config);
@@ -83,7 +91,7 @@ pub(super) async fn serve<S: Service>(
                 }
             },
             _ = reset => {
-                log_cancelled(config, peer, noted.as_ref(), started);
+                log_cancelled(config, peer, noted.as_ref(), counted, started);
                 return Outcome::Cancelled;
             }
         }
@@ -93,26 +101,38 @@ pub(super) async fn serve<S: Service>(
         // The body broke its framing (its length): the h2 crate has reset the stream.
         Settled::Malformed => return Outcome::Served,
         Settled::Cancelled => {
-            log_cancelled(config, peer, noted.as_ref(), started);
+            log_cancelled(config, peer, noted.as_ref(), counted, started);
             return Outcome::Cancelled;
         }
     }
     let status = response.status;
     let user = response.user.take();
+    let tag = response.tag.clone();
+    let counted = crate::conn::Counted {
+        tag: tag.as_ref(),
+        ..counted
+    };
     let Some(sent) = send_response(&mut respond, response, head_request, config).await else {
         // Reset while the handler ran, seen by the handler first (its body read failed).
-        log_cancelled(config, peer, noted.as_ref(), started);
+        log_cancelled(config, peer, noted.as_ref(), counted, started);
         return Outcome::Cancelled;
     };
     let request = noted.as_ref().map(|noted| (noted, user.as_ref()));
-    crate::conn::log_entry(config, peer, request, status, sent, started);
+    crate::conn::log_entry(config, peer, request, counted, status, sent, started);
     Outcome::Served
 }
 
 /// Logs a stream the client cancelled before its response, as nginx does: status 499.
-fn log_cancelled(config: &HttpConfig, peer: SocketAddr, noted: Option<&Noted>, started: Instant) {
+fn log_cancelled(
+    config: &HttpConfig,
+    peer: SocketAddr,
+    noted: Option<&Noted>,
+    counted: crate::conn::Counted<'_>,
+    started: Instant,
+) {
     if let Ok(status) = StatusCode::from_u16(CLIENT_CLOSED) {
-        crate::conn::log_entry(config, peer, noted.map(|n| (n, None)), status, 0, started);
+        let request = noted.map(|n| (n, None));
+        crate::conn::log_entry(config, peer, request, counted, status, 0, started);
     }
 }
 

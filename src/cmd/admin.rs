@@ -1,0 +1,63 @@
+//! The admin listener (`--admin ADDR`): `/metrics` in the Prometheus text format, `/healthz`
+//! and `/readyz`. It runs on a listener of its own, never on the public one, as nginx's
+//! `stub_status` is usually put on a private `server` block.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use prometheus_client::registry::Registry;
+use server::{Health, Request, Response, Service};
+
+/// The content type of the OpenMetrics text format `prometheus-client` writes, which
+/// Prometheus asks for first and parses natively.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The admin service.
+pub struct Admin {
+    registry: Registry,
+    health: Arc<Health>,
+}
+
+impl Admin {
+    /// Serves the server's metrics and `health`.
+    pub fn new(health: Arc<Health>) -> Admin {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(server::metrics::Collector));
+        Admin { registry, health }
+    }
+
+    fn metrics(&self) -> Response {
+        let mut text = String::new();
+        if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
+            return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        Response::with_body(StatusCode::OK, OPENMETRICS, text)
+    }
+
+    fn readyz(&self) -> Response {
+        match self.health.ready() {
+            Ok(()) => Response::text(StatusCode::OK, "ready\n"),
+            Err(why) => Response::text(StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
+        }
+    }
+}
+
+impl Service for Admin {
+    async fn call(&self, req: Request) -> Response {
+        if !matches!(req.method().as_str(), "GET" | "HEAD") {
+            return Response::error(StatusCode::METHOD_NOT_ALLOWED)
+                .header(http::header::ALLOW, "GET, HEAD");
+        }
+        let mut response = match req.path() {
+            "/metrics" => self.metrics(),
+            "/healthz" => Response::text(StatusCode::OK, "ok\n"),
+            "/readyz" => self.readyz(),
+            _ => Response::error(StatusCode::NOT_FOUND),
+        };
+        response.headers.insert(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
+        response
+    }
+}
