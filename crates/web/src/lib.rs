@@ -44,6 +44,8 @@
 //! - [`response`]: [`IntoResponse`] and the response types ([`Html`], [`Json`], [`Redirect`], ...).
 //! - [`middleware`]: compression, timeouts, request tracing, and turning panics into a plain `500`.
 //! - [`html`]: escaping text for HTML.
+//! - [`ws`]: WebSocket (RFC 6455, with permessage-deflate): [`ws::WebSocketUpgrade`].
+//! - [`sse`]: server-sent events: [`sse::Sse`], a streamed `text/event-stream` response.
 
 pub mod extract;
 pub mod handler;
@@ -52,6 +54,8 @@ pub mod middleware;
 pub mod rejection;
 pub mod response;
 pub mod routing;
+pub mod sse;
+pub mod ws;
 
 pub use extract::{Form, Json, Path, Query, State};
 pub use handler::Handler;
