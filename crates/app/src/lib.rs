@@ -5,10 +5,11 @@
 //! - `/time`: the server's date and time, as HTML or JSON.
 //! - `/guestbook` and `/api/messages`: a guestbook stored in SQLite.
 //! - `/echo`: the request the server received, explained.
+//! - `/ws/echo`: a WebSocket that sends every message back, and a page that talks to it.
 //!
 //! # Layout
 //! - [`assets`]: the embedded page and picture, with their content types and ETags.
-//! - [`time`], [`echo`], [`guestbook`]: one module per page.
+//! - [`time`], [`echo`], [`guestbook`], [`ws`]: one module per page.
 //! - [`negotiate`]: HTML or JSON, from `Accept` or `?format=`.
 //! - [`conditional`]: `304 Not Modified`, decided on the finished response.
 
@@ -18,6 +19,7 @@ pub mod echo;
 pub mod guestbook;
 pub mod negotiate;
 pub mod time;
+pub mod ws;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -76,6 +78,7 @@ pub fn router(site: Site) -> Router {
         .route("/api/messages/{id}", get(guestbook::api_get))
         .route("/api/{*rest}", any(guestbook::api_not_found))
         .route("/echo", any(echo::echo))
+        .route("/ws/echo", get(ws::echo))
         .fallback(|| async { (StatusCode::NOT_FOUND, Html(assets::NOT_FOUND_PAGE)) })
         .with_state(site)
 }
