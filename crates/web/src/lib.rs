@@ -38,13 +38,19 @@
 //! # Layout
 //! - [`routing`]: [`Router`], per-method routing ([`routing::get`], [`routing::post`], ...) and
 //!   the path patterns (`/guestbook/{id}`, `/files/{*rest}`).
-//! - [`handler`]: the [`Handler`] trait, implemented for async functions of up to four extractors.
+//! - [`handler`]: the [`Handler`] trait, implemented for async functions of up to sixteen extractors.
 //! - [`extract`]: the extractors: path parameters, query, headers, state, JSON, forms, multipart.
 //! - [`rejection`]: why an extractor refused a request, mapped to a status in one place.
 //! - [`response`]: [`IntoResponse`] and the response types ([`Html`], [`Json`], [`Redirect`], ...).
-//! - [`middleware`]: compression, timeouts, request tracing, and turning panics into a plain `500`.
+//! - [`middleware`]: [`from_fn`], [`Extension`], compression, timeouts, request tracing, CORS,
+//!   request ids, body limits, and turning panics into a plain `500`.
+//! - [`cookies`]: cookie jars, plain, signed and private.
+//! - [`session`]: [`Session`], the [`SessionLayer`] and its stores (memory, SQLite).
+//! - [`csrf`]: the [`CsrfLayer`] and the [`CsrfToken`] forms carry.
 //! - [`html`]: escaping text for HTML.
 
+pub mod cookies;
+pub mod csrf;
 pub mod extract;
 pub mod handler;
 pub mod html;
@@ -52,12 +58,17 @@ pub mod middleware;
 pub mod rejection;
 pub mod response;
 pub mod routing;
+pub mod session;
 
-pub use extract::{Form, Json, Path, Query, State};
+pub use cookies::{CookieJar, PrivateCookieJar, SignedCookieJar};
+pub use csrf::{CsrfLayer, CsrfToken};
+pub use extract::{Form, FromRef, Json, Path, Query, State};
 pub use handler::Handler;
+pub use middleware::{Extension, Next, from_fn};
 pub use rejection::Rejection;
-pub use response::{Html, InternalError, IntoResponse, Redirect};
+pub use response::{Html, InternalError, IntoResponse, IntoResponseParts, Redirect};
 pub use routing::Router;
+pub use session::{Session, SessionLayer, SessionStore};
 
 // What an application needs from the layers below, so that it depends on this crate alone.
 pub use http1::{HeaderName, HeaderValue, Headers, Method, StatusCode, Version, header};

@@ -40,6 +40,12 @@ pub enum Rejection {
     MultipartTooLarge(String),
     /// A file upload could not be stored on the server's disk: `500`, details in the log only.
     Storage(std::io::Error),
+    /// What a handler asked for was never attached to the request (an [`crate::Extension`]
+    /// no layer added, a session without the session layer): a mistake in the route table,
+    /// `500`, named in the log only.
+    MissingExtension(&'static str),
+    /// The request's CSRF token is missing or wrong, or it came from another site: `403`.
+    Csrf(&'static str),
 }
 
 impl Rejection {
@@ -56,7 +62,10 @@ impl Rejection {
             Rejection::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Rejection::JsonData(_) | Rejection::InvalidForm(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Rejection::MultipartTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Rejection::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Rejection::Storage(_) | Rejection::MissingExtension(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Rejection::Csrf(_) => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -82,6 +91,8 @@ impl fmt::Display for Rejection {
             Rejection::Multipart(m) => write!(f, "malformed multipart body: {m}"),
             Rejection::MultipartTooLarge(m) => write!(f, "upload too large: {m}"),
             Rejection::Storage(_) => f.write_str("cannot store the upload"),
+            Rejection::MissingExtension(what) => write!(f, "no {what} attached to the request"),
+            Rejection::Csrf(why) => write!(f, "cross-site request refused: {why}"),
         }
     }
 }
@@ -105,9 +116,16 @@ impl From<BodyError> for Rejection {
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let Rejection::Storage(e) = &self {
-            tracing::error!(error = %e, "cannot store an upload");
-            return Response::error(status);
+        match &self {
+            Rejection::Storage(e) => {
+                tracing::error!(error = %e, "cannot store an upload");
+                return Response::error(status);
+            }
+            Rejection::MissingExtension(what) => {
+                tracing::error!(missing = what, "a handler asked for what no layer attached");
+                return Response::error(status);
+            }
+            _ => {}
         }
         let reason = status.canonical_reason().unwrap_or("Error");
         Response::text(status, format!("{} {reason}\n{self}\n", status.as_u16()))

@@ -21,6 +21,7 @@
 
 mod catch_panic;
 mod compression;
+mod from_fn;
 mod timeout;
 mod trace;
 
@@ -30,6 +31,7 @@ use server::Service;
 
 pub use catch_panic::CatchPanic;
 pub use compression::Compression;
+pub use from_fn::{AddExtension, Extension, FromFn, FromFnLayer, Layer, Next, from_fn};
 pub use timeout::Timeout;
 pub use trace::Trace;
 
@@ -53,6 +55,11 @@ pub trait ServiceExt: Service + Sized {
     /// Turns a panic in the inner service into a plain `500`, with the panic in the log.
     fn catch_panics(self) -> CatchPanic<Self> {
         CatchPanic::new(self)
+    }
+
+    /// Wraps the service in `layer` (a [`from_fn`] function, a session layer, ...).
+    fn layer<L: Layer<Self>>(self, layer: L) -> L::Service {
+        layer.layer(self)
     }
 }
 

@@ -140,6 +140,36 @@ impl<S: Send + Sync + 'static> MethodRouter<S> {
         self
     }
 
+    /// Applies `f` to every handler (to wrap them in a layer).
+    pub(crate) fn map(self, f: &impl Fn(Endpoint<S>) -> Endpoint<S>) -> Self {
+        MethodRouter {
+            methods: self.methods.into_iter().map(|(m, e)| (m, f(e))).collect(),
+            any: self.any.map(f),
+        }
+    }
+
+    /// Changes the state every handler takes (for nesting a router with a substate).
+    pub(crate) fn map_state<T>(self, f: &impl Fn(Endpoint<S>) -> Endpoint<T>) -> MethodRouter<T> {
+        MethodRouter {
+            methods: self.methods.into_iter().map(|(m, e)| (m, f(e))).collect(),
+            any: self.any.map(f),
+        }
+    }
+
+    /// Wraps every handler of this path in `layer`.
+    pub fn layer<L>(self, layer: L) -> Self
+    where
+        S: Clone,
+        L: crate::middleware::Layer<crate::handler::BoundEndpoint<S>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        L::Service: server::Service,
+    {
+        self.map(&|e| crate::handler::layered(e, layer.clone()))
+    }
+
     /// Gives every handler its state.
     pub(crate) fn with_state(self, state: S) -> MethodRouter<()>
     where
