@@ -202,7 +202,8 @@ async fn form_token(req: &mut Request) -> Result<Option<String>, Rejection> {
         return Ok(None);
     }
     let body = std::mem::replace(&mut req.body, Body::empty());
-    let bytes = body.collect(MAX_CHECKED_FORM).await?;
+    let limit = crate::middleware::BodyLimit::of(&req.extensions, MAX_CHECKED_FORM);
+    let bytes = body.collect(limit).await?;
     let token = form_urlencoded_field(&bytes, FIELD);
     req.body = Body::full(bytes);
     Ok(token)

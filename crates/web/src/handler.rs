@@ -13,6 +13,7 @@ use server::{Request, Response};
 
 use crate::BoxFuture;
 use crate::extract::{FromRequest, FromRequestParts, Parts};
+use crate::rejection::{RejectionHandler, respond};
 use crate::response::IntoResponse;
 
 /// An async function the router can call with a request and the router's state `S`.
@@ -49,21 +50,24 @@ macro_rules! impl_handler {
             R: IntoResponse,
             S: Send + Sync + 'static,
             $($part: FromRequestParts<S> + Send,)*
+            $($part::Rejection: 'static,)*
             $last: FromRequest<S, M> + Send,
+            $last::Rejection: 'static,
         {
             fn call(self, req: Request, state: S) -> BoxFuture<Response> {
                 Box::pin(async move {
                     let (mut parts, body) = Parts::split(req);
+                    let handler = parts.extensions.get::<RejectionHandler>().cloned();
                     $(
                         let $part = match $part::from_request_parts(&mut parts, &state).await {
                             Ok(value) => value,
-                            Err(rejection) => return rejection.into_response(),
+                            Err(rejection) => return respond(rejection, handler.as_ref()),
                         };
                     )*
                     let req = parts.join(body);
                     let $last = match $last::from_request(req, &state).await {
                         Ok(value) => value,
-                        Err(rejection) => return rejection.into_response(),
+                        Err(rejection) => return respond(rejection, handler.as_ref()),
                     };
                     self($($part,)* $last).await.into_response()
                 })

@@ -132,6 +132,113 @@ impl IntoResponse for Rejection {
     }
 }
 
+impl Rejection {
+    /// The name of the field, parameter or header at fault, when the message names one (serde
+    /// quotes them in backticks: "missing field `title`").
+    pub fn field(&self) -> Option<String> {
+        match self {
+            Rejection::MissingHeader(name) => Some((*name).to_string()),
+            Rejection::InvalidPath(m)
+            | Rejection::InvalidQuery(m)
+            | Rejection::JsonData(m)
+            | Rejection::InvalidForm(m) => {
+                let (_, rest) = m.split_once('`')?;
+                let (name, _) = rest.split_once('`')?;
+                Some(name.to_string())
+            }
+            _ => None,
+        }
+    }
+
+    /// The rejection as a JSON response: `{"error": "...", "status": 422, "field": "title"}`
+    /// (`field` only when known). Server-side failures stay a plain page with nothing inside.
+    pub fn into_json_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            return self.into_response();
+        }
+        let mut body = serde_json::json!({ "error": self.to_string(), "status": status.as_u16() });
+        if let Some(field) = self.field() {
+            body["field"] = serde_json::Value::String(field);
+        }
+        let mut res = crate::Json(body).into_response();
+        res.status = status;
+        res
+    }
+}
+
+/// Answers every [`Rejection`] of the handlers it wraps with a function of yours instead of
+/// the plain-text page: for an API whose clients expect JSON errors. It is a layer:
+///
+/// ```
+/// use web::rejection::RejectionHandler;
+/// use web::{Json, Router, routing::post};
+///
+/// #[derive(serde::Deserialize, serde::Serialize)]
+/// struct Item { title: String }
+///
+/// let api: Router = Router::new()
+///     .route("/items", post(|Json(item): Json<Item>| async move { Json(item) }))
+///     .layer(RejectionHandler::json());
+/// # let _ = api;
+/// ```
+#[derive(Clone)]
+pub struct RejectionHandler(std::sync::Arc<dyn Fn(Rejection) -> Response + Send + Sync>);
+
+impl fmt::Debug for RejectionHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RejectionHandler")
+    }
+}
+
+impl RejectionHandler {
+    /// Answers rejections with `f`.
+    pub fn new(f: impl Fn(Rejection) -> Response + Send + Sync + 'static) -> RejectionHandler {
+        RejectionHandler(std::sync::Arc::new(f))
+    }
+
+    /// Answers rejections with [`Rejection::into_json_response`].
+    pub fn json() -> RejectionHandler {
+        RejectionHandler::new(Rejection::into_json_response)
+    }
+
+    /// The answer to `rejection`.
+    pub fn respond(&self, rejection: Rejection) -> Response {
+        (self.0)(rejection)
+    }
+}
+
+impl<S: server::Service> crate::middleware::Layer<S> for RejectionHandler {
+    type Service = crate::middleware::AddExtension<S, RejectionHandler>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        crate::middleware::Layer::layer(&crate::Extension(self.clone()), inner)
+    }
+}
+
+/// The response to an extractor's rejection: the [`RejectionHandler`]'s answer when one is
+/// installed and the rejection is a [`Rejection`], its own otherwise.
+pub(crate) fn respond<R: IntoResponse + 'static>(
+    rejection: R,
+    handler: Option<&RejectionHandler>,
+) -> Response {
+    let Some(handler) = handler else {
+        return rejection.into_response();
+    };
+    let mut slot = Some(rejection);
+    let any: &mut dyn std::any::Any = &mut slot;
+    if let Some(ours) = any
+        .downcast_mut::<Option<Rejection>>()
+        .and_then(Option::take)
+    {
+        return handler.respond(ours);
+    }
+    match slot {
+        Some(other) => other.into_response(),
+        None => Response::error(StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

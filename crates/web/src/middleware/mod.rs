@@ -19,9 +19,12 @@
 //! The server writes its own access log (Common Log Format, one line per request); [`Trace`]
 //! is for an application that wants request events in its own `tracing` output instead.
 
+mod body_limit;
 mod catch_panic;
 mod compression;
+mod cors;
 mod from_fn;
+mod request_id;
 mod timeout;
 mod trace;
 
@@ -29,9 +32,14 @@ use std::time::Duration;
 
 use server::Service;
 
+pub use body_limit::{BodyLimit, BodyLimitService};
 pub use catch_panic::CatchPanic;
 pub use compression::Compression;
+pub use cors::{Cors, CorsService, DEFAULT_MAX_AGE};
 pub use from_fn::{AddExtension, Extension, FromFn, FromFnLayer, Layer, Next, from_fn};
+pub use request_id::{
+    MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, RequestIdService, SetRequestId,
+};
 pub use timeout::Timeout;
 pub use trace::Trace;
 

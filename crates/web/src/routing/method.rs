@@ -140,8 +140,21 @@ impl<S: Send + Sync + 'static> MethodRouter<S> {
         self
     }
 
-    /// Applies `f` to every handler (to wrap them in a layer).
-    pub(crate) fn map(self, f: &impl Fn(Endpoint<S>) -> Endpoint<S>) -> Self {
+    /// Applies `f` to every handler (to wrap them in a layer). The `204` answer to `OPTIONS`
+    /// becomes a handler first, so that the layer sees it too (a CORS preflight is one).
+    pub(crate) fn map(mut self, f: &impl Fn(Endpoint<S>) -> Endpoint<S>) -> Self {
+        let has_options = self.methods.iter().any(|(m, _)| *m == Method::OPTIONS);
+        if !has_options && self.any.is_none() {
+            let allow = self.allow();
+            let options: Endpoint<S> = std::sync::Arc::new(move |_req, _state| {
+                let mut response = Response::new(StatusCode::NO_CONTENT);
+                if let Ok(allow) = HeaderValue::from_str(&allow) {
+                    response.headers.append(header::ALLOW, allow);
+                }
+                Box::pin(std::future::ready(response))
+            });
+            self.methods.push((Method::OPTIONS, options));
+        }
         MethodRouter {
             methods: self.methods.into_iter().map(|(m, e)| (m, f(e))).collect(),
             any: self.any.map(f),
