@@ -1,8 +1,8 @@
-//! The guestbook's SQLite database.
+//! The guestbook on SQLite, the embedded default.
 //!
 //! One connection writes (behind a mutex: SQLite allows one writer at a time anyway) and a
 //! small pool of connections reads, so page views never wait for a post. Every call blocks, so
-//! callers run them on the blocking thread pool ([`Store::run`]).
+//! the async interface runs them on the blocking thread pool ([`SqliteStore::run`]).
 //!
 //! Durability: the database is in WAL mode with `synchronous=NORMAL`. A commit has been
 //! written to the WAL file (in the kernel's page cache, at least) before the write call returns,
@@ -13,6 +13,10 @@
 //!
 //! The message count, which every page view needs, is a row that the insert's own transaction
 //! updates, so reads never count the table.
+//!
+//! Migrations: the schema's version is `PRAGMA user_version`; each pending step runs inside one
+//! `BEGIN IMMEDIATE` transaction, which takes the write lock first, so two processes opening a
+//! new file at once apply each step once (the second waits, then finds nothing to do).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,13 +24,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tokio::sync::broadcast;
+
+use crate::guestbook::{Event, Message, SUBSCRIBER_BACKLOG};
+use crate::{ErrorKind, StoreError};
 
 /// How long a connection waits for a lock held by another before failing (`SQLITE_BUSY`).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read connections kept open for reuse; more concurrent readers open temporary ones.
 const MAX_IDLE_READERS: usize = 8;
 
-const SCHEMA: &str = "
+/// The first schema, as every book before versioning had it (hence `IF NOT EXISTS`: a book
+/// written then is at version 0 and already has the table).
+pub(crate) const V1_MESSAGES: &str = "
 CREATE TABLE IF NOT EXISTS messages (
     id         INTEGER PRIMARY KEY,
     name       TEXT    NOT NULL,
@@ -40,8 +50,7 @@ CREATE TABLE IF NOT EXISTS messages (
 /// (`count(*)` reads every page of it: on a book of 400,000 messages, recounting after each post
 /// cut page views under a steady stream of posts to a hundredth). A database written before this
 /// table existed is counted once, when it is created.
-const COUNTER: &str = "
-BEGIN IMMEDIATE;
+const V1_COUNTER: &str = "
 CREATE TABLE IF NOT EXISTS message_count (
     only INTEGER PRIMARY KEY CHECK (only = 0),
     n    INTEGER NOT NULL
@@ -51,48 +60,30 @@ CREATE TRIGGER IF NOT EXISTS message_count_insert AFTER INSERT ON messages
     BEGIN UPDATE message_count SET n = n + 1 WHERE only = 0; END;
 CREATE TRIGGER IF NOT EXISTS message_count_delete AFTER DELETE ON messages
     BEGIN UPDATE message_count SET n = n - 1 WHERE only = 0; END;
-COMMIT;
 ";
 
-/// One guestbook entry.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Message {
-    /// Increasing with time: newest first is highest id first.
-    pub id: i64,
-    /// Who wrote it.
-    pub name: String,
-    /// What they wrote.
-    pub message: String,
-    /// When, in seconds since the Unix epoch.
-    pub created_at: i64,
-}
+/// Version 2: who may delete a message (a session or account id); old messages have no owner.
+const V2_OWNER: &str = "ALTER TABLE messages ADD COLUMN owner TEXT;";
 
-/// A database failure; the details go to the log, the client sees a plain `500`.
-#[derive(Debug)]
-pub struct StoreError {
-    context: &'static str,
-    source: rusqlite::Error,
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "guestbook database: {}", self.context)
-    }
-}
-
-impl std::error::Error for StoreError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
+/// The schema's steps, version `i + 1` at index `i`; the same versions as PostgreSQL's.
+const MIGRATIONS: &[&[&str]] = &[&[V1_MESSAGES, V1_COUNTER], &[V2_OWNER]];
 
 fn ctx(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |source| StoreError { context, source }
+    move |source| {
+        // A lock held past the busy timeout is a database too busy to answer now, not a fault.
+        let kind = match source.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                ErrorKind::Unavailable
+            }
+            _ => ErrorKind::Failed,
+        };
+        StoreError::new(kind, context, source)
+    }
 }
 
 /// The guestbook database, cheap to clone and share between threads.
 #[derive(Clone)]
-pub struct Store {
+pub struct SqliteStore {
     inner: Arc<Inner>,
 }
 
@@ -100,6 +91,7 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    events: broadcast::Sender<Event>,
 }
 
 /// Leaves the database in one file: the read connections close first, then the writer moves
@@ -122,86 +114,148 @@ impl Drop for Inner {
     }
 }
 
-impl fmt::Debug for Store {
+impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("SqliteStore")
             .field("path", &self.inner.path)
             .finish()
     }
 }
 
-impl Store {
-    /// Opens (creating if needed) the database at `path` and its schema.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let writer = Connection::open(path).map_err(ctx("cannot open the database file"))?;
-        writer
-            .busy_timeout(BUSY_TIMEOUT)
-            .map_err(ctx("cannot set the busy timeout"))?;
-        let mode: String = writer
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(ctx("cannot switch to WAL mode"))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(mode, "the guestbook database is not in WAL mode");
+/// Opens the file in WAL mode and brings its schema up to date; returns the connection and the
+/// versions applied.
+fn open_writer(path: &Path) -> Result<(Connection, Vec<u32>), StoreError> {
+    let mut writer = Connection::open(path).map_err(ctx("cannot open the database file"))?;
+    writer
+        .busy_timeout(BUSY_TIMEOUT)
+        .map_err(ctx("cannot set the busy timeout"))?;
+    let mode: String = writer
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(ctx("cannot switch to WAL mode"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(mode, "the guestbook database is not in WAL mode");
+    }
+    writer
+        .execute_batch("PRAGMA synchronous=NORMAL;")
+        .map_err(ctx("cannot set synchronous mode"))?;
+    let applied = migrate(&mut writer)?;
+    Ok((writer, applied))
+}
+
+/// Applies the pending steps in one write transaction (see the module's doc).
+fn migrate(conn: &mut Connection) -> Result<Vec<u32>, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(ctx("cannot lock the database to migrate it"))?;
+    let current: u32 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(ctx("cannot read the schema version"))?;
+    let latest = MIGRATIONS.len() as u32;
+    if current > latest {
+        return Err(StoreError::bare(
+            ErrorKind::Config,
+            "the database was written by a newer version of sockserve",
+        ));
+    }
+    let mut applied = Vec::new();
+    for (version, steps) in (1..).zip(MIGRATIONS).skip(current as usize) {
+        for step in *steps {
+            tx.execute_batch(step)
+                .map_err(ctx("cannot migrate the schema"))?;
         }
-        writer
-            .execute_batch("PRAGMA synchronous=NORMAL;")
-            .map_err(ctx("cannot set synchronous mode"))?;
-        writer
-            .execute_batch(SCHEMA)
-            .map_err(ctx("cannot create the schema"))?;
-        writer
-            .execute_batch(COUNTER)
-            .map_err(ctx("cannot create the message counter"))?;
-        Ok(Store {
+        applied.push(version);
+    }
+    if !applied.is_empty() {
+        // PRAGMA takes no parameters; the value is a number of ours.
+        tx.execute_batch(&format!("PRAGMA user_version = {latest}"))
+            .map_err(ctx("cannot record the schema version"))?;
+    }
+    tx.commit().map_err(ctx("cannot commit the migration"))?;
+    Ok(applied)
+}
+
+/// `sockserve migrate` on a file: the versions applied.
+pub(crate) fn migrate_file(path: &Path) -> Result<Vec<u32>, StoreError> {
+    open_writer(path).map(|(_, applied)| applied)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates its schema.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let (writer, applied) = open_writer(path)?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, path = %path.display(), "guestbook schema migrated");
+        }
+        Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                events: broadcast::channel(SUBSCRIBER_BACKLOG).0,
             }),
         })
+    }
+
+    /// Where changes are announced, in this process.
+    pub(crate) fn events(&self) -> &broadcast::Sender<Event> {
+        &self.inner.events
     }
 
     /// Runs `f` with this store on the blocking thread pool.
     pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&SqliteStore) -> Result<T, StoreError> + Send + 'static,
     {
         let store = self.clone();
         match tokio::task::spawn_blocking(move || f(&store)).await {
             Ok(result) => result,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => Err(StoreError {
-                context: "the database task was cancelled",
-                source: rusqlite::Error::QueryReturnedNoRows,
-            }),
+            Err(_) => Err(StoreError::bare(
+                ErrorKind::Unavailable,
+                "the database task was cancelled",
+            )),
         }
     }
 
-    /// Stores a message; returns it with its id.
-    pub fn insert(
-        &self,
-        name: &str,
-        message: &str,
-        created_at: i64,
-    ) -> Result<Message, StoreError> {
-        let conn = self
-            .inner
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let mut stmt = conn
-            .prepare_cached("INSERT INTO messages (name, message, created_at) VALUES (?1, ?2, ?3)")
-            .map_err(ctx("cannot prepare the insert"))?;
-        let id = stmt
-            .insert(params![name, message, created_at])
-            .map_err(ctx("cannot store the message"))?;
-        Ok(Message {
-            id,
-            name: name.to_string(),
-            message: message.to_string(),
-            created_at,
-        })
+    /// Stores `m` (its id is ignored) and announces it; returns it with its id.
+    pub fn insert(&self, mut m: Message) -> Result<Message, StoreError> {
+        {
+            let conn = self
+                .inner
+                .writer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut stmt = conn
+                .prepare_cached(
+                    "INSERT INTO messages (name, message, created_at, owner) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(ctx("cannot prepare the insert"))?;
+            m.id = stmt
+                .insert(params![m.name, m.message, m.created_at, m.owner])
+                .map_err(ctx("cannot store the message"))?;
+        }
+        // No subscriber is not an error.
+        let _ = self.inner.events.send(Event::Posted(m.clone()));
+        Ok(m)
+    }
+
+    /// Deletes message `id` if `owner` owns it; whether it did.
+    pub fn delete(&self, id: i64, owner: &str) -> Result<bool, StoreError> {
+        let deleted = {
+            let conn = self
+                .inner
+                .writer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            conn.prepare_cached("DELETE FROM messages WHERE id = ?1 AND owner = ?2")
+                .and_then(|mut s| s.execute(params![id, owner]))
+                .map_err(ctx("cannot delete the message"))?
+        };
+        if deleted > 0 {
+            let _ = self.inner.events.send(Event::Deleted(id));
+        }
+        Ok(deleted > 0)
     }
 
     /// Messages `offset..offset+limit`, newest first, and the total count. An offset at or
@@ -216,14 +270,15 @@ impl Store {
             // so that a post landing in between cannot make a page of 6 say "5 in all".
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT id, name, message, created_at, (SELECT n FROM message_count WHERE only = 0)
+                    "SELECT id, name, message, created_at, owner,
+                            (SELECT n FROM message_count WHERE only = 0)
                      FROM messages ORDER BY id DESC LIMIT ?1 OFFSET ?2",
                 )
                 .map_err(ctx("cannot prepare the listing"))?;
             let mut total_then = total;
             let messages = stmt
                 .query_map(params![clamp(limit), clamp(offset)], |row| {
-                    total_then = row.get::<_, i64>(4)?.try_into().unwrap_or(0);
+                    total_then = row.get::<_, i64>(5)?.try_into().unwrap_or(0);
                     row_to_message(row)
                 })
                 .map_err(ctx("cannot list messages"))?
@@ -237,10 +292,17 @@ impl Store {
     pub fn get(&self, id: i64) -> Result<Option<Message>, StoreError> {
         self.with_reader(|reader| {
             reader
-                .prepare_cached("SELECT id, name, message, created_at FROM messages WHERE id = ?1")
+                .prepare_cached(
+                    "SELECT id, name, message, created_at, owner FROM messages WHERE id = ?1",
+                )
                 .and_then(|mut s| s.query_row([id], row_to_message).optional())
                 .map_err(ctx("cannot read a message"))
         })
+    }
+
+    /// Whether the file can be read now.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.with_reader(|conn| count(conn).map(drop))
     }
 
     /// Runs `f` with a read connection from the pool (opening one if none is idle).
@@ -302,6 +364,7 @@ fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         name: row.get(1)?,
         message: row.get(2)?,
         created_at: row.get(3)?,
+        owner: row.get(4)?,
     })
 }
 
@@ -309,15 +372,24 @@ fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
 mod tests {
     use super::*;
 
+    fn msg(name: &str, message: &str, created_at: i64) -> Message {
+        Message {
+            id: 0,
+            name: name.into(),
+            message: message.into(),
+            created_at,
+            owner: None,
+        }
+    }
+
     #[test]
     fn insert_page_reopen() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("g.db");
-        let store = Store::open(&path).expect("open");
+        let store = SqliteStore::open(&path).expect("open");
         for i in 0..5 {
             store
-                .insert(&format!("n{i}"), "hello", 1_700_000_000 + i)
-                .expect("insert");
+                .insert(msg(&format!("n{i}"), "hello", 1_700_000_000 + i)).expect("insert");
         }
         let (page, total) = store.page(0, 2).expect("page");
         assert_eq!(total, 5);
@@ -329,10 +401,10 @@ mod tests {
         let (page, _) = store.page(4, 2).expect("last page");
         assert_eq!(page.len(), 1);
         // The cached count follows commits made by the writer connection.
-        store.insert("n5", "later", 1_700_000_005).expect("insert");
+        store.insert(msg("n5", "later", 1_700_000_005)).expect("insert");
         assert_eq!(store.page(0, 1).expect("page").1, 6);
         drop(store);
-        let again = Store::open(&path).expect("reopen");
+        let again = SqliteStore::open(&path).expect("reopen");
         assert_eq!(again.page(0, 10).expect("page").1, 6);
         assert_eq!(
             again.get(1).expect("get").map(|m| m.name),
@@ -348,7 +420,7 @@ mod tests {
         // A book written before the counter existed is counted once, when it is opened.
         {
             let old = Connection::open(&path).expect("old");
-            old.execute_batch(SCHEMA).expect("schema");
+            old.execute_batch(V1_MESSAGES).expect("schema");
             for i in 0..3 {
                 old.execute(
                     "INSERT INTO messages (name, message, created_at) VALUES ('o', 'm', ?1)",
@@ -357,7 +429,7 @@ mod tests {
                 .expect("old insert");
             }
         }
-        let store = Store::open(&path).expect("open");
+        let store = SqliteStore::open(&path).expect("open");
         assert_eq!(store.page(0, 1).expect("page").1, 3);
         // Readers kept in the pool see every post at once, from the row the insert updated.
         let (a, b) = (store.clone(), store.clone());
@@ -374,7 +446,7 @@ mod tests {
             })
             .collect();
         for i in 0..100 {
-            b.insert("n", "m", i).expect("insert");
+            b.insert(msg("n", "m", i)).expect("insert");
         }
         for r in readers {
             r.join().expect("reader");
@@ -394,7 +466,7 @@ mod tests {
         drop(store);
         drop((a, b));
         assert_eq!(
-            Store::open(&path)
+            SqliteStore::open(&path)
                 .expect("reopen")
                 .page(0, 1)
                 .expect("page")
@@ -407,8 +479,8 @@ mod tests {
     fn closing_leaves_every_message_in_the_main_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("g.db");
-        let store = Store::open(&path).expect("open");
-        store.insert("kept", "in the main file", 1).expect("insert");
+        let store = SqliteStore::open(&path).expect("open");
+        store.insert(msg("kept", "in the main file", 1)).expect("insert");
         assert_eq!(store.page(0, 1).expect("page").1, 1, "a reader is pooled");
         drop(store);
         let wal = dir.path().join("g.db-wal");
@@ -419,7 +491,7 @@ mod tests {
         // The main file alone, copied where no WAL can be found, has the message.
         let alone = tempfile::tempdir().expect("tempdir");
         std::fs::copy(&path, alone.path().join("g.db")).expect("copy");
-        let copy = Store::open(&alone.path().join("g.db")).expect("open copy");
+        let copy = SqliteStore::open(&alone.path().join("g.db")).expect("open copy");
         assert_eq!(
             copy.get(1).expect("get").map(|m| m.name),
             Some("kept".into())
@@ -429,9 +501,9 @@ mod tests {
     #[test]
     fn text_is_stored_as_given() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("g.db")).expect("open");
+        let store = SqliteStore::open(&dir.path().join("g.db")).expect("open");
         let evil = "'); DROP TABLE messages; -- <script>";
-        store.insert(evil, evil, 0).expect("insert");
+        store.insert(msg(evil, evil, 0)).expect("insert");
         assert_eq!(store.page(0, 1).expect("page").0[0].message, evil);
     }
 }
