@@ -16,6 +16,8 @@ mod foundation;
 mod h2_prior_knowledge;
 mod ops_access_log;
 mod ops_lifecycle;
+mod pg_cluster;
+mod pg_site;
 mod rules_shared;
 mod serve;
 mod site;

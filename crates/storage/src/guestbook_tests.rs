@@ -44,7 +44,9 @@ fn cases(backend: &Backend) {
     run("insert_page_get", |t| Box::pin(insert_page_get(t)));
     run("delete_own_only", |t| Box::pin(delete_own_only(t)));
     run("text_as_given", |t| Box::pin(text_as_given(t)));
-    run("events_reach_every_store", |t| Box::pin(events_reach_every_store(t)));
+    run("events_reach_every_store", |t| {
+        Box::pin(events_reach_every_store(t))
+    });
     // Opening from several threads at once: each migrates or finds the work done.
     let target = backend.fresh("concurrent_open");
     let opened: Vec<_> = (0..4)
@@ -105,7 +107,10 @@ async fn delete_own_only(target: DbTarget) {
     let stored = store.get(mine.id).await.expect("get").expect("there");
     assert_eq!(stored.owner.as_deref(), Some("session-a"));
     let json = serde_json::to_string(&stored).expect("json");
-    assert!(!json.contains("session-a"), "the owner is never shown: {json}");
+    assert!(
+        !json.contains("session-a"),
+        "the owner is never shown: {json}"
+    );
     assert!(!store.delete(mine.id, "session-b").await.expect("delete"));
     assert!(!store.delete(nobodys.id, "").await.expect("delete"));
     assert!(store.delete(mine.id, "session-a").await.expect("delete"));
@@ -117,7 +122,10 @@ async fn delete_own_only(target: DbTarget) {
 async fn text_as_given(target: DbTarget) {
     let store = Store::open(target).expect("open");
     let evil = "'); DROP TABLE messages; -- <script> \u{1F600} \\ $1";
-    let m = store.insert(evil, evil, 0, Some(evil)).await.expect("insert");
+    let m = store
+        .insert(evil, evil, 0, Some(evil))
+        .await
+        .expect("insert");
     let back = store.get(m.id).await.expect("get").expect("there");
     assert_eq!((back.name.as_str(), back.message.as_str()), (evil, evil));
 }
@@ -220,7 +228,11 @@ fn server_goes_away_and_returns(pg: &TempPostgres) {
             if got.is_ok() {
                 break;
             }
-            assert!(Instant::now() < deadline, "no event after the restart: {}", pg.log());
+            assert!(
+                Instant::now() < deadline,
+                "no event after the restart: {}",
+                pg.log()
+            );
         }
     });
 }

@@ -216,7 +216,10 @@ async fn migrate(client: &mut Client) -> Result<Vec<u32>, StoreError> {
     .await
     .map_err(pg("cannot create schema_migrations"))?;
     let current: i32 = tx
-        .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
         .await
         .map_err(pg("cannot read the schema version"))?
         .get(0);
@@ -479,7 +482,10 @@ impl PgStore {
 /// One message by id, on the listener's connection.
 async fn get(client: &Client, id: i64) -> Result<Option<Message>, StoreError> {
     client
-        .query_opt(&format!("SELECT {COLUMNS} FROM messages WHERE id = $1"), &[&id])
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM messages WHERE id = $1"),
+            &[&id],
+        )
         .await
         .map_err(pg("cannot read a message"))?
         .as_ref()
@@ -546,7 +552,11 @@ struct Listener {
 }
 
 impl Listener {
-    async fn listen_once(&mut self, config: &Config, pause: &mut Duration) -> Result<(), StoreError> {
+    async fn listen_once(
+        &mut self,
+        config: &Config,
+        pause: &mut Duration,
+    ) -> Result<(), StoreError> {
         let (client, mut connection) = config
             .connect(NoTls)
             .await
@@ -620,9 +630,12 @@ impl Listener {
 
 /// `fut` within [`CALL_TIMEOUT`], or unavailable.
 async fn bounded<F: Future>(fut: F) -> Result<F::Output, StoreError> {
-    tokio::time::timeout(CALL_TIMEOUT, fut)
-        .await
-        .map_err(|_| StoreError::bare(ErrorKind::Unavailable, "the database did not answer in time"))
+    tokio::time::timeout(CALL_TIMEOUT, fut).await.map_err(|_| {
+        StoreError::bare(
+            ErrorKind::Unavailable,
+            "the database did not answer in time",
+        )
+    })
 }
 
 /// `p:42` -> `('p', 42)`, `d:42` -> `('d', 42)`.

@@ -389,7 +389,8 @@ mod tests {
         let store = SqliteStore::open(&path).expect("open");
         for i in 0..5 {
             store
-                .insert(msg(&format!("n{i}"), "hello", 1_700_000_000 + i)).expect("insert");
+                .insert(msg(&format!("n{i}"), "hello", 1_700_000_000 + i))
+                .expect("insert");
         }
         let (page, total) = store.page(0, 2).expect("page");
         assert_eq!(total, 5);
@@ -401,7 +402,9 @@ mod tests {
         let (page, _) = store.page(4, 2).expect("last page");
         assert_eq!(page.len(), 1);
         // The cached count follows commits made by the writer connection.
-        store.insert(msg("n5", "later", 1_700_000_005)).expect("insert");
+        store
+            .insert(msg("n5", "later", 1_700_000_005))
+            .expect("insert");
         assert_eq!(store.page(0, 1).expect("page").1, 6);
         drop(store);
         let again = SqliteStore::open(&path).expect("reopen");
@@ -480,7 +483,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("g.db");
         let store = SqliteStore::open(&path).expect("open");
-        store.insert(msg("kept", "in the main file", 1)).expect("insert");
+        store
+            .insert(msg("kept", "in the main file", 1))
+            .expect("insert");
         assert_eq!(store.page(0, 1).expect("page").1, 1, "a reader is pooled");
         drop(store);
         let wal = dir.path().join("g.db-wal");
