@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{BIN, Resp, parse_response, read_to_close};
 
-/// The load's default length, short enough for every test run.
-const DEFAULT_SECS: u64 = 8;
+/// The load's default length, short enough for every test run (it lasts at least until a
+/// second after the rolling restart, however long that takes).
+const DEFAULT_SECS: u64 = 5;
 /// Clients reading pages and clients posting, at once.
 const READERS: usize = 2;
 const WRITERS: usize = 2;
@@ -34,6 +35,7 @@ impl Cluster {
             .args(args)
             .env("CLUSTER_DIR", self.dir.path().join("c"))
             .env("SOCKSERVE_BIN", BIN)
+            .env("CLUSTER_FSYNC", "off")
             .output()
             .expect("run the script")
     }
