@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     let cli = cli::parse();
     let serves = !matches!(
         cli.command,
-        Some(Command::Get(_) | Command::Tcp(TcpCommand::Send(_)))
+        Some(Command::Get(_) | Command::Tcp(TcpCommand::Send(_)) | Command::Migrate(_))
     );
     if serves && let Err(e) = lifecycle::install_signal_handlers() {
         eprintln!("sockserve: cannot install the signal handlers: {e}");
@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Some(Command::Tcp(TcpCommand::Send(args))) => cmd::tcp::send(args),
         Some(Command::Daytime(args)) => cmd::daytime::run(args, cli.listen, cli.http.quiet),
         Some(Command::Get(args)) => cmd::get::run(args),
+        Some(Command::Migrate(args)) => cmd::migrate::run(args.db.or(cli.db)),
     };
     match result {
         Ok(code) => code,

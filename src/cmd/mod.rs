@@ -4,6 +4,7 @@
 mod announce;
 pub mod daytime;
 pub mod get;
+pub mod migrate;
 pub mod serve;
 pub mod serve_cgi;
 pub mod site;

@@ -17,6 +17,8 @@ mod h2_prior_knowledge;
 mod live_ws;
 mod ops_access_log;
 mod ops_lifecycle;
+mod pg_cluster;
+mod pg_site;
 mod rules_shared;
 mod serve;
 mod site;

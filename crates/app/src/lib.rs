@@ -3,7 +3,8 @@
 //! - `/` and `/test.jpg`: the tutorial's "Wow" page and its picture, built into the binary so
 //!   the site works from any directory.
 //! - `/time`: the server's date and time, as HTML or JSON.
-//! - `/guestbook` and `/api/messages`: a guestbook stored in SQLite.
+//! - `/guestbook` and `/api/messages`: a guestbook stored in SQLite or PostgreSQL.
+//! - `/readyz`: whether the database answers, for load balancers.
 //! - `/echo`: the request the server received, explained.
 //! - `/ws/echo`: a WebSocket that sends every message back, and a page that talks to it.
 //!
@@ -21,7 +22,6 @@ pub mod negotiate;
 pub mod time;
 pub mod ws;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use web::middleware::{CatchPanic, Compression, ServiceExt, Timeout};
@@ -29,7 +29,7 @@ use web::routing::{any, get};
 use web::{Html, Router, Service, StatusCode};
 
 use crate::conditional::NotModified;
-use crate::guestbook::store::{Store, StoreError};
+use crate::guestbook::store::{DbTarget, Store, StoreError};
 
 /// How long any page may take before the client gets `503`.
 pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -37,8 +37,9 @@ pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(30);
 /// What the site needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The guestbook's SQLite file, created with its schema if missing.
-    pub db: PathBuf,
+    /// The guestbook's database: a SQLite file (created with its schema if missing) or a
+    /// PostgreSQL server (migrated at start).
+    pub db: DbTarget,
 }
 
 /// What handlers share: the guestbook database.
@@ -50,7 +51,7 @@ pub struct Site {
 
 /// Opens the database and returns the site as a [`Service`].
 pub fn site(config: &Config) -> Result<impl Service, StoreError> {
-    let store = Store::open(&config.db)?;
+    let store = Store::open(config.db.clone())?;
     Ok(layered(router(Site { store })))
 }
 
@@ -79,6 +80,7 @@ pub fn router(site: Site) -> Router {
         .route("/api/{*rest}", any(guestbook::api_not_found))
         .route("/echo", any(echo::echo))
         .route("/ws/echo", get(ws::echo))
+        .route("/readyz", get(guestbook::store::readyz))
         .fallback(|| async { (StatusCode::NOT_FOUND, Html(assets::NOT_FOUND_PAGE)) })
         .with_state(site)
 }

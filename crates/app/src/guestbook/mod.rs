@@ -1,4 +1,4 @@
-//! `/guestbook` and `/api/messages`: the LAMP step, with SQLite.
+//! `/guestbook` and `/api/messages`: the LAMP step, on SQLite or PostgreSQL ([`store`]).
 //!
 //! `GET /guestbook` lists messages newest first, 50 a page, under a form. `POST /guestbook`
 //! validates the form; a bad post gets the form back with a message and a 4xx status, a good
@@ -11,13 +11,13 @@ pub mod validate;
 
 use web::extract::Path;
 use web::{
-    BodyError, Form, HeaderValue, Html, InternalError, IntoResponse, Json, Query, Redirect,
-    Rejection, Response, State, StatusCode, header,
+    BodyError, Form, HeaderValue, Html, IntoResponse, Json, Query, Redirect, Rejection, Response,
+    State, StatusCode, header,
 };
 
 use crate::Site;
 use render::View;
-use store::Message;
+use store::{Message, StoreError};
 use validate::Draft;
 
 /// Messages per page.
@@ -46,10 +46,10 @@ pub struct Listing {
 
 /// Page `page` (0 is read as 1), or `None` past the last page: there is nothing at that
 /// address, so it is a `404` like any other. The first page always exists, empty or not.
-async fn listing(site: &Site, page: u64) -> Result<Option<Listing>, InternalError> {
+async fn listing(site: &Site, page: u64) -> Result<Option<Listing>, StoreError> {
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
-    let (messages, total) = site.store.run(move |s| s.page(offset, PAGE_SIZE)).await?;
+    let (messages, total) = site.store.page(offset, PAGE_SIZE).await?;
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     if page > pages {
         return Ok(None);
@@ -84,7 +84,7 @@ pub async fn show(State(site): State<Site>, Query(q): Query<PageQuery>) -> Respo
     let l = match listing(&site, q.page).await {
         Ok(Some(l)) => l,
         Ok(None) => return not_found(),
-        Err(e) => return e.into_response(),
+        Err(e) => return store::failure(e),
     };
     revalidated(render::page(&View {
         messages: &l.messages,
@@ -97,10 +97,10 @@ pub async fn show(State(site): State<Site>, Query(q): Query<PageQuery>) -> Respo
 
 /// `GET /guestbook/{id}`: one message on its own page.
 pub async fn show_one(State(site): State<Site>, Path(id): Path<i64>) -> Response {
-    match site.store.run(move |s| s.get(id)).await {
+    match site.store.get(id).await {
         Ok(Some(m)) => revalidated(render::single(&m)),
         Ok(None) => not_found(),
-        Err(e) => InternalError::from(e).into_response(),
+        Err(e) => store::failure(e),
     }
 }
 
@@ -132,11 +132,11 @@ pub async fn post(State(site): State<Site>, form: Result<Form<Draft>, Rejection>
     let now = chrono::Utc::now().timestamp();
     match site
         .store
-        .run(move |s| s.insert(&entry.name, &entry.message, now))
+        .insert(&entry.name, &entry.message, now, None)
         .await
     {
         Ok(_) => Redirect::to("/guestbook").into_response(),
-        Err(e) => InternalError::from(e).into_response(),
+        Err(e) => store::failure(e),
     }
 }
 
@@ -145,7 +145,7 @@ async fn form_again(site: &Site, status: StatusCode, error: &str, draft: &Draft)
     let l = match listing(site, 1).await {
         Ok(Some(l)) => l,
         Ok(None) => return not_found(),
-        Err(e) => return e.into_response(),
+        Err(e) => return store::failure(e),
     };
     let html = render::page(&View {
         messages: &l.messages,
@@ -171,7 +171,7 @@ pub async fn api_list(
     match listing(&site, q.page).await {
         Ok(Some(l)) => Json(l).into_response(),
         Ok(None) => json_error(StatusCode::NOT_FOUND, "no such page"),
-        Err(e) => e.into_response(),
+        Err(e) => store::failure(e),
     }
 }
 
@@ -181,10 +181,10 @@ pub async fn api_get(State(site): State<Site>, id: Result<Path<i64>, Rejection>)
         Ok(Path(id)) => id,
         Err(rejection) => return json_error(rejection.status(), &rejection.to_string()),
     };
-    match site.store.run(move |s| s.get(id)).await {
+    match site.store.get(id).await {
         Ok(Some(m)) => Json(m).into_response(),
         Ok(None) => json_error(StatusCode::NOT_FOUND, "no such message"),
-        Err(e) => InternalError::from(e).into_response(),
+        Err(e) => store::failure(e),
     }
 }
 
@@ -201,7 +201,7 @@ pub async fn api_post(State(site): State<Site>, body: Result<Json<Draft>, Reject
     let now = chrono::Utc::now().timestamp();
     match site
         .store
-        .run(move |s| s.insert(&entry.name, &entry.message, now))
+        .insert(&entry.name, &entry.message, now, None)
         .await
     {
         Ok(m) => {
@@ -212,7 +212,7 @@ pub async fn api_post(State(site): State<Site>, body: Result<Json<Draft>, Reject
             }
             r
         }
-        Err(e) => InternalError::from(e).into_response(),
+        Err(e) => store::failure(e),
     }
 }
 

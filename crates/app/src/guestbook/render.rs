@@ -155,6 +155,7 @@ mod tests {
             name: "<b>ann</b>".into(),
             message: "<script>alert(1)</script>".into(),
             created_at: 0,
+            owner: None,
         };
         let html = page(&View {
             messages: std::slice::from_ref(&m),
