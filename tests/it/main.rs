@@ -14,6 +14,7 @@ mod core_conn;
 mod files_hardening;
 mod foundation;
 mod h2_prior_knowledge;
+mod live_guestbook;
 mod live_ws;
 mod ops_access_log;
 mod ops_lifecycle;

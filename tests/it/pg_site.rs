@@ -10,7 +10,6 @@ use storage::testing::TempPostgres;
 use crate::harness::{BIN, Resp, Running, get, request, stderr, stdout};
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
-const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 
 fn site(db: &str) -> Running {
     Running::start(&["-p", "0", "-q", "--db", db])
@@ -46,11 +45,13 @@ fn total(server: &Running) -> u64 {
 fn guestbook_walk(server: &Running) {
     assert_eq!(get(server.addr, "/readyz").status, 200);
     assert_eq!(total(server), 0);
+    // The form needs the session and CSRF token a browser gets with the page.
+    let visitor = crate::site::FormSession::new(server);
     let r = request(
         server.addr,
         "POST",
         "/guestbook",
-        &[FORM],
+        &visitor.headers(),
         b"name=ann&message=hello+from+a+form",
     );
     assert_eq!(r.status, 303, "{}", r.text());
@@ -73,7 +74,7 @@ fn guestbook_walk(server: &Running) {
         server.addr,
         "POST",
         "/guestbook",
-        &[FORM],
+        &visitor.headers(),
         b"name=&message=",
     );
     assert_eq!(bad.status, 422);

@@ -3,7 +3,9 @@
 //! - `/` and `/test.jpg`: the tutorial's "Wow" page and its picture, built into the binary so
 //!   the site works from any directory.
 //! - `/time`: the server's date and time, as HTML or JSON.
-//! - `/guestbook` and `/api/messages`: a guestbook stored in SQLite or PostgreSQL.
+//! - `/guestbook` and `/api/messages`: a guestbook stored in SQLite or PostgreSQL, which
+//!   remembers its visitors in a session, lets them delete their own messages, and updates
+//!   every open page live (`/guestbook/live`, server-sent events).
 //! - `/readyz`: whether the database answers, for load balancers.
 //! - `/echo`: the request the server received, explained.
 //! - `/ws/echo`: a WebSocket that sends every message back, and a page that talks to it.
@@ -18,14 +20,18 @@ pub mod assets;
 pub mod conditional;
 pub mod echo;
 pub mod guestbook;
+pub mod live;
 pub mod negotiate;
 pub mod time;
 pub mod ws;
 
 use std::time::Duration;
 
+use web::cookies::Key;
 use web::middleware::{CatchPanic, Compression, ServiceExt, Timeout};
-use web::routing::{any, get};
+use web::routing::{any, get, post};
+use web::session::MemoryStore;
+use web::{CsrfLayer, SessionLayer};
 use web::{Html, Router, Service, StatusCode};
 
 use crate::conditional::NotModified;
@@ -70,7 +76,13 @@ pub fn router(site: Site) -> Router {
         .route("/", get(|| async { assets::INDEX.respond() }))
         .route("/test.jpg", get(|| async { assets::TEST_JPG.respond() }))
         .route("/time", get(time::show))
+        // The pages with forms, and the live updates that know whose messages are whose: in a
+        // session, the forms' posts checked against CSRF.
         .route("/guestbook", get(guestbook::show).post(guestbook::post))
+        .route("/guestbook/{id}/delete", post(guestbook::delete))
+        .route("/guestbook/live", get(live::events))
+        .layer(CsrfLayer::new())
+        .layer(SessionLayer::new(MemoryStore::new(), Key::generate()))
         .route("/guestbook/{id}", get(guestbook::show_one))
         .route(
             "/api/messages",
