@@ -69,11 +69,11 @@ pub mod middleware;
 pub mod rejection;
 pub mod response;
 pub mod routing;
-pub mod sse;
-pub mod ws;
 pub mod session;
+pub mod sse;
 pub mod template;
 pub mod testing;
+pub mod ws;
 
 /// The template engine (see [`template`]).
 pub use askama;
