@@ -41,9 +41,9 @@ pub struct Cli {
     #[command(flatten)]
     pub tls: TlsArgs,
 
-    /// SQLite database file of the guestbook (created with its schema on first start)
-    /// [default: sockserve.db].
-    #[arg(long, value_name = "PATH")]
+    /// The guestbook's database: a SQLite file (created with its schema on first start) or a
+    /// postgres:// URL shared by several instances [default: sockserve.db].
+    #[arg(long, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
 
     /// Also run the RFC 867 daytime service (TCP) on this port.
@@ -88,7 +88,8 @@ fn misplaced_flag(matches: &ArgMatches) -> Option<String> {
     }
     let (name, sub) = matches.subcommand()?;
     for id in ["db", "daytime"] {
-        if given(matches, id) {
+        // `sockserve --db URL migrate` names the database to migrate.
+        if given(matches, id) && !(id == "db" && name == "migrate") {
             return Some(format!(
                 "--{id} belongs to the demo site (no command), not to `{name}`"
             ));
@@ -99,7 +100,7 @@ fn misplaced_flag(matches: &ArgMatches) -> Option<String> {
         None => (name.to_string(), sub),
     };
     let takes: &[&str] = match leaf.as_str() {
-        "get" | "tcp send" => &[],
+        "get" | "tcp send" | "migrate" => &[],
         "reload" | "upgrade" => &["pid_file"],
         "tcp listen" => &[
             "bind",
@@ -194,6 +195,8 @@ pub enum Command {
     /// Print the configuration file a command line amounts to, e.g.
     /// `sockserve config-from-flags serve www --cgi -p 9000`.
     ConfigFromFlags(ConfigFromFlagsArgs),
+    /// Bring the guestbook database's schema to this version's (the site also does it at start).
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -213,6 +216,13 @@ pub struct ConfigFromFlagsArgs {
         allow_hyphen_values = true
     )]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// The database: a SQLite file or a postgres:// URL [default: sockserve.db].
+    #[arg(long, value_name = "PATH|URL")]
+    pub db: Option<PathBuf>,
 }
 
 /// Where to listen: global, so every server command takes it before or after its name.

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
                     | Command::ConfigFromFlags(_)
                     | Command::Reload
                     | Command::Upgrade
+                    | Command::Migrate(_)
             )
         );
     if serves && let Err(e) = lifecycle::install_signal_handlers() {
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
             Some(Command::Upgrade) => {
                 cmd::signal::send(cli.http.pid_file.as_deref(), cmd::signal::Ask::Upgrade)
             }
+            Some(Command::Migrate(args)) => cmd::migrate::run(args.db.or(cli.db)),
         }
     };
     match result {

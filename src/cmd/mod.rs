@@ -11,6 +11,7 @@ pub mod config_run;
 pub mod config_service;
 pub mod daytime;
 pub mod get;
+pub mod migrate;
 pub mod serve;
 pub mod serve_access;
 pub mod serve_cgi;

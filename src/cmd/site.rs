@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use app::guestbook::store::DbTarget;
+
 use crate::cli::{DEFAULT_DB, DEFAULT_PORT, HttpArgs, ListenArgs, TlsArgs};
 use crate::cmd::{CliError, CmdResult, http_config, init_logs, listen_addr, run_server};
 
@@ -13,14 +15,14 @@ pub fn run(
     db: Option<PathBuf>,
     daytime: Option<u16>,
 ) -> CmdResult {
-    let db = db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
+    let db = DbTarget::parse(&db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB)));
     init_logs(&http);
     let ops = crate::cmd::Ops::from_args(&http);
     let (runtime, http) = http_config(&http)?;
     let tls = crate::cmd::tls::tls_from_args(&tls)?;
     let addr = listen_addr(&listen, DEFAULT_PORT);
     let site = app::site(&app::Config { db: db.clone() })
-        .map_err(|e| CliError::Runtime(format!("{}: {}", db.display(), source_chain(&e))))?;
+        .map_err(|e| CliError::Runtime(format!("{db}: {}", source_chain(&e))))?;
     let mut server = crate::cmd::new_server(runtime)?;
     let banner = crate::cmd::tls::bind(&mut server, addr, tls, site, http, None)?;
     if let Some(port) = daytime {
@@ -31,7 +33,7 @@ pub fn run(
 }
 
 /// `error: cause: cause...`, so the reason a database cannot open reaches the terminal.
-fn source_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn source_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut next = e.source();
     while let Some(cause) = next {

@@ -20,8 +20,47 @@ pub(crate) fn fresh_db() -> (tempfile::TempDir, PathBuf) {
 
 const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 
+/// A session cookie and its CSRF token, as a browser gets them by loading the guestbook: the
+/// form's posts need both.
+pub(crate) struct FormSession {
+    pub(crate) cookie: String,
+    pub(crate) token: String,
+}
+
+impl FormSession {
+    pub(crate) fn new(server: &Running) -> FormSession {
+        let page = get(server.addr, "/guestbook");
+        let cookie = page
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_string();
+        let html = page.text();
+        let marker = r#"name="csrf_token" value=""#;
+        let at = html.find(marker).expect("a CSRF token in the form") + marker.len();
+        let token = html[at..].split('"').next().expect("token").to_string();
+        FormSession { cookie, token }
+    }
+
+    /// The form's content type, the cookie, and the token in `X-CSRF-Token`.
+    pub(crate) fn headers(&self) -> [(&str, &str); 3] {
+        [
+            FORM,
+            ("Cookie", &self.cookie),
+            ("X-CSRF-Token", &self.token),
+        ]
+    }
+}
+
 fn post_form(server: &Running, body: &str) -> Resp {
-    request(server.addr, "POST", "/guestbook", &[FORM], body.as_bytes())
+    let session = FormSession::new(server);
+    request(
+        server.addr,
+        "POST",
+        "/guestbook",
+        &session.headers(),
+        body.as_bytes(),
+    )
 }
 
 pub(crate) fn post_message(server: &Running, name: &str, message: &str) {
@@ -123,7 +162,9 @@ fn guestbook_post_redirect_get_and_escaping() {
     let html = page.text();
     assert!(html.contains("Ann &lt;admin&gt;"), "{html}");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(!html.contains("<script>"));
+    // The page's own script is the only one.
+    assert_eq!(html.matches("<script>").count(), 1, "{html}");
+    assert!(!html.contains("<script>alert"));
     let api = get(server.addr, "/api/messages");
     let v: serde_json::Value = serde_json::from_slice(&api.body).expect("json");
     assert_eq!(
@@ -213,16 +254,18 @@ fn bad_input_for_every_field() {
     // What the visitor typed comes back, escaped, so they can fix it.
     let r = post_form(&server, "name=%3Cb%3E&message=");
     assert!(r.text().contains(r#"value="&lt;b&gt;""#), "{}", r.text());
+    let session = FormSession::new(&server);
+    let [_, cookie, token] = session.headers();
     let wrong_type = request(
         server.addr,
         "POST",
         "/guestbook",
-        &[("Content-Type", "text/plain")],
+        &[("Content-Type", "text/plain"), cookie, token],
         b"name=a&message=b",
     );
     assert_eq!(wrong_type.status, 415);
     let huge = format!("name=Ann&message={}", "x".repeat(1024 * 1024));
-    let r = oversized(&server, "/guestbook", &[FORM], huge.as_bytes());
+    let r = oversized(&server, "/guestbook", &session.headers(), huge.as_bytes());
     assert_eq!(r.status, 413);
     assert!(r.text().contains("<form"));
     assert_eq!(api_total(&server), 0, "no bad post was stored");
@@ -259,11 +302,20 @@ fn fifty_concurrent_posters_none_lost() {
     let (_dir, db) = fresh_db();
     let server = start(&db);
     let addr = server.addr;
+    let session = std::sync::Arc::new(FormSession::new(&server));
     let threads: Vec<_> = (0..50)
         .map(|i| {
+            let session = session.clone();
             std::thread::spawn(move || {
                 let body = format!("name=poster{i}&message=concurrent+{i}");
-                request(addr, "POST", "/guestbook", &[FORM], body.as_bytes()).status
+                request(
+                    addr,
+                    "POST",
+                    "/guestbook",
+                    &session.headers(),
+                    body.as_bytes(),
+                )
+                .status
             })
         })
         .collect();

@@ -68,6 +68,21 @@ pub struct Exchange {
     pub keep_alive: bool,
     /// Where the request body is.
     pub body: BodyState,
+    /// Whether the request asked to switch protocols, and whether the response did.
+    pub upgrade: Upgrade,
+}
+
+/// A protocol switch (RFC 9110 7.8) through one exchange: the client asks with `Upgrade` and
+/// `Connection: upgrade`, the service agrees with `101 Switching Protocols`, and the
+/// connection's bytes after that response belong to the new protocol (WebSocket), not HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upgrade {
+    /// The request did not ask, or cannot switch (HTTP/1.0, a request with a body).
+    NotAsked,
+    /// The request asked; the service may answer `101`.
+    Asked,
+    /// The service answered `101`: after it, the connection is handed over.
+    Switched,
 }
 
 /// Where a request's body is.
@@ -98,6 +113,8 @@ pub struct Incoming {
     pub send_continue: bool,
     /// The body's decoder; `None` when the request has no body.
     pub body: Option<Decoder>,
+    /// Whether the service may switch protocols with a `101` (see [`Upgrade`]).
+    pub upgrade: bool,
 }
 
 /// A request the server answers itself, then closes.
@@ -150,6 +167,9 @@ pub enum Next {
     Close,
     /// Close after an error: unread input is discarded, never parsed (RFC 9112 9.6).
     Abort,
+    /// The `101` went out: hand the connection (and the bytes buffered after the request) to
+    /// whoever speaks the new protocol; no further HTTP is read or written on it.
+    Upgrade,
 }
 
 /// What to do with a body the service gave back before its end.
@@ -247,6 +267,7 @@ impl Connection {
         let keep_alive = head.keep_alive && head.method != Method::CONNECT;
         let body = (head.body != BodyKind::Empty)
             .then(|| Decoder::new(head.body, self.settings.limits.max_body_size));
+        let upgrade = asks_upgrade(&head, body.is_some());
         self.reading = Reading::Exchange(Exchange {
             version: head.version,
             head_request: head.method == Method::HEAD,
@@ -256,6 +277,11 @@ impl Connection {
             } else {
                 BodyState::Done
             },
+            upgrade: if upgrade {
+                Upgrade::Asked
+            } else {
+                Upgrade::NotAsked
+            },
         });
         Incoming {
             // Only a request that has a body waits for `100 Continue` (the parser notes the
@@ -264,6 +290,7 @@ impl Connection {
             head,
             started,
             body,
+            upgrade,
         }
     }
 
@@ -274,6 +301,7 @@ impl Connection {
             head_request,
             keep_alive: false,
             body: BodyState::Broken,
+            upgrade: Upgrade::NotAsked,
         });
     }
 
@@ -350,7 +378,22 @@ impl Connection {
                 send_body: false,
             };
         };
+        if status == StatusCode::SWITCHING_PROTOCOLS && ex.upgrade == Upgrade::Asked {
+            // No framing and no `Connection: close`: the head's `Connection: upgrade` is
+            // written by the encoder for a 101, and what follows is the new protocol's.
+            ex.upgrade = Upgrade::Switched;
+            return Plan {
+                framing: Framing {
+                    version: ex.version,
+                    length: Length::Omitted,
+                    close: false,
+                },
+                send_body: false,
+            };
+        }
         let mut keep_alive = ex.keep_alive && !shutting_down && ex.body != BodyState::Broken;
+        // A 101 nobody asked for cannot be followed by anything the client would understand.
+        keep_alive &= status != StatusCode::SWITCHING_PROTOCOLS;
         let length = match len {
             _ if !allows_length(status) => Length::Omitted,
             Some(n) => Length::Known(n),
@@ -386,6 +429,7 @@ impl Connection {
         let next = match ex.body {
             _ if !sent => Next::Abort,
             BodyState::Broken => Next::Abort,
+            _ if ex.upgrade == Upgrade::Switched => Next::Upgrade,
             _ if !ex.keep_alive => Next::Close,
             BodyState::Lent => Next::TakeBack,
             BodyState::Draining { .. } => Next::Abort,
@@ -401,7 +445,7 @@ impl Connection {
                 self.reading = Reading::Idle;
             }
             Next::TakeBack => {}
-            Next::Close | Next::Abort => self.reading = Reading::Closed,
+            Next::Close | Next::Abort | Next::Upgrade => self.reading = Reading::Closed,
         }
         next
     }
@@ -503,6 +547,18 @@ fn is_head_request(buf: &[u8]) -> bool {
         rest = after;
     }
     rest.starts_with(b"HEAD ")
+}
+
+/// Whether `head` asks to switch protocols in a way this connection can honour: HTTP/1.1
+/// (RFC 9110 7.8: a server must ignore `Upgrade` from HTTP/1.0), an `Upgrade` field, `upgrade`
+/// among the `Connection` options (it is hop-by-hop), and no body, so that every byte after
+/// the head belongs to the new protocol (a WebSocket handshake is a bodiless `GET`).
+fn asks_upgrade(head: &RequestHead, has_body: bool) -> bool {
+    !has_body
+        && head.version == Version::HTTP_11
+        && head.method != Method::CONNECT
+        && head.headers.get_str("upgrade").is_some()
+        && head.headers.has_token("connection", "upgrade")
 }
 
 /// Whether `head` is `OPTIONS *`, a question about the server as a whole (RFC 9110 9.3.7).

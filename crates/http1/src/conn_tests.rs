@@ -556,3 +556,56 @@ fn options_asterisk_is_recognised() {
     };
     assert!(!is_options_asterisk(&second.head));
 }
+
+/// The first head of `raw` on a new connection, and the connection.
+fn first_request(raw: &[u8]) -> (Connection, Incoming, BytesMut) {
+    let mut conn = Connection::new(settings());
+    let mut buf = BytesMut::from(raw);
+    let Step::Request(incoming) = conn.poll_head(&mut buf) else {
+        panic!("a request");
+    };
+    (conn, incoming, buf)
+}
+
+const WEBSOCKET_HANDSHAKE: &[u8] = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+    Connection: keep-alive, Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x80";
+
+#[test]
+fn a_101_to_an_upgrade_request_hands_the_connection_over_with_what_followed() {
+    let (mut conn, incoming, buf) = first_request(WEBSOCKET_HANDSHAKE);
+    assert!(incoming.upgrade);
+    // The first frame came with the head: it stays in the buffer for the new protocol.
+    assert_eq!(&buf[..], b"\x81\x80");
+    let plan = conn.respond(StatusCode::SWITCHING_PROTOCOLS, None, false);
+    assert_eq!(plan.framing.length, Length::Omitted);
+    assert!(!plan.framing.close);
+    assert!(!plan.send_body);
+    assert_eq!(conn.finish(true), Next::Upgrade);
+    assert_eq!(conn.reading(), Reading::Closed);
+}
+
+#[test]
+fn an_upgrade_request_answered_otherwise_stays_http() {
+    let (mut conn, incoming, _) = first_request(WEBSOCKET_HANDSHAKE);
+    assert!(incoming.upgrade);
+    assert!(!conn.respond(StatusCode::OK, Some(2), false).framing.close);
+    assert_eq!(conn.finish(true), Next::KeepAlive);
+}
+
+#[test]
+fn only_http_1_1_requests_without_a_body_that_name_upgrade_in_connection_may_switch() {
+    for raw in [
+        &b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\n\r\n",
+        b"GET / HTTP/1.0\r\nHost: x\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\
+          Content-Length: 1\r\n\r\nx",
+    ] {
+        let (mut conn, incoming, _) = first_request(raw);
+        assert!(!incoming.upgrade, "{}", String::from_utf8_lossy(raw));
+        // A 101 nobody asked for closes the connection instead of switching it.
+        let plan = conn.respond(StatusCode::SWITCHING_PROTOCOLS, None, false);
+        assert!(plan.framing.close);
+        assert_ne!(conn.finish(true), Next::Upgrade);
+    }
+}

@@ -158,7 +158,10 @@ pub fn encode_head<'a>(
         Length::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
         Length::Omitted => {}
     }
-    if framing.close {
+    if status == StatusCode::SWITCHING_PROTOCOLS && !framing.close {
+        // `Upgrade` is hop-by-hop, so the switch names it in `Connection` (RFC 9110 7.8).
+        out.extend_from_slice(b"Connection: upgrade\r\n");
+    } else if framing.close {
         out.extend_from_slice(b"Connection: close\r\n");
     } else if framing.version == Version::HTTP_10 {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
@@ -311,6 +314,27 @@ mod tests {
         assert!(!s.contains("Date: "), "{s}");
         assert!(!s.to_ascii_lowercase().contains("transfer-encoding"), "{s}");
         assert!(!s.to_ascii_lowercase().contains("connection"), "{s}");
+    }
+
+    #[test]
+    fn a_switch_of_protocols_names_upgrade_in_connection() {
+        let mut h = Headers::new();
+        h.append(
+            HeaderName::from_static("upgrade"),
+            HeaderValue::from_static("websocket"),
+        );
+        let mut out = Vec::new();
+        let framing = Framing {
+            version: Version::HTTP_11,
+            length: Length::Omitted,
+            close: false,
+        };
+        let status = StatusCode::SWITCHING_PROTOCOLS;
+        encode_head(&mut out, status, None, &h, framing, &date());
+        let s = text(&out);
+        assert!(s.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{s}");
+        assert!(s.contains("\r\nConnection: upgrade\r\n"), "{s}");
+        assert!(!s.contains("Content-Length"), "{s}");
     }
 
     #[test]

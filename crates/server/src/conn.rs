@@ -59,6 +59,8 @@ struct Conn<'a, S> {
     out: Writer,
     /// The one timer of the connection, moved lazily by [`Waiting::until`].
     timer: Pin<Box<Sleep>>,
+    /// Where the connection goes if the service answers the current request `101`.
+    upgrade: Option<crate::upgrade::Pending>,
 }
 
 /// Serves one HTTP/1.1 connection over `stream` (plain TCP, or any other [`Transport`])
@@ -96,12 +98,16 @@ pub(crate) async fn serve_connection<S: Service>(
         }),
         out,
         timer: Box::pin(tokio::time::sleep(config.head_timeout)),
+        upgrade: None,
     };
     let Some(next) = conn.run().await else {
         // Boxed, so the HTTP/2 driver's state is not part of every HTTP/1.1 connection's.
         let h2 = Box::pin(conn.into_http2());
         return h2.await;
     };
+    if next == Next::Upgrade {
+        return conn.hand_over().await;
+    }
     if conn.close(next).await {
         conn.out.forget();
     }
@@ -130,6 +136,18 @@ impl<S: Service> Conn<'_, S> {
         let (rd, wr) = (side.io, out.into_io());
         let read_ahead = read_ahead.freeze();
         crate::h2::serve_halves(rd, wr, read_ahead, info, service, config, shutdown).await;
+    }
+
+    /// After a `101`: the head goes out, then the transport and the bytes read after the
+    /// request head go to the service's [`crate::upgrade::OnUpgrade`].
+    async fn hand_over(mut self) {
+        if self.out.flush().await.is_err() {
+            return;
+        }
+        let (Some(pending), Some(side)) = (self.upgrade.take(), self.side.take()) else {
+            return;
+        };
+        pending.complete(side.io, side.buf, self.out.into_io(), self.info);
     }
 
     /// Serves requests until the connection is to close (`Some`), or the client turns out to
@@ -236,6 +254,7 @@ impl<S: Service> Conn<'_, S> {
             started,
             send_continue,
             body,
+            upgrade,
         } = incoming;
         let asterisk = http1::conn::is_options_asterisk(&head);
         let noted = self.config.access_log.as_ref().map(|log| log.note(&head));
@@ -251,7 +270,12 @@ impl<S: Service> Conn<'_, S> {
                 }
             }
         };
-        let request = Request::new(head, lent.take_body(), self.info.clone());
+        let mut request = Request::new(head, lent.take_body(), self.info.clone());
+        if upgrade {
+            let (pending, on_upgrade) = crate::upgrade::pending();
+            request.extensions.insert(on_upgrade);
+            self.upgrade = Some(pending);
+        }
         let response = if asterisk {
             drop(request);
             self.service.options_asterisk()
@@ -273,6 +297,16 @@ impl<S: Service> Conn<'_, S> {
         let mut response = response;
         if let Some(e) = self.settle_body(&mut lent).await {
             response = Response::error(e.status());
+        }
+        if response.status == StatusCode::SWITCHING_PROTOCOLS {
+            if self.upgrade.is_none() {
+                // A switch the client did not ask for: the service is wrong, not the client.
+                tracing::error!(peer = %self.info.peer, "101 to a request that did not ask to switch");
+                response = Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+            }
+        } else {
+            // Dropped, so the service's `OnUpgrade` fails rather than waits.
+            self.upgrade = None;
         }
         let status = response.status;
         let user = response.user.take();

@@ -19,6 +19,7 @@
 //! - [`body`]: the request [`Body`], streamed from the socket on demand.
 //! - [`request`], [`response`]: what a [`Service`] receives and returns.
 //! - [`service`]: the [`Service`] and [`TcpService`] traits.
+//! - [`upgrade`]: the connection handed to a service after `101 Switching Protocols`.
 //! - [`config`]: timeouts and limits, each a named constant.
 //! - [`access_log`]: one line per request (common, combined or JSON), buffered per thread.
 //! - [`metrics`]: the counters behind `/metrics`, per thread where they are hot.
@@ -39,6 +40,7 @@ pub mod runtime;
 pub mod service;
 mod tls;
 mod transport;
+pub mod upgrade;
 mod write;
 
 pub use access_log::AccessLog;
@@ -52,5 +54,6 @@ pub use runtime::{Server, Shutdown, ShutdownHandle};
 pub use rustls;
 pub use service::{Service, TcpService};
 pub use tls::{HANDSHAKE_TIMEOUT, MAX_HANDSHAKES};
+pub use upgrade::{OnUpgrade, Upgraded};
 
 pub use http1;

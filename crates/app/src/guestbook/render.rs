@@ -26,6 +26,10 @@ pub struct View<'a> {
     pub name: &'a str,
     /// See `name`.
     pub message: &'a str,
+    /// The session's CSRF token, sent back with every form.
+    pub csrf: &'a str,
+    /// The viewer's owner id: messages with it get a delete button.
+    pub owner: Option<&'a str>,
 }
 
 const HEAD: &str = r#"<!DOCTYPE html>
@@ -37,6 +41,7 @@ const HEAD: &str = r#"<!DOCTYPE html>
 <style>
 body { font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #1c2430; overflow-wrap: anywhere; }
 form { display: grid; gap: .5rem; margin-bottom: 2rem; }
+form.delete { display: block; margin: 0; }
 input, textarea { font: inherit; padding: .4rem; box-sizing: border-box; max-width: 100%; }
 .error { background: #fde8e8; border: 1px solid #e0a0a0; padding: .5rem; }
 article { border-top: 1px solid #ddd; padding: .5rem 0; }
@@ -57,14 +62,21 @@ pub fn page(view: &View<'_>) -> String {
     form(&mut out, view);
     let _ = writeln!(
         out,
-        "<p>{} message{} so far.</p>",
+        "<p id=\"count\" data-total=\"{}\">{} message{} so far.</p>",
+        view.total,
         view.total,
         if view.total == 1 { "" } else { "s" }
     );
+    out.push_str("<div id=\"messages\">\n");
     for m in view.messages {
-        message(&mut out, m);
+        message(&mut out, m, view);
     }
+    out.push_str("</div>\n");
     pagination(&mut out, view);
+    // Only the first page shows the newest messages, so only it takes new ones live.
+    if view.page <= 1 {
+        out.push_str(LIVE_SCRIPT);
+    }
     out.push_str("</body>\n</html>\n");
     out
 }
@@ -73,7 +85,7 @@ pub fn page(view: &View<'_>) -> String {
 pub fn single(m: &Message) -> String {
     let mut out = String::with_capacity(2048);
     out.push_str(HEAD);
-    message(&mut out, m);
+    message(&mut out, m, &View::default());
     out.push_str("<p><a href=\"/guestbook\">All messages</a></p>\n</body>\n</html>\n");
     out
 }
@@ -88,7 +100,8 @@ fn form(out: &mut String, view: &View<'_>) {
     }
     let _ = write!(
         out,
-        r#"<form method="post" action="/guestbook">
+        r#"<form method="post" action="/guestbook" id="sign">
+<input type="hidden" name="csrf_token" value="{}">
 <label for="name">Name</label>
 <input id="name" name="name" required maxlength="{MAX_NAME_CHARS}" value="{}">
 <label for="message">Message</label>
@@ -96,30 +109,101 @@ fn form(out: &mut String, view: &View<'_>) {
 <button type="submit">Sign the guestbook</button>
 </form>
 "#,
+        Escaped(view.csrf),
         Escaped(view.name),
         Escaped(view.message),
     );
 }
 
-fn message(out: &mut String, m: &Message) {
+fn message(out: &mut String, m: &Message, view: &View<'_>) {
     let _ = write!(
         out,
         "<article id=\"m{id}\">\n<a href=\"/guestbook/{id}\"><strong>{}</strong></a> ",
         Escaped(&m.name),
         id = m.id,
     );
-    if let Some(t) = chrono::DateTime::from_timestamp(m.created_at, 0) {
-        // Written field by field: parsing a strftime pattern per message showed up as the
-        // largest cost of rendering the page.
-        let (y, mo, d) = (t.year(), t.month(), t.day());
-        let (h, mi, sec) = (t.hour(), t.minute(), t.second());
-        let _ = write!(
+    if let Some((datetime, label)) = time_parts(m.created_at) {
+        let _ = write!(out, "<time datetime=\"{datetime}\">{label}</time>");
+    }
+    let _ = write!(out, "\n<p>{}</p>\n", Escaped(&m.message));
+    if view.owner.is_some() && m.owner.as_deref() == view.owner {
+        let _ = writeln!(
             out,
-            "<time datetime=\"{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{sec:02}Z\">{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC</time>"
+            r#"<form method="post" action="/guestbook/{}/delete" class="delete"><input type="hidden" name="csrf_token" value="{}"><button type="submit">Delete</button></form>"#,
+            m.id,
+            Escaped(view.csrf)
         );
     }
-    let _ = write!(out, "\n<p>{}</p>\n</article>\n", Escaped(&m.message));
+    out.push_str("</article>\n");
 }
+
+/// A time as the page shows it: the machine-readable `datetime` and the label.
+fn time_parts(created_at: i64) -> Option<(String, String)> {
+    let t = chrono::DateTime::from_timestamp(created_at, 0)?;
+    // Written field by field: parsing a strftime pattern per message showed up as the largest
+    // cost of rendering the page.
+    let (y, mo, d) = (t.year(), t.month(), t.day());
+    let (h, mi, sec) = (t.hour(), t.minute(), t.second());
+    Some((
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{sec:02}Z"),
+        format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC"),
+    ))
+}
+
+/// The label of a time, for messages that arrive live.
+pub fn time_label(created_at: i64) -> String {
+    time_parts(created_at)
+        .map(|(_, label)| label)
+        .unwrap_or_default()
+}
+
+/// Listens to `/guestbook/live` and adds or removes messages as they happen; every value goes
+/// into the page as text (`textContent`), never as HTML.
+const LIVE_SCRIPT: &str = r#"<script>
+"use strict";
+(() => {
+  const list = document.getElementById("messages");
+  const count = document.getElementById("count");
+  const token = document.querySelector('#sign input[name="csrf_token"]').value;
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function bump(by) {
+    const n = parseInt(count.dataset.total, 10) + by;
+    count.dataset.total = n;
+    count.textContent = n + (n === 1 ? " message" : " messages") + " so far.";
+  }
+  const events = new EventSource("/guestbook/live");
+  events.addEventListener("open", () => { document.body.dataset.live = "open"; });
+  events.addEventListener("posted", (e) => {
+    const m = JSON.parse(e.data);
+    if (document.getElementById("m" + m.id)) return;
+    const a = el("article", {id: "m" + m.id});
+    const link = el("a", {href: "/guestbook/" + m.id});
+    link.appendChild(el("strong", {}, m.name));
+    a.appendChild(link);
+    a.appendChild(document.createTextNode(" "));
+    a.appendChild(el("time", {}, m.time));
+    a.appendChild(el("p", {}, m.message));
+    if (m.mine) {
+      const f = el("form", {method: "post", action: "/guestbook/" + m.id + "/delete", class: "delete"});
+      f.appendChild(el("input", {type: "hidden", name: "csrf_token", value: token}));
+      f.appendChild(el("button", {type: "submit"}, "Delete"));
+      a.appendChild(f);
+    }
+    list.prepend(a);
+    bump(1);
+  });
+  events.addEventListener("deleted", (e) => {
+    const a = document.getElementById("m" + e.data);
+    if (a) { a.remove(); bump(-1); }
+  });
+})();
+</script>
+"#;
 
 fn pagination(out: &mut String, view: &View<'_>) {
     if view.pages <= 1 {
@@ -155,6 +239,7 @@ mod tests {
             name: "<b>ann</b>".into(),
             message: "<script>alert(1)</script>".into(),
             created_at: 0,
+            owner: None,
         };
         let html = page(&View {
             messages: std::slice::from_ref(&m),
@@ -164,9 +249,13 @@ mod tests {
             error: Some("<oops>"),
             name: "\"><script>",
             message: "</textarea><script>",
+            csrf: "tok\"en",
+            owner: None,
         });
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(!html.contains("<script>"));
+        assert!(!html.contains("<script>alert"));
+        assert!(!html.contains("\"><script>"));
+        assert!(html.contains(r#"name="csrf_token" value="tok&quot;en""#));
         assert!(html.contains("&lt;oops&gt;"));
         assert!(html.contains(r#"href="/guestbook?page=2""#));
         assert!(
