@@ -99,6 +99,7 @@ pub fn to_toml(cli: Cli) -> Result<String, CliError> {
         Some(Command::Daytime(_)) => return Err(none("`daytime`")),
         Some(Command::Get(_)) => return Err(none("`get`")),
         Some(Command::Reload) => return Err(none("`reload`")),
+        Some(Command::Migrate(_)) => return Err(none("`migrate`")),
         Some(Command::Upgrade) => return Err(none("`upgrade`")),
         Some(Command::Check(_) | Command::ConfigFromFlags(_)) => {
             return Err(none("this command"));
