@@ -23,3 +23,4 @@ mod site_hardening;
 mod tcp;
 mod tls_serve;
 mod walls;
+mod web_session;
