@@ -95,6 +95,10 @@ pub enum ServerKind {
     Ceiling,
     /// `ceiling` answering with the default site's page, for the plaintext comparison.
     CeilingPage,
+    /// `web_bench`: the framework's JSON route and session-and-template page.
+    FrameworkWeb,
+    /// `axum_bench`: the same routes on axum 0.8 with tower-sessions.
+    FrameworkAxum,
 }
 
 impl ServerKind {
@@ -111,6 +115,8 @@ impl ServerKind {
             ServerKind::Python => "python http.server",
             ServerKind::PythonCgi => "python http.server --cgi",
             ServerKind::Ceiling | ServerKind::CeilingPage => "ceiling",
+            ServerKind::FrameworkWeb => "sockserve-web",
+            ServerKind::FrameworkAxum => "axum",
         }
     }
 }
@@ -129,6 +135,9 @@ pub struct Env {
     pub baseline: Option<PathBuf>,
     /// The harness's own `ceiling` binary, built next to it.
     pub ceiling: PathBuf,
+    /// The framework workloads' servers (`web_bench`, `axum_bench`), built next to it too.
+    pub web_bench: PathBuf,
+    pub axum_bench: PathBuf,
     /// `static-web-server`, when installed.
     pub sws: Option<PathBuf>,
     /// The interpreter for python servers and scripts.
@@ -401,6 +410,20 @@ fn command_line(
                 body.display().to_string(),
             ];
             (env.ceiling.clone(), args)
+        }
+        ServerKind::FrameworkWeb | ServerKind::FrameworkAxum => {
+            let program = if kind == ServerKind::FrameworkWeb {
+                &env.web_bench
+            } else {
+                &env.axum_bench
+            };
+            let args = vec![
+                "--port".to_owned(),
+                port_s,
+                "--threads".to_owned(),
+                threads.to_string(),
+            ];
+            (program.clone(), args)
         }
     })
 }
