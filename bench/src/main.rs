@@ -295,6 +295,8 @@ fn environment(args: &Args, bench_dir: &Path, root: &Path, work: &Path) -> Resul
     let ceiling = std::env::current_exe()
         .map_err(|e| BenchError::new(format!("cannot find the harness binary: {e}")))?
         .with_file_name("ceiling");
+    let web_bench = ceiling.with_file_name("web_bench");
+    let axum_bench = ceiling.with_file_name("axum_bench");
     Ok(Env {
         bench_dir: bench_dir.to_path_buf(),
         work: work.to_path_buf(),
@@ -302,6 +304,8 @@ fn environment(args: &Args, bench_dir: &Path, root: &Path, work: &Path) -> Resul
         sockserve,
         baseline: args.baseline.clone(),
         ceiling,
+        web_bench,
+        axum_bench,
         sws,
         python,
         db: work.join("guestbook.db"),

@@ -117,6 +117,10 @@ pub enum ServerKind {
     H2oTls,
     /// h2o in cleartext (HTTP/1.1, and h2c with prior knowledge).
     H2o,
+    /// `web_bench`: the framework's JSON route and session-and-template page.
+    FrameworkWeb,
+    /// `axum_bench`: the same routes on axum 0.8 with tower-sessions.
+    FrameworkAxum,
 }
 
 impl ServerKind {
@@ -142,6 +146,8 @@ impl ServerKind {
             ServerKind::SockserveTls => "sockserve (TLS)",
             ServerKind::NginxTls => "nginx (TLS)",
             ServerKind::CaddyTls => "caddy (TLS)",
+            ServerKind::FrameworkWeb => "sockserve-web",
+            ServerKind::FrameworkAxum => "axum",
         }
     }
 
@@ -181,6 +187,9 @@ pub struct Env {
     pub baseline: Option<PathBuf>,
     /// The harness's own `ceiling` binary, built next to it.
     pub ceiling: PathBuf,
+    /// The framework workloads' servers (`web_bench`, `axum_bench`), built next to it too.
+    pub web_bench: PathBuf,
+    pub axum_bench: PathBuf,
     /// `static-web-server`, when installed.
     pub sws: Option<PathBuf>,
     /// The interpreter for python servers and scripts.
@@ -596,6 +605,20 @@ fn command_line(
                 body.display().to_string(),
             ];
             (env.ceiling.clone(), args)
+        }
+        ServerKind::FrameworkWeb | ServerKind::FrameworkAxum => {
+            let program = if kind == ServerKind::FrameworkWeb {
+                &env.web_bench
+            } else {
+                &env.axum_bench
+            };
+            let args = vec![
+                "--port".to_owned(),
+                port_s,
+                "--threads".to_owned(),
+                threads.to_string(),
+            ];
+            (program.clone(), args)
         }
     })
 }

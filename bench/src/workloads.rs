@@ -181,6 +181,9 @@ pub const H2_STREAMS: usize = 100;
 
 /// The demo page and its picture as files (`fixtures::DEMO_*`), so every server serves the same.
 const DEMO_IMAGE: &[&str] = &[crate::fixtures::DEMO_IMAGE];
+/// The `Cookie` header of the framework-session workload: the session `web_bench` seeds
+/// (signed with its fixed key) and the one `axum_bench` seeds (tower-sessions' unsigned id).
+pub const SESSION_COOKIE: &str = "Cookie: session=PB%2FW1VY+3tGPqo6PFdGM1zLIPEl5cRU3hjVISfrt%2FqE%3Dbenchbenchbenchbenchbe; id=AQAAAAAAAAAAAAAAAAAAAA";
 
 /// Connections for workloads where a peer forks a process per request: more only queue up
 /// behind the processes and time out.
@@ -615,6 +618,29 @@ pub fn all() -> Vec<Workload> {
             metric: Metric::Memory,
             sockserve: t(SockserveTls, "/1k.bin", small),
             peers: tls_peers("/1k.bin", small, Goal::AtMost(1.0)),
+            ..base.clone()
+        },
+        Workload {
+            name: "framework-json",
+            about: "a JSON GET route of the framework (`web_bench`) vs the same route on axum 0.8 (`axum_bench`)",
+            sockserve: t(FrameworkWeb, "/json", Expect::Contains("\"title\"")),
+            peers: vec![peer(
+                "axum 0.8",
+                t(FrameworkAxum, "/json", Expect::Contains("\"title\"")),
+                Some(Goal::AtLeast(1.2)),
+            )],
+            ..base.clone()
+        },
+        Workload {
+            name: "framework-session",
+            about: "a page behind a session (read from a memory store through a cookie) rendered from an askama template: the framework vs axum 0.8 with tower-sessions",
+            sockserve: t(FrameworkWeb, "/page", Expect::Contains("<h1>Hello")),
+            peers: vec![peer(
+                "axum 0.8 + tower-sessions",
+                t(FrameworkAxum, "/page", Expect::Contains("<h1>Hello")),
+                Some(Goal::AtLeast(1.2)),
+            )],
+            headers: &[SESSION_COOKIE],
             ..base.clone()
         },
         Workload {

@@ -47,3 +47,4 @@ mod tls_acme;
 mod tls_files;
 mod tls_serve;
 mod walls;
+mod web_session;

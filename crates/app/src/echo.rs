@@ -3,13 +3,11 @@
 //! The JSON form is for programs; the HTML form explains each part of the request the way the
 //! tutorial explains a request line and its headers.
 
-use std::fmt::Write;
-
 use base64::Engine;
 use bytes::Bytes;
-use web::html::Escaped;
+use web::askama::Template;
 use web::{
-    HeaderValue, Html, IntoResponse, Json, PseudoHeaders, Rejection, Request, Response, Version,
+    HeaderValue, IntoResponse, Json, Page, PseudoHeaders, Rejection, Request, Response, Version,
     header,
 };
 
@@ -114,7 +112,7 @@ pub async fn echo(req: Request) -> Response {
     let mut response = if json {
         Json(&echo).into_response()
     } else {
-        Html(page(&echo)).into_response()
+        Page(EchoPage::new(&echo)).into_response()
     };
     response
         .headers
@@ -184,64 +182,25 @@ fn explain_method(method: &str) -> &'static str {
     }
 }
 
-fn page(e: &Echo) -> String {
-    let mut out = String::with_capacity(4096);
-    let _ = write!(
-        out,
-        r#"<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Your request</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; overflow-wrap: anywhere; }}
-pre {{ background: #f4f4f0; padding: .75rem; white-space: pre-wrap; }}
-table {{ width: 100%; border-collapse: collapse; }}
-td, th {{ text-align: left; vertical-align: top; padding: .2rem .5rem; border-bottom: 1px solid #ddd; }}
-</style></head>
-<body>
-<p><a href="/">Home</a></p>
-<h1>The request your browser sent</h1>
-<p>An HTTP request is text: a request line, then header lines, then a blank line, then (maybe) a body.</p>
-<h2>The request line</h2>
-<pre>{method} {target} {version}</pre>
-<ul>
-<li><strong>{method}</strong> is the method: it {why}.</li>
-<li><strong>{target}</strong> is the target: the path on this server, and after <code>?</code> the query.</li>
-<li><strong>{version}</strong> is the protocol version.</li>
-</ul>
-<h2>The headers, in the order they came</h2>
-<table><tr><th>Name</th><th>Value</th><th>What it says</th></tr>
-"#,
-        method = Escaped(&e.method),
-        target = Escaped(&e.target),
-        version = e.version,
-        why = explain_method(&e.method),
-    );
-    for (name, value) in &e.headers {
-        let _ = writeln!(
-            out,
-            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
-            Escaped(name),
-            Escaped(value),
-            explain(&name.to_ascii_lowercase())
-        );
+/// The page, from `templates/echo.html`: each header with what it is for.
+#[derive(Template)]
+#[template(path = "echo.html", askama = web::askama)]
+struct EchoPage<'a> {
+    e: &'a Echo,
+    why: &'static str,
+    headers: Vec<(&'a str, &'a str, &'static str)>,
+}
+
+impl<'a> EchoPage<'a> {
+    fn new(e: &'a Echo) -> EchoPage<'a> {
+        EchoPage {
+            e,
+            why: explain_method(&e.method),
+            headers: e
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str(), explain(&n.to_ascii_lowercase())))
+                .collect(),
+        }
     }
-    out.push_str("</table>\n<h2>The body</h2>\n");
-    if e.body.length == 0 {
-        out.push_str("<p>No body: nothing followed the blank line.</p>\n");
-    } else {
-        let _ = writeln!(
-            out,
-            "<p>{} bytes, shown as {}.</p>\n<pre>{}</pre>",
-            e.body.length,
-            e.body.encoding,
-            Escaped(&e.body.data)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "<p>It came from {} over {}. The same as JSON: <a href=\"/echo?format=json\">/echo?format=json</a>.</p>\n</body>\n</html>",
-        Escaped(&e.peer),
-        e.scheme
-    );
-    out
 }

@@ -1,7 +1,8 @@
 //! `/time`: the server's date and time, as a page or as JSON.
 
 use chrono::{Local, SecondsFormat, Utc};
-use web::{HeaderValue, Html, IntoResponse, Json, Request, Response, StatusCode, header};
+use web::askama::Template;
+use web::{HeaderValue, IntoResponse, Json, Page, Request, Response, StatusCode, header};
 
 use crate::negotiate::wants_json;
 
@@ -35,7 +36,12 @@ pub async fn show(req: Request) -> Response {
     let mut response = if wants_json(req.headers(), req.query()) {
         Json(&now).into_response()
     } else {
-        Html(page(&now)).into_response()
+        Page(TimePage {
+            utc: &now.utc,
+            local: &now.local,
+            unix: now.unix,
+        })
+        .into_response()
     };
     response.status = StatusCode::OK;
     response
@@ -47,27 +53,11 @@ pub async fn show(req: Request) -> Response {
     response
 }
 
-fn page(now: &Now) -> String {
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Server time</title>
-<style>body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }} dt {{ font-weight: bold; }}</style>
-</head>
-<body>
-<p><a href="/">Home</a></p>
-<h1>The time on the server</h1>
-<dl>
-<dt>UTC</dt><dd><time id="utc" datetime="{utc}">{utc}</time></dd>
-<dt>Local</dt><dd><time id="local" datetime="{local}">{local}</time></dd>
-<dt>Unix time</dt><dd id="unix">{unix}</dd>
-</dl>
-<p>As JSON: <a href="/time?format=json">/time?format=json</a>, or send <code>Accept: application/json</code>.</p>
-</body>
-</html>
-"#,
-        utc = now.utc,
-        local = now.local,
-        unix = now.unix
-    )
+/// The page, from `templates/time.html`.
+#[derive(Template)]
+#[template(path = "time.html", askama = web::askama)]
+struct TimePage<'a> {
+    utc: &'a str,
+    local: &'a str,
+    unix: i64,
 }

@@ -12,12 +12,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use server::{HttpConfig, RuntimeConfig, Server};
+use web::askama::Template;
 use web::extract::Multipart;
-use web::html::Escaped;
 use web::middleware::ServiceExt;
 use web::routing::{get, post};
 use web::{
-    Form, Html, IntoResponse, Json, Redirect, Rejection, Response, Router, State, StatusCode,
+    Form, IntoResponse, Json, Page, Redirect, Rejection, Response, Router, State, StatusCode,
 };
 
 /// The app's state: the list, shared by every worker thread.
@@ -38,26 +38,20 @@ struct NewTodo {
     title: String,
 }
 
-fn page(items: &[String], error: Option<&str>) -> String {
-    let mut out = String::from("<!DOCTYPE html><title>To do</title><h1>To do</h1>\n");
-    if let Some(e) = error {
-        let _ = writeln!(out, "<p style=\"color:red\">{}</p>", Escaped(e));
-    }
-    out.push_str(
-        "<form method=post action=/todos><input name=title maxlength=100 autofocus> <button>Add</button></form>\n<ul>\n",
-    );
-    for item in items {
-        let _ = writeln!(out, "<li>{}</li>", Escaped(item));
-    }
-    out.push_str(
-        "</ul>\n<h2>Upload a file</h2>\n<form method=post action=/upload enctype=multipart/form-data>\
-         <input type=file name=file> <button>Upload</button></form>\n<p><a href=/todos.json>As JSON</a></p>\n",
-    );
-    out
+/// The page, from `templates/todos.html` (escaped by the template).
+#[derive(Template)]
+#[template(path = "todos.html", askama = web::askama)]
+struct TodoPage<'a> {
+    items: Vec<String>,
+    error: Option<&'a str>,
 }
 
-async fn index(State(todos): State<Todos>) -> Html<String> {
-    Html(page(&todos.items(), None))
+fn page(items: Vec<String>, error: Option<&str>) -> Page<TodoPage<'_>> {
+    Page(TodoPage { items, error })
+}
+
+async fn index(State(todos): State<Todos>) -> Page<TodoPage<'static>> {
+    page(todos.items(), None)
 }
 
 /// A bad form gets the page back with a message and a 4xx status; a good one, a 303.
@@ -66,16 +60,12 @@ async fn add(State(todos): State<Todos>, form: Result<Form<NewTodo>, Rejection>)
         Ok(Form(t)) => t.title.trim().to_string(),
         Err(rejection) => {
             let status = rejection.status();
-            return (
-                status,
-                Html(page(&todos.items(), Some(&rejection.to_string()))),
-            )
-                .into_response();
+            return (status, page(todos.items(), Some(&rejection.to_string()))).into_response();
         }
     };
     if title.is_empty() || title.chars().count() > 100 {
-        let html = page(&todos.items(), Some("Write between 1 and 100 characters."));
-        return (StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response();
+        let html = page(todos.items(), Some("Write between 1 and 100 characters."));
+        return (StatusCode::UNPROCESSABLE_ENTITY, html).into_response();
     }
     todos
         .0

@@ -9,13 +9,21 @@
 use std::net::SocketAddr;
 
 use server::{HttpConfig, RuntimeConfig, Server};
+use web::askama::Template;
 use web::extract::Path;
 use web::middleware::ServiceExt;
 use web::routing::get;
-use web::{Html, Router};
+use web::{Page, Router};
 
-async fn hello(Path(name): Path<String>) -> Html<String> {
-    Html(format!("<h1>Hello, {}!</h1>\n", web::html::escape(&name)))
+/// The greeting; the template escapes the name (`/hello/<b>` shows `<b>`, not bold text).
+#[derive(Template)]
+#[template(source = "<h1>Hello, {{ name }}!</h1>\n", ext = "html", askama = web::askama)]
+struct Hello {
+    name: String,
+}
+
+async fn hello(Path(name): Path<String>) -> Page<Hello> {
+    Page(Hello { name })
 }
 
 /// The application.

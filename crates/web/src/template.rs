@@ -19,7 +19,7 @@
 //! }
 //!
 //! let app: Router = Router::new().route("/", get(hello));
-//! # assert_eq!(Hello { name: "<b>".into() }.render().unwrap(), "<p>Hello, &#60;b&#62;!</p>");
+//! # assert_eq!(Hello { name: "<b>".into() }.render().unwrap(), "<p>Hello, &lt;b&gt;!</p>");
 //! # let _ = app;
 //! ```
 //!

@@ -361,12 +361,18 @@ async fn nested_substate_many_extractors_and_timers() {
             }),
         )
         .nest_substate("/admin", admin)
+        .fallback(|| async { (StatusCode::NOT_FOUND, "parent fallback") })
         .with_state(Whole {
             admin: Admin { name: "root" },
         })
         .timeout(Duration::from_secs(5));
     let client = TestClient::new(app);
     assert_eq!(client.get("/admin/who").await.text(), "root");
+    let res = client.get("/admin/nobody").await;
+    assert_eq!(
+        (res.status(), res.text().as_str()),
+        (StatusCode::NOT_FOUND, "parent fallback")
+    );
     assert_eq!(client.post("/many").body("sixteen").await.text(), "sixteen");
     assert_eq!(client.get("/slow").await.text(), "done");
 }

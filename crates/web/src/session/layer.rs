@@ -21,7 +21,13 @@ const ID_BYTES: usize = 16;
 /// would move by at least this much, so that a busy client does not cost a write per request.
 const TOUCH_INTERVAL: i64 = 60;
 
+/// Every this many saves, the layer asks the store to drop expired sessions, so a table of
+/// sessions that were never logged out of does not grow without bound (PHP's session GC does
+/// the same by probability).
+const CLEANUP_EVERY: u64 = 1000;
+
 struct Config {
+    saves: std::sync::atomic::AtomicU64,
     store: Arc<dyn SessionStore>,
     key: Key,
     cookie_name: String,
@@ -55,6 +61,7 @@ impl SessionLayer {
     pub fn new(store: impl SessionStore, key: Key) -> SessionLayer {
         SessionLayer {
             config: Arc::new(Config {
+                saves: std::sync::atomic::AtomicU64::new(0),
                 store: Arc::new(store),
                 key,
                 cookie_name: DEFAULT_COOKIE_NAME.to_string(),
@@ -206,6 +213,16 @@ async fn finish(
         expires,
     };
     config.store.save(&record).await?;
+    let saves = config
+        .saves
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if saves % CLEANUP_EVERY == CLEANUP_EVERY - 1 {
+        match config.store.delete_expired(now).await {
+            Ok(n) => tracing::debug!(dropped = n, "expired sessions dropped"),
+            // The request succeeded; a failed clean-up is retried after the next batch.
+            Err(e) => tracing::warn!(error = %e, "cannot drop expired sessions"),
+        }
+    }
     let cookie = Cookie::build((config.cookie_name.clone(), record.id))
         .max_age(cookie::time::Duration::seconds(expires - now))
         .build();
