@@ -308,8 +308,11 @@ impl PgStore {
         if !applied.is_empty() {
             tracing::info!(?applied, %target, "guestbook schema migrated");
         }
-        let mut manager = ManagerConfig::default();
-        manager.recycling_method = RecyclingMethod::Fast;
+        // Fast: a connection is handed out unless the driver saw it close; one that died
+        // unnoticed fails its call (503) and is dropped, cheaper than a test query per call.
+        let manager = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
         let pool = Pool::builder(Manager::from_config(config.clone(), NoTls, manager))
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -565,14 +568,11 @@ impl Listener {
         let driver = tokio::spawn(async move {
             let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
             while let Some(message) = messages.next().await {
-                match message? {
-                    AsyncMessage::Notification(n) => {
-                        if tx.send(n.payload().to_string()).is_err() {
-                            break;
-                        }
-                    }
-                    AsyncMessage::Notice(_) => {}
-                    _ => {}
+                // Notices (warnings from the server) are not events.
+                if let AsyncMessage::Notification(n) = message?
+                    && tx.send(n.payload().to_string()).is_err()
+                {
+                    break;
                 }
             }
             Ok::<(), tokio_postgres::Error>(())
