@@ -106,12 +106,9 @@ async fn upload(mut form: Multipart) -> Result<String, Rejection> {
     Ok(report)
 }
 
-fn main() -> std::io::Result<()> {
-    let port = std::env::args()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-    let app = Router::new()
+/// The application.
+pub fn app() -> impl web::Service {
+    Router::new()
         .route("/", get(index))
         .route("/todos", post(add))
         .route("/todos.json", get(as_json))
@@ -119,12 +116,18 @@ fn main() -> std::io::Result<()> {
         .with_state(Todos::default())
         .timeout(Duration::from_secs(30))
         .compressed()
-        .catch_panics();
+        .catch_panics()
+}
 
+fn main() -> std::io::Result<()> {
+    let port = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
     let mut server = Server::new(RuntimeConfig::default());
     let addr = server.http(
         SocketAddr::from(([127, 0, 0, 1], port)),
-        app,
+        app(),
         HttpConfig::default(),
     )?;
     println!("Listening on http://{addr}/");

@@ -16,19 +16,26 @@
 //! # let _ = app;
 //! ```
 //!
-//! A router can be called without a socket, which is how its tests work:
+//! A router can be called without a socket, which is how its tests work: the [`TestClient`]
+//! sends requests in the same process and keeps the cookies, as a browser would. Under
+//! `#[tokio::test]` (whose runtime has a timer) middleware such as `timeout` works too:
 //!
 //! ```
-//! use web::{Body, Request, Router, Service, StatusCode, routing::get};
+//! use std::time::Duration;
+//! use web::{Router, StatusCode, TestClient, middleware::ServiceExt, routing::get};
 //!
-//! let app: Router = Router::new().route("/", get(|| async { "hi" }));
-//! let req = Request::from_raw_head(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Body::empty())?;
-//! let rt = tokio::runtime::Builder::new_current_thread().build()?;
-//! let res = rt.block_on(app.call(req));
-//! assert_eq!(res.status, StatusCode::OK);
-//! let res = rt.block_on(app.call(Request::from_raw_head(b"DELETE / HTTP/1.1\r\nHost: a\r\n\r\n", Body::empty())?));
-//! assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let app = Router::new()
+//!     .route("/", get(|| async {
+//!         tokio::time::sleep(Duration::from_millis(1)).await;
+//!         "hi"
+//!     }))
+//!     .timeout(Duration::from_secs(5));
+//! let client = TestClient::new(app);
+//! assert_eq!(client.get("/").await.text(), "hi");
+//! assert_eq!(client.delete("/").await.status(), StatusCode::METHOD_NOT_ALLOWED);
+//! # }
 //! ```
 //!
 //! A [`Router`] is a [`server::Service`], so anything the server can run, it can run; and any
@@ -38,13 +45,21 @@
 //! # Layout
 //! - [`routing`]: [`Router`], per-method routing ([`routing::get`], [`routing::post`], ...) and
 //!   the path patterns (`/guestbook/{id}`, `/files/{*rest}`).
-//! - [`handler`]: the [`Handler`] trait, implemented for async functions of up to four extractors.
+//! - [`handler`]: the [`Handler`] trait, implemented for async functions of up to sixteen extractors.
 //! - [`extract`]: the extractors: path parameters, query, headers, state, JSON, forms, multipart.
 //! - [`rejection`]: why an extractor refused a request, mapped to a status in one place.
 //! - [`response`]: [`IntoResponse`] and the response types ([`Html`], [`Json`], [`Redirect`], ...).
-//! - [`middleware`]: compression, timeouts, request tracing, and turning panics into a plain `500`.
+//! - [`middleware`]: [`from_fn`], [`Extension`], compression, timeouts, request tracing, CORS,
+//!   request ids, body limits, and turning panics into a plain `500`.
+//! - [`cookies`]: cookie jars, plain, signed and private.
+//! - [`session`]: [`Session`], the [`SessionLayer`] and its stores (memory, SQLite).
+//! - [`csrf`]: the [`CsrfLayer`] and the [`CsrfToken`] forms carry.
 //! - [`html`]: escaping text for HTML.
+//! - [`template`]: askama templates and the [`Page`] response.
+//! - [`testing`]: the [`TestClient`].
 
+pub mod cookies;
+pub mod csrf;
 pub mod extract;
 pub mod handler;
 pub mod html;
@@ -52,12 +67,23 @@ pub mod middleware;
 pub mod rejection;
 pub mod response;
 pub mod routing;
+pub mod session;
+pub mod template;
+pub mod testing;
 
-pub use extract::{Form, Json, Path, Query, State};
+/// The template engine (see [`template`]).
+pub use askama;
+pub use cookies::{CookieJar, PrivateCookieJar, SignedCookieJar};
+pub use csrf::{CsrfLayer, CsrfToken};
+pub use extract::{Form, FromRef, Json, Path, Query, State};
 pub use handler::Handler;
+pub use middleware::{Extension, Next, from_fn};
 pub use rejection::Rejection;
-pub use response::{Html, InternalError, IntoResponse, Redirect};
+pub use response::{Html, InternalError, IntoResponse, IntoResponseParts, Redirect};
 pub use routing::Router;
+pub use session::{Session, SessionLayer, SessionStore};
+pub use template::Page;
+pub use testing::TestClient;
 
 // What an application needs from the layers below, so that it depends on this crate alone.
 pub use http1::{HeaderName, HeaderValue, Headers, Method, StatusCode, Version, header};

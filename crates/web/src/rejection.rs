@@ -40,6 +40,12 @@ pub enum Rejection {
     MultipartTooLarge(String),
     /// A file upload could not be stored on the server's disk: `500`, details in the log only.
     Storage(std::io::Error),
+    /// What a handler asked for was never attached to the request (an [`crate::Extension`]
+    /// no layer added, a session without the session layer): a mistake in the route table,
+    /// `500`, named in the log only.
+    MissingExtension(&'static str),
+    /// The request's CSRF token is missing or wrong, or it came from another site: `403`.
+    Csrf(&'static str),
 }
 
 impl Rejection {
@@ -56,7 +62,10 @@ impl Rejection {
             Rejection::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Rejection::JsonData(_) | Rejection::InvalidForm(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Rejection::MultipartTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Rejection::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Rejection::Storage(_) | Rejection::MissingExtension(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Rejection::Csrf(_) => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -82,6 +91,8 @@ impl fmt::Display for Rejection {
             Rejection::Multipart(m) => write!(f, "malformed multipart body: {m}"),
             Rejection::MultipartTooLarge(m) => write!(f, "upload too large: {m}"),
             Rejection::Storage(_) => f.write_str("cannot store the upload"),
+            Rejection::MissingExtension(what) => write!(f, "no {what} attached to the request"),
+            Rejection::Csrf(why) => write!(f, "cross-site request refused: {why}"),
         }
     }
 }
@@ -105,12 +116,126 @@ impl From<BodyError> for Rejection {
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let Rejection::Storage(e) = &self {
-            tracing::error!(error = %e, "cannot store an upload");
-            return Response::error(status);
+        match &self {
+            Rejection::Storage(e) => {
+                tracing::error!(error = %e, "cannot store an upload");
+                return Response::error(status);
+            }
+            Rejection::MissingExtension(what) => {
+                tracing::error!(missing = what, "a handler asked for what no layer attached");
+                return Response::error(status);
+            }
+            _ => {}
         }
         let reason = status.canonical_reason().unwrap_or("Error");
         Response::text(status, format!("{} {reason}\n{self}\n", status.as_u16()))
+    }
+}
+
+impl Rejection {
+    /// The name of the field, parameter or header at fault, when the message names one (serde
+    /// quotes them in backticks: "missing field `title`").
+    pub fn field(&self) -> Option<String> {
+        match self {
+            Rejection::MissingHeader(name) => Some((*name).to_string()),
+            Rejection::InvalidPath(m)
+            | Rejection::InvalidQuery(m)
+            | Rejection::JsonData(m)
+            | Rejection::InvalidForm(m) => {
+                let (_, rest) = m.split_once('`')?;
+                let (name, _) = rest.split_once('`')?;
+                Some(name.to_string())
+            }
+            _ => None,
+        }
+    }
+
+    /// The rejection as a JSON response: `{"error": "...", "status": 422, "field": "title"}`
+    /// (`field` only when known). Server-side failures stay a plain page with nothing inside.
+    pub fn into_json_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            return self.into_response();
+        }
+        let mut body = serde_json::json!({ "error": self.to_string(), "status": status.as_u16() });
+        if let Some(field) = self.field() {
+            body["field"] = serde_json::Value::String(field);
+        }
+        let mut res = crate::Json(body).into_response();
+        res.status = status;
+        res
+    }
+}
+
+/// Answers every [`Rejection`] of the handlers it wraps with a function of yours instead of
+/// the plain-text page: for an API whose clients expect JSON errors. It is a layer:
+///
+/// ```
+/// use web::rejection::RejectionHandler;
+/// use web::{Json, Router, routing::post};
+///
+/// #[derive(serde::Deserialize, serde::Serialize)]
+/// struct Item { title: String }
+///
+/// let api: Router = Router::new()
+///     .route("/items", post(|Json(item): Json<Item>| async move { Json(item) }))
+///     .layer(RejectionHandler::json());
+/// # let _ = api;
+/// ```
+#[derive(Clone)]
+pub struct RejectionHandler(std::sync::Arc<dyn Fn(Rejection) -> Response + Send + Sync>);
+
+impl fmt::Debug for RejectionHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RejectionHandler")
+    }
+}
+
+impl RejectionHandler {
+    /// Answers rejections with `f`.
+    pub fn new(f: impl Fn(Rejection) -> Response + Send + Sync + 'static) -> RejectionHandler {
+        RejectionHandler(std::sync::Arc::new(f))
+    }
+
+    /// Answers rejections with [`Rejection::into_json_response`].
+    pub fn json() -> RejectionHandler {
+        RejectionHandler::new(Rejection::into_json_response)
+    }
+
+    /// The answer to `rejection`.
+    pub fn respond(&self, rejection: Rejection) -> Response {
+        (self.0)(rejection)
+    }
+}
+
+impl<S: server::Service> crate::middleware::Layer<S> for RejectionHandler {
+    type Service = crate::middleware::AddExtension<S, RejectionHandler>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        crate::middleware::Layer::layer(&crate::Extension(self.clone()), inner)
+    }
+}
+
+/// The response to an extractor's rejection: the [`RejectionHandler`]'s answer when one is
+/// installed and the rejection is a [`Rejection`], its own otherwise.
+pub(crate) fn respond<R: IntoResponse + 'static>(
+    rejection: R,
+    handler: Option<&RejectionHandler>,
+) -> Response {
+    let Some(handler) = handler else {
+        return rejection.into_response();
+    };
+    let mut slot = Some(rejection);
+    let any: &mut dyn std::any::Any = &mut slot;
+    if let Some(ours) = any
+        .downcast_mut::<Option<Rejection>>()
+        .and_then(Option::take)
+    {
+        return handler.respond(ours);
+    }
+    match slot {
+        Some(other) => other.into_response(),
+        None => Response::error(StatusCode::INTERNAL_SERVER_ERROR),
     }
 }
 

@@ -10,10 +10,15 @@ use std::io;
 
 use bytes::Bytes;
 use futures_core::Stream;
-use http1::{HeaderValue, StatusCode, header};
+use http1::{HeaderName, HeaderValue, StatusCode, header};
 use server::{Response, ResponseBody};
 
 /// Something a handler can return.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be turned into a response",
+    label = "not a response",
+    note = "a handler returns text, `Html`, `Json`, a `StatusCode`, a `Redirect`, a `Response`, a tuple `(StatusCode, body)` or `([(name, value)], body)`, or a `Result` of those"
+)]
 pub trait IntoResponse {
     /// Converts `self` into the response to send.
     fn into_response(self) -> Response;
@@ -74,6 +79,102 @@ impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
         r
     }
 }
+
+/// Something that adds header fields (or cookies) to a response without being the body: the
+/// leading elements of a tuple `(parts..., body)` or `(StatusCode, parts..., body)`.
+///
+/// ```
+/// use web::{IntoResponse, StatusCode, header};
+///
+/// async fn download(name: String) -> impl IntoResponse {
+///     let disposition = format!("attachment; filename=\"{name}\"");
+///     (StatusCode::OK, [(header::CONTENT_DISPOSITION, disposition)], "contents")
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot add header fields to a response",
+    label = "not response parts",
+    note = "the elements before the body of a response tuple must be header arrays `[(name, value); N]`, cookie jars, or an `Extension`; a status goes first"
+)]
+pub trait IntoResponseParts {
+    /// Adds `self` to `res`.
+    fn into_response_parts(self, res: &mut Response);
+}
+
+/// Header fields `[(name, value); N]`; the names and values may be strings, owned or not, or
+/// the typed names and values. A name or value that is not valid in a header field is a
+/// programming error in the handler: the field is left out and the mistake logged, rather than
+/// panicking on a request path.
+impl<K, V, const N: usize> IntoResponseParts for [(K, V); N]
+where
+    K: TryInto<HeaderName>,
+    V: TryInto<HeaderValue>,
+{
+    fn into_response_parts(self, res: &mut Response) {
+        for (name, value) in self {
+            append_header(res, name, value);
+        }
+    }
+}
+
+/// Header fields as a vector, for a number known only at run time.
+impl<K, V> IntoResponseParts for Vec<(K, V)>
+where
+    K: TryInto<HeaderName>,
+    V: TryInto<HeaderValue>,
+{
+    fn into_response_parts(self, res: &mut Response) {
+        for (name, value) in self {
+            append_header(res, name, value);
+        }
+    }
+}
+
+/// Header fields replace those of the body's response with the same name (a tuple's
+/// `Content-Type` wins over the one `Html` set), as in axum.
+fn append_header<K: TryInto<HeaderName>, V: TryInto<HeaderValue>>(
+    res: &mut Response,
+    name: K,
+    value: V,
+) {
+    match (name.try_into(), value.try_into()) {
+        (Ok(name), Ok(value)) => {
+            res.headers.remove(name.as_str());
+            res.headers.append(name, value);
+        }
+        _ => tracing::error!("a response header name or value is not valid; left out"),
+    }
+}
+
+macro_rules! impl_parts_tuples {
+    ($($p:ident),+) => {
+        #[allow(non_snake_case)]
+        impl<$($p: IntoResponseParts,)+ R: IntoResponse> IntoResponse for ($($p,)+ R) {
+            fn into_response(self) -> Response {
+                let ($($p,)+ body) = self;
+                let mut res = body.into_response();
+                $($p.into_response_parts(&mut res);)+
+                res
+            }
+        }
+
+        #[allow(non_snake_case)]
+        impl<$($p: IntoResponseParts,)+ R: IntoResponse> IntoResponse for (StatusCode, $($p,)+ R) {
+            fn into_response(self) -> Response {
+                let (status, $($p,)+ body) = self;
+                let mut res = body.into_response();
+                res.status = status;
+                $($p.into_response_parts(&mut res);)+
+                res
+            }
+        }
+    };
+}
+
+impl_parts_tuples!(P1);
+impl_parts_tuples!(P1, P2);
+impl_parts_tuples!(P1, P2, P3);
+impl_parts_tuples!(P1, P2, P3, P4);
 
 impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
     fn into_response(self) -> Response {
@@ -281,6 +382,24 @@ mod tests {
                 .get_str("location"),
             Some("/")
         );
+    }
+
+    #[test]
+    fn header_tuples_take_owned_values() {
+        let name = String::from("x-request-id");
+        let r = (
+            StatusCode::ACCEPTED,
+            [(name, format!("id-{}", 7))],
+            [("content-type", "text/csv")],
+            "a,b",
+        )
+            .into_response();
+        assert_eq!(r.status, StatusCode::ACCEPTED);
+        assert_eq!(r.headers.get_str("x-request-id"), Some("id-7"));
+        assert_eq!(r.headers.get_str("content-type"), Some("text/csv"));
+        assert_eq!(r.headers.count("content-type"), 1);
+        let r = ([("bad name", "x")], "body").into_response();
+        assert!(!r.headers.contains("bad name"));
     }
 
     #[test]

@@ -14,7 +14,13 @@ impl<S: Send + Sync> FromRequest<S> for Bytes {
     type Rejection = Rejection;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Rejection> {
-        Ok(req.body.collect(MAX_TEXT_BODY).await?)
+        Ok(req
+            .body
+            .collect(crate::middleware::BodyLimit::of(
+                &req.extensions,
+                MAX_TEXT_BODY,
+            ))
+            .await?)
     }
 }
 
@@ -23,7 +29,13 @@ impl<S: Send + Sync> FromRequest<S> for String {
     type Rejection = Rejection;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Rejection> {
-        let bytes = req.body.collect(MAX_TEXT_BODY).await?;
+        let bytes = req
+            .body
+            .collect(crate::middleware::BodyLimit::of(
+                &req.extensions,
+                MAX_TEXT_BODY,
+            ))
+            .await?;
         String::from_utf8(bytes.to_vec()).map_err(|_| Rejection::InvalidUtf8)
     }
 }

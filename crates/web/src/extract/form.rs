@@ -30,7 +30,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
                 expected: "application/x-www-form-urlencoded",
             });
         }
-        let bytes = req.body.collect(MAX_FORM_BODY).await?;
+        let bytes = req
+            .body
+            .collect(crate::middleware::BodyLimit::of(
+                &req.extensions,
+                MAX_FORM_BODY,
+            ))
+            .await?;
         parse(&bytes).map(Form)
     }
 }

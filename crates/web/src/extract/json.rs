@@ -24,7 +24,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                 expected: "application/json",
             });
         }
-        let bytes = req.body.collect(MAX_JSON_BODY).await?;
+        let bytes = req
+            .body
+            .collect(crate::middleware::BodyLimit::of(
+                &req.extensions,
+                MAX_JSON_BODY,
+            ))
+            .await?;
         serde_json::from_slice(&bytes).map(Json).map_err(|e| {
             if e.is_data() {
                 Rejection::JsonData(e.to_string())

@@ -42,12 +42,12 @@ use server::{Body, ConnInfo, Request};
 use crate::response::IntoResponse;
 
 pub use body::{MAX_TEXT_BODY, Text};
-pub use form::Form;
-pub use json::Json;
+pub use form::{Form, MAX_FORM_BODY};
+pub use json::{Json, MAX_JSON_BODY};
 pub use multipart::Multipart;
 pub use path::{Path, PathParams};
 pub use query::Query;
-pub use state::State;
+pub use state::{FromRef, State};
 
 /// A request without its body: what [`FromRequestParts`] extractors read.
 #[derive(Debug)]
@@ -91,6 +91,11 @@ impl Parts {
 }
 
 /// An extractor that reads only the request head. `S` is the router's state.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an extractor that reads only the request head",
+    label = "cannot be taken from the request head",
+    note = "handler arguments before the last must read the head only (Path, Query, State, Headers, CookieJar, Session, ...); a body extractor (Json, Form, String, Multipart) must be the last argument"
+)]
 pub trait FromRequestParts<S>: Sized {
     /// The response when extraction fails.
     type Rejection: IntoResponse;
@@ -111,6 +116,11 @@ pub enum ViaParts {}
 pub enum ViaRequest {}
 
 /// An extractor that may consume the body; only the last handler argument can be one.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be extracted from a request",
+    label = "not an extractor",
+    note = "handler arguments must be extractors: Path, Query, State, Json, Form, Multipart, String, CookieJar, Session, ... (see the `extract` module); a `State<T>` needs `T: FromRef` of the router's state"
+)]
 pub trait FromRequest<S, M = ViaRequest>: Sized {
     /// The response when extraction fails.
     type Rejection: IntoResponse;

@@ -19,8 +19,12 @@
 //! The server writes its own access log (Common Log Format, one line per request); [`Trace`]
 //! is for an application that wants request events in its own `tracing` output instead.
 
+mod body_limit;
 mod catch_panic;
 mod compression;
+mod cors;
+mod from_fn;
+mod request_id;
 mod timeout;
 mod trace;
 
@@ -28,8 +32,14 @@ use std::time::Duration;
 
 use server::Service;
 
+pub use body_limit::{BodyLimit, BodyLimitService};
 pub use catch_panic::CatchPanic;
 pub use compression::Compression;
+pub use cors::{Cors, CorsService, DEFAULT_MAX_AGE};
+pub use from_fn::{AddExtension, Extension, FromFn, FromFnLayer, Layer, Next, from_fn};
+pub use request_id::{
+    MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, RequestIdService, SetRequestId,
+};
 pub use timeout::Timeout;
 pub use trace::Trace;
 
@@ -53,6 +63,11 @@ pub trait ServiceExt: Service + Sized {
     /// Turns a panic in the inner service into a plain `500`, with the panic in the log.
     fn catch_panics(self) -> CatchPanic<Self> {
         CatchPanic::new(self)
+    }
+
+    /// Wraps the service in `layer` (a [`from_fn`] function, a session layer, ...).
+    fn layer<L: Layer<Self>>(self, layer: L) -> L::Service {
+        layer.layer(self)
     }
 }
 

@@ -140,6 +140,49 @@ impl<S: Send + Sync + 'static> MethodRouter<S> {
         self
     }
 
+    /// Applies `f` to every handler (to wrap them in a layer). The `204` answer to `OPTIONS`
+    /// becomes a handler first, so that the layer sees it too (a CORS preflight is one).
+    pub(crate) fn map(mut self, f: &impl Fn(Endpoint<S>) -> Endpoint<S>) -> Self {
+        let has_options = self.methods.iter().any(|(m, _)| *m == Method::OPTIONS);
+        if !has_options && self.any.is_none() {
+            let allow = self.allow();
+            let options: Endpoint<S> = std::sync::Arc::new(move |_req, _state| {
+                let mut response = Response::new(StatusCode::NO_CONTENT);
+                if let Ok(allow) = HeaderValue::from_str(&allow) {
+                    response.headers.append(header::ALLOW, allow);
+                }
+                Box::pin(std::future::ready(response))
+            });
+            self.methods.push((Method::OPTIONS, options));
+        }
+        MethodRouter {
+            methods: self.methods.into_iter().map(|(m, e)| (m, f(e))).collect(),
+            any: self.any.map(f),
+        }
+    }
+
+    /// Changes the state every handler takes (for nesting a router with a substate).
+    pub(crate) fn map_state<T>(self, f: &impl Fn(Endpoint<S>) -> Endpoint<T>) -> MethodRouter<T> {
+        MethodRouter {
+            methods: self.methods.into_iter().map(|(m, e)| (m, f(e))).collect(),
+            any: self.any.map(f),
+        }
+    }
+
+    /// Wraps every handler of this path in `layer`.
+    pub fn layer<L>(self, layer: L) -> Self
+    where
+        S: Clone,
+        L: crate::middleware::Layer<crate::handler::BoundEndpoint<S>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        L::Service: server::Service,
+    {
+        self.map(&|e| crate::handler::layered(e, layer.clone()))
+    }
+
     /// Gives every handler its state.
     pub(crate) fn with_state(self, state: S) -> MethodRouter<()>
     where

@@ -18,7 +18,10 @@ use server::{Request, Response, Service};
 
 use crate::BoxFuture;
 use crate::extract::PathParams;
-use crate::handler::{Endpoint, Handler, bind_state, endpoint, service_endpoint};
+use crate::handler::{
+    BoundEndpoint, Endpoint, Handler, bind_state, endpoint, layered, service_endpoint,
+};
+use crate::middleware::Layer;
 use crate::response::IntoResponse;
 
 use method::Dispatch;
@@ -136,6 +139,85 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         }
         for entry in router.entries {
             self.add(entry.pattern.prefixed(&prefix_pattern), entry.route);
+        }
+        self
+    }
+
+    /// Mounts a router whose state is a part of this one's (`T: FromRef<S>`, as in axum), so
+    /// that a module can keep its own state type: `/admin` + `/users` is `/admin/users`.
+    pub fn nest_substate<T>(self, prefix: &str, router: Router<T>) -> Self
+    where
+        T: crate::extract::FromRef<S> + Clone + Send + Sync + 'static,
+    {
+        let map = |e: Endpoint<T>| -> Endpoint<S> {
+            std::sync::Arc::new(move |req, state: S| e(req, T::from_ref(&state)))
+        };
+        let router = Router {
+            entries: router
+                .entries
+                .into_iter()
+                .map(|e| Entry {
+                    pattern: e.pattern,
+                    route: match e.route {
+                        Route::Methods(m) => Route::Methods(m.map_state(&map)),
+                        Route::Nested(n) => Route::Nested(map(n)),
+                    },
+                })
+                .collect(),
+            fallback: router.fallback.map(map),
+        };
+        self.nest(prefix, router)
+    }
+
+    /// Adds every route of `other` to this router, as if they had been written here (panics
+    /// on a route both have). `other`'s fallback is kept if this router has none.
+    ///
+    /// # Panics
+    /// On a conflicting route, or if both routers have a fallback.
+    pub fn merge(mut self, other: Router<S>) -> Self {
+        for entry in other.entries {
+            self.add(entry.pattern, entry.route);
+        }
+        match (&self.fallback, other.fallback) {
+            (Some(_), Some(_)) => {
+                panic!("merge: both routers have a fallback; keep only one `.fallback(...)`")
+            }
+            (None, Some(f)) => self.fallback = Some(f),
+            _ => {}
+        }
+        self
+    }
+
+    /// Wraps every route and the fallback in `layer` (a [`crate::middleware::from_fn`]
+    /// function, a session or CSRF layer, ...). Only the routes added before the call are
+    /// wrapped, so a group of routes gets its own layers:
+    /// `Router::new().route(..).layer(a).route(..)` puts `a` on the first route only.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<BoundEndpoint<S>> + Clone + Send + Sync + 'static,
+        L::Service: Service,
+    {
+        self = self.route_layer(layer.clone());
+        self.fallback = self.fallback.map(|f| layered(f, layer));
+        self
+    }
+
+    /// Wraps every route added so far in `layer`, but not the fallback nor the `404`/`405`
+    /// answers: for checks (authentication) that should run only where a route matched.
+    pub fn route_layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<BoundEndpoint<S>> + Clone + Send + Sync + 'static,
+        L::Service: Service,
+    {
+        let wrap = |e: Endpoint<S>| layered(e, layer.clone());
+        for entry in &mut self.entries {
+            entry.route = match std::mem::replace(
+                &mut entry.route,
+                Route::Methods(MethodRouter::default()),
+            ) {
+                Route::Methods(m) => Route::Methods(m.map(&wrap)),
+                Route::Nested(n) => Route::Nested(wrap(n)),
+            };
         }
         self
     }

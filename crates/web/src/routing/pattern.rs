@@ -264,6 +264,14 @@ fn parse_segment(raw: &str, piece: &str) -> Result<Segment, String> {
             Segment::Param(name.to_string())
         });
     }
+    // axum 0.7, actix and Express write `:id` and `*rest`; here they would match literally,
+    // which is never what was meant.
+    if let Some(name) = piece.strip_prefix(':').or_else(|| piece.strip_prefix('*')) {
+        let wild = if piece.starts_with('*') { "*" } else { "" };
+        return Err(format!(
+            "route `{raw}`: `{piece}` is the old parameter syntax; write `{{{wild}{name}}}` instead"
+        ));
+    }
     if piece.contains(['{', '}']) {
         return Err(format!(
             "route `{raw}`: `{piece}` mixes text and a parameter; a parameter must be a whole segment, like `/{{id}}`"
@@ -275,6 +283,14 @@ fn parse_segment(raw: &str, piece: &str) -> Result<Segment, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn old_syntax_gets_a_hint() {
+        let e = Pattern::parse("/users/:id").expect_err("refused");
+        assert!(e.contains("write `{id}`"), "{e}");
+        let e = Pattern::parse("/files/*rest").expect_err("refused");
+        assert!(e.contains("write `{*rest}`"), "{e}");
+    }
 
     fn p(raw: &str) -> Pattern {
         Pattern::parse(raw).expect("valid pattern")
