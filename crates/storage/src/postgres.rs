@@ -86,8 +86,21 @@ CREATE TRIGGER messages_changed AFTER INSERT OR DELETE ON messages
 /// Version 2: who may delete a message; old messages have no owner.
 const V2: &str = "ALTER TABLE messages ADD COLUMN owner text;";
 
-/// The schema's steps, version `i + 1` at index `i`; the same versions as SQLite's.
-const MIGRATIONS: &[&str] = &[V1, V2];
+/// Version 3: the framework's sessions (`crate::sessions`), shared by every instance; the
+/// index serves the sweep of expired ones. SQLite sites keep sessions in the framework's own
+/// SQLite store, so this version has no SQLite twin.
+const V3: &str = "
+CREATE TABLE sessions (
+    id      text   PRIMARY KEY,
+    data    text   NOT NULL,
+    created bigint NOT NULL,
+    expires bigint NOT NULL
+);
+CREATE INDEX sessions_expires ON sessions (expires);
+";
+
+/// The schema's steps, version `i + 1` at index `i`; 1 and 2 are SQLite's too.
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const COLUMNS: &str = "id, name, message, created_at, owner";
 
@@ -116,7 +129,7 @@ fn classify(e: &tokio_postgres::Error) -> ErrorKind {
     }
 }
 
-fn pg(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
+pub(crate) fn pg(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
     move |e| StoreError::new(classify(&e), context, e)
 }
 
@@ -340,7 +353,7 @@ impl PgStore {
     }
 
     /// Runs `f` with a pooled connection on the store's runtime, within [`CALL_TIMEOUT`].
-    async fn call<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn call<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(Object) -> Fut + Send + 'static,
