@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
@@ -44,6 +45,9 @@ pub const STARTUP_WAIT: Duration = Duration::from_secs(10);
 /// The longest pause between two attempts of the `LISTEN` connection to reconnect, so that it
 /// is back well within two seconds of the server's return.
 pub const RECONNECT_MAX: Duration = Duration::from_millis(500);
+/// How often the store checks in the background that the database answers, for readiness
+/// checks that must not wait (a load balancer's probe).
+pub const PING_INTERVAL: Duration = Duration::from_millis(500);
 /// Threads of the store's own runtime: database calls wait on the network, not the CPU.
 const DB_THREADS: usize = 2;
 /// The advisory lock key migrations hold: "sockserv" in ASCII.
@@ -282,6 +286,8 @@ pub struct PgStore {
 
 struct Inner {
     pool: Pool,
+    /// Whether the last background ping ([`PING_INTERVAL`]) was answered, for [`PgStore::ready_now`].
+    answered: Arc<AtomicBool>,
     handle: Handle,
     runtime: Option<Runtime>,
     events: broadcast::Sender<Event>,
@@ -336,9 +342,12 @@ impl PgStore {
             .map_err(|e| StoreError::new(ErrorKind::Config, "cannot build the pool", e))?;
         let events = broadcast::channel(SUBSCRIBER_BACKLOG).0;
         handle.spawn(listen(config, events.clone()));
+        let answered = Arc::new(AtomicBool::new(true));
+        handle.spawn(ping_forever(pool.clone(), answered.clone()));
         Ok(PgStore {
             inner: Arc::new(Inner {
                 pool,
+                answered,
                 handle,
                 runtime: Some(rt),
                 events,
@@ -483,6 +492,11 @@ impl PgStore {
         .await
     }
 
+    /// Whether the database answered the last background ping; never waits.
+    pub(crate) fn ready_now(&self) -> bool {
+        self.inner.answered.load(Ordering::Relaxed)
+    }
+
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
         self.call(|client| async move {
             client
@@ -492,6 +506,19 @@ impl PgStore {
                 .map_err(pg("the database does not answer"))
         })
         .await
+    }
+}
+
+/// Pings the database every [`PING_INTERVAL`] and records whether it answered in time.
+async fn ping_forever(pool: Pool, answered: Arc<AtomicBool>) {
+    loop {
+        tokio::time::sleep(PING_INTERVAL).await;
+        let ping = async {
+            let client = pool.get().await.ok()?;
+            client.simple_query("SELECT 1").await.ok()
+        };
+        let ok = matches!(tokio::time::timeout(CALL_TIMEOUT, ping).await, Ok(Some(_)));
+        answered.store(ok, Ordering::Relaxed);
     }
 }
 
