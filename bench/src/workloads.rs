@@ -381,7 +381,7 @@ pub fn all() -> Vec<Workload> {
         },
         Workload {
             name: "guestbook-scale",
-            about: "the guestbook page (50 of 10,000 messages) on SQLite, vs the same on PostgreSQL with one instance and with two instances behind HAProxy (scripts/cluster; on one machine the second instance shares the same cores)",
+            about: "the guestbook page (50 of 10,000 messages) on SQLite, vs the same on PostgreSQL with one instance and with two instances behind HAProxy (scripts/cluster; on one machine the second instance shares the same cores; CPU per request is not counted for these two, whose processes run in sessions of their own)",
             sockserve: t(
                 SockserveSite,
                 "/guestbook",
