@@ -325,7 +325,7 @@ impl PgStore {
             migrate(&mut client).await
         })?;
         if !applied.is_empty() {
-            tracing::info!(?applied, %target, "guestbook schema migrated");
+            tracing::debug!(?applied, %target, "guestbook schema migrated");
         }
         // Fast: a connection is handed out unless the driver saw it close; one that died
         // unnoticed fails its call (503) and is dropped, cheaper than a test query per call.

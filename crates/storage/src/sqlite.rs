@@ -184,7 +184,7 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let (writer, applied) = open_writer(path)?;
         if !applied.is_empty() {
-            tracing::info!(?applied, path = %path.display(), "guestbook schema migrated");
+            tracing::debug!(?applied, path = %path.display(), "guestbook schema migrated");
         }
         Ok(SqliteStore {
             inner: Arc::new(Inner {
