@@ -24,7 +24,8 @@ done
 # Debian packages for the peers and the load generator.
 missing=()
 for pair in wrk:wrk nginx:nginx lighttpd:lighttpd taskset:util-linux python3:python3 \
-        h2load:nghttp2-client h2o:h2o openssl:openssl caddy:caddy; do
+        h2load:nghttp2-client h2o:h2o openssl:openssl caddy:caddy haproxy:haproxy \
+        pg_ctlcluster:postgresql; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if ((${#missing[@]})); then

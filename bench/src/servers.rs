@@ -18,8 +18,9 @@ use nix::unistd::Pid;
 
 use crate::error::{BenchError, Result};
 
-/// How long a server may take to start listening; generous, the machine may be busy.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a server may take to start listening; generous, the machine may be busy (and a
+/// PostgreSQL cluster is made, seeded and started first).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a server gets to exit after SIGTERM before its group is killed.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Seconds a keep-alive connection may idle, for every server alike; long enough for the
@@ -121,6 +122,12 @@ pub enum ServerKind {
     FrameworkWeb,
     /// `axum_bench`: the same routes on axum 0.8 with tower-sessions.
     FrameworkAxum,
+    /// The default site on PostgreSQL (`scripts/cluster` with one instance, seeded with
+    /// [`crate::guestbook::MESSAGES`] messages), measured on the instance itself.
+    SockservePg,
+    /// Two instances on PostgreSQL behind HAProxy (`scripts/cluster start 2`, seeded alike),
+    /// measured through HAProxy.
+    SockserveCluster,
 }
 
 impl ServerKind {
@@ -131,7 +138,9 @@ impl ServerKind {
             | ServerKind::SockserveSiteLogged
             | ServerKind::SockserveFiles
             | ServerKind::SockserveCgi
-            | ServerKind::SockserveConfig => "sockserve",
+            | ServerKind::SockserveConfig
+            | ServerKind::SockservePg
+            | ServerKind::SockserveCluster => "sockserve",
             ServerKind::SockserveFilesMetrics => "sockserve --admin",
             ServerKind::Nginx
             | ServerKind::NginxLogged
@@ -546,6 +555,23 @@ fn command_line(
                 "false",
             ];
             (sws.clone(), args.iter().map(|s| (*s).to_owned()).collect())
+        }
+        ServerKind::SockservePg | ServerKind::SockserveCluster => {
+            let mode = if kind == ServerKind::SockservePg {
+                "pg"
+            } else {
+                "cluster"
+            };
+            let script = env.bench_dir.join("conf/guestbook-cluster.sh");
+            let args = vec![
+                script.display().to_string(),
+                mode.to_owned(),
+                port_s,
+                sockserve.display().to_string(),
+                run_dir.display().to_string(),
+                crate::guestbook::MESSAGES.to_string(),
+            ];
+            (PathBuf::from("bash"), args)
         }
         ServerKind::Python => python_http(false),
         ServerKind::PythonCgi => python_http(true),

@@ -539,6 +539,37 @@ pub fn all() -> Vec<Workload> {
             ..base.clone()
         },
         Workload {
+            name: "guestbook-scale",
+            about: "the guestbook page (50 of 10,000 messages) on SQLite, vs the same on PostgreSQL with one instance and with two instances behind HAProxy (scripts/cluster; on one machine the second instance shares the same cores; CPU per request is not counted for these two, whose processes run in sessions of their own)",
+            sockserve: t(
+                SockserveSite,
+                "/guestbook",
+                Expect::Contains(crate::guestbook::MARKER),
+            ),
+            peers: vec![
+                peer(
+                    "PostgreSQL, 1 instance",
+                    t(
+                        SockservePg,
+                        "/guestbook",
+                        Expect::Contains(crate::guestbook::MARKER),
+                    ),
+                    None,
+                ),
+                peer(
+                    "PostgreSQL, 2 instances + HAProxy",
+                    t(
+                        SockserveCluster,
+                        "/guestbook",
+                        Expect::Contains(crate::guestbook::MARKER),
+                    ),
+                    None,
+                ),
+            ],
+            needs_guestbook: true,
+            ..base.clone()
+        },
+        Workload {
             name: "file-1k-close",
             about: "a 1 KiB file with `Connection: close` (a connection per request)",
             peers: file_peers("/1k.bin", small, None, None),

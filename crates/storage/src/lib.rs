@@ -13,10 +13,12 @@
 //! - [`guestbook`]: the guestbook's [`Store`](guestbook::Store), the one interface handlers use,
 //!   and its [`Event`](guestbook::Event)s.
 //! - `sqlite` and `postgres`: the two backends, each with its versioned migrations.
+//! - [`sessions`]: the framework's `SessionStore` on PostgreSQL, shared by every instance.
 //! - [`testing`]: a throwaway PostgreSQL server in a temporary directory, for tests and benches.
 
 pub mod guestbook;
 mod postgres;
+pub mod sessions;
 mod sqlite;
 pub mod testing;
 

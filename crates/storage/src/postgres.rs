@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
@@ -44,6 +45,9 @@ pub const STARTUP_WAIT: Duration = Duration::from_secs(10);
 /// The longest pause between two attempts of the `LISTEN` connection to reconnect, so that it
 /// is back well within two seconds of the server's return.
 pub const RECONNECT_MAX: Duration = Duration::from_millis(500);
+/// How often the store checks in the background that the database answers, for readiness
+/// checks that must not wait (a load balancer's probe).
+pub const PING_INTERVAL: Duration = Duration::from_millis(500);
 /// Threads of the store's own runtime: database calls wait on the network, not the CPU.
 const DB_THREADS: usize = 2;
 /// The advisory lock key migrations hold: "sockserv" in ASCII.
@@ -86,8 +90,21 @@ CREATE TRIGGER messages_changed AFTER INSERT OR DELETE ON messages
 /// Version 2: who may delete a message; old messages have no owner.
 const V2: &str = "ALTER TABLE messages ADD COLUMN owner text;";
 
-/// The schema's steps, version `i + 1` at index `i`; the same versions as SQLite's.
-const MIGRATIONS: &[&str] = &[V1, V2];
+/// Version 3: the framework's sessions (`crate::sessions`), shared by every instance; the
+/// index serves the sweep of expired ones. SQLite sites keep sessions in the framework's own
+/// SQLite store, so this version has no SQLite twin.
+const V3: &str = "
+CREATE TABLE sessions (
+    id      text   PRIMARY KEY,
+    data    text   NOT NULL,
+    created bigint NOT NULL,
+    expires bigint NOT NULL
+);
+CREATE INDEX sessions_expires ON sessions (expires);
+";
+
+/// The schema's steps, version `i + 1` at index `i`; 1 and 2 are SQLite's too.
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const COLUMNS: &str = "id, name, message, created_at, owner";
 
@@ -116,7 +133,7 @@ fn classify(e: &tokio_postgres::Error) -> ErrorKind {
     }
 }
 
-fn pg(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
+pub(crate) fn pg(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
     move |e| StoreError::new(classify(&e), context, e)
 }
 
@@ -269,6 +286,8 @@ pub struct PgStore {
 
 struct Inner {
     pool: Pool,
+    /// Whether the last background ping ([`PING_INTERVAL`]) was answered, for [`PgStore::ready_now`].
+    answered: Arc<AtomicBool>,
     handle: Handle,
     runtime: Option<Runtime>,
     events: broadcast::Sender<Event>,
@@ -306,10 +325,13 @@ impl PgStore {
             migrate(&mut client).await
         })?;
         if !applied.is_empty() {
-            tracing::info!(?applied, %target, "guestbook schema migrated");
+            tracing::debug!(?applied, %target, "guestbook schema migrated");
         }
-        let mut manager = ManagerConfig::default();
-        manager.recycling_method = RecyclingMethod::Fast;
+        // Fast: a connection is handed out unless the driver saw it close; one that died
+        // unnoticed fails its call (503) and is dropped, cheaper than a test query per call.
+        let manager = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
         let pool = Pool::builder(Manager::from_config(config.clone(), NoTls, manager))
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -320,9 +342,12 @@ impl PgStore {
             .map_err(|e| StoreError::new(ErrorKind::Config, "cannot build the pool", e))?;
         let events = broadcast::channel(SUBSCRIBER_BACKLOG).0;
         handle.spawn(listen(config, events.clone()));
+        let answered = Arc::new(AtomicBool::new(true));
+        handle.spawn(ping_forever(pool.clone(), answered.clone()));
         Ok(PgStore {
             inner: Arc::new(Inner {
                 pool,
+                answered,
                 handle,
                 runtime: Some(rt),
                 events,
@@ -337,7 +362,7 @@ impl PgStore {
     }
 
     /// Runs `f` with a pooled connection on the store's runtime, within [`CALL_TIMEOUT`].
-    async fn call<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn call<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(Object) -> Fut + Send + 'static,
@@ -467,6 +492,11 @@ impl PgStore {
         .await
     }
 
+    /// Whether the database answered the last background ping; never waits.
+    pub(crate) fn ready_now(&self) -> bool {
+        self.inner.answered.load(Ordering::Relaxed)
+    }
+
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
         self.call(|client| async move {
             client
@@ -476,6 +506,19 @@ impl PgStore {
                 .map_err(pg("the database does not answer"))
         })
         .await
+    }
+}
+
+/// Pings the database every [`PING_INTERVAL`] and records whether it answered in time.
+async fn ping_forever(pool: Pool, answered: Arc<AtomicBool>) {
+    loop {
+        tokio::time::sleep(PING_INTERVAL).await;
+        let ping = async {
+            let client = pool.get().await.ok()?;
+            client.simple_query("SELECT 1").await.ok()
+        };
+        let ok = matches!(tokio::time::timeout(CALL_TIMEOUT, ping).await, Ok(Some(_)));
+        answered.store(ok, Ordering::Relaxed);
     }
 }
 
@@ -565,14 +608,11 @@ impl Listener {
         let driver = tokio::spawn(async move {
             let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
             while let Some(message) = messages.next().await {
-                match message? {
-                    AsyncMessage::Notification(n) => {
-                        if tx.send(n.payload().to_string()).is_err() {
-                            break;
-                        }
-                    }
-                    AsyncMessage::Notice(_) => {}
-                    _ => {}
+                // Notices (warnings from the server) are not events.
+                if let AsyncMessage::Notification(n) = message?
+                    && tx.send(n.payload().to_string()).is_err()
+                {
+                    break;
                 }
             }
             Ok::<(), tokio_postgres::Error>(())

@@ -65,7 +65,7 @@ CREATE TRIGGER IF NOT EXISTS message_count_delete AFTER DELETE ON messages
 /// Version 2: who may delete a message (a session or account id); old messages have no owner.
 const V2_OWNER: &str = "ALTER TABLE messages ADD COLUMN owner TEXT;";
 
-/// The schema's steps, version `i + 1` at index `i`; the same versions as PostgreSQL's.
+/// The schema's steps, version `i + 1` at index `i`; the same versions as PostgreSQL's 1 and 2.
 const MIGRATIONS: &[&[&str]] = &[&[V1_MESSAGES, V1_COUNTER], &[V2_OWNER]];
 
 fn ctx(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -184,7 +184,7 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let (writer, applied) = open_writer(path)?;
         if !applied.is_empty() {
-            tracing::info!(?applied, path = %path.display(), "guestbook schema migrated");
+            tracing::debug!(?applied, path = %path.display(), "guestbook schema migrated");
         }
         Ok(SqliteStore {
             inner: Arc::new(Inner {
