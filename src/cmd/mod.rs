@@ -81,9 +81,8 @@ fn init_logger(level: Option<LogLevel>, quiet: bool, json: bool) {
     };
     // rustls warns about each client's mistake it forgives (an IP address sent as the SNI
     // name, as wrk and many scripts do): one line per handshake, so only its errors are shown.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{default},rustls=error"))
-    });
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},rustls=error")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

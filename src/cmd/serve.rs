@@ -11,7 +11,9 @@ use http::{HeaderName, HeaderValue};
 use server::{Request, Response, Service};
 
 use crate::cli::{DEFAULT_PORT, HttpArgs, ListenArgs, ServeArgs, TlsArgs};
-use crate::cmd::{CliError, CmdResult, http_config, init_logs, run_server, serve_access, serve_cgi};
+use crate::cmd::{
+    CliError, CmdResult, http_config, init_logs, run_server, serve_access, serve_cgi,
+};
 
 /// Files, with CGI in front of them for the URL directories that hold scripts.
 struct ServeService {
