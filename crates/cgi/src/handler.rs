@@ -186,7 +186,7 @@ async fn respond(
         (None, None) => StatusCode::OK,
     };
     let mut response = Response::new(status);
-    response.reason = head.reason;
+    response.reason = head.reason.map(String::into_boxed_str);
     response.headers = head.headers;
     if let Some(location) = head.location {
         response

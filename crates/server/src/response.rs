@@ -82,7 +82,7 @@ pub struct Response {
     pub status: StatusCode,
     /// A reason phrase other than the standard one (CGI's `Status: 404 Gone Fishing`);
     /// `None` for the standard phrase. Clients must not depend on it (RFC 9112 4).
-    pub reason: Option<String>,
+    pub reason: Option<Box<str>>,
     /// Header fields, in the order they are sent.
     pub headers: Headers,
     /// Fields rendered once and shared by many responses (a cached file's), sent after

@@ -347,7 +347,7 @@ impl Router<()> {
             },
             Found::Nested(e, len) => match strip_prefix(req, len) {
                 Ok(req) => return Either::Right(e(req, ())),
-                Err(response) => response,
+                Err(status) => Response::error(status),
             },
             Found::None if !is_standard(req.method()) => {
                 Response::error(StatusCode::NOT_IMPLEMENTED)
@@ -362,7 +362,7 @@ impl Router<()> {
 }
 
 /// Rewrites the target of `req` without its first `len` path bytes (the nesting prefix).
-fn strip_prefix(mut req: Request, len: usize) -> Result<Request, Response> {
+fn strip_prefix(mut req: Request, len: usize) -> Result<Request, StatusCode> {
     let original = req.head.target.as_str().to_string();
     let path = req.path();
     let prefix = path[..len].to_string();
@@ -378,7 +378,7 @@ fn strip_prefix(mut req: Request, len: usize) -> Result<Request, Response> {
     // internal mistake; answer 500 rather than panic.
     let target = Target::parse(rest.as_bytes(), req.method()).map_err(|e| {
         tracing::error!(error = %e, "cannot rebuild a nested request target");
-        Response::error(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::INTERNAL_SERVER_ERROR
     })?;
     req.head.target = target;
     req.extensions.insert(OriginalTarget {
