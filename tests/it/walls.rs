@@ -122,6 +122,21 @@ fn semantics_and_tls_know_no_socket() {
 }
 
 #[test]
+fn config_is_data_and_storage_knows_no_server() {
+    let why = "config turns a file into validated values: no runtime, no socket, no service";
+    assert_no_dependency(
+        "config",
+        &[
+            "tokio", "rustix", "server", "http1", "files", "cgi", "web", "app",
+        ],
+        why,
+    );
+    assert_no_line("config", &["TcpStream", "tokio::"], why);
+    let why = "storage keeps the guestbook and sessions: it knows the framework's store traits, not the server";
+    assert_no_dependency("storage", &["server", "http1", "app", "files", "cgi"], why);
+}
+
+#[test]
 fn http1_is_sans_io() {
     let why = "http1 takes bytes and the time as input: no runtime, no system call, no clock";
     assert_no_dependency("http1", &["tokio", "rustix", "nix", "libc", "socket2"], why);
@@ -151,6 +166,8 @@ fn only_the_binary_ends_the_process() {
         "files",
         "cgi",
         "auth",
+        "config",
+        "storage",
         "web",
         "app",
         "services",
