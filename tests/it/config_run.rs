@@ -202,13 +202,26 @@ fn the_demo_site_under_a_prefix_keeps_its_links() {
     let page = home.text();
     assert!(page.contains("href=\"/app/guestbook\""), "{page}");
     assert!(!page.contains("href=\"/guestbook\""), "{page}");
-    let book = get(s.addr, "/app/guestbook").text();
+    let book = get(s.addr, "/app/guestbook");
+    let cookie = book
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let book = book.text();
     assert!(book.contains("action=\"/app/guestbook\""), "{book}");
+    let marker = r#"name="csrf_token" value=""#;
+    let at = book.find(marker).expect("a CSRF token in the form") + marker.len();
+    let token = book[at..].split('"').next().expect("token");
     let r = request(
         s.addr,
         "POST",
         "/app/guestbook",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", &cookie),
+            ("X-CSRF-Token", token),
+        ],
         b"name=Ann&message=hello",
     );
     assert_eq!(

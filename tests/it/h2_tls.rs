@@ -184,10 +184,21 @@ fn the_site_over_h2_echoes_the_pseudo_headers_keeps_prg_and_logs_http_2_0() {
         field(":authority"),
         Some(format!("127.0.0.1:{}", s.addr.port()))
     );
-    // Post, redirect, get: the form's 303 is followed by a GET that shows the message.
+    // Post, redirect, get: the form's 303 is followed by a GET that shows the message. The
+    // form needs its session (a cookie jar) and its CSRF token, as a browser sends them.
+    let jar_dir = tempfile::tempdir().expect("tempdir");
+    let jar = jar_dir.path().join("cookies");
+    let jar = jar.to_str().expect("utf-8 path");
+    let (status, _, page) = curl(ca, &["-c", jar], &https(&s, "/guestbook"));
+    assert_eq!(status, "2 200");
+    let page = String::from_utf8_lossy(&page);
+    let marker = r#"name="csrf_token" value=""#;
+    let at = page.find(marker).expect("a CSRF token in the form") + marker.len();
+    let token = page[at..].split('"').next().expect("token");
+    let form = format!("name=Ann&message=over+h2+and+TLS&csrf_token={token}");
     let (status, _, body) = curl(
         ca,
-        &["-L", "--data", "name=Ann&message=over+h2+and+TLS"],
+        &["-L", "-b", jar, "-c", jar, "--data", &form],
         &https(&s, "/guestbook"),
     );
     assert_eq!(status, "2 200");
