@@ -6,8 +6,8 @@
 //! A file with mistakes logs every one and keeps the sites in use, as nginx keeps its old
 //! configuration. Listeners that stay are never rebound; a plain `[[listen]]` added is bound
 //! (before anything switches) and started, one removed stops accepting and drains; a TLS one
-//! added is reported
-//! and needs a restart (or the handover of `sockserve reload`/upgrade).
+//! added is reported and needs a restart (or the handover of `sockserve reload`/upgrade).
+//! The `acme` names are read at start-up: a reload keeps the certificates being managed.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ use arc_swap::ArcSwap;
 use http::HeaderValue;
 
 use crate::cli::{HttpArgs, LogFormat};
+use crate::cmd::acme::{AcmeSetup, Http01};
 use crate::cmd::config_service::{ConfigService, Sites, build};
 use crate::cmd::{CliError, CmdResult, announce, bind_error, http_config, run_server};
 
@@ -74,6 +75,8 @@ pub struct Reloader {
     certificates: Vec<Certificates>,
     control: server::Control,
     http: server::HttpConfig,
+    /// The HTTP-01 answers a plain listener gives, with `acme`.
+    http01: Option<acme::Challenges>,
 }
 
 /// A TLS listener's certificate resolver and the files it was loaded from.
@@ -116,8 +119,12 @@ impl Reloader {
             certificates.push((resolver.clone(), loaded));
         }
         let slot = self.sites.clone();
-        let (control, http, listen) =
-            (self.control.clone(), self.http.clone(), self.listen.clone());
+        let (control, http, listen, http01) = (
+            self.control.clone(),
+            self.http.clone(),
+            self.listen.clone(),
+            self.http01.clone(),
+        );
         Ok(Box::new(move || {
             slot.store(Arc::new(sites));
             for (resolver, loaded) in certificates {
@@ -131,9 +138,12 @@ impl Reloader {
             }
             for (written, pending) in added {
                 let bound = pending.addr();
-                let service = ConfigService {
-                    sites: slot.clone(),
-                    hsts: None,
+                let service = Http01 {
+                    inner: ConfigService {
+                        sites: slot.clone(),
+                        hsts: None,
+                    },
+                    answers: http01.clone(),
                 };
                 control.start_http(pending, service, http.clone());
                 listen.push((written, bound));
@@ -170,14 +180,23 @@ pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
             _ => None,
         })
         .collect();
+    let acme = acme_for(&config, &all_pairs)?;
+    let http01 = acme.as_ref().map(|a| a.setup.challenges());
     for listen in &config.listen {
-        let (tls, hsts, fingerprint) = tls_for(listen, &all_pairs, &mut certificates)?;
+        let (tls, hsts, fingerprint) =
+            tls_for(listen, &all_pairs, &mut certificates, acme.as_ref())?;
         let service = ConfigService {
             sites: sites.clone(),
             hsts,
         };
         let bound = match tls {
-            None => server.http(listen.addr, service, http.clone()),
+            None => {
+                let service = Http01 {
+                    inner: service,
+                    answers: http01.clone(),
+                };
+                server.http(listen.addr, service, http.clone())
+            }
             Some(tls) => server.https(listen.addr, service, http.clone(), tls),
         }
         .map_err(|e| bind_error(listen.addr, e))?;
@@ -189,7 +208,13 @@ pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
         };
         urls.push((scheme, bound, fingerprint));
     }
+    let banner = acme.map(|a| {
+        let banner = a.setup.banner();
+        a.setup.spawn(&mut server, a.resolver);
+        banner
+    });
     let reloader = Reloader {
+        http01,
         file: file.to_path_buf(),
         sites,
         listen: Arc::new(std::sync::Mutex::new(listen_bound)),
@@ -201,8 +226,13 @@ pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
         "configuration",
         Box::new(move || reloader.prepare().map_err(|m| m.join("\n"))),
     );
-    for (scheme, bound, fingerprint) in urls {
+    for (i, (scheme, bound, fingerprint)) in urls.into_iter().enumerate() {
         announce(scheme, bound, None);
+        if i == 0
+            && let Some(b) = &banner
+        {
+            println!("{b}");
+        }
         if let Some(f) = fingerprint {
             println!(
                 "Self-signed certificate for localhost, 127.0.0.1 and ::1, SHA-256 fingerprint {f}"
@@ -224,6 +254,7 @@ fn tls_for(
     listen: &config::Listen,
     all: &[(PathBuf, PathBuf)],
     certificates: &mut Vec<Certificates>,
+    acme: Option<&ConfigAcme>,
 ) -> Result<TlsParts, CliError> {
     let hsts_value =
         |secs: &Option<u64>| secs.and_then(|s| HeaderValue::from_str(&format!("max-age={s}")).ok());
@@ -253,10 +284,76 @@ fn tls_for(
                 Some(made.fingerprint),
             ))
         }
-        Some(config::Tls::Acme { .. }) => Err(CliError::Runtime(
-            "automatic certificates (acme) are not yet supported".into(),
-        )),
+        Some(config::Tls::Acme { .. }) => match acme {
+            Some(a) => Ok((Some(a.config.clone()), None, None)),
+            None => Err(CliError::Runtime(
+                "a listener with `acme` and no [acme] settings".into(),
+            )),
+        },
     }
+}
+
+/// The certificates of every listener's `acme` names, managed as `--acme` manages them: one
+/// resolver and one rustls config shared by the listeners with `acme` (SNI picks among the
+/// managed names and the files of the other TLS listeners).
+struct ConfigAcme {
+    setup: AcmeSetup,
+    resolver: Arc<tls::Resolver>,
+    config: Arc<server::rustls::ServerConfig>,
+}
+
+/// `[acme]` and the listeners' `acme` names said as the `--acme*` flags, so both take the
+/// same path (crate::cmd::acme); `None` when no listener has `acme`.
+fn acme_for(
+    config: &config::Config,
+    files: &[(PathBuf, PathBuf)],
+) -> Result<Option<ConfigAcme>, CliError> {
+    let Some(settings) = &config.acme else {
+        return Ok(None);
+    };
+    let mut domains: Vec<String> = Vec::new();
+    for l in &config.listen {
+        if let Some(config::Tls::Acme { domains: names }) = &l.tls {
+            for d in names {
+                // The same name on two listeners ([::]:443 and 0.0.0.0:443) is one certificate.
+                if !domains.iter().any(|x| x.eq_ignore_ascii_case(d)) {
+                    domains.push(d.clone());
+                }
+            }
+        }
+    }
+    let plain = config.listen.iter().any(|l| l.tls.is_none());
+    let args = crate::cli::TlsArgs {
+        tls_cert: Vec::new(),
+        tls_key: Vec::new(),
+        tls_self_signed: false,
+        https_port: None,
+        redirect_https: false,
+        tls_client_ca: None,
+        hsts: None,
+        acme: domains,
+        acme_directory: settings.directory.clone(),
+        acme_email: settings.email.clone(),
+        acme_ca: settings.ca.clone(),
+        acme_state: settings.state.clone(),
+        acme_challenge: settings.challenge.map(|c| match c {
+            config::AcmeChallenge::Http01 => crate::cli::AcmeChallenge::Http01,
+            config::AcmeChallenge::TlsAlpn01 => crate::cli::AcmeChallenge::TlsAlpn01,
+        }),
+        acme_retry: settings.retry,
+    };
+    let Some(setup) = crate::cmd::acme::from_args(&args, plain)? else {
+        return Ok(None);
+    };
+    let loaded = tls::load_pairs(files).map_err(|e| CliError::Runtime(e.to_string()))?;
+    let resolver = Arc::new(setup.resolver(tls::Resolver::new(loaded)));
+    let tls_config = tls::server_config_with(resolver.clone(), None)
+        .map_err(|e| CliError::Runtime(e.to_string()))?;
+    Ok(Some(ConfigAcme {
+        setup,
+        resolver,
+        config: Arc::new(tls_config),
+    }))
 }
 
 /// `[server]` as the global flags would have said it, so both paths validate alike.

@@ -16,6 +16,7 @@ mod cli_tcp;
 mod client;
 mod client_tls_python;
 mod config_access;
+mod config_acme;
 mod config_check;
 mod config_flags;
 mod config_run;

@@ -18,6 +18,9 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// Process-wide settings.
     pub server: Server,
+    /// How the `acme` names of the listeners get their certificates; set when any listener
+    /// has `acme`.
+    pub acme: Option<Acme>,
     /// Where to listen; at least one.
     pub listen: Vec<Listen>,
     /// The sites, in file order; at least one.
@@ -111,6 +114,34 @@ pub enum Tls {
     SelfSigned { hsts: Option<u64> },
     /// Certificates for these names from an ACME CA.
     Acme { domains: Vec<String> },
+}
+
+/// `[acme]`: the CA and account for every `acme` name; `None` keeps the `--acme-*` flags'
+/// default (Let's Encrypt, no contact, the XDG state directory, the challenge chosen by
+/// whether a plain listener exists, 60 s before the first retry).
+#[derive(Debug, Clone, Default)]
+pub struct Acme {
+    /// The ACME directory URL.
+    pub directory: Option<String>,
+    /// The contact address given to the CA.
+    pub email: Option<String>,
+    /// Extra CA certificates (PEM) to trust for the ACME server.
+    pub ca: Option<PathBuf>,
+    /// Where the account and certificates are kept.
+    pub state: Option<PathBuf>,
+    /// The challenge to ask for.
+    pub challenge: Option<AcmeChallenge>,
+    /// Seconds after a failed order before the next.
+    pub retry: Option<f64>,
+}
+
+/// An ACME challenge type (RFC 8555 section 8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcmeChallenge {
+    /// HTTP-01, answered on the plain listeners.
+    Http01,
+    /// TLS-ALPN-01 (RFC 8737), answered in the handshake on the HTTPS listeners.
+    TlsAlpn01,
 }
 
 /// One `[[site]]`.

@@ -86,6 +86,9 @@ pub struct Top {
     /// Settings of the process and every listener.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerRaw>,
+    /// How the certificates of the listeners' `acme` names are obtained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme: Option<Spanned<AcmeRaw>>,
     /// Placeholders: the arrays are taken out of the tree before this table is read.
     #[serde(default, skip_serializing)]
     pub listen: Option<toml::Value>,
@@ -141,6 +144,25 @@ pub struct ListenRaw {
     pub tls: Option<Spanned<TlsRaw>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acme: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// `[acme]`: the ACME CA and account for every listener's `acme = [..]` names, as the
+/// `--acme-*` flags say them.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AcmeRaw {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directory: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Spanned<f64>>,
 }
 
 /// `tls = { cert, key }` or `tls = { self-signed = true }`.

@@ -197,3 +197,50 @@ redirect = { to = "/{nope}", status = 200 }
     let e = parse(&d, text).unwrap_err();
     assert!(e.len() >= 9, "{e}");
 }
+
+#[test]
+fn acme_names_and_the_acme_section() {
+    let d = dir();
+    let site = "[[site]]\n[[site.route]]\npath = \"/\"\nrespond = {}\n";
+    // Names alone: the defaults of the flags.
+    let text = format!("[[listen]]\naddr = \"127.0.0.1:1\"\nacme = [\"a.test\"]\n{site}");
+    let c = parse(&d, &text).unwrap();
+    assert!(matches!(&c.listen[0].tls, Some(Tls::Acme { domains }) if domains == &["a.test"]));
+    let acme = c.acme.expect("defaults");
+    assert!(acme.directory.is_none() && acme.state.is_none());
+    // Every setting, the state directory relative to the file.
+    let text = format!(
+        "[acme]\ndirectory = \"https://ca.test/dir\"\nemail = \"a@b.test\"\nstate = \"st\"\nchallenge = \"tls-alpn-01\"\nretry = 5\n[[listen]]\naddr = \"127.0.0.1:1\"\nacme = [\"a.test\"]\n{site}"
+    );
+    let acme = parse(&d, &text).unwrap().acme.unwrap();
+    assert_eq!(acme.state, Some(d.path().join("st")));
+    assert_eq!(acme.challenge, Some(AcmeChallenge::TlsAlpn01));
+    assert_eq!(acme.retry, Some(5.0));
+    // Mistakes, each where it is written.
+    let text = format!(
+        "[acme]\ndirectory = \"ftp://x\"\nchallenge = \"http-01\"\nretry = -1\n[[listen]]\naddr = \"127.0.0.1:1\"\nacme = [\"a.test\"]\n{site}"
+    );
+    let e = parse(&d, &text).unwrap_err();
+    let shown = e.to_string();
+    assert!(shown.contains("site.toml:2:13: \"ftp://x\""), "{shown}");
+    assert!(
+        shown.contains("site.toml:3:13: challenge \"http-01\""),
+        "{shown}"
+    );
+    assert!(shown.contains("site.toml:4:9: `retry`"), "{shown}");
+    let text = format!(
+        "[acme]\ncolour = 1\n[[listen]]\naddr = \"127.0.0.1:1\"\nacme = [\"a.test\"]\n{site}"
+    );
+    let shown = parse(&d, &text).unwrap_err().to_string();
+    assert!(
+        shown.contains("site.toml:2:1: unknown field `colour`"),
+        "{shown}"
+    );
+    // [acme] without a listener that uses it.
+    let text = format!("[acme]\nemail = \"a@b.test\"\n[[listen]]\naddr = \"127.0.0.1:1\"\n{site}");
+    let shown = parse(&d, &text).unwrap_err().to_string();
+    assert!(
+        shown.contains("site.toml:1:1: [acme] without a listener"),
+        "{shown}"
+    );
+}

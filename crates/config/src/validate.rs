@@ -62,11 +62,10 @@ pub(crate) fn config(src: &str, file: &str, base: &Path) -> Result<Config, Diagn
     let sites = take_array(&mut top, "site", &mut ctx);
     let top: Option<(Top, _)> =
         unit::read(Spanned::new(whole.clone(), DeValue::Table(top)), &mut ctx.c);
-    let server = top
-        .and_then(|(t, _)| t.server)
-        .map(|s| server(s, &mut ctx))
-        .unwrap_or_default();
+    let (server_raw, acme_raw) = top.map_or((None, None), |(t, _)| (t.server, t.acme));
+    let server = server_raw.map(|s| server(s, &mut ctx)).unwrap_or_default();
     let listen = listeners(listen, &whole, &mut ctx);
+    let acme = acme_section(acme_raw, &listen, &mut ctx);
     let sites = all_sites(sites, &whole, &mut ctx);
     if !ctx.c.is_empty() {
         return Err(ctx.c.finish(file));
@@ -74,6 +73,7 @@ pub(crate) fn config(src: &str, file: &str, base: &Path) -> Result<Config, Diagn
     Ok(Config {
         file: None,
         server,
+        acme,
         listen,
         sites,
     })
@@ -292,13 +292,84 @@ fn acme(raw: Spanned<Vec<Spanned<String>>>, ctx: &mut Ctx<'_>) -> Option<Tls> {
         ctx.err(raw.span(), "`acme` needs at least one domain name");
         return None;
     }
-    // The ACME client (crates/acme) is not wired to the listeners yet: say so rather than
-    // start a server without the certificates the file asks for.
-    ctx.err(
-        raw.span(),
-        "automatic certificates (`acme`) are not yet supported; use tls = { cert = \"..\", key = \"..\" }",
-    );
     Some(Tls::Acme { domains })
+}
+
+/// `[acme]`, judged against the listeners: it needs a listener with `acme`, and HTTP-01 needs
+/// a plain one to be answered on. Without `[acme]`, a listener with `acme` gets the defaults.
+fn acme_section(
+    raw: Option<Spanned<crate::raw::AcmeRaw>>,
+    listen: &[crate::model::Listen],
+    ctx: &mut Ctx<'_>,
+) -> Option<crate::model::Acme> {
+    let any = listen
+        .iter()
+        .any(|l| matches!(l.tls, Some(Tls::Acme { .. })));
+    let Some(raw) = raw else {
+        return any.then(crate::model::Acme::default);
+    };
+    let span = raw.span();
+    let raw = raw.into_inner();
+    if !any {
+        ctx.err(
+            span.start..span.start,
+            "[acme] without a listener that has `acme = [\"name\", ..]`",
+        );
+    }
+    let challenge = raw
+        .challenge
+        .as_ref()
+        .and_then(|c| match c.get_ref().as_str() {
+            "http-01" => Some(crate::model::AcmeChallenge::Http01),
+            "tls-alpn-01" => Some(crate::model::AcmeChallenge::TlsAlpn01),
+            other => {
+                ctx.err(
+                    c.span(),
+                    format!("{other:?} is not a challenge: \"http-01\" or \"tls-alpn-01\""),
+                );
+                None
+            }
+        });
+    if let (Some(crate::model::AcmeChallenge::Http01), Some(c)) = (challenge, &raw.challenge)
+        && !listen.iter().any(|l| l.tls.is_none())
+    {
+        ctx.err(
+            c.span(),
+            "challenge \"http-01\" is answered on a plain listener: add a [[listen]] without tls",
+        );
+    }
+    let retry = raw.retry.as_ref().and_then(|r| {
+        let secs = *r.get_ref();
+        if secs.is_finite() && secs > 0.0 {
+            Some(secs)
+        } else {
+            ctx.err(r.span(), "`retry` must be a positive number of seconds");
+            None
+        }
+    });
+    if let Some(d) = &raw.directory
+        && !(d.get_ref().starts_with("https://") || d.get_ref().starts_with("http://"))
+    {
+        ctx.err(
+            d.span(),
+            format!(
+                "{:?} is not an ACME directory URL (https://...)",
+                d.get_ref()
+            ),
+        );
+    }
+    let ca = raw
+        .ca
+        .as_ref()
+        .and_then(|ca| check::readable(ca, "CA certificate", ctx));
+    Some(crate::model::Acme {
+        directory: raw.directory.map(Spanned::into_inner),
+        email: raw.email.map(Spanned::into_inner),
+        ca,
+        state: raw.state.map(|s| ctx.path(s.get_ref())),
+        challenge,
+        retry,
+    })
 }
 
 fn all_sites(
