@@ -407,8 +407,6 @@ fn slash_redirect(req: &Request) -> Response {
 }
 
 /// Takes the first `prefix_len` bytes (the mount) off the request's path.
-// The error is the answer sent instead, built at most once per request.
-#[allow(clippy::result_large_err)]
 fn strip(req: &mut Request, prefix_len: usize) -> Result<(), Response> {
     let path = req.path();
     let rest = match &path[prefix_len..] {
@@ -422,8 +420,6 @@ fn strip(req: &mut Request, prefix_len: usize) -> Result<(), Response> {
 }
 
 /// Replaces the request's path, keeping its query.
-// The error is the answer sent instead, built at most once per request.
-#[allow(clippy::result_large_err)]
 fn set_path(req: &mut Request, path: &str) -> Result<(), Response> {
     let mut target = String::with_capacity(path.len() + req.query().map_or(0, |q| q.len() + 1));
     target.push_str(path);
