@@ -91,8 +91,8 @@ CREATE TRIGGER messages_changed AFTER INSERT OR DELETE ON messages
 const V2: &str = "ALTER TABLE messages ADD COLUMN owner text;";
 
 /// Version 3: the framework's sessions (`crate::sessions`), shared by every instance; the
-/// index serves the sweep of expired ones. SQLite sites keep sessions in the framework's own
-/// SQLite store, so this version has no SQLite twin.
+/// index serves the sweep of expired ones. SQLite's version 3 is the same table, which the
+/// framework's own SQLite store uses.
 const V3: &str = "
 CREATE TABLE sessions (
     id      text   PRIMARY KEY,
