@@ -50,6 +50,12 @@ pub struct Cli {
     #[arg(long, value_name = "PORT")]
     pub daytime: Option<u16>,
 
+    /// A file holding the session cookies' secret, base64 or hex of at least 64 random bytes
+    /// (`openssl rand -base64 64`); SOCKSERVE_SESSION_KEY may hold the secret itself. Without
+    /// either, the site keeps one in its database, shared by every instance on it.
+    #[arg(long, value_name = "FILE")]
+    pub session_key_file: Option<PathBuf>,
+
     /// Run the sites, routes and listeners of this configuration file (see docs/config.md);
     /// SIGHUP reads it again.
     #[arg(

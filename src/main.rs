@@ -36,7 +36,14 @@ fn main() -> ExitCode {
         cmd::config_flags::print(cli)
     } else {
         match cli.command {
-            None => cmd::site::run(cli.listen, cli.http, cli.tls, cli.db, cli.daytime),
+            None => cmd::site::run(
+                cli.listen,
+                cli.http,
+                cli.tls,
+                cli.db,
+                cli.daytime,
+                cli.session_key_file,
+            ),
             Some(Command::Serve(args)) => cmd::serve::run(*args, cli.listen, cli.http, cli.tls),
             Some(Command::Tcp(TcpCommand::Listen(args))) => {
                 cmd::tcp::listen(args, cli.listen, cli.http)

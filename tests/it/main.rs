@@ -38,6 +38,7 @@ mod ops_logs;
 mod ops_metrics;
 mod ops_reload;
 mod pg_cluster;
+mod pg_sessions;
 mod pg_site;
 mod rules_shared;
 mod serve;

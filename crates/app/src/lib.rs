@@ -25,12 +25,13 @@ pub mod negotiate;
 pub mod time;
 pub mod ws;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use web::cookies::Key;
+use web::cookies::{Key, key_from_secret};
 use web::middleware::{CatchPanic, Compression, ServiceExt, Timeout};
 use web::routing::{any, get, post};
-use web::session::MemoryStore;
+use web::session::{MemoryStore, SessionStore};
 use web::{CsrfLayer, SessionLayer};
 use web::{Html, Router, Service, StatusCode};
 
@@ -46,6 +47,10 @@ pub struct Config {
     /// The guestbook's database: a SQLite file (created with its schema if missing) or a
     /// PostgreSQL server (migrated at start).
     pub db: DbTarget,
+    /// The secret the session cookies' key is derived from (`--session-key-file`); `None`
+    /// keeps one in the database, made by the first instance and read by every other, so that
+    /// instances behind a load balancer and restarts need no setup to share sessions.
+    pub session_secret: Option<Vec<u8>>,
 }
 
 /// What handlers share: the guestbook database.
@@ -55,10 +60,83 @@ pub struct Site {
     pub store: Store,
 }
 
-/// Opens the database and returns the site as a [`Service`].
-pub fn site(config: &Config) -> Result<impl Service, StoreError> {
+/// Where the pages with forms keep their sessions, and the key that signs their cookie.
+#[derive(Clone)]
+pub struct Sessions {
+    store: Arc<dyn SessionStore>,
+    key: Key,
+}
+
+impl Sessions {
+    /// Sessions in this process's memory under a key made now: gone at a restart and unknown
+    /// to other instances; for a site built from parts (tests, the configuration file's demo).
+    pub fn in_memory() -> Sessions {
+        Sessions {
+            store: Arc::new(MemoryStore::new()),
+            key: Key::generate(),
+        }
+    }
+
+    /// Sessions in the site's database (see [`storage::sessions::for_store`]), their cookies
+    /// signed with a key from `secret`, or from the secret kept in the database when `None`.
+    pub fn in_database(store: &Store, secret: Option<&[u8]>) -> Result<Sessions, SiteError> {
+        let secret = match secret {
+            Some(s) => s.to_vec(),
+            None => storage::sessions::shared_secret(store, storage::sessions::SESSION_KEY_SECRET)?,
+        };
+        Ok(Sessions {
+            store: storage::sessions::for_store(store)?,
+            key: key_from_secret(&secret).map_err(SiteError::SessionKey)?,
+        })
+    }
+}
+
+impl std::fmt::Debug for Sessions {
+    /// Never the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sessions")
+    }
+}
+
+/// Why the site cannot start.
+#[derive(Debug)]
+pub enum SiteError {
+    /// The database cannot be opened or migrated, or its sessions set up.
+    Store(StoreError),
+    /// The configured session secret is too short.
+    SessionKey(web::cookies::SecretTooShort),
+}
+
+impl From<StoreError> for SiteError {
+    fn from(e: StoreError) -> SiteError {
+        SiteError::Store(e)
+    }
+}
+
+impl std::fmt::Display for SiteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SiteError::Store(e) => e.fmt(f),
+            SiteError::SessionKey(e) => write!(f, "session key: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SiteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SiteError::Store(e) => e.source(),
+            SiteError::SessionKey(_) => None,
+        }
+    }
+}
+
+/// Opens the database and returns the site as a [`Service`], its sessions in that database
+/// so that every instance on it knows every visitor.
+pub fn site(config: &Config) -> Result<impl Service, SiteError> {
     let store = Store::open(config.db.clone())?;
-    Ok(layered(router(Site { store })))
+    let sessions = Sessions::in_database(&store, config.session_secret.as_deref())?;
+    Ok(layered(router_with(Site { store }, sessions)))
 }
 
 /// The site's routes inside its middleware, outermost last.
@@ -70,8 +148,13 @@ pub fn layered(router: Router) -> Layered {
     NotModified::new(router.timeout(HANDLER_TIMEOUT).compressed()).catch_panics()
 }
 
-/// The route table.
+/// The route table, sessions in memory ([`Sessions::in_memory`]).
 pub fn router(site: Site) -> Router {
+    router_with(site, Sessions::in_memory())
+}
+
+/// The route table, sessions in `sessions`.
+pub fn router_with(site: Site, sessions: Sessions) -> Router {
     Router::new()
         .route("/", get(|| async { assets::INDEX.respond() }))
         .route("/test.jpg", get(|| async { assets::TEST_JPG.respond() }))
@@ -82,7 +165,7 @@ pub fn router(site: Site) -> Router {
         .route("/guestbook/{id}/delete", post(guestbook::delete))
         .route("/guestbook/live", get(live::events))
         .layer(CsrfLayer::new())
-        .layer(SessionLayer::new(MemoryStore::new(), Key::generate()))
+        .layer(SessionLayer::new(sessions.store, sessions.key))
         .route("/guestbook/{id}", get(guestbook::show_one))
         .route(
             "/api/messages",

@@ -13,7 +13,8 @@
 //! - [`guestbook`]: the guestbook's [`Store`](guestbook::Store), the one interface handlers use,
 //!   and its [`Event`](guestbook::Event)s.
 //! - `sqlite` and `postgres`: the two backends, each with its versioned migrations.
-//! - [`sessions`]: the framework's `SessionStore` on PostgreSQL, shared by every instance.
+//! - [`sessions`]: the framework's `SessionStore` on PostgreSQL, shared by every instance, the
+//!   choice of a site's session store, and the secrets kept in `site_secrets`.
 //! - [`testing`]: a throwaway PostgreSQL server in a temporary directory, for tests and benches.
 
 pub mod guestbook;

@@ -91,8 +91,8 @@ CREATE TRIGGER messages_changed AFTER INSERT OR DELETE ON messages
 const V2: &str = "ALTER TABLE messages ADD COLUMN owner text;";
 
 /// Version 3: the framework's sessions (`crate::sessions`), shared by every instance; the
-/// index serves the sweep of expired ones. SQLite sites keep sessions in the framework's own
-/// SQLite store, so this version has no SQLite twin.
+/// index serves the sweep of expired ones. SQLite's version 3 is the same table, which the
+/// framework's own SQLite store uses.
 const V3: &str = "
 CREATE TABLE sessions (
     id      text   PRIMARY KEY,
@@ -103,8 +103,18 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_expires ON sessions (expires);
 ";
 
-/// The schema's steps, version `i + 1` at index `i`; 1 and 2 are SQLite's too.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+/// Version 4: secrets every instance must share, such as the session cookies' key: the first
+/// instance to need one inserts it (`ON CONFLICT DO NOTHING`), every instance reads that row.
+const V4: &str = "
+CREATE TABLE site_secrets (
+    name       text        PRIMARY KEY,
+    value      bytea       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+";
+
+/// The schema's steps, version `i + 1` at index `i`; the same versions as SQLite's.
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 const COLUMNS: &str = "id, name, message, created_at, owner";
 
@@ -354,6 +364,28 @@ impl PgStore {
                 target,
             }),
         })
+    }
+
+    /// The secret called `name`, made of `fresh` if no instance has stored one yet; for
+    /// start-up, outside any runtime's worker.
+    pub(crate) fn secret(&self, name: &str, fresh: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        let name = name.to_string();
+        let work = self.call(move |client| async move {
+            client
+                .execute(
+                    "INSERT INTO site_secrets (name, value) VALUES ($1, $2)
+                     ON CONFLICT (name) DO NOTHING",
+                    &[&name, &fresh],
+                )
+                .await
+                .map_err(pg("cannot store a site secret"))?;
+            let row = client
+                .query_one("SELECT value FROM site_secrets WHERE name = $1", &[&name])
+                .await
+                .map_err(pg("cannot read a site secret"))?;
+            Ok(row.get::<_, Vec<u8>>(0))
+        });
+        block_on(&self.inner.handle, work)
     }
 
     /// Where changes from every instance are announced.

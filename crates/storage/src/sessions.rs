@@ -5,12 +5,65 @@
 //! It shares the guestbook's pool and runtime when made from a PostgreSQL [`Store`]
 //! ([`PgSessionStore::from_store`]), or opens its own ([`PgSessionStore::open`]). The table is
 //! version 3 of the PostgreSQL schema. Values are kept as the JSON text the framework gives.
+//!
+//! [`for_store`] picks the sessions of a site's database (PostgreSQL's, or the framework's
+//! SQLite store in the same file), and [`shared_secret`] the cookies' key every instance on
+//! that database shares.
+
+use std::sync::Arc;
 
 use web::session::{Record, SessionStore, StoreError as SessionError, StoreFuture};
 
-use crate::StoreError;
 use crate::guestbook::Store;
 use crate::postgres::{PgStore, pg};
+use crate::{ErrorKind, StoreError};
+
+/// The `site_secrets` row holding the secret the session cookies' key is derived from.
+pub const SESSION_KEY_SECRET: &str = "session_key";
+/// Random bytes in a generated secret: the 64 `cookie::Key` derives its signing and
+/// encryption keys from.
+pub const SECRET_LEN: usize = 64;
+
+/// The secret called `name` in the database: the one stored by whichever instance came first,
+/// or, if none has, 64 fresh random bytes stored now. Every instance on the database gets the
+/// same bytes, and a restart keeps them. Blocks; call it at start-up. Never log the result.
+pub fn shared_secret(store: &Store, name: &str) -> Result<Vec<u8>, StoreError> {
+    let mut fresh = vec![0u8; SECRET_LEN];
+    getrandom::fill(&mut fresh).map_err(|e| {
+        StoreError::new(
+            ErrorKind::Failed,
+            "no randomness for a secret",
+            e.to_string(),
+        )
+    })?;
+    match store {
+        Store::Sqlite(s) => s.secret(name, &fresh),
+        Store::Postgres(p) => p.secret(name, fresh),
+    }
+}
+
+/// The sessions of the site whose database is `store`: PostgreSQL's `sessions` table, sharing
+/// its pool, or the framework's SQLite store in the same file, so that sessions survive a
+/// restart on both. The SQLite connection is WAL with `synchronous=NORMAL` like the
+/// guestbook's own: a commit is a write to the log, not an `fsync`, which keeps a page with a
+/// session as fast as one without on a busy site.
+pub fn for_store(store: &Store) -> Result<Arc<dyn SessionStore>, StoreError> {
+    match store {
+        Store::Postgres(db) => Ok(Arc::new(PgSessionStore { db: db.clone() })),
+        Store::Sqlite(s) => {
+            let failed =
+                |context| move |e: rusqlite::Error| StoreError::new(ErrorKind::Failed, context, e);
+            let conn = rusqlite::Connection::open(s.path())
+                .map_err(failed("cannot open the sessions' database file"))?;
+            conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+                .map_err(failed("cannot set up the sessions' connection"))?;
+            let sessions = web::session::SqliteStore::with_connection(conn).map_err(|e| {
+                StoreError::new(ErrorKind::Failed, "cannot open the sessions' table", e)
+            })?;
+            Ok(Arc::new(sessions))
+        }
+    }
+}
 
 /// Sessions in PostgreSQL; cheap to clone.
 #[derive(Debug, Clone)]
@@ -34,9 +87,14 @@ impl PgSessionStore {
     }
 }
 
-/// A database failure as the framework's session error (the layer answers `500`).
+/// A database failure as the framework's session error: `503` with `Retry-After` when the
+/// database cannot be reached now, like the guestbook's pages; `500` otherwise.
 fn session_error(e: StoreError) -> SessionError {
-    SessionError::backend(e)
+    if e.is_unavailable() {
+        SessionError::unavailable(e)
+    } else {
+        SessionError::backend(e)
+    }
 }
 
 impl SessionStore for PgSessionStore {

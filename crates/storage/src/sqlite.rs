@@ -65,8 +65,34 @@ CREATE TRIGGER IF NOT EXISTS message_count_delete AFTER DELETE ON messages
 /// Version 2: who may delete a message (a session or account id); old messages have no owner.
 const V2_OWNER: &str = "ALTER TABLE messages ADD COLUMN owner TEXT;";
 
-/// The schema's steps, version `i + 1` at index `i`; the same versions as PostgreSQL's 1 and 2.
-const MIGRATIONS: &[&[&str]] = &[&[V1_MESSAGES, V1_COUNTER], &[V2_OWNER]];
+/// Version 3: the framework's sessions, the same table `web::session::SqliteStore` creates (it
+/// keeps them in this file), so that the versions stay PostgreSQL's.
+const V3_SESSIONS: &str = "
+CREATE TABLE IF NOT EXISTS sessions (
+    id      TEXT    PRIMARY KEY,
+    data    TEXT    NOT NULL,
+    created INTEGER NOT NULL,
+    expires INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires);
+";
+
+/// Version 4: secrets that outlive a restart, such as the session cookies' key.
+const V4_SECRETS: &str = "
+CREATE TABLE site_secrets (
+    name       TEXT    PRIMARY KEY,
+    value      BLOB    NOT NULL,
+    created_at INTEGER NOT NULL DEFAULT (unixepoch())
+);
+";
+
+/// The schema's steps, version `i + 1` at index `i`; the same versions as PostgreSQL's.
+const MIGRATIONS: &[&[&str]] = &[
+    &[V1_MESSAGES, V1_COUNTER],
+    &[V2_OWNER],
+    &[V3_SESSIONS],
+    &[V4_SECRETS],
+];
 
 fn ctx(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| {
@@ -194,6 +220,31 @@ impl SqliteStore {
                 events: broadcast::channel(SUBSCRIBER_BACKLOG).0,
             }),
         })
+    }
+
+    /// The secret called `name`, made of `fresh` if none is stored yet.
+    pub(crate) fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let conn = self
+            .inner
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        conn.execute(
+            "INSERT INTO site_secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+            params![name, fresh],
+        )
+        .map_err(ctx("cannot store a site secret"))?;
+        conn.query_row(
+            "SELECT value FROM site_secrets WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )
+        .map_err(ctx("cannot read a site secret"))
+    }
+
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.inner.path
     }
 
     /// Where changes are announced, in this process.

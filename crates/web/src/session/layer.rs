@@ -146,6 +146,10 @@ impl<S: Service> Service for SessionService<S> {
     }
 }
 
+/// What `Retry-After` asks of a client when the store is unavailable, in seconds: about how
+/// long a database restart or fail-over takes.
+pub const STORE_RETRY_AFTER: &str = "2";
+
 /// The answer when the store fails: the handler's work is not confirmed to the client.
 fn store_failed(e: &StoreError) -> Response {
     match e {
@@ -156,6 +160,15 @@ fn store_failed(e: &StoreError) -> Response {
         StoreError::Backend(source) => {
             tracing::error!(error = %source, "session store failed");
             Response::error(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+        StoreError::Unavailable(source) => {
+            tracing::warn!(error = %source, "session store unavailable");
+            let mut r = Response::error(StatusCode::SERVICE_UNAVAILABLE);
+            r.headers.append(
+                http1::header::RETRY_AFTER,
+                http1::HeaderValue::from_static(STORE_RETRY_AFTER),
+            );
+            r
         }
     }
 }

@@ -43,8 +43,11 @@ impl Record {
 /// Why a store could not do what was asked.
 #[derive(Debug)]
 pub enum StoreError {
-    /// The database failed or could not be reached: the request is answered `500`.
+    /// The database failed: the request is answered `500`.
     Backend(Box<dyn std::error::Error + Send + Sync>),
+    /// The database cannot be reached now (down, restarting, too slow): `503` with
+    /// `Retry-After`, so a client or load balancer tries again rather than waiting.
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
     /// The store is at its size limit even after dropping expired sessions: `503`.
     Full,
 }
@@ -54,12 +57,18 @@ impl StoreError {
     pub fn backend(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
         StoreError::Backend(e.into())
     }
+
+    /// Wraps a backend's error that may pass if tried again later.
+    pub fn unavailable(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
+        StoreError::Unavailable(e.into())
+    }
 }
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::Backend(_) => f.write_str("the session store failed"),
+            StoreError::Unavailable(_) => f.write_str("the session store is unavailable"),
             StoreError::Full => f.write_str("the session store is full"),
         }
     }
@@ -68,7 +77,7 @@ impl fmt::Display for StoreError {
 impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            StoreError::Backend(e) => Some(e.as_ref()),
+            StoreError::Backend(e) | StoreError::Unavailable(e) => Some(e.as_ref()),
             StoreError::Full => None,
         }
     }
