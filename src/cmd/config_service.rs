@@ -126,7 +126,11 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
         config::Handler::Demo(d) => {
             let store = app::guestbook::store::Store::open(&d.db)
                 .map_err(|e| format!("demo database {}: {e}", d.db.display()))?;
-            HandlerRt::Demo(app::layered(app::router(app::Site { store })))
+            // Sessions in the demo's database, as the flags' site keeps them: several
+            // instances on one database share them (and their key) behind a load balancer.
+            let sessions = app::Sessions::in_database(&store, None)
+                .map_err(|e| format!("demo sessions in {}: {e}", d.db.display()))?;
+            HandlerRt::Demo(app::layered(app::router_with(app::Site { store }, sessions)))
         }
         config::Handler::Redirect(r) => HandlerRt::Redirect(r.clone()),
         config::Handler::Respond(r) => HandlerRt::Respond {
