@@ -138,13 +138,13 @@ pub(super) async fn serve<S: Service>(
             return Outcome::Cancelled;
         }
     }
-    if let Some(tunnel) = tunnel {
-        if response.status.is_success() || response.status == StatusCode::SWITCHING_PROTOCOLS {
-            return tunnel
-                .open(respond, response, config, noted.as_ref(), counted, started)
-                .await;
-        }
-        // Refused: answered as any response; the service's `OnUpgrade` fails.
+    // Refused (not `2xx`): answered as any response below; the service's `OnUpgrade` fails.
+    if let Some(tunnel) = tunnel
+        && (response.status.is_success() || response.status == StatusCode::SWITCHING_PROTOCOLS)
+    {
+        return tunnel
+            .open(respond, response, config, noted.as_ref(), counted, started)
+            .await;
     }
     let status = response.status;
     let user = response.user.take();
