@@ -30,6 +30,7 @@ mod h2_prior_knowledge;
 mod h2_tls;
 mod live_guestbook;
 mod live_ws;
+mod live_ws_h2;
 mod ops_access_log;
 mod ops_activation;
 mod ops_lifecycle;

@@ -9,6 +9,11 @@
 //! head, and leaves the connection alone. A service that answers anything else lets the
 //! `OnUpgrade` go; the connection then goes on as HTTP, and awaiting it fails.
 //!
+//! An HTTP/2 extended CONNECT (RFC 8441) asks the same over one stream: the HTTP/2 driver
+//! puts an [`OnUpgrade`] and the [`ConnectProtocol`] asked for in the request's extensions, a
+//! service that agrees answers `2xx` (`101` is sent as `200`: HTTP/2 has no `101`), and the
+//! [`Upgraded`] halves are then the stream's DATA frames (`crate::h2::tunnel`).
+//!
 //! This is hyper's `upgrade::on` seam, over this server's transports.
 
 use std::future::Future;
@@ -41,18 +46,34 @@ impl std::fmt::Debug for Upgraded {
     }
 }
 
+/// The protocol an HTTP/2 extended CONNECT asks for (its `:protocol`, RFC 8441 4), in the
+/// extensions of such a request beside its [`OnUpgrade`]: what `Upgrade` says over HTTP/1.1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectProtocol(pub String);
+
 /// The read half of an [`Upgraded`] connection.
 pub struct UpgradedRead {
-    io: ReadIo,
-    /// Bytes the client sent after the request head, read with it; they come first.
-    read_ahead: BytesMut,
+    side: ReadSide,
+}
+
+/// Where an [`UpgradedRead`] reads from.
+enum ReadSide {
+    /// The connection itself (HTTP/1.1), and the bytes the client sent after the request
+    /// head, read with it: they come first.
+    Io { io: ReadIo, read_ahead: BytesMut },
+    /// An HTTP/2 stream's DATA frames.
+    H2(crate::h2::tunnel::TunnelRead),
 }
 
 impl std::fmt::Debug for UpgradedRead {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpgradedRead")
-            .field("read_ahead", &self.read_ahead.len())
-            .finish()
+        match &self.side {
+            ReadSide::Io { read_ahead, .. } => f
+                .debug_struct("UpgradedRead")
+                .field("read_ahead", &read_ahead.len())
+                .finish(),
+            ReadSide::H2(_) => f.write_str("UpgradedRead(h2)"),
+        }
     }
 }
 
@@ -60,19 +81,31 @@ impl UpgradedRead {
     /// Appends at least one byte to `buf`, waiting for it; `Ok(0)` at the end of the stream.
     /// Cancel-safe: dropped before it returns, it has read nothing.
     pub async fn read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
-        if !self.read_ahead.is_empty() {
-            let n = self.read_ahead.len();
-            buf.extend_from_slice(&self.read_ahead);
-            self.read_ahead.advance(n);
+        let (io, read_ahead) = match &mut self.side {
+            ReadSide::Io { io, read_ahead } => (io, read_ahead),
+            ReadSide::H2(tunnel) => return tunnel.read_buf(buf).await,
+        };
+        if !read_ahead.is_empty() {
+            let n = read_ahead.len();
+            buf.extend_from_slice(read_ahead);
+            read_ahead.advance(n);
             return Ok(n);
         }
-        self.io.read_buf(buf).await
+        io.read_buf(buf).await
     }
 }
 
 /// The write half of an [`Upgraded`] connection.
 pub struct UpgradedWrite {
-    io: WriteIo,
+    side: WriteSide,
+}
+
+/// Where an [`UpgradedWrite`] writes to.
+enum WriteSide {
+    /// The connection itself (HTTP/1.1).
+    Io(WriteIo),
+    /// An HTTP/2 stream, as DATA frames.
+    H2(crate::h2::tunnel::TunnelWrite),
 }
 
 impl std::fmt::Debug for UpgradedWrite {
@@ -85,8 +118,12 @@ impl UpgradedWrite {
     /// Sends some of `data`, waiting until the transport takes at least one byte; returns how
     /// many it took.
     pub async fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        match self.io.try_send(data) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.io.send(data, false).await,
+        let io = match &mut self.side {
+            WriteSide::Io(io) => io,
+            WriteSide::H2(tunnel) => return tunnel.write(data).await,
+        };
+        match io.try_send(data) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => io.send(data, false).await,
             other => other,
         }
     }
@@ -103,23 +140,28 @@ impl UpgradedWrite {
         Ok(())
     }
 
-    /// Ends the stream: FIN (a TLS transport sends its close_notify first).
+    /// Ends the stream: FIN (a TLS transport sends its close_notify first); over HTTP/2,
+    /// `END_STREAM` (RFC 8441 4).
     pub async fn shutdown(&mut self) {
-        self.io.shutdown().await;
+        match &mut self.side {
+            WriteSide::Io(io) => io.shutdown().await,
+            WriteSide::H2(tunnel) => tunnel.shutdown(),
+        }
     }
 }
 
 /// Resolves with the [`Upgraded`] connection once the `101` response has been written; fails
 /// when the service answered otherwise or the connection broke first. Taken from the request's
 /// extensions (`req.extensions.remove::<OnUpgrade>()`); only requests that asked to switch
-/// over HTTP/1.1 have one. Extensions must be `Clone`: clones share the one connection, and
+/// (over HTTP/1.1, or by an HTTP/2 extended CONNECT) have one. Extensions must be `Clone`: clones share the one connection, and
 /// the first to be awaited gets it.
 #[derive(Debug, Clone)]
 pub struct OnUpgrade {
     rx: Arc<Mutex<Option<oneshot::Receiver<Upgraded>>>>,
 }
 
-/// The connection was not handed over: the response was not `101`, or writing it failed.
+/// The connection was not handed over: the response was not `101` (`2xx` over HTTP/2), or
+/// writing it failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpgradeFailed;
 
@@ -164,8 +206,37 @@ impl Pending {
     /// closes as the halves are dropped.
     pub(crate) fn complete(self, rd: ReadIo, read_ahead: BytesMut, wr: WriteIo, info: ConnInfo) {
         let upgraded = Upgraded {
-            read: UpgradedRead { io: rd, read_ahead },
-            write: UpgradedWrite { io: wr },
+            read: UpgradedRead {
+                side: ReadSide::Io { io: rd, read_ahead },
+            },
+            write: UpgradedWrite {
+                side: WriteSide::Io(wr),
+            },
+            info,
+        };
+        let _ = self.tx.send(upgraded);
+    }
+
+    /// Whether the service let every clone of its [`OnUpgrade`] go: nothing would speak the
+    /// new protocol.
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// Hands an HTTP/2 stream over, after its `2xx` went out.
+    pub(crate) fn complete_h2(
+        self,
+        rd: crate::h2::tunnel::TunnelRead,
+        wr: crate::h2::tunnel::TunnelWrite,
+        info: ConnInfo,
+    ) {
+        let upgraded = Upgraded {
+            read: UpgradedRead {
+                side: ReadSide::H2(rd),
+            },
+            write: UpgradedWrite {
+                side: WriteSide::H2(wr),
+            },
             info,
         };
         let _ = self.tx.send(upgraded);

@@ -11,11 +11,14 @@
 //!   at shutdown);
 //! - `stream`: one stream: the request it carries, the response it sends;
 //! - `io`: a transport's halves as the byte stream the h2 crate reads and writes;
-//! - `flood`: the count of frames without request payload (PING, SETTINGS, empty frames...).
+//! - `flood`: the count of frames without request payload (PING, SETTINGS, empty frames...);
+//! - `tunnel`: a stream opened by an extended CONNECT (RFC 8441, WebSocket over HTTP/2) as
+//!   the halves of an [`crate::Upgraded`] connection.
 
 mod flood;
 mod io;
 mod stream;
+pub(crate) mod tunnel;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -230,7 +233,10 @@ fn builder(config: &HttpConfig) -> h2::server::Builder {
         .max_header_list_size(header_list_size(config))
         .max_send_buffer_size(SEND_BUFFER)
         .max_pending_accept_reset_streams(MAX_PENDING_RESETS)
-        .max_local_error_reset_streams(Some(MAX_LOCAL_RESETS));
+        .max_local_error_reset_streams(Some(MAX_LOCAL_RESETS))
+        // SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 3): browsers then open WebSockets as
+        // streams of the connection they have, as with Caddy (Go) and hyper servers.
+        .enable_connect_protocol();
     b
 }
 

@@ -47,7 +47,12 @@ pub(super) async fn serve<S: Service>(
     started: Instant,
 ) -> Outcome {
     let (parts, recv) = request.into_parts();
-    let head = match request_head(&parts, recv.is_end_stream(), config) {
+    let protocol = parts
+        .extensions
+        .get::<h2::ext::Protocol>()
+        .map(|p| p.as_str().to_owned());
+    let extended = protocol.is_some();
+    let head = match request_head(&parts, recv.is_end_stream(), extended, config) {
         Ok(head) => head,
         Err(Refused::Malformed) => {
             respond.send_reset(Reason::PROTOCOL_ERROR);
@@ -61,7 +66,14 @@ pub(super) async fn serve<S: Service>(
             return Outcome::Served;
         }
     };
+    // Logged as sent: `CONNECT /ws/echo HTTP/2.0` for an extended CONNECT.
     let noted: Option<Noted> = config.access_log.as_ref().map(|log| log.note(&head));
+    let mut head = head;
+    if extended {
+        // RFC 8441 5: the HTTP/1.1 form of the same request is a GET that asks to switch;
+        // services (and their routes) see that, the pseudo-header fields keep `CONNECT`.
+        head.method = Method::GET;
+    }
     let method = config.metrics.then(|| head.method.clone());
     let counted = crate::conn::Counted {
         method: method.as_ref(),
@@ -70,10 +82,31 @@ pub(super) async fn serve<S: Service>(
     };
     let head_request = head.method == Method::HEAD;
     let asterisk = http1::conn::is_options_asterisk(&head);
-    let (body, home) = request_body(recv, &head, config);
+    let (body, home, tunnel) = match protocol {
+        // The stream's DATA frames are the tunnel's, not a request body.
+        Some(protocol) => {
+            let (pending, on_upgrade) = crate::upgrade::pending();
+            let tunnel = Tunnel {
+                recv,
+                pending,
+                info: info.clone(),
+            };
+            let asked = (on_upgrade, crate::upgrade::ConnectProtocol(protocol));
+            (Body::empty(), None, Some((tunnel, asked)))
+        }
+        None => {
+            let (body, home) = request_body(recv, &head, config);
+            (body, Some(home), None)
+        }
+    };
     let peer = info.peer;
     let mut request = Request::new(head, body, info);
     request.extensions.insert(pseudo_headers(&parts));
+    let tunnel = tunnel.map(|(tunnel, (on_upgrade, protocol))| {
+        request.extensions.insert(on_upgrade);
+        request.extensions.insert(protocol);
+        tunnel
+    });
     let mut response = if asterisk {
         drop(request);
         service.options_asterisk()
@@ -105,6 +138,14 @@ pub(super) async fn serve<S: Service>(
             return Outcome::Cancelled;
         }
     }
+    // Refused (not `2xx`): answered as any response below; the service's `OnUpgrade` fails.
+    if let Some(tunnel) = tunnel
+        && (response.status.is_success() || response.status == StatusCode::SWITCHING_PROTOCOLS)
+    {
+        return tunnel
+            .open(respond, response, config, noted.as_ref(), counted, started)
+            .await;
+    }
     let status = response.status;
     let user = response.user.take();
     let tag = response.tag.clone();
@@ -120,6 +161,72 @@ pub(super) async fn serve<S: Service>(
     let request = noted.as_ref().map(|noted| (noted, user.as_ref()));
     crate::conn::log_entry(config, peer, request, counted, status, sent, started);
     Outcome::Served
+}
+
+/// A stream opened by an extended CONNECT (RFC 8441), until the service's answer.
+struct Tunnel {
+    recv: RecvStream,
+    /// The driver's end of the service's `OnUpgrade`.
+    pending: crate::upgrade::Pending,
+    info: ConnInfo,
+}
+
+impl Tunnel {
+    /// The service agreed (`2xx`, or the `101` it would send over HTTP/1.1): sends the head
+    /// (`200` for a `101`; no content, as any `2xx` to a CONNECT, RFC 9110 9.3.6) without
+    /// ending the stream, hands the stream to the service's `OnUpgrade`, and waits until the
+    /// service has let both halves go, so the connection keeps the stream counted.
+    async fn open(
+        self,
+        mut respond: SendResponse<Bytes>,
+        mut response: Response,
+        config: &HttpConfig,
+        noted: Option<&Noted>,
+        counted: crate::conn::Counted<'_>,
+        started: Instant,
+    ) -> Outcome {
+        let Tunnel {
+            recv,
+            pending,
+            info,
+        } = self;
+        let peer = info.peer;
+        if pending.is_abandoned() {
+            // A `2xx` from a service that does not speak the protocol (a page, a file): a `2xx`
+            // would open a tunnel with nothing at its end, and a CONNECT's has no content.
+            let status = StatusCode::NOT_IMPLEMENTED;
+            let sent = send_response(&mut respond, Response::error(status), false, config).await;
+            let request = noted.map(|noted| (noted, None));
+            let sent = sent.unwrap_or(0);
+            crate::conn::log_entry(config, peer, request, counted, status, sent, started);
+            return Outcome::Served;
+        }
+        let status = if response.status == StatusCode::SWITCHING_PROTOCOLS {
+            StatusCode::OK
+        } else {
+            response.status
+        };
+        let user = response.user.take();
+        let mut head = http::Response::new(());
+        *head.status_mut() = status;
+        response_fields(
+            head.headers_mut(),
+            &response.headers,
+            response.rendered.as_ref(),
+        );
+        let Ok(send) = respond.send_response(head, false) else {
+            log_cancelled(config, peer, noted, counted, started);
+            return Outcome::Cancelled;
+        };
+        let request = noted.map(|noted| (noted, user.as_ref()));
+        crate::conn::log_entry(config, peer, request, counted, status, 0, started);
+        let (rd, wr, tunnel) = super::tunnel::halves(recv, send);
+        // If the service let its `OnUpgrade` go since, the halves are dropped here and the
+        // stream is reset at once.
+        pending.complete_h2(rd, wr, info);
+        tunnel.closed().await;
+        Outcome::Served
+    }
 }
 
 /// Logs a stream the client cancelled before its response, as nginx does: status 499.
@@ -170,6 +277,7 @@ fn is_connection_specific(name: &HeaderName) -> bool {
 fn request_head(
     parts: &http::request::Parts,
     end_stream: bool,
+    extended: bool,
     config: &HttpConfig,
 ) -> Result<RequestHead, Refused> {
     for (name, value) in &parts.headers {
@@ -178,19 +286,27 @@ fn request_head(
             return Err(Refused::Malformed);
         }
     }
-    let raw_target = if parts.method == Method::CONNECT {
+    // An extended CONNECT (RFC 8441 4) names its resource by `:path`, as a GET does.
+    let raw_target = if parts.method == Method::CONNECT && !extended {
         parts.uri.authority().map(|a| a.as_str())
     } else {
         parts.uri.path_and_query().map(|p| p.as_str())
     };
     let raw_target = raw_target.ok_or(Refused::Malformed)?;
-    let target = Target::parse(raw_target.as_bytes(), &parts.method)
+    let target_method = if extended {
+        &Method::GET
+    } else {
+        &parts.method
+    };
+    let target = Target::parse(raw_target.as_bytes(), target_method)
         .map_err(|e| Refused::Status(e.status()))?;
     let headers = request_fields(&parts.headers, parts.uri.authority())?;
     let body = match content_length(&parts.headers)? {
         Some(n) if n > config.limits.max_body_size => {
             return Err(Refused::Status(StatusCode::PAYLOAD_TOO_LARGE));
         }
+        // The stream carries the tunnel, not a body.
+        _ if extended => BodyKind::Empty,
         Some(0) => BodyKind::Empty,
         Some(n) => BodyKind::Length(n),
         None if end_stream => BodyKind::Empty,
@@ -286,8 +402,8 @@ fn request_body(
 /// DATA frames do not add up to its `Content-Length` is seen to be malformed (RFC 9113 8.1.1)
 /// rather than answered as if it were whole. A body still held by a task of the handler's, or
 /// longer than that, is left to the h2 crate, which resets the stream after the response.
-async fn settle_body(mut home: oneshot::Receiver<RecvStream>, config: &HttpConfig) -> Settled {
-    let Ok(mut recv) = home.try_recv() else {
+async fn settle_body(home: Option<oneshot::Receiver<RecvStream>>, config: &HttpConfig) -> Settled {
+    let Some(Ok(mut recv)) = home.map(|mut home| home.try_recv()) else {
         return Settled::Done;
     };
     let mut drained = 0;
@@ -546,7 +662,7 @@ mod tests {
     }
 
     fn head(uri: &str, fields: &[(&str, &str)]) -> Result<RequestHead, Refused> {
-        request_head(&parts(uri, fields), true, &HttpConfig::default())
+        request_head(&parts(uri, fields), true, false, &HttpConfig::default())
     }
 
     #[test]
@@ -603,14 +719,14 @@ mod tests {
         config.limits.max_body_size = 10;
         let p = parts("http://a/", &[("content-length", "11")]);
         assert!(matches!(
-            request_head(&p, false, &config),
+            request_head(&p, false, false, &config),
             Err(Refused::Status(StatusCode::PAYLOAD_TOO_LARGE))
         ));
         let p = parts("http://a/", &[("content-length", "10")]);
-        let h = request_head(&p, false, &config).ok().unwrap();
+        let h = request_head(&p, false, false, &config).ok().unwrap();
         assert_eq!(h.body, BodyKind::Length(10));
         // No length and more to come: a body of unknown length.
-        let h = request_head(&parts("http://a/", &[]), false, &config)
+        let h = request_head(&parts("http://a/", &[]), false, false, &config)
             .ok()
             .unwrap();
         assert_eq!(h.body, BodyKind::Chunked);

@@ -1,11 +1,14 @@
 //! The opening handshake (RFC 6455 4.2): the request's checks, the `101` response, and the
-//! task that runs the handler's function once the connection is switched.
+//! task that runs the handler's function once the connection is switched. Over HTTP/2 the
+//! handshake is an extended CONNECT (RFC 8441 5), which the server hands over as a `GET` with
+//! a [`ConnectProtocol`]: no `Sec-WebSocket-Key`, and `200` instead of `101`.
 
 use std::fmt;
 use std::future::Future;
 
 use base64::Engine as _;
 use http1::{HeaderValue, Method, StatusCode, header};
+use server::upgrade::ConnectProtocol;
 use server::{OnUpgrade, Response};
 use sha1::{Digest, Sha1};
 
@@ -24,7 +27,8 @@ const VERSION: &str = "13";
 /// A request to open a WebSocket, checked. Answer it with [`WebSocketUpgrade::on_upgrade`].
 pub struct WebSocketUpgrade {
     on_upgrade: OnUpgrade,
-    accept: String,
+    /// `Sec-WebSocket-Accept`; `None` over HTTP/2, which has none (RFC 8441 5).
+    accept: Option<String>,
     offered_protocols: Vec<String>,
     protocol: Option<String>,
     deflate: Option<Agreed>,
@@ -47,8 +51,8 @@ pub enum WsRejection {
     /// Not a `GET`: `405`.
     MethodNotGet,
     /// No `Upgrade: websocket` with `Connection: upgrade`: `426 Upgrade Required`, naming
-    /// `websocket` in `Upgrade` (RFC 9110 15.5.22). Also for a request over HTTP/2, where
-    /// RFC 8441's extended CONNECT is not offered.
+    /// `websocket` in `Upgrade` (RFC 9110 15.5.22). Over HTTP/2: not an extended CONNECT
+    /// with `:protocol websocket` (RFC 8441).
     NotUpgrade,
     /// `Sec-WebSocket-Version` is not 13: `426` with `Sec-WebSocket-Version: 13` (RFC 6455 4.4).
     UnsupportedVersion,
@@ -61,7 +65,7 @@ impl fmt::Display for WsRejection {
         f.write_str(match self {
             WsRejection::MethodNotGet => "a WebSocket handshake must be a GET",
             WsRejection::NotUpgrade => {
-                "this resource speaks WebSocket: send Upgrade: websocket and Connection: upgrade over HTTP/1.1"
+                "this resource speaks WebSocket: send Upgrade: websocket and Connection: upgrade over HTTP/1.1, or an extended CONNECT over HTTP/2"
             }
             WsRejection::UnsupportedVersion => "only WebSocket version 13 is supported",
             WsRejection::BadKey => "Sec-WebSocket-Key must be 16 bytes in base64",
@@ -110,22 +114,37 @@ fn check(parts: &mut Parts) -> Result<WebSocketUpgrade, WsRejection> {
     if parts.head.method != Method::GET {
         return Err(WsRejection::MethodNotGet);
     }
-    if !headers.has_token("upgrade", "websocket") || !headers.has_token("connection", "upgrade") {
+    // Over HTTP/2, an extended CONNECT: the server has already seen `:protocol`, and there is
+    // no key to answer (RFC 8441 5).
+    let extended = parts.extensions.get::<ConnectProtocol>();
+    if let Some(protocol) = extended
+        && !protocol.0.eq_ignore_ascii_case("websocket")
+    {
+        return Err(WsRejection::NotUpgrade);
+    }
+    if extended.is_none()
+        && (!headers.has_token("upgrade", "websocket")
+            || !headers.has_token("connection", "upgrade"))
+    {
         return Err(WsRejection::NotUpgrade);
     }
     if headers.get_str("sec-websocket-version") != Some(VERSION) {
         return Err(WsRejection::UnsupportedVersion);
     }
-    let key = headers.get_str("sec-websocket-key").map(str::trim);
-    let key_ok = key.is_some_and(|k| {
-        base64::engine::general_purpose::STANDARD
-            .decode(k)
-            .is_ok_and(|raw| raw.len() == 16)
-    });
-    let Some(key) = key.filter(|_| key_ok) else {
-        return Err(WsRejection::BadKey);
+    let accept = if extended.is_some() {
+        None
+    } else {
+        let key = headers.get_str("sec-websocket-key").map(str::trim);
+        let key_ok = key.is_some_and(|k| {
+            base64::engine::general_purpose::STANDARD
+                .decode(k)
+                .is_ok_and(|raw| raw.len() == 16)
+        });
+        let Some(key) = key.filter(|_| key_ok) else {
+            return Err(WsRejection::BadKey);
+        };
+        Some(accept_key(key))
     };
-    let accept = accept_key(key);
     let offered_protocols = headers
         .get_all("sec-websocket-protocol")
         .filter_map(|v| v.to_str().ok())
@@ -138,7 +157,8 @@ fn check(parts: &mut Parts) -> Result<WebSocketUpgrade, WsRejection> {
             .get_all("sec-websocket-extensions")
             .filter_map(|v| v.to_str().ok()),
     );
-    // Only an HTTP/1.1 request that asked to switch, without a body, can be switched.
+    // Only an HTTP/1.1 request that asked to switch, without a body, or an HTTP/2 extended
+    // CONNECT, can be switched.
     let on_upgrade = parts
         .extensions
         .remove::<OnUpgrade>()
@@ -201,16 +221,22 @@ impl WebSocketUpgrade {
         self.protocol.as_deref()
     }
 
-    /// Answers the handshake with `101 Switching Protocols`; once that is written, `callback`
-    /// runs in a task of its own with the open [`WebSocket`].
+    /// Answers the handshake with `101 Switching Protocols` (over HTTP/2, `200`); once that is
+    /// written, `callback` runs in a task of its own with the open [`WebSocket`].
     pub fn on_upgrade<F, Fut>(self, callback: F) -> Response
     where
         F: FnOnce(WebSocket) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let mut response =
-            Response::new(StatusCode::SWITCHING_PROTOCOLS).header(header::UPGRADE, "websocket");
-        push(&mut response, header::SEC_WEBSOCKET_ACCEPT, &self.accept);
+        let mut response = match &self.accept {
+            Some(accept) => {
+                let mut r = Response::new(StatusCode::SWITCHING_PROTOCOLS)
+                    .header(header::UPGRADE, "websocket");
+                push(&mut r, header::SEC_WEBSOCKET_ACCEPT, accept);
+                r
+            }
+            None => Response::new(StatusCode::OK),
+        };
         if let Some(p) = &self.protocol {
             push(&mut response, header::SEC_WEBSOCKET_PROTOCOL, p);
         }
@@ -293,5 +319,22 @@ mod tests {
             let e = check(&mut parts(&raw)).expect_err("refused");
             assert_eq!(e.into_response().status.as_u16(), status, "{raw}");
         }
+    }
+
+    #[test]
+    fn an_extended_connect_needs_websocket_and_version_13_but_no_key() {
+        // What the HTTP/2 driver makes of `CONNECT` with `:protocol` (RFC 8441 5).
+        let h2 = |protocol: &str, fields: &str| {
+            let mut p = parts(&format!("GET / HTTP/1.1\r\nHost: a\r\n{fields}\r\n"));
+            p.extensions.insert(ConnectProtocol(protocol.to_owned()));
+            check(&mut p).expect_err("refused")
+        };
+        assert_eq!(h2("chat", ""), WsRejection::NotUpgrade);
+        assert_eq!(h2("websocket", ""), WsRejection::UnsupportedVersion);
+        // No key, and none needed: refused only for want of a stream to switch.
+        assert_eq!(
+            h2("websocket", "Sec-WebSocket-Version: 13\r\n"),
+            WsRejection::NotUpgrade
+        );
     }
 }
