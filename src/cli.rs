@@ -86,18 +86,19 @@ pub fn parse() -> Cli {
     cli
 }
 
-/// A flag given where it has no effect: `--db`/`--daytime` with a command, a server flag with a
+/// A flag given where it has no effect: `--db`/`--daytime`/`--session-key-file` with a command, a server flag with a
 /// client command (`get`, `tcp send`), an HTTP tuning flag with a plain TCP/UDP service.
 fn misplaced_flag(matches: &ArgMatches) -> Option<String> {
     if given(matches, "config") {
         return config_conflict(matches);
     }
     let (name, sub) = matches.subcommand()?;
-    for id in ["db", "daytime"] {
+    for id in ["db", "daytime", "session_key_file"] {
         // `sockserve --db URL migrate` names the database to migrate.
         if given(matches, id) && !(id == "db" && name == "migrate") {
             return Some(format!(
-                "--{id} belongs to the demo site (no command), not to `{name}`"
+                "--{} belongs to the demo site (no command), not to `{name}`",
+                id.replace('_', "-")
             ));
         }
     }
@@ -152,6 +153,7 @@ fn config_conflict(matches: &ArgMatches) -> Option<String> {
         .chain([
             "db".to_string(),
             "daytime".to_string(),
+            "session_key_file".to_string(),
             "print_config".to_string(),
         ]);
     for id in ids.filter(|id| !OPS_FLAGS.contains(&id.as_str())) {

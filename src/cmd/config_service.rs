@@ -130,7 +130,10 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
             // instances on one database share them (and their key) behind a load balancer.
             let sessions = app::Sessions::in_database(&store, None)
                 .map_err(|e| format!("demo sessions in {}: {e}", d.db.display()))?;
-            HandlerRt::Demo(app::layered(app::router_with(app::Site { store }, sessions)))
+            HandlerRt::Demo(app::layered(app::router_with(
+                app::Site { store },
+                sessions,
+            )))
         }
         config::Handler::Redirect(r) => HandlerRt::Redirect(r.clone()),
         config::Handler::Respond(r) => HandlerRt::Respond {
