@@ -46,6 +46,7 @@ mod serve;
 mod site;
 mod site_hardening;
 mod tcp;
+mod templates_escape;
 mod tls_acme;
 mod tls_files;
 mod tls_serve;

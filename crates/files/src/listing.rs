@@ -5,16 +5,18 @@
 //! text and percent-encoded in hrefs, which also keeps `#`, `?` and `%` in names from being
 //! read as URL syntax.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::ffi::OsString;
-use std::fmt::Write as _;
+use std::fmt;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use askama::Template;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
-use semantics::html::escape_into;
+use semantics::html::Escaped;
 use semantics::size::Size;
 use serde::Serialize;
 
@@ -115,77 +117,140 @@ fn href(name: &[u8]) -> String {
     percent_encoding::percent_encode(name, HREF).to_string()
 }
 
-/// Appends the percent-encoded form of a name.
-fn push_href(out: &mut String, name: &[u8]) {
-    for piece in percent_encoding::percent_encode(name, HREF) {
-        out.push_str(piece);
-    }
-}
-
-/// Appends `n` with at least `width` digits.
-fn push_num(out: &mut String, n: u64, width: usize) {
-    let mut digits = [b'0'; 20];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let start = i.min(digits.len() - width.min(digits.len()));
-    for &d in &digits[start..] {
-        out.push(char::from(d));
-    }
-}
-
 /// `YYYY-MM-DD HH:MM` in UTC.
 pub fn short_time(t: SystemTime) -> String {
-    let mut out = String::new();
-    push_time(&mut out, t);
-    out
+    ShortTime(t).to_string()
 }
 
-fn push_time(out: &mut String, t: SystemTime) {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400) as u64);
-    let (y, m, d) = http1::date::civil_from_days(days);
-    push_num(out, y.max(0) as u64, 4);
-    out.push('-');
-    push_num(out, u64::from(m), 2);
-    out.push('-');
-    push_num(out, u64::from(d), 2);
-    out.push(' ');
-    push_num(out, rem / 3600, 2);
-    out.push(':');
-    push_num(out, rem % 3600 / 60, 2);
+/// A time as a listing shows it: `YYYY-MM-DD HH:MM` in UTC.
+#[derive(Debug, Clone, Copy)]
+struct ShortTime(SystemTime);
+
+impl fmt::Display for ShortTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400) as u64);
+        let (y, m, d) = http1::date::civil_from_days(days);
+        let y = y.max(0);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+            rem / 3600,
+            rem % 3600 / 60
+        )
+    }
 }
 
-const STYLE: &str = "\
-:root{color-scheme:light dark;--fg:#1f2328;--muted:#656d76;--line:#d0d7de;--bg:#fff;--hover:#f6f8fa;--link:#0969da}\
-@media(prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#8d96a0;--line:#30363d;--bg:#0d1117;--hover:#161b22;--link:#4493f8}}\
-*{box-sizing:border-box}\
-body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif}\
-main{max-width:960px;margin:0 auto;padding:32px 20px}\
-h1{font-size:20px;font-weight:600;margin:0 0 20px;word-break:break-all}\
-h1 a{color:var(--link);text-decoration:none}h1 a:hover{text-decoration:underline}\
-h1 .sep{color:var(--muted);margin-right:4px;font-weight:400}\
-table{width:100%;border-collapse:collapse;border:1px solid var(--line);border-radius:8px;overflow:hidden}\
-th,td{padding:8px 14px;text-align:left;border-bottom:1px solid var(--line)}\
-th{font-size:13px;font-weight:600;background:var(--hover)}\
-th a{color:var(--muted);text-decoration:none}th a:hover,th a.on{color:var(--fg)}\
-tr:last-child td{border-bottom:0}tbody tr:hover{background:var(--hover)}\
-td.n a{color:var(--link);text-decoration:none;word-break:break-all}td.n a:hover{text-decoration:underline}\
-td.n a::before{content:\"\";display:inline-block;width:14px;height:11px;margin-right:10px;border:1.5px solid var(--muted);border-radius:2px;vertical-align:-1px}\
-tr.d td.n a::before{background:var(--muted);border-radius:1px 4px 2px 2px;opacity:.55}\
-tr.up td.n a::before{border:0;background:none;opacity:1;width:14px;height:auto;content:\"\\2190\";color:var(--muted)}\
-td.s,th.s{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
-td.m{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}\
-footer{margin-top:14px;color:var(--muted);font-size:13px}\
-.act{margin:12px 0 0;font-size:14px}.act a{color:var(--link);margin-right:8px}\
-@media(max-width:600px){td.m,th.m{display:none}}";
+/// A name percent-encoded for an href, written straight into the page.
+struct Href<'a>(&'a [u8]);
+
+impl fmt::Display for Href<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for piece in percent_encoding::percent_encode(self.0, HREF) {
+            f.write_str(piece)?;
+        }
+        Ok(())
+    }
+}
+
+impl Entry {
+    /// The name as the page shows it (lossily, when it is not UTF-8).
+    fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(self.name.as_bytes())
+    }
+
+    /// The name as the page links to it: its exact bytes, percent-encoded.
+    fn href(&self) -> Href<'_> {
+        Href(self.name.as_bytes())
+    }
+
+    /// The size for humans.
+    fn size(&self) -> Size {
+        Size(self.size)
+    }
+
+    /// The modification time for humans.
+    fn time(&self) -> Option<ShortTime> {
+        self.modified.map(ShortTime)
+    }
+}
+
+/// askama's escaper for the listing's template (`askama.toml`), so names are escaped by the
+/// server's one rule ([`semantics::html`]): `&lt;`, `&amp;`, `&quot;`, `&#39;`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct HtmlEscaper;
+
+impl askama::filters::Escaper for HtmlEscaper {
+    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, string: &str) -> fmt::Result {
+        write!(dest, "{}", Escaped(string))
+    }
+}
+
+/// The listing page, from `templates/listing.html`.
+#[derive(Template)]
+#[template(path = "listing.html")]
+struct Page<'a> {
+    /// `/a/b/`, for the title.
+    title: String,
+    /// The URL path the root is served at (empty for `/`).
+    mount: &'a str,
+    /// The ancestors below the root, each linked.
+    crumbs: Vec<Crumb<'a>>,
+    /// This directory's own name, unless it is the root.
+    here: Option<Cow<'a, str>>,
+    columns: [Column; 3],
+    /// Whether to link the parent directory (not at the root).
+    parent: bool,
+    entries: &'a [Entry],
+    actions: Actions,
+    dirs: usize,
+    files: usize,
+}
+
+/// An ancestor in the `Index of /a/b/` heading.
+struct Crumb<'a> {
+    /// Its path below the mount, percent-encoded, ending in `/`.
+    href: String,
+    name: Cow<'a, str>,
+}
+
+/// A column header linking to the listing sorted by it (toggling the order when it is the
+/// current column).
+struct Column {
+    class: &'static str,
+    label: &'static str,
+    /// Whether the listing is sorted by this column.
+    on: bool,
+    param: &'static str,
+    order: &'static str,
+    arrow: &'static str,
+}
+
+impl Column {
+    fn new(sort: Sort, key: SortKey, label: &'static str, class: &'static str) -> Self {
+        let on = sort.key == key;
+        Self {
+            class,
+            label,
+            on,
+            param: Sort {
+                key,
+                descending: false,
+            }
+            .param(),
+            order: if on && !sort.descending {
+                "desc"
+            } else {
+                "asc"
+            },
+            arrow: match (on, sort.descending) {
+                (false, _) => "",
+                (true, false) => " \u{2191}",
+                (true, true) => " \u{2193}",
+            },
+        }
+    }
+}
 
 /// What a listing page offers besides its entries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -211,58 +276,39 @@ pub fn html_with(
     actions: Actions,
     mount: &str,
 ) -> String {
-    let mut out = String::with_capacity(2048 + entries.len() * 160);
-    let title = display_path(rel);
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    out.push_str(
-        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Index of ",
-    );
-    escape_into(&mut out, &title);
-    out.push_str("</title><style>");
-    out.push_str(STYLE);
-    out.push_str("</style></head><body><main><h1>");
-    breadcrumb(&mut out, rel, mount);
-    out.push_str("</h1><table><thead><tr>");
-    header_cell(&mut out, sort, SortKey::Name, "Name", "");
-    header_cell(&mut out, sort, SortKey::Size, "Size", "s");
-    header_cell(&mut out, sort, SortKey::Modified, "Modified", "m");
-    out.push_str("</tr></thead><tbody>");
-    if !rel.path.as_os_str().is_empty() {
-        out.push_str("<tr class=\"up d\"><td class=\"n\"><a href=\"../\">Parent directory</a></td><td class=\"s\"></td><td class=\"m\"></td></tr>");
+    let segments: Vec<&std::ffi::OsStr> = rel.segments().collect();
+    let mut crumbs = Vec::with_capacity(segments.len());
+    let mut href_path = String::new();
+    for seg in segments.iter().take(segments.len().saturating_sub(1)) {
+        href_path.push_str(&href(seg.as_bytes()));
+        href_path.push('/');
+        crumbs.push(Crumb {
+            href: href_path.clone(),
+            name: String::from_utf8_lossy(seg.as_bytes()),
+        });
     }
-    let mut dirs = 0;
-    for e in entries {
-        dirs += usize::from(e.is_dir);
-        row(&mut out, e);
-    }
-    out.push_str("</tbody></table>");
-    if actions.download {
-        out.push_str(
-            "<p class=\"act\">Download this directory: <a href=\"?download=tar.gz\" download>.tar.gz</a> \
-             <a href=\"?download=zip\" download>.zip</a></p>",
-        );
-    }
-    if actions.upload {
-        out.push_str(
-            "<form class=\"act\" method=\"post\" enctype=\"multipart/form-data\">\
-             <input type=\"file\" name=\"file\" multiple required> <button>Upload</button></form>",
-        );
-    }
-    let _ = writeln!(
-        out,
-        "<footer>{dirs} {}, {} {}</footer></main></body></html>",
-        if dirs == 1 {
-            "directory"
-        } else {
-            "directories"
-        },
-        entries.len() - dirs,
-        if entries.len() - dirs == 1 {
-            "file"
-        } else {
-            "files"
-        },
-    );
+    let dirs = entries.iter().filter(|e| e.is_dir).count();
+    let page = Page {
+        title: display_path(rel),
+        mount,
+        crumbs,
+        here: segments
+            .last()
+            .map(|seg| String::from_utf8_lossy(seg.as_bytes())),
+        columns: [
+            Column::new(sort, SortKey::Name, "Name", ""),
+            Column::new(sort, SortKey::Size, "Size", "s"),
+            Column::new(sort, SortKey::Modified, "Modified", "m"),
+        ],
+        parent: !segments.is_empty(),
+        entries,
+        actions,
+        dirs,
+        files: entries.len() - dirs,
+    };
+    let mut out = String::with_capacity(4096 + entries.len() * 200);
+    // Writing into a String only fails if a Display impl does, and none here does.
+    let _ = page.render_into(&mut out);
     out
 }
 
@@ -273,91 +319,6 @@ fn display_path(rel: &RelPath) -> String {
         s.push('/');
     }
     s
-}
-
-/// `Index of /a/b/`: the root and every ancestor linked by its absolute path.
-fn breadcrumb(out: &mut String, rel: &RelPath, mount: &str) {
-    let count = rel.segments().count();
-    out.push_str("<span class=\"sep\">Index of</span> ");
-    let mut href_path = format!("{mount}/");
-    if count == 0 {
-        out.push_str("<span>/</span>");
-    } else {
-        out.push_str("<a href=\"");
-        out.push_str(&href_path);
-        out.push_str("\">/</a>");
-    }
-    for (i, seg) in rel.segments().enumerate() {
-        href_path.push_str(&href(seg.as_bytes()));
-        href_path.push('/');
-        let name = String::from_utf8_lossy(seg.as_bytes());
-        if i + 1 == count {
-            out.push_str("<span>");
-            escape_into(out, &name);
-            out.push_str("/</span>");
-        } else {
-            out.push_str("<a href=\"");
-            out.push_str(&href_path);
-            out.push_str("\">");
-            escape_into(out, &name);
-            out.push_str("/</a>");
-        }
-    }
-}
-
-/// A column header linking to the listing sorted by it (toggling the order when it is the
-/// current column).
-fn header_cell(out: &mut String, sort: Sort, key: SortKey, label: &str, class: &str) {
-    let this = Sort {
-        key,
-        descending: false,
-    };
-    let on = sort.key == key;
-    let order = if on && !sort.descending {
-        "desc"
-    } else {
-        "asc"
-    };
-    let arrow = match (on, sort.descending) {
-        (false, _) => "",
-        (true, false) => " \u{2191}",
-        (true, true) => " \u{2193}",
-    };
-    let _ = write!(
-        out,
-        "<th class=\"{class}\"><a class=\"{}\" href=\"?sort={}&amp;order={order}\">{label}{arrow}</a></th>",
-        if on { "on" } else { "" },
-        this.param(),
-    );
-}
-
-fn row(out: &mut String, e: &Entry) {
-    let name = String::from_utf8_lossy(e.name.as_bytes());
-    out.push_str(if e.is_dir {
-        "<tr class=\"d\"><td class=\"n\"><a href=\""
-    } else {
-        "<tr><td class=\"n\"><a href=\""
-    });
-    push_href(out, e.name.as_bytes());
-    if e.is_dir {
-        out.push('/');
-    }
-    out.push_str("\">");
-    escape_into(out, &name);
-    if e.is_dir {
-        out.push('/');
-    }
-    out.push_str("</a></td><td class=\"s\">");
-    if e.is_dir {
-        out.push('\u{2014}');
-    } else {
-        let _ = write!(out, "{}", Size(e.size));
-    }
-    out.push_str("</td><td class=\"m\">");
-    if let Some(t) = e.modified {
-        push_time(out, t);
-    }
-    out.push_str("</td></tr>");
 }
 
 #[derive(Serialize)]
@@ -466,10 +427,6 @@ mod tests {
 
     #[test]
     fn times_for_humans() {
-        let mut n = String::new();
-        push_num(&mut n, 7, 2);
-        push_num(&mut n, 12345, 2);
-        assert_eq!(n, "0712345");
         assert_eq!(
             short_time(UNIX_EPOCH + Duration::from_secs(784_111_777)),
             "1994-11-06 08:49"

@@ -5,11 +5,6 @@ use std::fmt::Write;
 
 pub use semantics::html::{Escaped, escape, escape_into};
 
-/// Writes `text` escaped into any `fmt::Write`.
-pub fn write_escaped(out: &mut impl Write, text: &str) -> std::fmt::Result {
-    write!(out, "{}", Escaped(text))
-}
-
 /// askama's escaper for `.html` templates, so a template escapes exactly as the rest of the
 /// server does (`&lt;`, `&amp;`, `&quot;`, `&#39;`) rather than with askama's numeric entities.
 /// A crate turns it on with an `askama.toml` beside its `Cargo.toml`:
