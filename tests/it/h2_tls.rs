@@ -8,15 +8,16 @@ use std::time::Duration;
 use crate::harness::{self, Running};
 
 /// A certificate for `localhost` and `127.0.0.1` and its key, as PEM files.
-struct Cert {
-    dir: tempfile::TempDir,
-    cert: PathBuf,
-    key: PathBuf,
-    der: Vec<u8>,
+/// Shared with the other HTTP/2-over-TLS tests (`live_ws_h2`); its DER is Chromium's pin.
+pub(crate) struct Cert {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
+    pub(crate) der: Vec<u8>,
 }
 
 impl Cert {
-    fn new() -> Cert {
+    pub(crate) fn new() -> Cert {
         let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
             .expect("rcgen");
         let dir = tempfile::tempdir().expect("tempdir");

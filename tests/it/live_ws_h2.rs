@@ -9,33 +9,8 @@ use std::process::Command;
 
 use serde_json::json;
 
+use crate::h2_tls::Cert;
 use crate::harness::{self, Running};
-
-/// A certificate for `127.0.0.1` and its key as PEM files, and its DER for Chromium's pin.
-struct Cert {
-    dir: tempfile::TempDir,
-    cert: PathBuf,
-    key: PathBuf,
-    der: Vec<u8>,
-}
-
-impl Cert {
-    fn new() -> Cert {
-        let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-            .expect("rcgen");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let cert = dir.path().join("cert.pem");
-        let key = dir.path().join("key.pem");
-        std::fs::write(&cert, made.cert.pem()).expect("write cert");
-        std::fs::write(&key, made.signing_key.serialize_pem()).expect("write key");
-        Cert {
-            dir,
-            cert,
-            key,
-            der: made.cert.der().to_vec(),
-        }
-    }
-}
 
 /// The demo site, over TLS when `cert` is given, with its access log; the log's path.
 fn site(cert: Option<&Cert>) -> (tempfile::TempDir, Running, PathBuf) {

@@ -9,7 +9,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::Duration;
 
-use server::{HttpConfig, RuntimeConfig, Server, Service, ShutdownHandle};
+mod support;
+
+use support::Running;
 
 #[allow(dead_code)]
 #[path = "../examples/form.rs"]
@@ -30,42 +32,11 @@ mod testing;
 #[path = "../examples/todo_json.rs"]
 mod todo_json;
 
-/// A server running `app` on a free port; stopped when dropped.
-struct Running {
-    addr: SocketAddr,
-    shutdown: ShutdownHandle,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+/// How long a stopping server waits for its open connections.
+const GRACE: Duration = Duration::from_secs(1);
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.shutdown.shutdown();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn serve(app: impl Service) -> Running {
-    let mut server = Server::new(RuntimeConfig {
-        threads: 1,
-        grace: Duration::from_secs(1),
-        ..RuntimeConfig::default()
-    });
-    let addr = server
-        .http(
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            app,
-            HttpConfig::default(),
-        )
-        .expect("bind");
-    let shutdown = server.shutdown_handle();
-    let thread = std::thread::spawn(move || server.run().expect("server runs"));
-    Running {
-        addr,
-        shutdown,
-        thread: Some(thread),
-    }
+fn serve(app: impl server::Service) -> Running {
+    support::serve(app, GRACE)
 }
 
 /// One request on its own connection; the status and the body.

@@ -9,7 +9,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use server::{HttpConfig, RuntimeConfig, Server, Service, ShutdownHandle};
+mod support;
+
+use support::Running;
 
 #[allow(dead_code)]
 #[path = "../examples/sse_clock.rs"]
@@ -18,42 +20,11 @@ mod sse_clock;
 #[path = "../examples/websocket_chat.rs"]
 mod websocket_chat;
 
-/// A server running `app` on a free port; stopped when dropped.
-struct Running {
-    addr: SocketAddr,
-    shutdown: ShutdownHandle,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+/// How long a stopping server waits for its open connections.
+const GRACE: Duration = Duration::from_millis(200);
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.shutdown.shutdown();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn serve(app: impl Service) -> Running {
-    let mut server = Server::new(RuntimeConfig {
-        threads: 1,
-        grace: Duration::from_millis(200),
-        ..RuntimeConfig::default()
-    });
-    let addr = server
-        .http(
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            app,
-            HttpConfig::default(),
-        )
-        .expect("bind");
-    let shutdown = server.shutdown_handle();
-    let thread = std::thread::spawn(move || server.run().expect("server runs"));
-    Running {
-        addr,
-        shutdown,
-        thread: Some(thread),
-    }
+fn serve(app: impl server::Service) -> Running {
+    support::serve(app, GRACE)
 }
 
 /// A minimal WebSocket client: the handshake, masked text frames out, frames in.
