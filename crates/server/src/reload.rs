@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::io;
 
 use arc_swap::ArcSwap;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::runtime::{Starter, claim_port, http_starter, listen_socket};
 use crate::{HttpConfig, Request, Response, Service};
@@ -127,7 +127,9 @@ pub(crate) struct ControlInner {
     /// Each worker's queue of listeners to start.
     pub(crate) workers: Vec<tokio::sync::mpsc::UnboundedSender<Added>>,
     /// Every listener's close signal, by address.
-    pub(crate) closers: Vec<(SocketAddr, watch::Sender<bool>)>,
+    pub(crate) closers: Vec<(SocketAddr, CancellationToken)>,
+    /// The server's shutdown, parent of every counted listener's close token.
+    pub(crate) shutdown: CancellationToken,
     pub(crate) listeners: Listeners,
 }
 
@@ -135,7 +137,7 @@ pub(crate) struct ControlInner {
 pub(crate) struct Added {
     pub(crate) socket: std::net::TcpListener,
     pub(crate) start: Arc<Starter>,
-    pub(crate) closed: watch::Receiver<bool>,
+    pub(crate) closed: CancellationToken,
 }
 
 /// A listener bound by [`Control::bind`], not accepting yet.
@@ -173,12 +175,12 @@ impl Control {
     /// Starts serving HTTP on `pending` with `service`.
     pub fn start_http<S: Service>(&self, pending: Pending, service: S, config: HttpConfig) {
         let start = Arc::new(http_starter(service, config));
-        let (tx, closed) = watch::channel(false);
         let mut inner = self.lock();
+        let closed = inner.shutdown.child_token();
         for s in &pending.sockets {
             inner.listeners.push(pending.addr, s);
         }
-        inner.closers.push((pending.addr, tx));
+        inner.closers.push((pending.addr, closed.clone()));
         let workers = inner.workers.clone();
         drop(inner);
         for (i, socket) in pending.sockets.into_iter().enumerate() {
@@ -197,9 +199,9 @@ impl Control {
     pub fn close(&self, addr: SocketAddr) {
         let mut inner = self.lock();
         inner.listeners.remove(addr);
-        inner.closers.retain(|(a, tx)| {
+        inner.closers.retain(|(a, closed)| {
             if *a == addr {
-                let _ = tx.send(true);
+                closed.cancel();
                 false
             } else {
                 true

@@ -17,7 +17,8 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 use crate::conn::serve_connection;
 use crate::metrics::{self, Event};
@@ -37,39 +38,39 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 const OVERLOAD_LOG_EVERY: Duration = Duration::from_secs(5);
 
 /// Becomes ready once shutdown has begun, for the whole server or for the listener the
-/// connection came in on (closed by a reload).
+/// connection came in on (closed by a reload). A listener's token is a child of the server's,
+/// so one token says both and waiting on it is one small future (an idle connection holds it).
 #[derive(Debug, Clone)]
 pub struct Shutdown {
-    rx: watch::Receiver<bool>,
-    listener: Option<watch::Receiver<bool>>,
+    token: CancellationToken,
 }
 
 impl Shutdown {
     /// Waits until shutdown begins.
     pub async fn wait(&mut self) {
-        let Shutdown { rx, listener } = self;
-        match listener {
-            None => {
-                let _ = rx.wait_for(|&down| down).await;
-            }
-            Some(closed) => {
-                tokio::select! {
-                    _ = rx.wait_for(|&down| down) => {}
-                    _ = closed.wait_for(|&down| down) => {}
-                }
-            }
-        }
+        self.token.cancelled().await;
     }
 
     /// Whether shutdown has begun.
     pub fn is_down(&self) -> bool {
-        *self.rx.borrow() || self.listener.as_ref().is_some_and(|l| *l.borrow())
+        self.token.is_cancelled()
     }
 
-    fn for_listener(&self, closed: watch::Receiver<bool>) -> Shutdown {
+    /// Ready once shutdown has begun, borrowing rather than taking `&mut self`, for a driver
+    /// that polls it beside other things.
+    pub(crate) fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.token.cancelled()
+    }
+
+    /// The shutdown of a connection accepted on a listener that `closed` ends.
+    fn for_listener(closed: CancellationToken) -> Shutdown {
+        Shutdown { token: closed }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn never() -> Shutdown {
         Shutdown {
-            rx: self.rx.clone(),
-            listener: Some(closed),
+            token: CancellationToken::new(),
         }
     }
 }
@@ -78,7 +79,7 @@ impl Shutdown {
 /// embedders whenever they like.
 #[derive(Debug, Clone)]
 pub struct ShutdownHandle {
-    tx: Arc<watch::Sender<bool>>,
+    token: CancellationToken,
     health: Arc<Health>,
     listeners: Listeners,
 }
@@ -91,7 +92,7 @@ impl ShutdownHandle {
         // The copies kept for a handover would keep the sockets open (and connections queueing
         // on them) after the accept loops stop.
         self.listeners.clear();
-        let _ = self.tx.send(true);
+        self.token.cancel();
     }
 }
 
@@ -102,8 +103,9 @@ type Task = Box<dyn FnOnce(Shutdown) -> Pin<Box<dyn Future<Output = ()> + Send>>
 struct Bound {
     sockets: Vec<std::net::TcpListener>,
     start: Arc<Starter>,
-    /// Fires when a reload removes the listener.
-    closed: watch::Receiver<bool>,
+    /// Fires when a reload removes the listener (a child of the server's shutdown, except
+    /// for the admin listener's).
+    closed: CancellationToken,
     /// Whether its connections count as the server's (a permit each, drained at shutdown);
     /// not for the admin listener, which must answer `/readyz` while the rest drains.
     counted: bool,
@@ -169,8 +171,8 @@ pub struct Server {
     tasks: Vec<Task>,
     /// The HTTP services' access logs, flushed when the server stops.
     logs: Vec<AccessLog>,
-    shutdown_tx: Arc<watch::Sender<bool>>,
-    shutdown_rx: watch::Receiver<bool>,
+    /// Cancelled when shutdown begins; every counted listener's token is its child.
+    shutdown: CancellationToken,
     health: Arc<Health>,
     /// Listening sockets handed down (systemd's `LISTEN_FDS`, or the binary being replaced),
     /// used by [`Server::bind`] for their address instead of binding anew.
@@ -201,13 +203,14 @@ pub(crate) fn http_starter<S: Service>(service: S, config: HttpConfig) -> Starte
 impl Server {
     /// A server with no services yet.
     pub fn new(config: RuntimeConfig) -> Server {
-        let (tx, rx) = watch::channel(false);
+        let shutdown = CancellationToken::new();
         let listeners = Listeners::default();
         let control = Control::default();
         {
             let mut inner = control.lock();
             inner.threads = config.threads.max(1);
             inner.listeners = listeners.clone();
+            inner.shutdown = shutdown.clone();
         }
         Server {
             config: RuntimeConfig {
@@ -218,8 +221,7 @@ impl Server {
             bound: Vec::new(),
             tasks: Vec::new(),
             logs: Vec::new(),
-            shutdown_tx: Arc::new(tx),
-            shutdown_rx: rx,
+            shutdown,
             health: Health::new(),
             inherited: Vec::new(),
             listeners,
@@ -235,7 +237,7 @@ impl Server {
     /// A handle that starts a graceful shutdown.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle {
-            tx: self.shutdown_tx.clone(),
+            token: self.shutdown.clone(),
             health: self.health.clone(),
             listeners: self.listeners.clone(),
         }
@@ -404,8 +406,14 @@ impl Server {
         for s in &sockets {
             self.listeners.push(actual, s);
         }
-        let (tx, closed) = watch::channel(false);
-        self.control.lock().closers.push((actual, tx));
+        // The admin listener's connections get a shutdown that only a reload fires: they end
+        // with their worker, after the others have drained.
+        let closed = if counted {
+            self.shutdown.child_token()
+        } else {
+            CancellationToken::new()
+        };
+        self.control.lock().closers.push((actual, closed.clone()));
         self.bound.push(Bound {
             sockets,
             start: Arc::new(start),
@@ -458,9 +466,7 @@ impl Server {
             bound,
             mut tasks,
             logs,
-            // Kept to the end: with every sender gone, the workers would take it for a shutdown.
-            shutdown_tx: _shutdown_tx,
-            shutdown_rx,
+            shutdown,
             health,
             inherited,
             listeners: _,
@@ -470,9 +476,6 @@ impl Server {
             tracing::warn!(%addr, "an inherited socket matches no listener; closing it");
         }
         drop(inherited);
-        // The admin listener's connections get a shutdown that never fires: they end with
-        // their worker, after the others have drained.
-        let (_never_tx, never_rx) = watch::channel(false);
         let permits = Arc::new(Semaphore::new(config.max_connections));
         let drained = Arc::new(Drained::default());
         let mut per_thread: Vec<Vec<Listening>> = (0..config.threads).map(|_| Vec::new()).collect();
@@ -491,17 +494,12 @@ impl Server {
         for (i, listeners) in per_thread.into_iter().enumerate() {
             let worker = Worker {
                 shutdown: Shutdown {
-                    rx: shutdown_rx.clone(),
-                    listener: None,
+                    token: shutdown.clone(),
                 },
                 permits: permits.clone(),
                 live: Arc::new(Live::default()),
                 overload: config.overload,
                 counted: true,
-            };
-            let never = Shutdown {
-                rx: never_rx.clone(),
-                listener: None,
             };
             let (added_tx, added) = tokio::sync::mpsc::unbounded_channel();
             control.lock().workers.push(added_tx);
@@ -517,7 +515,7 @@ impl Server {
             };
             let handle = std::thread::Builder::new()
                 .name(format!("sockserve-worker-{i}"))
-                .spawn(move || run_worker(listeners, added, own_tasks, worker, never, stop))?;
+                .spawn(move || run_worker(listeners, added, own_tasks, worker, stop))?;
             handles.push(handle);
         }
         health.set_listening();
@@ -546,7 +544,7 @@ const BLOCKING_THREADS: usize = 32;
 struct Listening {
     socket: std::net::TcpListener,
     start: Arc<Starter>,
-    closed: watch::Receiver<bool>,
+    closed: CancellationToken,
     counted: bool,
 }
 
@@ -562,7 +560,6 @@ fn run_worker(
     mut added: tokio::sync::mpsc::UnboundedReceiver<Added>,
     tasks: Vec<Task>,
     worker: Worker,
-    never: Shutdown,
     stop: Stop,
 ) -> io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -579,11 +576,8 @@ fn run_worker(
         {
             let listener = TcpListener::from_std(socket)?;
             let mut worker = worker.clone();
-            if !counted {
-                worker.shutdown = never.clone();
-                worker.counted = false;
-            }
-            worker.shutdown = worker.shutdown.for_listener(closed);
+            worker.counted = counted;
+            worker.shutdown = Shutdown::for_listener(closed);
             start(listener, worker);
         }
         let adder = worker.clone();
@@ -597,7 +591,7 @@ fn run_worker(
                 match TcpListener::from_std(socket) {
                     Ok(listener) => {
                         let mut worker = adder.clone();
-                        worker.shutdown = worker.shutdown.for_listener(closed);
+                        worker.shutdown = Shutdown::for_listener(closed);
                         start(listener, worker);
                     }
                     Err(e) => tracing::error!(error = %e, "cannot start an added listener"),

@@ -169,6 +169,14 @@ impl Tls {
         self.tcp.readable().await
     }
 
+    /// [`Tls::readable`] as a poll.
+    pub(crate) fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.buffered() {
+            return Poll::Ready(Ok(()));
+        }
+        self.tcp.poll_read_ready(cx)
+    }
+
     /// Whether a read can make progress without the socket: plaintext or the peer's close is
     /// already in the session (or an error to report).
     fn buffered(&self) -> bool {

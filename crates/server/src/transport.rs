@@ -16,6 +16,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use rustix::net::{RecvFlags, SendFlags};
@@ -70,6 +71,18 @@ impl ReadIo {
         match self {
             ReadIo::Tcp(rd) => rd.readable().await,
             ReadIo::Tls(tls) => tls.readable().await,
+        }
+    }
+
+    /// [`ReadIo::readable`] as a poll, for a waiter that keeps no future: the socket keeps the
+    /// one reader's waker.
+    pub(crate) fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            ReadIo::Tcp(rd) => {
+                let stream: &TcpStream = rd.as_ref();
+                stream.poll_read_ready(cx)
+            }
+            ReadIo::Tls(tls) => tls.poll_readable(cx),
         }
     }
 
@@ -196,10 +209,14 @@ impl WriteIo {
     /// Ends the stream (FIN; a TLS transport sends its close_notify first).
     pub(crate) async fn shutdown(&mut self) {
         match self {
+            // A FIN needs no waiting: one system call, not a future in every connection.
             WriteIo::Tcp(wr) => {
-                let _ = wr.shutdown().await;
+                let stream: &TcpStream = wr.as_ref();
+                let _ = rustix::net::shutdown(stream, rustix::net::Shutdown::Write);
             }
-            WriteIo::Tls(tls) => tls.shutdown().await,
+            // Boxed: the close_notify may have to wait for the socket, a rare path whose
+            // future would otherwise enlarge every connection's.
+            WriteIo::Tls(tls) => Box::pin(tls.shutdown()).await,
         }
     }
 

@@ -109,7 +109,10 @@ impl Writer {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     let rest = &self.buf[done..];
-                    return send_all(&self.io, rest, false, self.timeout, &mut self.sent).await;
+                    // Boxed: the wait and its timer are rare, and inline they would enlarge
+                    // every connection's state, which awaits a flush between requests.
+                    let wait = Box::pin(send_all(&self.io, rest, false, self.timeout, &mut self.sent));
+                    return wait.await;
                 }
                 Err(e) => return Err(e),
             }
