@@ -296,7 +296,8 @@ impl AccessLog {
 
     /// `127.0.0.1 - user [time] "GET / HTTP/1.1" 200 153 ["referer" "agent"] 0.000087`
     fn clf_line(&self, out: &mut Vec<u8>, e: &Entry<'_>, now: SystemTime) {
-        let _ = write!(out, "{} - ", e.peer.ip());
+        push_ip(out, e.peer.ip());
+        out.extend_from_slice(b" - ");
         match e.user {
             // A space would split the line's user field.
             Some(user) => escape_clf(out, user.replace(' ', "_").as_bytes()),
@@ -318,7 +319,8 @@ impl AccessLog {
         }
         out.extend_from_slice(b"\" ");
         self.status(out, e.status);
-        let _ = write!(out, " {}", e.bytes);
+        out.push(b' ');
+        push_int(out, e.bytes);
         if self.format == Format::Combined {
             for field in [
                 e.request.and_then(|r| r.referer.as_deref()),
@@ -332,18 +334,15 @@ impl AccessLog {
                 out.push(b'"');
             }
         }
-        let _ = writeln!(
-            out,
-            " {}.{:06}",
-            e.elapsed.as_secs(),
-            e.elapsed.subsec_micros()
-        );
+        out.push(b' ');
+        push_seconds(out, e.elapsed);
+        out.push(b'\n');
     }
 
     /// The status, coloured by class when the log is for a terminal.
     fn status(&self, out: &mut Vec<u8>, status: u16) {
         if !self.color {
-            let _ = write!(out, "{status}");
+            push_int(out, status);
             return;
         }
         let color = match status {
@@ -383,14 +382,56 @@ fn version_str(v: Version) -> &'static str {
 }
 
 /// Appends `bytes` with `"`, `\`, controls and non-ASCII written `\xHH`, as nginx's log does.
-fn escape_clf(out: &mut Vec<u8>, bytes: &[u8]) {
-    for &b in bytes {
-        if b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b) {
-            let _ = write!(out, "\\x{b:02X}");
-        } else {
-            out.push(b);
+/// The runs between such bytes (all of a normal request) are copied whole.
+fn escape_clf(out: &mut Vec<u8>, mut bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let escaped = |b: &u8| *b == b'"' || *b == b'\\' || !(0x20..0x7f).contains(b);
+    while let Some(at) = bytes.iter().position(escaped) {
+        out.extend_from_slice(&bytes[..at]);
+        let b = bytes[at];
+        out.extend_from_slice(&[
+            b'\\',
+            b'x',
+            HEX[usize::from(b >> 4)],
+            HEX[usize::from(b & 15)],
+        ]);
+        bytes = &bytes[at + 1..];
+    }
+    out.extend_from_slice(bytes);
+}
+
+/// Appends `n` in decimal, without the formatting machinery (a log line has several).
+fn push_int(out: &mut Vec<u8>, n: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// Appends the client's address: IPv4, nearly every line, digit by digit.
+fn push_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_int(out, octet);
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
         }
     }
+}
+
+/// Appends `d` as seconds with six decimals (`0.000087`).
+fn push_seconds(out: &mut Vec<u8>, d: Duration) {
+    push_int(out, d.as_secs());
+    let mut micros = d.subsec_micros();
+    let mut digits = *b".000000";
+    for digit in digits[1..].iter_mut().rev() {
+        *digit = b'0' + (micros % 10) as u8;
+        micros /= 10;
+    }
+    out.extend_from_slice(&digits);
 }
 
 /// Appends `bytes` as a JSON string: invalid UTF-8 replaced, `"` `\` and controls escaped.
@@ -459,13 +500,30 @@ fn civil(now: SystemTime) -> (i64, u32, u32, u64, Duration) {
     (y, m, d, secs % 86_400, since)
 }
 
+/// Length of [`clf_time`]'s text.
+const CLF_TIME_LEN: usize = 26;
+
+thread_local! {
+    /// The second [`clf_time`] last formatted on this thread, and its text: lines in the same
+    /// second (nearly all of them under load) copy it.
+    static CLF_TIME: std::cell::Cell<(u64, [u8; CLF_TIME_LEN])> =
+        const { std::cell::Cell::new((u64::MAX, [0; CLF_TIME_LEN])) };
+}
+
 /// `10/Oct/2000:13:55:36 +0000` (always UTC).
 fn clf_time(out: &mut Vec<u8>, now: SystemTime) {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
+    let secs = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let (cached, text) = CLF_TIME.get();
+    if cached == secs {
+        out.extend_from_slice(&text);
+        return;
+    }
     let (y, m, d, rem, _) = civil(now);
     let month = MONTHS.get(m.saturating_sub(1) as usize).unwrap_or(&"Jan");
+    let start = out.len();
     let _ = write!(
         out,
         "{:02}/{}/{}:{:02}:{:02}:{:02} +0000",
@@ -476,6 +534,10 @@ fn clf_time(out: &mut Vec<u8>, now: SystemTime) {
         rem / 60 % 60,
         rem % 60
     );
+    // A year past 9999 would not fit; it is simply not cached.
+    if let Ok(text) = <[u8; CLF_TIME_LEN]>::try_from(&out[start..]) {
+        CLF_TIME.set((secs, text));
+    }
 }
 
 /// `2000-10-10T13:55:36.000Z` (RFC 3339, UTC, milliseconds).
@@ -566,6 +628,36 @@ mod tests {
         assert_eq!(
             line(Format::Common, Some(&head(FULL)), 200, 153),
             "127.0.0.1 - bob [10/Oct/2000:13:55:36 +0000] \"GET /a?b HTTP/1.1\" 200 153 1.000087\n"
+        );
+    }
+
+    #[test]
+    fn the_cached_second_is_the_one_formatted_and_changes_with_it() {
+        let at = |secs| UNIX_EPOCH + Duration::from_secs(secs);
+        let text = |secs| {
+            let mut out = Vec::new();
+            clf_time(&mut out, at(secs));
+            String::from_utf8(out).expect("utf-8")
+        };
+        assert_eq!(text(971_186_136), "10/Oct/2000:13:55:36 +0000");
+        assert_eq!(text(971_186_136), "10/Oct/2000:13:55:36 +0000");
+        assert_eq!(text(971_186_137), "10/Oct/2000:13:55:37 +0000");
+        assert_eq!(text(0), "01/Jan/1970:00:00:00 +0000");
+    }
+
+    #[test]
+    fn seconds_and_addresses_are_written_as_before() {
+        let mut out = Vec::new();
+        for d in [0, 87, 1_000_087, 12_345_678_901] {
+            push_seconds(&mut out, Duration::from_micros(d));
+            out.push(b' ');
+        }
+        push_ip(&mut out, "10.0.255.1".parse().expect("v4"));
+        out.push(b' ');
+        push_ip(&mut out, "::1".parse().expect("v6"));
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "0.000000 0.000087 1.000087 12345.678901 10.0.255.1 ::1"
         );
     }
 

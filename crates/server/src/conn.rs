@@ -713,7 +713,11 @@ impl Waiting<'_> {
         let mut down = std::pin::pin!(shutdown.cancelled());
         std::future::poll_fn(|cx| {
             if let Poll::Ready(ready) = side.io.poll_readable(cx) {
-                return Poll::Ready(if ready.is_ok() { Wait::Ready } else { Wait::Gone });
+                return Poll::Ready(if ready.is_ok() {
+                    Wait::Ready
+                } else {
+                    Wait::Gone
+                });
             }
             if timer.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Wait::TimedOut);

@@ -111,7 +111,13 @@ impl Writer {
                     let rest = &self.buf[done..];
                     // Boxed: the wait and its timer are rare, and inline they would enlarge
                     // every connection's state, which awaits a flush between requests.
-                    let wait = Box::pin(send_all(&self.io, rest, false, self.timeout, &mut self.sent));
+                    let wait = Box::pin(send_all(
+                        &self.io,
+                        rest,
+                        false,
+                        self.timeout,
+                        &mut self.sent,
+                    ));
                     return wait.await;
                 }
                 Err(e) => return Err(e),
