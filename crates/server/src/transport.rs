@@ -20,7 +20,7 @@ use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use rustix::net::{RecvFlags, SendFlags};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::io::{AsyncReadExt, Interest};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
@@ -66,16 +66,8 @@ pub(crate) enum ReadIo {
 }
 
 impl ReadIo {
-    /// Waits until a read may make progress (data, or the end of the stream).
-    pub(crate) async fn readable(&self) -> io::Result<()> {
-        match self {
-            ReadIo::Tcp(rd) => rd.readable().await,
-            ReadIo::Tls(tls) => tls.readable().await,
-        }
-    }
-
-    /// [`ReadIo::readable`] as a poll, for a waiter that keeps no future: the socket keeps the
-    /// one reader's waker.
+    /// Ready once a read may make progress (data, or the end of the stream). A poll rather
+    /// than a future, so a waiter keeps no state for it: the socket holds the one reader's waker.
     pub(crate) fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
             ReadIo::Tcp(rd) => {
