@@ -127,14 +127,14 @@ fn pseudo_fields(pseudo: Option<&PseudoHeaders>) -> Vec<(String, String)> {
         return Vec::new();
     };
     [
-        (":method", &p.method),
-        (":scheme", &p.scheme),
-        (":authority", &p.authority),
-        (":path", &p.path),
+        (":method", p.method()),
+        (":scheme", p.scheme()),
+        (":authority", p.authority()),
+        (":path", p.path()),
     ]
     .into_iter()
     .filter(|(_, value)| !value.is_empty())
-    .map(|(name, value)| (name.to_owned(), value.clone()))
+    .map(|(name, value)| (name.to_owned(), value.to_owned()))
     .collect()
 }
 

@@ -76,6 +76,9 @@ pub struct RenderedFields(Arc<Rendered>);
 #[derive(Debug, PartialEq, Eq)]
 struct Rendered {
     lines: Box<[u8]>,
+    /// The fields the lines were rendered from, for an encoder that wants them as fields
+    /// (HTTP/2's HPACK) rather than parsing the lines again per response.
+    fields: Headers,
     has_date: bool,
     has_server: bool,
 }
@@ -87,6 +90,7 @@ impl RenderedFields {
         let (has_date, has_server) = push_fields(&mut lines, headers);
         RenderedFields(Arc::new(Rendered {
             lines: lines.into(),
+            fields: headers.clone(),
             has_date,
             has_server,
         }))
@@ -95,6 +99,11 @@ impl RenderedFields {
     /// The lines, each ending in CRLF.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0.lines
+    }
+
+    /// The same fields as a list.
+    pub fn fields(&self) -> &Headers {
+        &self.0.fields
     }
 }
 

@@ -142,12 +142,35 @@ impl RemoteUser {
 /// target, `Host`), so only a page that shows the request as sent (`/echo`) needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PseudoHeaders {
+    method: http::Method,
+    /// What the h2 crate made of `:scheme`, `:authority` and `:path`; kept whole (a few
+    /// reference counts) and read apart only when asked, so a request pays no copies.
+    uri: http::Uri,
+}
+
+impl PseudoHeaders {
+    /// The fields of `method` and `uri` as the HTTP/2 driver received them.
+    pub fn new(method: http::Method, uri: http::Uri) -> PseudoHeaders {
+        PseudoHeaders { method, uri }
+    }
+
     /// `:method`.
-    pub method: String,
+    pub fn method(&self) -> &str {
+        self.method.as_str()
+    }
+
     /// `:scheme`; empty for `CONNECT`.
-    pub scheme: String,
+    pub fn scheme(&self) -> &str {
+        self.uri.scheme_str().unwrap_or_default()
+    }
+
     /// `:authority`; empty when the client sent none.
-    pub authority: String,
+    pub fn authority(&self) -> &str {
+        self.uri.authority().map_or("", |a| a.as_str())
+    }
+
     /// `:path`; empty for `CONNECT`.
-    pub path: String,
+    pub fn path(&self) -> &str {
+        self.uri.path_and_query().map_or("", |p| p.as_str())
+    }
 }

@@ -245,19 +245,7 @@ fn log_cancelled(
 
 /// The pseudo-header fields as received, for [`Request::extensions`].
 fn pseudo_headers(parts: &http::request::Parts) -> PseudoHeaders {
-    let uri = &parts.uri;
-    PseudoHeaders {
-        method: parts.method.as_str().to_owned(),
-        scheme: uri.scheme_str().unwrap_or_default().to_owned(),
-        authority: uri
-            .authority()
-            .map(|a| a.as_str().to_owned())
-            .unwrap_or_default(),
-        path: uri
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_default(),
-    }
+    PseudoHeaders::new(parts.method.clone(), parts.uri.clone())
 }
 
 /// RFC 9113 8.2.2: fields that are about one HTTP/1.1 connection. The h2 crate already resets
@@ -536,21 +524,10 @@ fn response_fields(
             map.append(name.clone(), value.clone());
         }
     }
-    if let Some(rendered) = rendered {
-        for line in rendered.as_bytes().split(|&b| b == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let Some(colon) = line.iter().position(|&b| b == b':') else {
-                continue;
-            };
-            let value = line[colon + 1..].trim_ascii();
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(&line[..colon]),
-                HeaderValue::from_bytes(value),
-            ) && !is_connection_specific(&name)
-                && name != header::CONTENT_LENGTH
-            {
-                map.append(name, value);
-            }
+    // The rendered lines' own fields, cloned (a reference count each), not parsed again.
+    for (name, value) in rendered.into_iter().flat_map(|r| r.fields().iter()) {
+        if !is_connection_specific(name) && name != header::CONTENT_LENGTH {
+            map.append(name.clone(), value.clone());
         }
     }
     if !map.contains_key(header::SERVER) {
