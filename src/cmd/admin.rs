@@ -42,6 +42,27 @@ impl Admin {
     }
 }
 
+/// Makes `/readyz` (the admin listener's) report not ready while one of `stores` does not
+/// answer, as the site's own `/readyz` does, so a load balancer probing the admin port stops
+/// sending too. SQLite is asked at once; PostgreSQL reports its last background ping.
+pub fn check_database(server: &server::Server, stores: Vec<app::guestbook::store::Store>) {
+    if stores.is_empty() {
+        return;
+    }
+    let check = move || stores.iter().try_for_each(|s| s.ready_now());
+    server.health().register("database", Box::new(check));
+}
+
+/// As [`check_database`], for the `demo` routes of a configuration file: the databases of the
+/// configuration in use, whatever a reload swapped in.
+pub fn check_config_databases(
+    server: &server::Server,
+    sites: std::sync::Arc<arc_swap::ArcSwap<crate::cmd::config_service::Sites>>,
+) {
+    let check = move || sites.load().stores().iter().try_for_each(|s| s.ready_now());
+    server.health().register("database", Box::new(check));
+}
+
 impl Service for Admin {
     async fn call(&self, req: Request) -> Response {
         if !matches!(req.method().as_str(), "GET" | "HEAD") {

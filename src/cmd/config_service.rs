@@ -23,6 +23,8 @@ pub struct Sites {
     hosts: config::table::Hosts,
     sites: Vec<SiteRt>,
     unknown_host: StatusCode,
+    /// The databases of the `demo` routes, for readiness.
+    stores: Vec<app::guestbook::store::Store>,
 }
 
 struct SiteRt {
@@ -42,6 +44,8 @@ struct RouteRt {
     exact: bool,
     handler: HandlerRt,
     rules: RulesRt,
+    /// A `demo` route's database, for readiness.
+    store: Option<app::guestbook::store::Store>,
 }
 
 struct RulesRt {
@@ -54,7 +58,7 @@ struct RulesRt {
 
 enum HandlerRt {
     Files {
-        files: files::Files,
+        files: Arc<files::Files>,
         cgi: Option<cgi::Cgi>,
     },
     Cgi(cgi::Cgi),
@@ -102,10 +106,16 @@ pub fn build(config: &config::Config) -> Result<Sites, String> {
             errors,
         });
     }
+    let stores = sites
+        .iter()
+        .flat_map(|s| &s.handlers)
+        .filter_map(|h| h.store.clone())
+        .collect();
     Ok(Sites {
         hosts: config::table::Hosts::new(&config.sites),
         sites,
         unknown_host: config.server.unknown_host,
+        stores,
     })
 }
 
@@ -114,6 +124,7 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
         config::RoutePath::Prefix(p) => (p.len() > 1 && p.ends_with('/'), p.trim_end_matches('/')),
         config::RoutePath::Exact(_) => (false, ""),
     };
+    let mut store = None;
     let handler = match &r.handler {
         config::Handler::Files(f) => files_handler(f, &r.rules, mount)?,
         config::Handler::Cgi(c) => {
@@ -124,16 +135,15 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
             HandlerRt::Cgi(cgi::Cgi::new(cfg))
         }
         config::Handler::Demo(d) => {
-            let store = app::guestbook::store::Store::open(&d.db)
+            let opened = app::guestbook::store::Store::open(&d.db)
                 .map_err(|e| format!("demo database {}: {e}", d.db.display()))?;
             // Sessions in the demo's database, as the flags' site keeps them: several
             // instances on one database share them (and their key) behind a load balancer.
-            let sessions = app::Sessions::in_database(&store, None)
+            let sessions = app::Sessions::in_database(&opened, None)
                 .map_err(|e| format!("demo sessions in {}: {e}", d.db.display()))?;
-            HandlerRt::Demo(app::layered(app::router_with(
-                app::Site { store },
-                sessions,
-            )))
+            store = Some(opened.clone());
+            let site = app::Site { store: opened };
+            HandlerRt::Demo(app::layered(app::router_with(site, sessions)))
         }
         config::Handler::Redirect(r) => HandlerRt::Redirect(r.clone()),
         config::Handler::Respond(r) => HandlerRt::Respond {
@@ -152,6 +162,7 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
         slash,
         exact: matches!(r.path, config::RoutePath::Exact(_)),
         handler,
+        store,
         rules: RulesRt {
             auth,
             cors: rules.cors.as_ref().map(Cors::new),
@@ -216,12 +227,21 @@ fn files_handler(
             for d in &c.dirs {
                 cc.script_dirs.push(d.clone());
             }
+            if !mount.is_empty() {
+                // Scripts of a mounted route are named by the whole URL path, prefix included
+                // (their SCRIPT_NAME), as Apache's ScriptAlias and nginx with fcgiwrap name
+                // them: `/app/cgi-bin/env.sh` is `ROOT/cgi-bin/env.sh`.
+                for d in std::mem::take(&mut cc.script_dirs) {
+                    let d = d.trim_matches('/');
+                    cc.aliases.push((format!("{mount}/{d}"), cc.root.join(d)));
+                }
+            }
             Some(cgi::Cgi::new(cc))
         }
         None => None,
     };
     Ok(HandlerRt::Files {
-        files: files::Files::new(cfg),
+        files: Arc::new(files::Files::new(cfg)),
         cgi,
     })
 }
@@ -292,6 +312,13 @@ impl Sites {
     }
 }
 
+impl Sites {
+    /// The databases of its `demo` routes, for the admin listener's `/readyz`.
+    pub fn stores(&self) -> &[app::guestbook::store::Store] {
+        &self.stores
+    }
+}
+
 impl SiteRt {
     /// The site's page for an error status, in place of the plain body.
     fn page(&self, mut r: Response) -> Response {
@@ -346,13 +373,17 @@ impl RouteRt {
             }
         }
         // Files and the demo site answer as if at `/`; CGI keeps the whole path (its
-        // SCRIPT_NAME), redirects and fixed answers read it as it is.
+        // SCRIPT_NAME), a script of a files route too; redirects and fixed answers read it as
+        // it is.
         let mounted =
             prefix_len > 0 && matches!(self.handler, HandlerRt::Files { .. } | HandlerRt::Demo(_));
         if mounted && self.slash && req.path().len() == prefix_len {
             return slash_redirect(&req);
         }
-        if mounted && let Err(r) = strip(&mut req, prefix_len) {
+        if mounted
+            && !self.handler.runs_script(req.path())
+            && let Err(r) = strip(&mut req, prefix_len)
+        {
             return r;
         }
         let rest_at = if self.exact { usize::MAX } else { prefix_len };
@@ -444,12 +475,24 @@ fn set_path(req: &mut Request, path: &str) -> Result<(), Response> {
 pub struct Mount(pub String);
 
 impl HandlerRt {
+    /// Whether a files route runs `path` (whole, not stripped of its mount) as a script.
+    fn runs_script(&self, path: &str) -> bool {
+        matches!(self, HandlerRt::Files { cgi: Some(cgi), .. } if cgi.matches(path))
+    }
+
     /// Answers `req`; a redirect's `{rest}` is the path from byte `rest_at` on.
     async fn call(&self, req: Request, rest_at: usize) -> Response {
         let mount = req.extensions.get::<Mount>().map(|m| m.0.clone());
         let mut r = match self {
+            // A request stripped of its mount is never a script's (see `runs_script`).
             HandlerRt::Files { files, cgi } => match cgi {
-                Some(cgi) if cgi.matches(req.path()) => Box::pin(cgi.handle(req, files)).await,
+                Some(cgi) if mount.is_none() && cgi.matches(req.path()) => {
+                    let local = Unmounted {
+                        files: files.clone(),
+                        mount: files.config().mount.as_str().into(),
+                    };
+                    Box::pin(cgi.handle(req, &local)).await
+                }
                 _ => files.call(req).await,
             },
             HandlerRt::Cgi(cgi) => Box::pin(cgi.handle(req, &NotFound)).await,
@@ -481,6 +524,34 @@ impl HandlerRt {
                 crate::cmd::config_mount::rewrite_html(&mut r, &mount);
             }
         }
+        r
+    }
+}
+
+/// The files of a route, for a script's local redirect (RFC 3875 6.2.2) that leads outside
+/// the script directories: the path is whole, so a mounted route's prefix comes off first.
+struct Unmounted {
+    files: Arc<files::Files>,
+    mount: Arc<str>,
+}
+
+impl Service for Unmounted {
+    async fn call(&self, mut req: Request) -> Response {
+        let len = self.mount.len();
+        if len == 0 {
+            return self.files.call(req).await;
+        }
+        let path = req.path();
+        let under =
+            path.starts_with(&*self.mount) && matches!(path.as_bytes().get(len), None | Some(b'/'));
+        if !under {
+            return Response::error(StatusCode::NOT_FOUND);
+        }
+        if let Err(r) = strip(&mut req, len) {
+            return r;
+        }
+        let mut r = self.files.call(req).await;
+        crate::cmd::config_mount::relocate(&mut r, &self.mount);
         r
     }
 }

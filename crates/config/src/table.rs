@@ -208,6 +208,7 @@ mod tests {
                 .collect(),
             default,
             errors: Default::default(),
+            access_log: None,
             routes,
         }
     }
