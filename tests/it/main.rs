@@ -17,6 +17,7 @@ mod client;
 mod client_tls_python;
 mod config_access;
 mod config_acme;
+mod config_acme_flags;
 mod config_cgi_mount;
 mod config_check;
 mod config_flags;
