@@ -36,7 +36,7 @@ pub fn run(
         sessions,
     ));
     let mut server = crate::cmd::new_server(runtime)?;
-    crate::cmd::admin::check_database(&server, vec![store]);
+    let _database = crate::cmd::admin::check_database(&server, vec![store]);
     let banner = crate::cmd::tls::bind(&mut server, addr, tls, site, http, None)?;
     if let Some(port) = daytime {
         crate::cmd::daytime::attach(&mut server, SocketAddr::new(listen.bind, port))?;
