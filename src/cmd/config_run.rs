@@ -162,7 +162,11 @@ impl Reloader {
                 let sites = slot.clone();
                 let scheme = match tls {
                     None => {
-                        let inner = ConfigService { sites, hsts: None };
+                        let inner = ConfigService {
+                            sites,
+                            hsts: None,
+                            metrics: http.metrics,
+                        };
                         let answers = http01.clone();
                         control.start_http(pending, Http01 { inner, answers }, http.clone());
                         "http"
@@ -171,6 +175,7 @@ impl Reloader {
                         let service = ConfigService {
                             sites,
                             hsts: tls.hsts,
+                            metrics: http.metrics,
                         };
                         control.start_https(pending, service, http.clone(), tls.config);
                         if let Some(resolver) = tls.resolver {
@@ -264,6 +269,7 @@ pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
         let service = |hsts| ConfigService {
             sites: sites.clone(),
             hsts,
+            metrics: http.metrics,
         };
         let mut fingerprint = None;
         let bound = match tls {
