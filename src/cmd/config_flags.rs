@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use config::raw::{
-    AuthRaw, CacheRaw, CgiRaw, CorsRaw, DemoRaw, FilesRaw, HeadersRaw, ListenRaw, RouteRaw,
-    RulesRaw, ServerRaw, SiteRaw, TlsRaw, UploadRaw,
+    AcmeRaw, AuthRaw, CacheRaw, CgiRaw, CorsRaw, DemoRaw, FilesRaw, HeadersRaw, ListenRaw,
+    RouteRaw, RulesRaw, ServerRaw, SiteRaw, TlsRaw, UploadRaw,
 };
 use serde::Serialize;
 use toml::Spanned;
@@ -23,6 +23,8 @@ use crate::cmd::{CliError, CmdResult};
 struct Doc {
     #[serde(skip_serializing_if = "Option::is_none")]
     server: Option<ServerRaw>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acme: Option<Spanned<AcmeRaw>>,
     listen: Vec<ListenRaw>,
     site: Vec<SiteOut>,
 }
@@ -110,6 +112,7 @@ pub fn to_toml(cli: Cli) -> Result<String, CliError> {
     let listen = listeners(&cli.tls, cli.listen.bind, port)?;
     let doc = Doc {
         server: server(&cli.http),
+        acme: acme(&cli.tls)?,
         listen,
         site: vec![SiteOut {
             site: SiteRaw::default(),
@@ -184,6 +187,9 @@ fn listeners(t: &TlsArgs, bind: std::net::IpAddr, port: u16) -> Result<Vec<Liste
             "several --tls-cert pairs have no configuration-file form yet: one per listener".into(),
         ));
     }
+    if !t.acme.is_empty() {
+        return acme_listeners(t, &addr, port);
+    }
     let tls = if let (Some(cert), Some(key)) = (t.tls_cert.first(), t.tls_key.first()) {
         Some(TlsRaw {
             cert: Some(span(abs(cert))),
@@ -228,6 +234,90 @@ fn listeners(t: &TlsArgs, bind: std::net::IpAddr, port: u16) -> Result<Vec<Liste
         });
     }
     Ok(out)
+}
+
+/// `--acme-*` as `[acme]`; `None` without `--acme` (and a usage error for an `--acme-*`
+/// flag without it, as the flags' own path gives).
+fn acme(t: &TlsArgs) -> Result<Option<Spanned<AcmeRaw>>, CliError> {
+    if t.acme.is_empty() {
+        let stray = [
+            ("--acme-directory", t.acme_directory.is_some()),
+            ("--acme-email", t.acme_email.is_some()),
+            ("--acme-ca", t.acme_ca.is_some()),
+            ("--acme-state", t.acme_state.is_some()),
+            ("--acme-challenge", t.acme_challenge.is_some()),
+            ("--acme-retry", t.acme_retry.is_some()),
+        ];
+        return match stray.iter().find(|(_, given)| *given) {
+            Some((flag, _)) => Err(CliError::Usage(format!("{flag} needs --acme DOMAIN"))),
+            None => Ok(None),
+        };
+    }
+    Ok(Some(span(AcmeRaw {
+        directory: t.acme_directory.clone().map(span),
+        email: t.acme_email.clone().map(span),
+        ca: t.acme_ca.as_deref().map(|p| span(abs(p))),
+        // Without it both forms use the same default ($XDG_DATA_HOME/sockserve/acme).
+        state: t.acme_state.as_deref().map(|p| span(abs(p))),
+        challenge: t.acme_challenge.map(|c| {
+            span(
+                match c {
+                    crate::cli::AcmeChallenge::Http01 => "http-01",
+                    crate::cli::AcmeChallenge::TlsAlpn01 => "tls-alpn-01",
+                }
+                .to_string(),
+            )
+        }),
+        retry: t.acme_retry.map(span),
+    })))
+}
+
+/// `--acme NAME...`: HTTPS with the managed names on `-p`, or on `--https-port` with plain
+/// HTTP staying on `-p` (where HTTP-01 is answered), as the flags do.
+fn acme_listeners(
+    t: &TlsArgs,
+    addr: &dyn Fn(u16) -> Spanned<String>,
+    port: u16,
+) -> Result<Vec<ListenRaw>, CliError> {
+    let no_form = |what: &str| {
+        Err(CliError::Usage(format!(
+            "--acme with {what} has no configuration-file form yet: a listener takes `acme` or `tls`"
+        )))
+    };
+    if !t.tls_cert.is_empty() {
+        return no_form("--tls-cert");
+    }
+    if t.tls_client_ca.is_some() {
+        return no_form("--tls-client-ca");
+    }
+    if t.hsts.is_some() {
+        return no_form("--hsts");
+    }
+    if t.tls_self_signed {
+        return Err(CliError::Usage(
+            "--tls-self-signed excludes --tls-cert and --acme; give one".into(),
+        ));
+    }
+    let names = Some(span(t.acme.iter().map(|d| span(d.clone())).collect()));
+    let plain = ListenRaw {
+        addr: addr(port),
+        tls: None,
+        acme: None,
+    };
+    Ok(match t.https_port {
+        Some(https) => vec![
+            plain,
+            ListenRaw {
+                addr: addr(https),
+                tls: None,
+                acme: names,
+            },
+        ],
+        None => vec![ListenRaw {
+            acme: names,
+            ..plain
+        }],
+    })
 }
 
 /// `serve`'s one route: `files` at `/`, with `-H`, `--cors` and `--max-age` as its rules.

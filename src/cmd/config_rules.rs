@@ -245,6 +245,58 @@ fn append_vary(r: &mut Response, name: &str) {
 }
 
 /// `headers = { set, add, remove }` applied to a response.
+/// The header fields a route adds to every answer, made cheap to copy per response: each
+/// name and value is kept once for the life of the process, so a response's copy is a pointer
+/// to static bytes. Made from the file's text they would be reference-counted, and the worker
+/// threads copying them for every answer would pass the count's cache line between cores.
+/// The set is bounded by the distinct fields of the files loaded (a reload of the same file
+/// adds nothing).
+pub fn static_fields(rules: &mut config::Rules) {
+    for (name, value) in rules.headers.set.iter_mut().chain(&mut rules.headers.add) {
+        *name = static_name(name);
+        *value = static_value(value);
+    }
+    if let Some(cc) = &mut rules.cache {
+        *cc = static_value(cc);
+    }
+}
+
+/// Every name and value [`static_fields`] kept.
+static KEPT: Mutex<Vec<&'static [u8]>> = Mutex::new(Vec::new());
+
+/// `bytes` as a slice that lives as long as the process, shared with an equal one kept before.
+fn kept(bytes: &[u8]) -> &'static [u8] {
+    let mut all = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(b) = all.iter().find(|b| **b == bytes) {
+        return b;
+    }
+    let b: &'static [u8] = Box::leak(bytes.into());
+    all.push(b);
+    b
+}
+
+fn static_value(v: &HeaderValue) -> HeaderValue {
+    let bytes = bytes::Bytes::from_static(kept(v.as_bytes()));
+    match HeaderValue::from_maybe_shared(bytes) {
+        Ok(mut out) => {
+            out.set_sensitive(v.is_sensitive());
+            out
+        }
+        Err(_) => v.clone(),
+    }
+}
+
+fn static_name(n: &http::HeaderName) -> http::HeaderName {
+    // A standard name is a constant already; a custom one is valid and lowercase, as
+    // `from_static` requires.
+    match std::str::from_utf8(kept(n.as_str().as_bytes())) {
+        Ok(s) if http::HeaderName::from_bytes(s.as_bytes()).is_ok() => {
+            http::HeaderName::from_static(s)
+        }
+        _ => n.clone(),
+    }
+}
+
 pub fn apply_headers(rules: &config::HeaderRules, r: &mut Response) {
     for name in &rules.remove {
         r.headers.remove(name.as_str());

@@ -4,10 +4,11 @@
 //! A reload validates the whole file and builds every site before anything changes; then the
 //! new sites are swapped in at once. Requests in flight finish on the sites they started with.
 //! A file with mistakes logs every one and keeps the sites in use, as nginx keeps its old
-//! configuration. Listeners that stay are never rebound; a plain `[[listen]]` added is bound
-//! (before anything switches) and started, one removed stops accepting and drains; a TLS one
-//! added is reported and needs a restart (or the handover of `sockserve reload`/upgrade).
-//! The `acme` names are read at start-up: a reload keeps the certificates being managed.
+//! configuration. Listeners that stay are never rebound; a `[[listen]]` added is bound, its
+//! certificates loaded (before anything switches), then started; one removed stops accepting
+//! and drains. The `acme` names are read at start-up: a reload keeps the certificates being
+//! managed, and a listener it adds may serve those names but not new ones (that takes a
+//! restart, and the reload is refused saying so).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use http::HeaderValue;
 
 use crate::cli::{HttpArgs, LogFormat};
 use crate::cmd::acme::{AcmeSetup, Http01};
+use crate::cmd::config_logs::{Opened, SiteLogs};
 use crate::cmd::config_service::{ConfigService, Sites, build};
 use crate::cmd::{CliError, CmdResult, announce, bind_error, http_config, run_server};
 
@@ -72,21 +74,27 @@ pub struct Reloader {
     pub sites: Arc<ArcSwap<Sites>>,
     /// Each `[[listen]]` as written and as bound, as the last reload left them.
     listen: Arc<std::sync::Mutex<Vec<(SocketAddr, SocketAddr)>>>,
-    certificates: Vec<Certificates>,
+    /// The certificate resolver of each TLS listener with files, by its address as written.
+    certificates: Arc<std::sync::Mutex<Vec<Certificates>>>,
+    /// The names managed by ACME since start-up, and the rustls config that serves them.
+    acme: Option<(Vec<String>, Arc<server::rustls::ServerConfig>)>,
     control: server::Control,
     http: server::HttpConfig,
     /// The HTTP-01 answers a plain listener gives, with `acme`.
     http01: Option<acme::Challenges>,
+    /// The sites' own access logs.
+    site_logs: Arc<SiteLogs>,
 }
 
-/// A TLS listener's certificate resolver and the files it was loaded from.
-type Certificates = (Arc<tls::Resolver>, Vec<(PathBuf, PathBuf)>);
+/// A TLS listener's address as written, and the resolver its certificate files go into.
+type Certificates = (SocketAddr, Arc<tls::Resolver>);
 
 impl Reloader {
     /// Reads the file and every certificate again and returns the switch to them; on any
     /// mistake, nothing changes and every mistake is returned.
     pub fn prepare(&self) -> Result<crate::lifecycle::Commit, Vec<String>> {
         let (config, sites) = load(&self.file)?;
+        let logs = Opened::open(&config, Some(&self.site_logs.current())).map_err(|e| vec![e])?;
         let old = self
             .listen
             .lock()
@@ -97,36 +105,48 @@ impl Reloader {
             .filter(|(written, _)| !config.listen.iter().any(|l| l.addr == *written))
             .copied()
             .collect();
+        let all = file_pairs(&config);
         let mut added = Vec::new();
         for l in config
             .listen
             .iter()
             .filter(|l| !old.iter().any(|(w, _)| *w == l.addr))
         {
-            if l.tls.is_some() {
-                tracing::warn!(addr = %l.addr, "a TLS listener added by a reload needs a restart or upgrade");
-                continue;
+            if let Some(config::Tls::Acme { domains }) = &l.tls {
+                self.managed(l.addr, domains)?;
             }
+            let acme = self.acme.as_ref().map(|(_, c)| c);
+            let tls = tls_for(l, &all, acme).map_err(|e| vec![format!("{}: {e}", l.addr)])?;
             let pending = self
                 .control
                 .bind(l.addr)
                 .map_err(|e| vec![format!("cannot listen on {}: {e}", l.addr)])?;
-            added.push((l.addr, pending));
+            added.push((l.addr, pending, tls));
         }
+        // The listeners that stay read their files again, with every TLS listener's for SNI.
         let mut certificates = Vec::new();
-        for (resolver, pairs) in &self.certificates {
-            let loaded = tls::load_pairs(pairs).map_err(|e| vec![e.to_string()])?;
+        for (written, resolver) in lock(&self.certificates).iter() {
+            let own = config.listen.iter().find(|l| l.addr == *written);
+            let Some(config::Tls::Files { cert, key, .. }) = own.and_then(|l| l.tls.as_ref())
+            else {
+                continue;
+            };
+            let pairs = pairs_for((cert.clone(), key.clone()), &all);
+            let loaded = tls::load_pairs(&pairs).map_err(|e| vec![e.to_string()])?;
             certificates.push((resolver.clone(), loaded));
         }
         let slot = self.sites.clone();
-        let (control, http, listen, http01) = (
+        let site_logs = self.site_logs.clone();
+        let (control, http, listen, http01, resolvers) = (
             self.control.clone(),
             self.http.clone(),
             self.listen.clone(),
             self.http01.clone(),
+            self.certificates.clone(),
         );
         Ok(Box::new(move || {
             slot.store(Arc::new(sites));
+            site_logs.replace(logs);
             for (resolver, loaded) in certificates {
                 resolver.replace(loaded);
             }
@@ -134,23 +154,82 @@ impl Reloader {
             for (written, bound) in removed {
                 control.close(bound);
                 listen.retain(|(w, _)| *w != written);
+                lock(&resolvers).retain(|(w, _)| *w != written);
                 tracing::info!(addr = %bound, "listener removed; draining its connections");
             }
-            for (written, pending) in added {
+            for (written, pending, tls) in added {
                 let bound = pending.addr();
-                let service = Http01 {
-                    inner: ConfigService {
-                        sites: slot.clone(),
-                        hsts: None,
-                    },
-                    answers: http01.clone(),
+                let sites = slot.clone();
+                let scheme = match tls {
+                    None => {
+                        let inner = ConfigService {
+                            sites,
+                            hsts: None,
+                            metrics: http.metrics,
+                        };
+                        let answers = http01.clone();
+                        control.start_http(pending, Http01 { inner, answers }, http.clone());
+                        "http"
+                    }
+                    Some(tls) => {
+                        let service = ConfigService {
+                            sites,
+                            hsts: tls.hsts,
+                            metrics: http.metrics,
+                        };
+                        control.start_https(pending, service, http.clone(), tls.config);
+                        if let Some(resolver) = tls.resolver {
+                            lock(&resolvers).push((written, resolver));
+                        }
+                        "https"
+                    }
                 };
-                control.start_http(pending, service, http.clone());
                 listen.push((written, bound));
-                tracing::info!(addr = %bound, "listener added");
+                tracing::info!(addr = %bound, scheme, "listener added");
             }
         }))
     }
+
+    /// Refuses an `acme` listener added by a reload unless its names are managed already.
+    fn managed(&self, addr: SocketAddr, domains: &[String]) -> Result<(), Vec<String>> {
+        let known = self.acme.as_ref().map_or(&[][..], |(names, _)| &names[..]);
+        let new: Vec<&str> = domains
+            .iter()
+            .filter(|d| !known.iter().any(|k| k.eq_ignore_ascii_case(d)))
+            .map(String::as_str)
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        Err(vec![format!(
+            "{addr}: `acme` names not managed since start-up ({}) take a restart: certificates \
+             are ordered for the names read when the server starts",
+            new.join(", ")
+        )])
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The certificate files of every TLS listener, in file order.
+fn file_pairs(config: &config::Config) -> Vec<(PathBuf, PathBuf)> {
+    config
+        .listen
+        .iter()
+        .filter_map(|l| match &l.tls {
+            Some(config::Tls::Files { cert, key, .. }) => Some((cert.clone(), key.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A listener's own pair first (its default certificate), then every other listener's.
+fn pairs_for(own: (PathBuf, PathBuf), all: &[(PathBuf, PathBuf)]) -> Vec<(PathBuf, PathBuf)> {
+    let mut pairs = vec![own.clone()];
+    pairs.extend(all.iter().filter(|p| **p != own).cloned());
+    pairs
 }
 
 /// `sockserve --config FILE`.
@@ -166,38 +245,48 @@ pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
         ..http_args(&config.server)
     };
     crate::cmd::init_logs(&args);
-    let (runtime, http) = http_config(&args)?;
+    let (runtime, mut http) = http_config(&args)?;
+    let site_logs = Arc::new(SiteLogs::new(
+        Opened::open(&config, None).map_err(CliError::Runtime)?,
+    ));
+    http.access_log = site_logs.attach(http.access_log.take());
+    if http.access_log.is_some() {
+        // Reopened on USR1 and flushed on a second signal with the server's own log.
+        crate::lifecycle::flush_at_exit(server::AccessLog::off().with_sites(site_logs.clone()));
+    }
     let sites = Arc::new(ArcSwap::from_pointee(sites));
     let mut server = crate::cmd::new_server(runtime)?;
+    crate::cmd::admin::check_config_databases(&server, sites.clone());
     let mut urls = Vec::new();
     let mut listen_bound = Vec::new();
     let mut certificates = Vec::new();
-    let all_pairs: Vec<(PathBuf, PathBuf)> = config
-        .listen
-        .iter()
-        .filter_map(|l| match &l.tls {
-            Some(config::Tls::Files { cert, key, .. }) => Some((cert.clone(), key.clone())),
-            _ => None,
-        })
-        .collect();
+    let all_pairs = file_pairs(&config);
     let acme = acme_for(&config, &all_pairs)?;
     let http01 = acme.as_ref().map(|a| a.setup.challenges());
     for listen in &config.listen {
-        let (tls, hsts, fingerprint) =
-            tls_for(listen, &all_pairs, &mut certificates, acme.as_ref())?;
-        let service = ConfigService {
+        let tls = tls_for(listen, &all_pairs, acme.as_ref().map(|a| &a.config))
+            .map_err(CliError::Runtime)?;
+        let service = |hsts| ConfigService {
             sites: sites.clone(),
             hsts,
+            metrics: http.metrics,
         };
+        let mut fingerprint = None;
         let bound = match tls {
             None => {
                 let service = Http01 {
-                    inner: service,
+                    inner: service(None),
                     answers: http01.clone(),
                 };
                 server.http(listen.addr, service, http.clone())
             }
-            Some(tls) => server.https(listen.addr, service, http.clone(), tls),
+            Some(tls) => {
+                fingerprint = tls.fingerprint;
+                if let Some(resolver) = tls.resolver {
+                    certificates.push((listen.addr, resolver));
+                }
+                server.https(listen.addr, service(tls.hsts), http.clone(), tls.config)
+            }
         }
         .map_err(|e| bind_error(listen.addr, e))?;
         listen_bound.push((listen.addr, bound));
@@ -208,6 +297,7 @@ pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
         };
         urls.push((scheme, bound, fingerprint));
     }
+    let managed = acme.as_ref().map(|a| (a.domains.clone(), a.config.clone()));
     let banner = acme.map(|a| {
         let banner = a.setup.banner();
         a.setup.spawn(&mut server, a.resolver);
@@ -218,9 +308,11 @@ pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
         file: file.to_path_buf(),
         sites,
         listen: Arc::new(std::sync::Mutex::new(listen_bound)),
-        certificates,
+        certificates: Arc::new(std::sync::Mutex::new(certificates)),
+        acme: managed,
         control: server.control(),
         http: http.clone(),
+        site_logs,
     };
     crate::lifecycle::on_reload(
         "configuration",
@@ -242,55 +334,67 @@ pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
     run_server(server, crate::cmd::Ops::from_args(&args))
 }
 
-type TlsParts = (
-    Option<Arc<server::rustls::ServerConfig>>,
-    Option<HeaderValue>,
-    Option<String>,
-);
+/// What a TLS listener serves with.
+struct ListenerTls {
+    config: Arc<server::rustls::ServerConfig>,
+    /// `Strict-Transport-Security` on its answers.
+    hsts: Option<HeaderValue>,
+    /// The SHA-256 of a certificate made at start-up, to print.
+    fingerprint: Option<String>,
+    /// A listener with certificate files: its resolver, given the files again on reload.
+    resolver: Option<Arc<tls::Resolver>>,
+}
 
-/// A listener's rustls config: its own certificate by default, and SNI choosing among the
-/// certificates of every TLS listener by the names in them.
+/// A listener's rustls config (`None` for plain HTTP): its own certificate by default, and
+/// SNI choosing among the certificates of every TLS listener by the names in them; `acme` is
+/// the config serving the managed names.
 fn tls_for(
     listen: &config::Listen,
     all: &[(PathBuf, PathBuf)],
-    certificates: &mut Vec<Certificates>,
-    acme: Option<&ConfigAcme>,
-) -> Result<TlsParts, CliError> {
+    acme: Option<&Arc<server::rustls::ServerConfig>>,
+) -> Result<Option<ListenerTls>, String> {
     let hsts_value =
         |secs: &Option<u64>| secs.and_then(|s| HeaderValue::from_str(&format!("max-age={s}")).ok());
-    match &listen.tls {
-        None => Ok((None, None, None)),
+    let tls = match &listen.tls {
+        None => return Ok(None),
         Some(config::Tls::Files {
             cert,
             key,
             client_ca,
             hsts,
         }) => {
-            let own = (cert.clone(), key.clone());
-            let mut pairs = vec![own.clone()];
-            pairs.extend(all.iter().filter(|p| **p != own).cloned());
-            let loaded = tls::load_pairs(&pairs).map_err(|e| CliError::Runtime(e.to_string()))?;
+            let pairs = pairs_for((cert.clone(), key.clone()), all);
+            let loaded = tls::load_pairs(&pairs).map_err(|e| e.to_string())?;
             let resolver = Arc::new(tls::Resolver::new(loaded));
             let config = tls::server_config_with(resolver.clone(), client_ca.as_deref())
-                .map_err(|e| CliError::Runtime(e.to_string()))?;
-            certificates.push((resolver, pairs));
-            Ok((Some(Arc::new(config)), hsts_value(hsts), None))
+                .map_err(|e| e.to_string())?;
+            ListenerTls {
+                config: Arc::new(config),
+                hsts: hsts_value(hsts),
+                fingerprint: None,
+                resolver: Some(resolver),
+            }
         }
         Some(config::Tls::SelfSigned { hsts }) => {
-            let made = tls::self_signed().map_err(|e| CliError::Runtime(e.to_string()))?;
-            Ok((
-                Some(Arc::new(made.config)),
-                hsts_value(hsts),
-                Some(made.fingerprint),
-            ))
+            let made = tls::self_signed().map_err(|e| e.to_string())?;
+            ListenerTls {
+                config: Arc::new(made.config),
+                hsts: hsts_value(hsts),
+                fingerprint: Some(made.fingerprint),
+                resolver: None,
+            }
         }
         Some(config::Tls::Acme { .. }) => match acme {
-            Some(a) => Ok((Some(a.config.clone()), None, None)),
-            None => Err(CliError::Runtime(
-                "a listener with `acme` and no [acme] settings".into(),
-            )),
+            Some(config) => ListenerTls {
+                config: config.clone(),
+                hsts: None,
+                fingerprint: None,
+                resolver: None,
+            },
+            None => return Err("a listener with `acme` and no [acme] settings".into()),
         },
-    }
+    };
+    Ok(Some(tls))
 }
 
 /// The certificates of every listener's `acme` names, managed as `--acme` manages them: one
@@ -298,6 +402,8 @@ fn tls_for(
 /// managed names and the files of the other TLS listeners).
 struct ConfigAcme {
     setup: AcmeSetup,
+    /// The names managed.
+    domains: Vec<String>,
     resolver: Arc<tls::Resolver>,
     config: Arc<server::rustls::ServerConfig>,
 }
@@ -331,7 +437,7 @@ fn acme_for(
         redirect_https: false,
         tls_client_ca: None,
         hsts: None,
-        acme: domains,
+        acme: domains.clone(),
         acme_directory: settings.directory.clone(),
         acme_email: settings.email.clone(),
         acme_ca: settings.ca.clone(),
@@ -351,6 +457,7 @@ fn acme_for(
         .map_err(|e| CliError::Runtime(e.to_string()))?;
     Ok(Some(ConfigAcme {
         setup,
+        domains,
         resolver,
         config: Arc::new(tls_config),
     }))

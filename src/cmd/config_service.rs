@@ -1,7 +1,11 @@
 //! A configuration's sites and routes as one [`Service`]: the site by `Host`, the route by
 //! path (exact, then the longest prefix), the route's rules, then its handler.
 //!
-//! Choosing a site and a route compares slices: no allocation. A route mounted under a prefix
+//! Choosing a site (two hash lookups however many sites) and a route compares slices: no
+//! allocation. The steps before and after the handler are plain functions over a lent
+//! request, inside one future with the handler's; a route's `headers` and `cache` values are
+//! static bytes, copied per answer without touching a shared count; the metrics tag is cloned
+//! only when metrics are counted. A route mounted under a prefix
 //! (`/static/` serving a directory) gets the request with the prefix taken off, which builds
 //! a new target (one allocation, on mounted routes only); absolute `Location`s it answers are
 //! given the prefix back.
@@ -23,6 +27,8 @@ pub struct Sites {
     hosts: config::table::Hosts,
     sites: Vec<SiteRt>,
     unknown_host: StatusCode,
+    /// The databases of the `demo` routes, for readiness.
+    stores: Vec<app::guestbook::store::Store>,
 }
 
 struct SiteRt {
@@ -42,6 +48,8 @@ struct RouteRt {
     exact: bool,
     handler: HandlerRt,
     rules: RulesRt,
+    /// A `demo` route's database, for readiness.
+    store: Option<app::guestbook::store::Store>,
 }
 
 struct RulesRt {
@@ -54,7 +62,7 @@ struct RulesRt {
 
 enum HandlerRt {
     Files {
-        files: files::Files,
+        files: Arc<files::Files>,
         cgi: Option<cgi::Cgi>,
     },
     Cgi(cgi::Cgi),
@@ -102,10 +110,16 @@ pub fn build(config: &config::Config) -> Result<Sites, String> {
             errors,
         });
     }
+    let stores = sites
+        .iter()
+        .flat_map(|s| &s.handlers)
+        .filter_map(|h| h.store.clone())
+        .collect();
     Ok(Sites {
         hosts: config::table::Hosts::new(&config.sites),
         sites,
         unknown_host: config.server.unknown_host,
+        stores,
     })
 }
 
@@ -114,6 +128,7 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
         config::RoutePath::Prefix(p) => (p.len() > 1 && p.ends_with('/'), p.trim_end_matches('/')),
         config::RoutePath::Exact(_) => (false, ""),
     };
+    let mut store = None;
     let handler = match &r.handler {
         config::Handler::Files(f) => files_handler(f, &r.rules, mount)?,
         config::Handler::Cgi(c) => {
@@ -124,16 +139,15 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
             HandlerRt::Cgi(cgi::Cgi::new(cfg))
         }
         config::Handler::Demo(d) => {
-            let store = app::guestbook::store::Store::open(&d.db)
+            let opened = app::guestbook::store::Store::open(&d.db)
                 .map_err(|e| format!("demo database {}: {e}", d.db.display()))?;
             // Sessions in the demo's database, as the flags' site keeps them: several
             // instances on one database share them (and their key) behind a load balancer.
-            let sessions = app::Sessions::in_database(&store, None)
+            let sessions = app::Sessions::in_database(&opened, None)
                 .map_err(|e| format!("demo sessions in {}: {e}", d.db.display()))?;
-            HandlerRt::Demo(app::layered(app::router_with(
-                app::Site { store },
-                sessions,
-            )))
+            store = Some(opened.clone());
+            let site = app::Site { store: opened };
+            HandlerRt::Demo(app::layered(app::router_with(site, sessions)))
         }
         config::Handler::Redirect(r) => HandlerRt::Redirect(r.clone()),
         config::Handler::Respond(r) => HandlerRt::Respond {
@@ -147,11 +161,13 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
         // The file service writes Cache-Control itself (on 304s too).
         rules.cache = None;
     }
+    config_rules::static_fields(&mut rules);
     let auth = rules.auth.as_ref().map(auth_for).transpose()?;
     Ok(RouteRt {
         slash,
         exact: matches!(r.path, config::RoutePath::Exact(_)),
         handler,
+        store,
         rules: RulesRt {
             auth,
             cors: rules.cors.as_ref().map(Cors::new),
@@ -216,12 +232,21 @@ fn files_handler(
             for d in &c.dirs {
                 cc.script_dirs.push(d.clone());
             }
+            if !mount.is_empty() {
+                // Scripts of a mounted route are named by the whole URL path, prefix included
+                // (their SCRIPT_NAME), as Apache's ScriptAlias and nginx with fcgiwrap name
+                // them: `/app/cgi-bin/env.sh` is `ROOT/cgi-bin/env.sh`.
+                for d in std::mem::take(&mut cc.script_dirs) {
+                    let d = d.trim_matches('/');
+                    cc.aliases.push((format!("{mount}/{d}"), cc.root.join(d)));
+                }
+            }
             Some(cgi::Cgi::new(cc))
         }
         None => None,
     };
     Ok(HandlerRt::Files {
-        files: files::Files::new(cfg),
+        files: Arc::new(files::Files::new(cfg)),
         cgi,
     })
 }
@@ -244,6 +269,8 @@ fn cgi_config(c: &config::Cgi, root: std::path::PathBuf) -> Result<cgi::CgiConfi
 pub struct ConfigService {
     pub sites: Arc<ArcSwap<Sites>>,
     pub hsts: Option<HeaderValue>,
+    /// Whether responses carry their route's metrics tag (only counted with `--admin`).
+    pub metrics: bool,
 }
 
 impl Service for ConfigService {
@@ -251,8 +278,61 @@ impl Service for ConfigService {
         // A request in flight keeps the sites it started with, whatever a reload swaps in.
         let sites = self.sites.load_full();
         let hsts = self.hsts.clone().filter(|_| req.conn.is_tls());
+        let metrics = self.metrics;
+        // One future around the handler's: the site, the route and the rules before and after
+        // the handler are plain functions, so the request and the handler's state are not
+        // moved through a future per step (each a copy of the handler's whole state).
         async move {
-            let mut r = sites.dispatch(req).await;
+            let mut req = req;
+            let mut r = 'answer: {
+                let (site, index, route, prefix_len) = match sites.route(&mut req) {
+                    Ok(routed) => routed,
+                    Err(r) => break 'answer r,
+                };
+                let r = 'route: {
+                    let origin = match route.before(&req) {
+                        Ok(origin) => origin,
+                        Err(r) => break 'route r,
+                    };
+                    let user = match &route.rules.auth {
+                        Some(auth) => match auth.check(&req).await {
+                            Ok(user) => {
+                                req.extensions.insert(user.clone());
+                                Some(user)
+                            }
+                            Err(refused) => break 'route refused,
+                        },
+                        None => None,
+                    };
+                    if let Err(r) = route.prepare(&mut req, prefix_len) {
+                        break 'route r;
+                    }
+                    let rest_at = if route.exact { usize::MAX } else { prefix_len };
+                    let timeout = route.rules.rules.limits.timeout;
+                    let r = match (timeout, &route.handler) {
+                        // The common case: files at the site's root, nothing to put back.
+                        (None, HandlerRt::Files { files, cgi: None }) if prefix_len == 0 => {
+                            files.call(req).await
+                        }
+                        (None, handler) => match handler.at_once(&req, rest_at) {
+                            Some(r) => r,
+                            // Boxed, so that this future stays the size of the common case's.
+                            None => Box::pin(handler.call(req, rest_at)).await,
+                        },
+                        (Some(t), handler) => {
+                            Box::pin(tokio::time::timeout(t, handler.call(req, rest_at)))
+                                .await
+                                .unwrap_or_else(|_| Response::error(StatusCode::GATEWAY_TIMEOUT))
+                        }
+                    };
+                    route.after(r, user, origin.as_ref())
+                };
+                let mut r = r;
+                if metrics {
+                    r.tag = site.tags.get(index).cloned();
+                }
+                site.page(r)
+            };
             if let Some(v) = hsts {
                 r.headers.insert(header::STRICT_TRANSPORT_SECURITY, v);
             }
@@ -261,34 +341,40 @@ impl Service for ConfigService {
     }
 }
 
+/// What [`Sites::route`] chose: the site, the route's index and itself, and how much of the
+/// path the route's prefix covers.
+type Routed<'a> = (&'a SiteRt, usize, &'a RouteRt, usize);
+
 impl Sites {
-    async fn dispatch(&self, mut req: Request) -> Response {
+    /// The site by `Host` and the route by path (the request's path made canonical), or the
+    /// answer when there is none. The request is lent, not moved, here and in the steps
+    /// below: it is large, and each move is a copy.
+    fn route(&self, req: &mut Request) -> Result<Routed<'_>, Response> {
         let Some(site) = self
             .hosts
             .find(req.head.host())
             .and_then(|i| self.sites.get(i))
         else {
-            return Response::error(self.unknown_host);
+            return Err(Response::error(self.unknown_host));
         };
         // Routes see one spelling of a path (no allocation for the usual one).
         match config::table::canonical_path(req.path()) {
             Ok(std::borrow::Cow::Borrowed(_)) => {}
-            Ok(std::borrow::Cow::Owned(path)) => {
-                if let Err(r) = set_path(&mut req, &path) {
-                    return r;
-                }
-            }
-            Err(config::table::BadPath) => return Response::error(StatusCode::BAD_REQUEST),
+            Ok(std::borrow::Cow::Owned(path)) => set_path(req, &path)?,
+            Err(config::table::BadPath) => return Err(Response::error(StatusCode::BAD_REQUEST)),
         }
         let Some(found) = site.routes.find(req.path()) else {
-            return site.page(Response::error(StatusCode::NOT_FOUND));
+            return Err(site.page(Response::error(StatusCode::NOT_FOUND)));
         };
         let Some(route) = site.handlers.get(found.route) else {
-            return Response::error(StatusCode::NOT_FOUND);
+            return Err(Response::error(StatusCode::NOT_FOUND));
         };
-        let mut r = route.serve(req, found.prefix_len).await;
-        r.tag = site.tags.get(found.route).cloned();
-        site.page(r)
+        Ok((site, found.route, route, found.prefix_len))
+    }
+
+    /// The databases of its `demo` routes, for the admin listener's `/readyz`.
+    pub fn stores(&self) -> &[app::guestbook::store::Store] {
+        &self.stores
     }
 }
 
@@ -312,62 +398,63 @@ impl SiteRt {
 }
 
 impl RouteRt {
-    async fn serve(&self, mut req: Request, prefix_len: usize) -> Response {
+    /// `allow`/`deny` (403), `rate` (429) and a CORS preflight (answered here); the request
+    /// and its `Origin` when it goes on.
+    fn before(&self, req: &Request) -> Result<Option<HeaderValue>, Response> {
         let rules = &self.rules;
         let peer = req.conn.peer.ip();
         if !config_rules::permitted(&rules.rules.allow, &rules.rules.deny, peer) {
-            return Response::error(StatusCode::FORBIDDEN);
+            return Err(Response::error(StatusCode::FORBIDDEN));
         }
         if let Some(rate) = &rules.rate
             && let Err(wait) = rate.take(peer, Instant::now())
         {
-            return config_rules::too_many(wait);
+            return Err(config_rules::too_many(wait));
         }
         let origin = match &rules.cors {
-            Some(cors) if Cors::is_preflight(&req) => return cors.preflight(&req),
+            Some(cors) if Cors::is_preflight(req) => return Err(cors.preflight(req)),
             Some(_) => req.headers().get("origin").cloned(),
             None => None,
         };
-        let user = match &rules.auth {
-            Some(auth) => match auth.check(&req).await {
-                Ok(user) => {
-                    req.extensions.insert(user.clone());
-                    Some(user)
-                }
-                Err(refused) => return refused,
-            },
-            None => None,
-        };
-        if let Some(max) = rules.rules.limits.body {
+        Ok(origin)
+    }
+
+    /// After `auth`: `limits.body` (413), and the request as the handler sees it.
+    fn prepare(&self, req: &mut Request, prefix_len: usize) -> Result<(), Response> {
+        if let Some(max) = self.rules.rules.limits.body {
             match req.body.len() {
-                Some(n) if n > max => return Response::error(StatusCode::PAYLOAD_TOO_LARGE),
+                Some(n) if n > max => return Err(Response::error(StatusCode::PAYLOAD_TOO_LARGE)),
                 Some(_) => {}
-                None => limit_body(&mut req, max),
+                None => limit_body(req, max),
             }
         }
         // Files and the demo site answer as if at `/`; CGI keeps the whole path (its
-        // SCRIPT_NAME), redirects and fixed answers read it as it is.
+        // SCRIPT_NAME), a script of a files route too; redirects and fixed answers read it as
+        // it is.
         let mounted =
             prefix_len > 0 && matches!(self.handler, HandlerRt::Files { .. } | HandlerRt::Demo(_));
         if mounted && self.slash && req.path().len() == prefix_len {
-            return slash_redirect(&req);
+            return Err(slash_redirect(req));
         }
-        if mounted && let Err(r) = strip(&mut req, prefix_len) {
-            return r;
+        if mounted && !self.handler.runs_script(req.path()) {
+            strip(req, prefix_len)?;
         }
-        let rest_at = if self.exact { usize::MAX } else { prefix_len };
-        let call = self.handler.call(req, rest_at);
-        let mut r = match rules.rules.limits.timeout {
-            Some(t) => tokio::time::timeout(t, call)
-                .await
-                .unwrap_or_else(|_| Response::error(StatusCode::GATEWAY_TIMEOUT)),
-            None => call.await,
-        };
+        Ok(())
+    }
+
+    /// The rules on the answer: the verified user, CORS, `cache`, `headers`.
+    fn after(
+        &self,
+        mut r: Response,
+        user: Option<server::RemoteUser>,
+        origin: Option<&HeaderValue>,
+    ) -> Response {
+        let rules = &self.rules;
         if user.is_some() {
             r.user = user;
         }
         if let Some(cors) = &rules.cors {
-            cors.apply(origin.as_ref(), &mut r);
+            cors.apply(origin, &mut r);
         }
         if let Some(cc) = &rules.rules.cache {
             r.headers.insert(header::CACHE_CONTROL, cc.clone());
@@ -444,12 +531,42 @@ fn set_path(req: &mut Request, path: &str) -> Result<(), Response> {
 pub struct Mount(pub String);
 
 impl HandlerRt {
+    /// Whether a files route runs `path` (whole, not stripped of its mount) as a script.
+    fn runs_script(&self, path: &str) -> bool {
+        matches!(self, HandlerRt::Files { cgi: Some(cgi), .. } if cgi.matches(path))
+    }
+
+    /// The answer of a handler that needs no waiting (`redirect`, `respond`).
+    fn at_once(&self, req: &Request, rest_at: usize) -> Option<Response> {
+        match self {
+            HandlerRt::Redirect(to) => Some(redirect(to, req, rest_at)),
+            HandlerRt::Respond {
+                status,
+                body,
+                content_type,
+            } => {
+                let mut r = Response::new(*status);
+                r.headers.append(header::CONTENT_TYPE, content_type.clone());
+                r.body = ResponseBody::Full(body.clone());
+                Some(r)
+            }
+            _ => None,
+        }
+    }
+
     /// Answers `req`; a redirect's `{rest}` is the path from byte `rest_at` on.
     async fn call(&self, req: Request, rest_at: usize) -> Response {
         let mount = req.extensions.get::<Mount>().map(|m| m.0.clone());
         let mut r = match self {
+            // A request stripped of its mount is never a script's (see `runs_script`).
             HandlerRt::Files { files, cgi } => match cgi {
-                Some(cgi) if cgi.matches(req.path()) => Box::pin(cgi.handle(req, files)).await,
+                Some(cgi) if mount.is_none() && cgi.matches(req.path()) => {
+                    let local = Unmounted {
+                        files: files.clone(),
+                        mount: files.config().mount.as_str().into(),
+                    };
+                    Box::pin(cgi.handle(req, &local)).await
+                }
                 _ => files.call(req).await,
             },
             HandlerRt::Cgi(cgi) => Box::pin(cgi.handle(req, &NotFound)).await,
@@ -463,17 +580,11 @@ impl HandlerRt {
                     return Box::pin(site.call(req)).await;
                 }
             }
-            HandlerRt::Redirect(to) => redirect(to, &req, rest_at),
-            HandlerRt::Respond {
-                status,
-                body,
-                content_type,
-            } => {
-                let mut r = Response::new(*status);
-                r.headers.append(header::CONTENT_TYPE, content_type.clone());
-                r.body = ResponseBody::Full(body.clone());
-                r
-            }
+            HandlerRt::Redirect(_) | HandlerRt::Respond { .. } => match self.at_once(&req, rest_at)
+            {
+                Some(r) => r,
+                None => Response::error(StatusCode::INTERNAL_SERVER_ERROR),
+            },
         };
         if let Some(mount) = mount {
             crate::cmd::config_mount::relocate(&mut r, &mount);
@@ -481,6 +592,34 @@ impl HandlerRt {
                 crate::cmd::config_mount::rewrite_html(&mut r, &mount);
             }
         }
+        r
+    }
+}
+
+/// The files of a route, for a script's local redirect (RFC 3875 6.2.2) that leads outside
+/// the script directories: the path is whole, so a mounted route's prefix comes off first.
+struct Unmounted {
+    files: Arc<files::Files>,
+    mount: Arc<str>,
+}
+
+impl Service for Unmounted {
+    async fn call(&self, mut req: Request) -> Response {
+        let len = self.mount.len();
+        if len == 0 {
+            return self.files.call(req).await;
+        }
+        let path = req.path();
+        let under =
+            path.starts_with(&*self.mount) && matches!(path.as_bytes().get(len), None | Some(b'/'));
+        if !under {
+            return Response::error(StatusCode::NOT_FOUND);
+        }
+        if let Err(r) = strip(&mut req, len) {
+            return r;
+        }
+        let mut r = self.files.call(req).await;
+        crate::cmd::config_mount::relocate(&mut r, &self.mount);
         r
     }
 }

@@ -5,6 +5,7 @@ pub mod acme;
 pub mod admin;
 mod announce;
 pub mod config_flags;
+pub mod config_logs;
 mod config_mount;
 mod config_rules;
 pub mod config_run;

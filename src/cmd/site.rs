@@ -23,12 +23,20 @@ pub fn run(
     let (runtime, http) = http_config(&http)?;
     let tls = crate::cmd::tls::tls_from_args(&tls)?;
     let addr = listen_addr(&listen, DEFAULT_PORT);
-    let site = app::site(&app::Config {
-        db: db.clone(),
-        session_secret,
-    })
-    .map_err(|e| CliError::Runtime(format!("{db}: {}", source_chain(&e))))?;
+    let failed =
+        |e: &dyn std::error::Error| CliError::Runtime(format!("{db}: {}", source_chain(e)));
+    // As app::site builds it, keeping the store for the admin listener's /readyz.
+    let store = app::guestbook::store::Store::open(db.clone()).map_err(|e| failed(&e))?;
+    let sessions =
+        app::Sessions::in_database(&store, session_secret.as_deref()).map_err(|e| failed(&e))?;
+    let site = app::layered(app::router_with(
+        app::Site {
+            store: store.clone(),
+        },
+        sessions,
+    ));
     let mut server = crate::cmd::new_server(runtime)?;
+    let _database = crate::cmd::admin::check_database(&server, vec![store]);
     let banner = crate::cmd::tls::bind(&mut server, addr, tls, site, http, None)?;
     if let Some(port) = daytime {
         crate::cmd::daytime::attach(&mut server, SocketAddr::new(listen.bind, port))?;

@@ -7,7 +7,7 @@ use crate::config_run::{curl, start, tree};
 use crate::harness::{get, request};
 
 /// A self-signed certificate for `name` in `dir` as `NAME.pem` and `NAME.key`.
-fn cert(dir: &std::path::Path, name: &str) {
+pub fn cert(dir: &std::path::Path, name: &str) {
     let ok = Command::new("openssl")
         .current_dir(dir)
         .args([

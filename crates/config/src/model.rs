@@ -153,6 +153,9 @@ pub struct Site {
     pub default: bool,
     /// Pages sent instead of the plain error bodies, by status (absolute paths).
     pub errors: BTreeMap<u16, PathBuf>,
+    /// The file its requests are logged to instead of the server's access log, and in what
+    /// format; `None` logs them with everyone else's.
+    pub access_log: Option<(PathBuf, LogFormat)>,
     /// The routes, in file order.
     pub routes: Vec<Route>,
 }

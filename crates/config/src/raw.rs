@@ -192,6 +192,12 @@ pub struct SiteRaw {
     pub default: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    /// This site's own access log (nginx's `access_log` inside a `server` block).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<Spanned<String>>,
+    /// Its lines' format; `[server]`'s by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<Spanned<String>>,
     /// Placeholder: taken out of the tree before the site is read.
     #[serde(default, skip_serializing)]
     pub route: Option<toml::Value>,

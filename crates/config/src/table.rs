@@ -1,57 +1,103 @@
 //! Choosing the site for a host and the route for a path, without allocating.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use crate::host::{HostPattern, request_host};
 use crate::model::{RoutePath, Site};
 
-/// The sites of a configuration, indexed for [`Hosts::find`].
+/// The sites of a configuration, indexed for [`Hosts::find`]: a hash lookup for the exact
+/// name, and one for the name without its first label (one-label wildcards), however many
+/// sites there are.
 #[derive(Debug, Clone)]
 pub struct Hosts {
-    /// (pattern, site index), exact names first, then wildcards, each in file order.
-    patterns: Vec<(HostPattern, usize)>,
+    /// Exact names, lowercase, to their site.
+    exact: HashMap<Box<str>, usize, Fnv>,
+    /// `example.test` of each `*.example.test`, lowercase, to its site.
+    wild: HashMap<Box<str>, usize, Fnv>,
     /// The site for hosts no pattern matches: the `default = true` one, else the first
     /// site without `hosts`.
     fallback: Option<usize>,
 }
 
 impl Hosts {
-    /// The index for `sites` (validated: at most one default).
+    /// The index for `sites` (validated: at most one default, each name claimed once).
     pub fn new(sites: &[Site]) -> Hosts {
-        let mut patterns: Vec<(HostPattern, usize)> = sites
-            .iter()
-            .enumerate()
-            .flat_map(|(i, s)| s.hosts.iter().map(move |h| (h.clone(), i)))
-            .collect();
-        // Stable: file order within exact names and within wildcards.
-        patterns.sort_by_key(|(p, _)| !p.is_exact());
+        let (mut exact, mut wild) = (HashMap::default(), HashMap::default());
+        for (i, site) in sites.iter().enumerate() {
+            for pattern in &site.hosts {
+                let (table, key) = match pattern {
+                    HostPattern::Exact(name) => (&mut exact, name.as_str()),
+                    HostPattern::Wildcard(suffix) => (&mut wild, &suffix[1..]),
+                };
+                table.entry(key.into()).or_insert(i);
+            }
+        }
         let fallback = sites
             .iter()
             .position(|s| s.default)
             .or_else(|| sites.iter().position(|s| s.hosts.is_empty()));
-        Hosts { patterns, fallback }
+        Hosts {
+            exact,
+            wild,
+            fallback,
+        }
     }
 
     /// The site for a `Host` value (port and trailing dot ignored), or `None` when no site
     /// claims it and none is the default.
     pub fn find(&self, host: Option<&str>) -> Option<usize> {
-        let Some(host) = host.map(request_host) else {
-            return self.fallback;
-        };
-        self.patterns
-            .iter()
-            .find(|(p, _)| p.matches(host))
-            .map(|(_, i)| *i)
+        host.and_then(|h| self.lookup(request_host(h)))
             .or(self.fallback)
     }
 
     /// The site for a TLS server name (SNI), for choosing among certificates.
     pub fn find_sni(&self, name: &str) -> Option<usize> {
-        let name = name.strip_suffix('.').unwrap_or(name);
-        self.patterns
-            .iter()
-            .find(|(p, _)| p.matches(name))
-            .map(|(_, i)| *i)
+        self.lookup(name.strip_suffix('.').unwrap_or(name))
+    }
+
+    /// Exact names win over wildcards (as in nginx); a wildcard takes one label only.
+    fn lookup(&self, host: &str) -> Option<usize> {
+        // Clients send host names in lowercase; only another spelling costs a copy.
+        let lower: Cow<'_, str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(host.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(host)
+        };
+        if let Some(i) = self.exact.get(&*lower) {
+            return Some(*i);
+        }
+        match lower.split_once('.') {
+            Some((label, rest)) if !label.is_empty() => self.wild.get(rest).copied(),
+            _ => None,
+        }
+    }
+}
+
+/// FNV-1a over a host name: a few bytes hashed per request instead of SipHash's rounds. The
+/// keys are the configuration's own names, so a client choosing its `Host` cannot make them
+/// collide; the worst it can do is miss.
+#[derive(Debug, Clone, Copy, Default)]
+struct Fnv;
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+/// The state of [`Fnv`].
+struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -208,6 +254,7 @@ mod tests {
                 .collect(),
             default,
             errors: Default::default(),
+            access_log: None,
             routes,
         }
     }
@@ -227,6 +274,13 @@ mod tests {
         assert_eq!(h.find(None), Some(2));
         let strict = Hosts::new(&sites[..2]);
         assert_eq!(strict.find(Some("nobody.test")), None);
+        // One label only, any case; the bare suffix and an empty label are not under it.
+        assert_eq!(strict.find(Some("X.A.Test:1")), Some(0));
+        assert_eq!(strict.find(Some("a.b.a.test")), None);
+        assert_eq!(strict.find(Some("a.test")), None);
+        assert_eq!(strict.find(Some(".a.test")), None);
+        assert_eq!(strict.find_sni("www.a.test."), Some(1));
+        assert_eq!(strict.find_sni("b.test"), None);
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub(crate) fn config(src: &str, file: &str, base: &Path) -> Result<Config, Diagn
     let server = server_raw.map(|s| server(s, &mut ctx)).unwrap_or_default();
     let listen = listeners(listen, &whole, &mut ctx);
     let acme = acme_section(acme_raw, &listen, &mut ctx);
-    let sites = all_sites(sites, &whole, &mut ctx);
+    let sites = all_sites(sites, &whole, server.log_format, &mut ctx);
     if !ctx.c.is_empty() {
         return Err(ctx.c.finish(file));
     }
@@ -160,16 +160,8 @@ fn server(raw: ServerRaw, ctx: &mut Ctx<'_>) -> Server {
             ),
         }
     }
-    if let Some(f) = &raw.log_format {
-        match f.get_ref().as_str() {
-            "common" => s.log_format = LogFormat::Common,
-            "combined" => s.log_format = LogFormat::Combined,
-            "json" => s.log_format = LogFormat::Json,
-            _ => ctx.err(
-                f.span(),
-                "`log-format` must be \"common\", \"combined\" or \"json\"",
-            ),
-        }
+    if let Some(f) = log_format(raw.log_format.as_ref(), ctx) {
+        s.log_format = f;
     }
     if let Some(u) = &raw.unknown_host {
         match *u.get_ref() {
@@ -179,6 +171,23 @@ fn server(raw: ServerRaw, ctx: &mut Ctx<'_>) -> Server {
         }
     }
     s
+}
+
+/// `log-format = "common" | "combined" | "json"`, or `None` when absent or wrong.
+fn log_format(raw: Option<&Spanned<String>>, ctx: &mut Ctx<'_>) -> Option<LogFormat> {
+    let f = raw?;
+    match f.get_ref().as_str() {
+        "common" => Some(LogFormat::Common),
+        "combined" => Some(LogFormat::Combined),
+        "json" => Some(LogFormat::Json),
+        _ => {
+            ctx.err(
+                f.span(),
+                "`log-format` must be \"common\", \"combined\" or \"json\"",
+            );
+            None
+        }
+    }
 }
 
 fn listeners(
@@ -375,6 +384,7 @@ fn acme_section(
 fn all_sites(
     items: Vec<Spanned<DeValue<'_>>>,
     whole: &Range<usize>,
+    log_default: LogFormat,
     ctx: &mut Ctx<'_>,
 ) -> Vec<Site> {
     if items.is_empty() {
@@ -403,6 +413,7 @@ fn all_sites(
                 &mut hosts_seen,
                 &mut default_at,
                 routes,
+                log_default,
                 ctx,
             )
         });
@@ -419,6 +430,7 @@ fn site(
     hosts_seen: &mut Vec<(HostPattern, Range<usize>)>,
     default_at: &mut Option<Range<usize>>,
     routes: Vec<Spanned<DeValue<'_>>>,
+    log_default: LogFormat,
     ctx: &mut Ctx<'_>,
 ) -> Option<Site> {
     let mut hosts = Vec::new();
@@ -474,6 +486,7 @@ fn site(
             errors.insert(code, path);
         }
     }
+    let access_log = site_log(&raw, log_default, ctx);
     let site_rules = raw.take_rules();
     let rules = check::rules(site_rules, None, ctx);
     if routes.is_empty() {
@@ -522,8 +535,41 @@ fn site(
         hosts,
         default: raw.default,
         errors,
+        access_log,
         routes: out.into_iter().map(|(r, _)| r).collect(),
     })
+}
+
+/// A site's `access-log` and `log-format`: the file must be one the server can append to
+/// (its directory exists), as nginx checks its `access_log` paths before it starts.
+fn site_log(
+    raw: &SiteRaw,
+    log_default: LogFormat,
+    ctx: &mut Ctx<'_>,
+) -> Option<(PathBuf, LogFormat)> {
+    let format = log_format(raw.log_format.as_ref(), ctx);
+    let Some(path) = &raw.access_log else {
+        if let Some(f) = &raw.log_format {
+            ctx.err(
+                f.span(),
+                "`log-format` without `access-log`: a site's format applies to its own log",
+            );
+        }
+        return None;
+    };
+    let file = ctx.path(path.get_ref());
+    let dir_ok = file.parent().is_some_and(Path::is_dir);
+    if path.get_ref().is_empty() || file.is_dir() || !dir_ok {
+        ctx.err(
+            path.span(),
+            format!(
+                "access log {:?}: not a file in an existing directory",
+                path.get_ref()
+            ),
+        );
+        return None;
+    }
+    Some((file, format.unwrap_or(log_default)))
 }
 
 /// `/a/`, `/a` or `=/a/b`: absolute, no `..`, query or fragment.

@@ -55,6 +55,19 @@ pub struct AccessLog {
     color: bool,
     /// Whether each line is written at once (someone is watching a terminal).
     immediate: bool,
+    /// The logs of the sites that have their own, chosen per request by [`SiteLogs::route`].
+    sites: Option<Arc<dyn SiteLogs>>,
+    /// Lines not sent to a site's log are dropped ([`AccessLog::off`]).
+    off: bool,
+}
+
+/// Chooses a request's log by its head: the log of the site that answers it, as nginx's
+/// `access_log` inside a `server` block (see [`AccessLog::with_sites`]).
+pub trait SiteLogs: Send + Sync {
+    /// The log of the site `head` goes to, if that site has one of its own.
+    fn route(&self, head: &RequestHead) -> Option<AccessLog>;
+    /// Every site log in use now, to reopen on `USR1` and flush at exit.
+    fn logs(&self) -> Vec<AccessLog>;
 }
 
 impl fmt::Debug for AccessLog {
@@ -73,6 +86,20 @@ struct Shared {
     path: Option<PathBuf>,
     /// Every thread's buffer, for [`AccessLog::flush`].
     buffers: Mutex<Vec<Arc<Buffer>>>,
+}
+
+impl Drop for Shared {
+    /// A log let go of (a site's log a reload no longer names) writes what its threads'
+    /// buffers still hold: no thread can add to them any more.
+    fn drop(&mut self) {
+        let sink = self.sink.get_mut().unwrap_or_else(|e| e.into_inner());
+        for buffer in self.buffers.get_mut().unwrap_or_else(|e| e.into_inner()) {
+            let mut buf = lock(buffer);
+            let _ = sink.write_all(&buf);
+            buf.clear();
+        }
+        let _ = sink.flush();
+    }
 }
 
 /// One thread's lines not yet written.
@@ -116,6 +143,8 @@ pub struct Noted {
     host: Option<Vec<u8>>,
     referer: Option<Vec<u8>>,
     user_agent: Option<Vec<u8>>,
+    /// The site's log the line goes to instead of the one that noted it.
+    site: Option<AccessLog>,
 }
 
 impl AccessLog {
@@ -134,14 +163,40 @@ impl AccessLog {
         Ok(log)
     }
 
+    /// No line is written but those the sites' logs take ([`AccessLog::with_sites`]): the
+    /// server's log is off while some sites have their own.
+    pub fn off() -> AccessLog {
+        AccessLog {
+            off: true,
+            ..AccessLog::to_writer(io::sink())
+        }
+    }
+
+    /// Lines of requests a site with its own log answers go to that log, in its format.
+    pub fn with_sites(self, sites: Arc<dyn SiteLogs>) -> AccessLog {
+        AccessLog {
+            sites: Some(sites),
+            ..self
+        }
+    }
+
+    /// The sites' logs, for reopening and flushing with this one.
+    fn site_logs(&self) -> Vec<AccessLog> {
+        self.sites.as_ref().map(|s| s.logs()).unwrap_or_default()
+    }
+
     /// Writes out every buffered line to the file open now, then opens the log's path again
     /// (creating it), so that after logrotate renamed the file the next lines go to a new one
     /// (nginx's `USR1`). No line is lost: each is either in the renamed file or the new one.
     /// A log on stderr has nothing to reopen. When the path cannot be opened, lines keep going
     /// to the file open now and the error is returned.
     pub fn reopen(&self) -> io::Result<()> {
+        let mut result = Ok(());
+        for site in self.site_logs() {
+            result = result.and(site.reopen());
+        }
         let Some(path) = &self.shared.path else {
-            return Ok(());
+            return result;
         };
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         // Holding the buffer list keeps new threads from adding buffers meanwhile; a thread
@@ -156,7 +211,7 @@ impl AccessLog {
         }
         let _ = sink.flush();
         *sink = Box::new(file);
-        Ok(())
+        result
     }
 
     /// Lines go to any writer (tests).
@@ -171,6 +226,8 @@ impl AccessLog {
             format: Format::Common,
             color: false,
             immediate: false,
+            sites: None,
+            off: false,
         }
     }
 
@@ -192,6 +249,11 @@ impl AccessLog {
 
     /// Takes from `head` what a line in this log's format shows.
     pub fn note(&self, head: &RequestHead) -> Noted {
+        if let Some(site) = self.sites.as_ref().and_then(|s| s.route(head)) {
+            let mut noted = site.note(head);
+            noted.site = Some(site);
+            return noted;
+        }
         let wide = self.format != Format::Common;
         let field = |name: &str| {
             wide.then(|| head.headers.get(name).map(|v| v.as_bytes().to_vec()))
@@ -206,11 +268,22 @@ impl AccessLog {
                 .flatten(),
             referer: field("referer"),
             user_agent: field("user-agent"),
+            site: None,
         }
     }
 
     /// Adds one line to this thread's buffer, writing the buffer out when it is full.
     pub fn log(&self, e: &Entry<'_>) {
+        if let Some(site) = e.request.and_then(|r| r.site.as_ref()) {
+            return site.log_here(e);
+        }
+        if !self.off {
+            self.log_here(e);
+        }
+    }
+
+    /// Adds the line to this log itself, whatever site answered.
+    fn log_here(&self, e: &Entry<'_>) {
         let now = SystemTime::now();
         self.with_buffer(|buf| {
             match self.format {
@@ -229,11 +302,16 @@ impl AccessLog {
             format: Format::Common,
             color: false,
             immediate: false,
+            sites: None,
+            off: false,
         }
     }
 
     /// Writes every thread's buffered lines now (at shutdown, before exiting on a signal).
     pub fn flush(&self) {
+        for site in self.site_logs() {
+            site.flush();
+        }
         let buffers = lock(&self.shared.buffers).clone();
         for buffer in buffers {
             self.write_out(&mut lock(&buffer));
@@ -245,6 +323,9 @@ impl AccessLog {
     /// waiting for it: for a process about to exit at once, which must not hang on a writer
     /// blocked by a full pipe.
     pub fn try_flush(&self) {
+        for site in self.site_logs() {
+            site.try_flush();
+        }
         let Ok(buffers) = self.shared.buffers.try_lock().map(|b| b.clone()) else {
             return;
         };
@@ -269,6 +350,8 @@ impl AccessLog {
                 f(&mut lock(b));
                 return;
             }
+            // Buffers of logs gone (only this list still holds them) are let go.
+            mine.retain(|(_, b)| Arc::strong_count(b) > 1);
             let b = Arc::new(Mutex::new(Vec::with_capacity(FLUSH_BYTES)));
             let mut all = lock(&self.shared.buffers);
             if all.is_empty() {

@@ -10,7 +10,7 @@ use std::io;
 use arc_swap::ArcSwap;
 use tokio_util::sync::CancellationToken;
 
-use crate::runtime::{Starter, claim_port, http_starter, listen_socket};
+use crate::runtime::{Starter, claim_port, http_starter, https_starter, listen_socket};
 use crate::{HttpConfig, Request, Response, Service};
 
 /// A service that can be replaced while it runs: each request takes the service current when
@@ -174,7 +174,22 @@ impl Control {
 
     /// Starts serving HTTP on `pending` with `service`.
     pub fn start_http<S: Service>(&self, pending: Pending, service: S, config: HttpConfig) {
-        let start = Arc::new(http_starter(service, config));
+        self.start(pending, http_starter(service, config));
+    }
+
+    /// Starts serving HTTPS on `pending` with `service`, as [`crate::Server::https`] does.
+    pub fn start_https<S: Service>(
+        &self,
+        pending: Pending,
+        service: S,
+        config: HttpConfig,
+        tls: Arc<rustls::ServerConfig>,
+    ) {
+        self.start(pending, https_starter(service, config, tls));
+    }
+
+    fn start(&self, pending: Pending, start: Starter) {
+        let start = Arc::new(start);
         let mut inner = self.lock();
         let closed = inner.shutdown.child_token();
         for s in &pending.sockets {

@@ -200,6 +200,53 @@ pub(crate) fn http_starter<S: Service>(service: S, config: HttpConfig) -> Starte
     })
 }
 
+/// The per-thread starter of an HTTPS listener serving `service` (see [`Server::https`]).
+pub(crate) fn https_starter<S: Service>(
+    service: S,
+    config: HttpConfig,
+    tls: Arc<rustls::ServerConfig>,
+) -> Starter {
+    let service = Arc::new(service);
+    let tls = if config.http2 {
+        tls
+    } else {
+        // `--no-http2`: ALPN never settles on h2, so every client speaks HTTP/1.1.
+        let mut http1_only = (*tls).clone();
+        http1_only.alpn_protocols.retain(|p| p != b"h2");
+        Arc::new(http1_only)
+    };
+    let config = Arc::new(config);
+    Box::new(move |listener, worker| {
+        let service = service.clone();
+        let config = config.clone();
+        let tls = tls.clone();
+        let handshakes = Arc::new(Semaphore::new(crate::MAX_HANDSHAKES));
+        tokio::spawn(accept_loop(
+            listener,
+            worker,
+            move |stream, peer, local, shutdown| {
+                let service = service.clone();
+                let config = config.clone();
+                let tls = tls.clone();
+                let handshakes = handshakes.clone();
+                async move {
+                    let Some(stream) = tls_accept(stream, peer, tls, &handshakes).await else {
+                        return;
+                    };
+                    if stream.is_h2() {
+                        // Boxed: an HTTP/1.1 connection does not carry the HTTP/2 state.
+                        let h2 = crate::h2::serve_connection(
+                            stream, peer, local, &*service, &config, shutdown,
+                        );
+                        return Box::pin(h2).await;
+                    }
+                    serve_connection(stream, peer, local, &*service, &config, shutdown).await
+                }
+            },
+        ));
+    })
+}
+
 impl Server {
     /// A server with no services yet.
     pub fn new(config: RuntimeConfig) -> Server {
@@ -289,46 +336,8 @@ impl Server {
         config: HttpConfig,
         tls: Arc<rustls::ServerConfig>,
     ) -> io::Result<SocketAddr> {
-        let service = Arc::new(service);
         self.logs.extend(config.access_log.clone());
-        let tls = if config.http2 {
-            tls
-        } else {
-            // `--no-http2`: ALPN never settles on h2, so every client speaks HTTP/1.1.
-            let mut http1_only = (*tls).clone();
-            http1_only.alpn_protocols.retain(|p| p != b"h2");
-            Arc::new(http1_only)
-        };
-        let config = Arc::new(config);
-        let start: Starter = Box::new(move |listener, worker| {
-            let service = service.clone();
-            let config = config.clone();
-            let tls = tls.clone();
-            let handshakes = Arc::new(Semaphore::new(crate::MAX_HANDSHAKES));
-            tokio::spawn(accept_loop(
-                listener,
-                worker,
-                move |stream, peer, local, shutdown| {
-                    let service = service.clone();
-                    let config = config.clone();
-                    let tls = tls.clone();
-                    let handshakes = handshakes.clone();
-                    async move {
-                        let Some(stream) = tls_accept(stream, peer, tls, &handshakes).await else {
-                            return;
-                        };
-                        if stream.is_h2() {
-                            // Boxed: an HTTP/1.1 connection does not carry the HTTP/2 state.
-                            let h2 = crate::h2::serve_connection(
-                                stream, peer, local, &*service, &config, shutdown,
-                            );
-                            return Box::pin(h2).await;
-                        }
-                        serve_connection(stream, peer, local, &*service, &config, shutdown).await
-                    }
-                },
-            ));
-        });
+        let start = https_starter(service, config, tls);
         self.bind(addr, start)
     }
 

@@ -1,0 +1,133 @@
+//! A reload that adds a TLS `[[listen]]` opens it with its certificates, and one that removes
+//! it stops accepting there; the plain listener serves throughout.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+use crate::config_run::{start, tree};
+use crate::config_tls::cert;
+use crate::harness::{BIN, eventually, get, parse_banner};
+
+fn config(tls_port: Option<u16>) -> String {
+    let tls = tls_port.map_or(String::new(), |port| {
+        format!(
+            "[[listen]]\naddr = \"127.0.0.1:{port}\"\ntls = {{ cert = \"a.test.pem\", key = \"a.test.key\", hsts = 60 }}\n"
+        )
+    });
+    format!(
+        r#"
+[[listen]]
+addr = "127.0.0.1:0"
+
+{tls}
+[[site]]
+hosts = ["a.test"]
+default = true
+  [[site.route]]
+  path = "/"
+  files = {{ root = "www" }}
+"#
+    )
+}
+
+/// A port free now (bound, then let go), for a listener written with its port.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// `curl -s -i ARGS` with `a.test` on 127.0.0.1 at `port`.
+fn curl(port: u16, args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "-i", "--max-time", "10", "--resolve"])
+        .arg(format!("a.test:{port}:127.0.0.1"))
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+}
+
+fn hup(pid: u32) {
+    let ok = Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn a_reload_opens_an_added_tls_listener_and_closes_a_removed_one() {
+    let d = tree(&config(None));
+    cert(d.path(), "a.test");
+    let s = start(d.path());
+    let pid = s.child.id();
+    let port = free_port();
+    let ca = d.path().join("a.test.pem").display().to_string();
+    let url = format!("https://a.test:{port}/a.txt");
+    let https = || curl(port, &["--cacert", &ca, &url]);
+    assert!(https().is_empty(), "nothing listens there yet");
+
+    std::fs::write(d.path().join("site.toml"), config(Some(port))).unwrap();
+    hup(pid);
+    let mut answer = String::new();
+    eventually("the added TLS listener", || {
+        answer = https();
+        !answer.is_empty()
+    });
+    assert!(answer.starts_with("HTTP/2 200"), "{answer}");
+    assert!(answer.ends_with("hello from www\n"), "{answer}");
+    assert!(
+        answer.contains("strict-transport-security: max-age=60"),
+        "{answer}"
+    );
+    // HTTP/1.1 over it too, and the plain listener is unchanged.
+    let h1 = curl(port, &["--http1.1", "--cacert", &ca, &url]);
+    assert!(h1.starts_with("HTTP/1.1 200"), "{h1}");
+    assert_eq!(get(s.addr, "/a.txt").status, 200);
+
+    // Removed again: it stops accepting, the plain listener goes on.
+    std::fs::write(d.path().join("site.toml"), config(None)).unwrap();
+    hup(pid);
+    eventually("the removed TLS listener closed", || {
+        TcpStream::connect(("127.0.0.1", port)).is_err()
+    });
+    assert_eq!(get(s.addr, "/a.txt").status, 200);
+}
+
+#[test]
+fn a_reload_adding_acme_names_not_managed_is_refused_and_changes_nothing() {
+    let d = tree(&config(None));
+    let log = d.path().join("stderr.log");
+    let mut child = Command::new(BIN)
+        .args(["-c", "site.toml"])
+        .current_dir(d.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let addr = parse_banner(&banner);
+    let port = free_port();
+    let with_acme = config(None).replace(
+        "[[site]]",
+        &format!(
+            "[acme]\nstate = \"state\"\n\n[[listen]]\naddr = \"127.0.0.1:{port}\"\nacme = [\"a.test\"]\n\n[[site]]"
+        ),
+    );
+    std::fs::write(d.path().join("site.toml"), with_acme).unwrap();
+    hup(child.id());
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    eventually("the refused reload logged", || {
+        text().contains("take a restart")
+    });
+    assert!(text().contains("a.test"), "{}", text());
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    assert_eq!(get(addr, "/a.txt").status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
