@@ -26,6 +26,7 @@
 use std::fmt;
 
 use http1::{HeaderValue, Headers, header};
+use percent_encoding::percent_decode_str;
 use server::Response;
 
 use crate::extract::{FromRef, FromRequestParts, Parts};
@@ -82,23 +83,27 @@ pub(crate) fn parse_request_cookies(headers: &Headers) -> cookie::CookieJar {
 /// [`parse_request_cookies`] keeps it), without building a jar of every cookie: the session
 /// layer looks for one cookie on every request, and parsing each of the others in full (the
 /// cookie crate's parser, a copy of each, a hash set) cost more than the rest of the layer.
-/// Only a pair whose name is `name` as sent, or might be once percent-decoded, is parsed.
+/// Only a pair whose name is `name` as sent, or might be once percent-decoded, is decoded.
 pub(crate) fn request_cookie(headers: &Headers, name: &str) -> Option<Cookie<'static>> {
     let mut found = None;
     for value in headers.get_all("cookie") {
         let Ok(text) = value.to_str() else { continue };
         for pair in text.split(';') {
-            let Some((raw_name, _)) = pair.split_once('=') else {
+            let Some((raw_name, raw_value)) = pair.split_once('=') else {
                 continue;
             };
             let raw_name = raw_name.trim();
             if raw_name != name && !raw_name.contains('%') {
                 continue;
             }
-            if let Ok(c) = Cookie::parse_encoded(pair.trim())
-                && c.name() == name
+            // What `Cookie::parse_encoded` does with a pair, without the rest of its parser:
+            // both halves trimmed and percent-decoded as UTF-8.
+            if let (Ok(n), Ok(v)) = (
+                percent_decode_str(raw_name).decode_utf8(),
+                percent_decode_str(raw_value.trim()).decode_utf8(),
+            ) && n == name
             {
-                found = Some(c.into_owned());
+                found = Some(Cookie::new(n.into_owned(), v.into_owned()));
             }
         }
     }
@@ -317,6 +322,9 @@ mod tests {
             " session = spaced ;x=1",
             "sess%69on=encoded-name; a",
             "sessionx=1; xsession=2; session",
+            "session=%FF%FE; session=%C3%A9t%C3%A9",
+            "session=ok; session=%FF",
+            "session=a=b; =x",
             "",
         ];
         for case in cases {

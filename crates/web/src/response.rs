@@ -200,15 +200,10 @@ impl<T: Into<Bytes>> IntoResponse for Html<T> {
 #[derive(Debug, Clone, Default)]
 pub struct Json<T>(pub T);
 
-/// Room made for a JSON body before serializing, as axum does: most API answers fit, so the
-/// buffer is not grown (and copied) four or five times on the way.
-const JSON_CAPACITY: usize = 128;
-
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
-        let mut body = Vec::with_capacity(JSON_CAPACITY);
-        match serde_json::to_writer(&mut body, &self.0) {
-            Ok(()) => Response::with_body(StatusCode::OK, "application/json", body),
+        match serde_json::to_vec(&self.0) {
+            Ok(body) => Response::with_body(StatusCode::OK, "application/json", body),
             Err(e) => InternalError::new(e).into_response(),
         }
     }

@@ -280,7 +280,9 @@ impl WsReceiver {
             if self.timer.deadline().is_none() {
                 self.timer.reset(self.next_deadline(keepalive));
             }
+            // Biased: the read first, and no random number per read to pick an order.
             tokio::select! {
+                biased;
                 read = self.io.read_buf(&mut self.buf) => {
                     if read.as_ref().is_ok_and(|n| *n > 0) {
                         self.last_seen = Instant::now();
@@ -317,6 +319,7 @@ impl WsReceiver {
             // client has to answer it: a connection stuck that long is as good as gone.
             let out = &self.out;
             tokio::select! {
+                biased;
                 sent = async { out.lock().await.send(Message::Ping(Bytes::new())).await } => {
                     if let Err(e) = sent {
                         tracing::debug!(error = %e, "cannot send a keep-alive ping");
@@ -342,6 +345,7 @@ impl WsReceiver {
             }
             let mut wait = Sleep::after(TIMED_OUT_CLOSE_WAIT);
             tokio::select! {
+                biased;
                 () = out.shutdown() => {}
                 () = &mut wait => {}
             }
