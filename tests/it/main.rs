@@ -56,4 +56,6 @@ mod tls_acme;
 mod tls_files;
 mod tls_serve;
 mod walls;
+mod web_keepalive;
 mod web_session;
+mod web_timeout;

@@ -26,6 +26,7 @@
 use std::fmt;
 
 use http1::{HeaderValue, Headers, header};
+use percent_encoding::percent_decode_str;
 use server::Response;
 
 use crate::extract::{FromRef, FromRequestParts, Parts};
@@ -76,6 +77,37 @@ pub(crate) fn parse_request_cookies(headers: &Headers) -> cookie::CookieJar {
         }
     }
     jar
+}
+
+/// The request's cookie named `name`, the last one when several are (as the jar of
+/// [`parse_request_cookies`] keeps it), without building a jar of every cookie: the session
+/// layer looks for one cookie on every request, and parsing each of the others in full (the
+/// cookie crate's parser, a copy of each, a hash set) cost more than the rest of the layer.
+/// Only a pair whose name is `name` as sent, or might be once percent-decoded, is decoded.
+pub(crate) fn request_cookie(headers: &Headers, name: &str) -> Option<Cookie<'static>> {
+    let mut found = None;
+    for value in headers.get_all("cookie") {
+        let Ok(text) = value.to_str() else { continue };
+        for pair in text.split(';') {
+            let Some((raw_name, raw_value)) = pair.split_once('=') else {
+                continue;
+            };
+            let raw_name = raw_name.trim();
+            if raw_name != name && !raw_name.contains('%') {
+                continue;
+            }
+            // What `Cookie::parse_encoded` does with a pair, without the rest of its parser:
+            // both halves trimmed and percent-decoded as UTF-8.
+            if let (Ok(n), Ok(v)) = (
+                percent_decode_str(raw_name).decode_utf8(),
+                percent_decode_str(raw_value.trim()).decode_utf8(),
+            ) && n == name
+            {
+                found = Some(Cookie::new(n.into_owned(), v.into_owned()));
+            }
+        }
+    }
+    found
 }
 
 /// Fills in what `cookie` leaves unsaid: the defaults described in the module documentation.
@@ -279,6 +311,37 @@ mod tests {
             HeaderValue::from_str(cookie).expect("valid"),
         );
         h
+    }
+
+    /// Looking one cookie up finds what the whole jar would: the last of a name, decoded.
+    #[test]
+    fn one_cookie_is_found_as_the_jar_finds_it() {
+        let cases = [
+            "a=1; session=x%2Fy; b=2",
+            "session=first; other=1; session=second",
+            " session = spaced ;x=1",
+            "sess%69on=encoded-name; a",
+            "sessionx=1; xsession=2; session",
+            "session=%FF%FE; session=%C3%A9t%C3%A9",
+            "session=ok; session=%FF",
+            "session=a=b; =x",
+            "",
+        ];
+        for case in cases {
+            let h = headers(case);
+            let jar = parse_request_cookies(&h);
+            let whole = jar.get("session").map(|c| c.value().to_owned());
+            let one = request_cookie(&h, "session").map(|c| c.value().to_owned());
+            assert_eq!(one, whole, "{case}");
+        }
+        let mut two = headers("session=a");
+        two.append(header::COOKIE, HeaderValue::from_static("x=1; session=b"));
+        assert_eq!(
+            request_cookie(&two, "session").map(|c| c.value().to_owned()),
+            parse_request_cookies(&two)
+                .get("session")
+                .map(|c| c.value().to_owned())
+        );
     }
 
     fn set_cookies(res: &Response) -> Vec<String> {

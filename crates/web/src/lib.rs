@@ -17,8 +17,9 @@
 //! ```
 //!
 //! A router can be called without a socket, which is how its tests work: the [`TestClient`]
-//! sends requests in the same process and keeps the cookies, as a browser would. Under
-//! `#[tokio::test]` (whose runtime has a timer) middleware such as `timeout` works too:
+//! sends requests in the same process and keeps the cookies, as a browser would. Middleware
+//! such as `timeout` works there too, on any runtime (its deadline is the framework's own
+//! timer, not tokio's):
 //!
 //! ```
 //! use std::time::Duration;
@@ -59,6 +60,7 @@
 //! - [`sse`]: server-sent events: [`sse::Sse`], a streamed `text/event-stream` response.
 //! - [`template`]: askama templates and the [`Page`] response.
 //! - [`testing`]: the [`TestClient`].
+//! - `timer`: the deadlines of the timeout, WebSocket pings and SSE keep-alives, on any executor.
 
 pub mod cookies;
 pub mod csrf;
@@ -73,6 +75,7 @@ pub mod session;
 pub mod sse;
 pub mod template;
 pub mod testing;
+mod timer;
 pub mod ws;
 
 /// The template engine (see [`template`]).

@@ -1,7 +1,12 @@
 //! Server-sent events (the HTML standard's `text/event-stream`): a response that stays open
 //! and sends [`Event`]s as a stream produces them, each written to the socket as it comes
-//! (the server flushes after every piece of a streamed body), with comment lines as
-//! keep-alives so that proxies and browsers do not time an idle stream out.
+//! (the server flushes after every piece of a streamed body), with a comment line
+//! (`: keep-alive`) after every [`KEEP_ALIVE_INTERVAL`] of silence, by default, so that proxies
+//! and browsers do not time an idle stream out.
+//!
+//! The stream ends when the client is gone: the server notices at the next write that fails,
+//! so at the latest one or two keep-alives after the client left, and drops the stream (and
+//! whatever it holds, such as a subscription) instead of feeding a dead connection forever.
 //!
 //! ```
 //! use std::time::Duration;
@@ -18,13 +23,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::response::IntoResponse;
+use crate::timer::Sleep;
 use bytes::Bytes;
 use futures_core::Stream;
 use http1::{StatusCode, header};
 use server::{Response, ResponseBody};
-use tokio::time::Sleep;
-
-use crate::response::IntoResponse;
 
 /// How often a keep-alive comment is sent on a quiet stream by default: 15 s, as axum, and
 /// well under the 60 s after which nginx (`proxy_read_timeout`) and many load balancers drop
@@ -121,15 +125,15 @@ impl Default for KeepAlive {
 }
 
 impl KeepAlive {
-    /// Every [`KEEP_ALIVE_INTERVAL`] of silence, an empty comment line (`:`).
+    /// Every [`KEEP_ALIVE_INTERVAL`] of silence, the comment `: keep-alive`.
     pub fn new() -> KeepAlive {
         KeepAlive {
             interval: KEEP_ALIVE_INTERVAL,
-            comment: Bytes::from_static(b":\n\n"),
+            comment: Bytes::from_static(b": keep-alive\n\n"),
         }
     }
 
-    /// After how long a silence to send one.
+    /// After how long a silence to send one (a zero interval is taken as one millisecond).
     pub fn interval(mut self, interval: Duration) -> KeepAlive {
         self.interval = interval;
         self
@@ -153,17 +157,25 @@ impl<S> Sse<S>
 where
     S: Stream<Item = Event> + Send + 'static,
 {
-    /// Events from `stream`, with no keep-alive until [`Sse::keep_alive`] asks for it.
+    /// Events from `stream`, with the default [`KeepAlive`] (`: keep-alive` after each
+    /// [`KEEP_ALIVE_INTERVAL`] of silence).
     pub fn new(stream: S) -> Sse<S> {
         Sse {
             stream,
-            keep_alive: None,
+            keep_alive: Some(KeepAlive::new()),
         }
     }
 
     /// Sends `keep_alive`'s comment after each silence of its interval.
     pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Sse<S> {
         self.keep_alive = Some(keep_alive);
+        self
+    }
+
+    /// Sends no keep-alive comments (for a stream that is never quiet for long, or a client
+    /// that is not behind anything that times connections out).
+    pub fn without_keep_alive(mut self) -> Sse<S> {
+        self.keep_alive = None;
         self
     }
 }
@@ -175,10 +187,7 @@ where
     fn into_response(self) -> Response {
         let body = EventBody {
             events: Box::pin(self.stream),
-            timer: self
-                .keep_alive
-                .as_ref()
-                .map(|k| Box::pin(tokio::time::sleep(k.interval))),
+            timer: Sleep::default(),
             keep_alive: self.keep_alive,
         };
         let mut r = Response::new(StatusCode::OK)
@@ -199,8 +208,24 @@ where
 struct EventBody {
     events: Pin<Box<dyn Stream<Item = Event> + Send>>,
     keep_alive: Option<KeepAlive>,
-    timer: Option<Pin<Box<Sleep>>>,
+    /// When the next keep-alive is due; set at the first poll and after each piece sent.
+    timer: Sleep,
 }
+
+impl EventBody {
+    /// The silence before the next keep-alive starts now.
+    fn restart(&mut self) {
+        if let Some(k) = &self.keep_alive {
+            let interval = k.interval.max(MIN_INTERVAL);
+            self.timer
+                .reset(std::time::Instant::now().checked_add(interval));
+        }
+    }
+}
+
+/// The shortest keep-alive interval: a zero one would send comments as fast as the socket
+/// takes them.
+const MIN_INTERVAL: Duration = Duration::from_millis(1);
 
 impl Stream for EventBody {
     type Item = std::io::Result<Bytes>;
@@ -209,23 +234,21 @@ impl Stream for EventBody {
         let this = &mut *self;
         match this.events.as_mut().poll_next(cx) {
             Poll::Ready(Some(event)) => {
-                if let (Some(timer), Some(k)) = (this.timer.as_mut(), &this.keep_alive) {
-                    timer
-                        .as_mut()
-                        .reset(tokio::time::Instant::now() + k.interval);
-                }
+                this.restart();
                 return Poll::Ready(Some(Ok(event.to_bytes())));
             }
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => {}
         }
-        if let (Some(timer), Some(k)) = (this.timer.as_mut(), &this.keep_alive)
-            && timer.as_mut().poll(cx).is_ready()
-        {
-            timer
-                .as_mut()
-                .reset(tokio::time::Instant::now() + k.interval);
-            return Poll::Ready(Some(Ok(k.comment.clone())));
+        let Some(comment) = this.keep_alive.as_ref().map(|k| k.comment.clone()) else {
+            return Poll::Pending;
+        };
+        if this.timer.deadline().is_none() {
+            this.restart();
+        }
+        if Pin::new(&mut this.timer).poll(cx).is_ready() {
+            this.restart();
+            return Poll::Ready(Some(Ok(comment)));
         }
         Poll::Pending
     }

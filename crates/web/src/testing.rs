@@ -21,7 +21,8 @@
 //! # }
 //! ```
 //!
-//! Use it from `#[tokio::test]` (whose runtime has the timer a `timeout` layer needs).
+//! Use it from `#[tokio::test]`, or any executor: the framework's own timer keeps the
+//! deadlines of layers such as `timeout`, so none needs a tokio runtime with a timer.
 
 use std::future::IntoFuture;
 use std::sync::{Arc, Mutex, PoisonError};

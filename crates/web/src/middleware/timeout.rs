@@ -6,6 +6,8 @@ use std::time::Duration;
 use http1::{HeaderValue, StatusCode, header};
 use server::{Request, Response, Service};
 
+use crate::timer::Sleep;
+
 /// Answers `503 Service Unavailable` (with `Retry-After`) when the inner service has not
 /// produced a response head within the limit; the handler's future is dropped, cancelling it.
 /// A streaming body already started is not cut off: that is the server's write timeout's job.
@@ -28,6 +30,10 @@ impl<S> Timeout<S> {
 /// The limit counts from the moment the handler first waits: a handler that answers at its
 /// first poll (most do) never needs a timer, so it costs neither a clock read nor a timer
 /// registration.
+///
+/// The deadline is the framework's own ([`crate::timer`]), not tokio's, which panics where no
+/// tokio timer runs (outside a runtime, on one built without `enable_time`): the same layer
+/// works on the server's runtime, under `#[tokio::test]`, and under any other executor.
 impl<S: Service> Service for Timeout<S> {
     fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
         let limit = self.limit;
@@ -38,9 +44,16 @@ impl<S: Service> Service for Timeout<S> {
             if let Poll::Ready(response) = first {
                 return response;
             }
-            tokio::time::timeout(limit, inner)
-                .await
-                .unwrap_or_else(|_| timed_out(limit))
+            let mut deadline = Sleep::after(limit);
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(response) = inner.as_mut().poll(cx) {
+                    return Poll::Ready(response);
+                }
+                std::pin::Pin::new(&mut deadline)
+                    .poll(cx)
+                    .map(|()| timed_out(limit))
+            })
+            .await
         }
     }
 }
@@ -93,5 +106,25 @@ mod tests {
         let r = slow.call(request()).await;
         assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(r.headers.get_str("retry-after"), Some("1"));
+    }
+
+    /// A handler that waits on something other than a tokio timer (a channel), where tokio's
+    /// timer would panic: on a runtime built without `enable_time`, and under an executor that
+    /// is not tokio's.
+    #[test]
+    fn no_tokio_timer_is_needed() {
+        let never = |_req| async {
+            let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let _ = rx.await;
+            Response::new(StatusCode::OK)
+        };
+        let slow = Timeout::new(never, Duration::from_millis(20));
+        let without_time = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let r = without_time.block_on(slow.call(request()));
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        let r = crate::timer::tests::block_on(slow.call(request()));
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     }
 }

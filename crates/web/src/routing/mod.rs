@@ -76,6 +76,9 @@ struct Entry<S> {
 pub struct Router<S = ()> {
     entries: Vec<Entry<S>>,
     fallback: Option<Endpoint<S>>,
+    /// The fallbacks of nested routers, each under its (static) prefix: a path under the
+    /// prefix that no route matches goes to the longest prefix's, as in axum 0.8.
+    nested_fallbacks: Vec<(Pattern, Endpoint<S>)>,
 }
 
 impl<S> std::fmt::Debug for Router<S> {
@@ -97,6 +100,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         Router {
             entries: Vec::new(),
             fallback: None,
+            nested_fallbacks: Vec::new(),
         }
     }
 
@@ -129,7 +133,15 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     }
 
     /// Mounts every route of `router` under `prefix` (a static path): `/api` + `/messages`
-    /// is `/api/messages`. The nested router's fallback is not used.
+    /// is `/api/messages`. Handlers see the whole path, prefix included.
+    ///
+    /// If `router` has a [`fallback`](Router::fallback), it answers every path under `prefix`
+    /// (`/api`, `/api/...`) that none of its routes matches, as in axum 0.8; this router's own
+    /// fallback answers the rest. A path a route matches with another method is still `405`.
+    ///
+    /// # Panics
+    /// If `prefix` is not a static path, on a route conflicting with one already here, or if
+    /// a router nested at the same prefix already brought a fallback.
     pub fn nest(mut self, prefix: &str, router: Router<S>) -> Self {
         let prefix_pattern = parse_or_panic(normalize_prefix(prefix));
         if !prefix_pattern.is_static() {
@@ -140,7 +152,28 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         for entry in router.entries {
             self.add(entry.pattern.prefixed(&prefix_pattern), entry.route);
         }
+        let inner = router.nested_fallbacks.into_iter();
+        for (pattern, fallback) in inner.map(|(p, f)| (p.prefixed(&prefix_pattern), f)) {
+            self.add_nested_fallback(pattern, fallback);
+        }
+        if let Some(fallback) = router.fallback {
+            self.add_nested_fallback(prefix_pattern, fallback);
+        }
         self
+    }
+
+    fn add_nested_fallback(&mut self, prefix: Pattern, fallback: Endpoint<S>) {
+        if let Some((have, _)) = self
+            .nested_fallbacks
+            .iter()
+            .find(|(p, _)| p.as_str() == prefix.as_str())
+        {
+            panic!(
+                "nest(\"{have}\"): two routers nested at `{have}` both have a fallback; \
+                 keep only one `.fallback(...)`"
+            );
+        }
+        self.nested_fallbacks.push((prefix, fallback));
     }
 
     /// Mounts a router whose state is a part of this one's (`T: FromRef<S>`, as in axum), so
@@ -165,6 +198,11 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 })
                 .collect(),
             fallback: router.fallback.map(map),
+            nested_fallbacks: router
+                .nested_fallbacks
+                .into_iter()
+                .map(|(p, f)| (p, map(f)))
+                .collect(),
         };
         self.nest(prefix, router)
     }
@@ -178,6 +216,9 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         for entry in other.entries {
             self.add(entry.pattern, entry.route);
         }
+        for (pattern, fallback) in other.nested_fallbacks {
+            self.add_nested_fallback(pattern, fallback);
+        }
         match (&self.fallback, other.fallback) {
             (Some(_), Some(_)) => {
                 panic!("merge: both routers have a fallback; keep only one `.fallback(...)`")
@@ -188,16 +229,19 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self
     }
 
-    /// Wraps every route and the fallback in `layer` (a [`crate::middleware::from_fn`]
-    /// function, a session or CSRF layer, ...). Only the routes added before the call are
-    /// wrapped, so a group of routes gets its own layers:
-    /// `Router::new().route(..).layer(a).route(..)` puts `a` on the first route only.
+    /// Wraps every route and the fallbacks (this router's, and those of the routers nested so
+    /// far) in `layer` (a [`crate::middleware::from_fn`] function, a session or CSRF layer,
+    /// ...). Only the routes added before the call are wrapped, so a group of routes gets its
+    /// own layers: `Router::new().route(..).layer(a).route(..)` puts `a` on the first route only.
     pub fn layer<L>(mut self, layer: L) -> Self
     where
         L: Layer<BoundEndpoint<S>> + Clone + Send + Sync + 'static,
         L::Service: Service,
     {
         self = self.route_layer(layer.clone());
+        for (_, fallback) in &mut self.nested_fallbacks {
+            *fallback = layered(fallback.clone(), layer.clone());
+        }
         self.fallback = self.fallback.map(|f| layered(f, layer));
         self
     }
@@ -245,9 +289,15 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 },
             })
             .collect();
+        let nested_fallbacks = self
+            .nested_fallbacks
+            .into_iter()
+            .map(|(p, f)| (p, bind_state(f, state.clone())))
+            .collect();
         Router {
             entries,
             fallback: self.fallback.map(|f| bind_state(f, state)),
+            nested_fallbacks,
         }
     }
 
@@ -332,6 +382,17 @@ impl Router<()> {
         best.map_or(Found::None, |(_, f)| f)
     }
 
+    /// The fallback for a path no route matches: the one of the router nested at the longest
+    /// prefix of `path`, else this router's.
+    fn fallback_for(&self, path: &str) -> Option<&Endpoint<()>> {
+        self.nested_fallbacks
+            .iter()
+            .filter_map(|(p, f)| p.prefix_len(path).map(|len| (len, f)))
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, f)| f)
+            .or(self.fallback.as_ref())
+    }
+
     /// The endpoint's (boxed) future for `req`, or the answer when no endpoint takes it.
     /// Nothing here waits, so the router adds no state of its own to a request's future.
     fn dispatch(&self, mut req: Request) -> Either<Ready<Response>, BoxFuture<Response>> {
@@ -352,7 +413,7 @@ impl Router<()> {
             Found::None if !is_standard(req.method()) => {
                 Response::error(StatusCode::NOT_IMPLEMENTED)
             }
-            Found::None => match &self.fallback {
+            Found::None => match self.fallback_for(req.path()) {
                 Some(f) => return Either::Right(f(req, ())),
                 None => StatusCode::NOT_FOUND.into_response(),
             },

@@ -248,6 +248,91 @@ fn nesting_strips_the_prefix() {
     );
 }
 
+/// A nested router's fallback answers what its routes do not, under its prefix only (axum 0.8).
+#[test]
+fn a_nested_routers_fallback_answers_under_its_prefix() {
+    let api = Router::new()
+        .route("/items/{id}", get(|| async { "item" }))
+        .fallback(|req: Request| async move {
+            (StatusCode::NOT_FOUND, format!("api has no {}", req.path()))
+        });
+    let v2 = Router::new()
+        .route("/x", get(|| async { "v2 x" }))
+        .fallback(|| async { (StatusCode::GONE, "v2 fallback") });
+    let app = Router::new()
+        .route("/", get(|| async { "home" }))
+        .nest("/api", api.nest("/v2", v2))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "site fallback") });
+    let answer = |raw: &str| {
+        let r = call(&app, request(raw, b""));
+        (r.status, text(&r))
+    };
+    let not_found = StatusCode::NOT_FOUND;
+    assert_eq!(answer("GET /api/items/1"), (StatusCode::OK, "item".into()));
+    assert_eq!(
+        answer("GET /api/nothing?q=1"),
+        (not_found, "api has no /api/nothing".into())
+    );
+    assert_eq!(answer("GET /api"), (not_found, "api has no /api".into()));
+    assert_eq!(
+        answer("GET /api/items/1/more"),
+        (not_found, "api has no /api/items/1/more".into())
+    );
+    assert_eq!(answer("GET /api/v2/x"), (StatusCode::OK, "v2 x".into()));
+    assert_eq!(
+        answer("GET /api/v2/y"),
+        (StatusCode::GONE, "v2 fallback".into())
+    );
+    assert_eq!(answer("GET /apix"), (not_found, "site fallback".into()));
+    assert_eq!(answer("GET /other"), (not_found, "site fallback".into()));
+    // A matched path with another method is the route's 405, not the fallback.
+    assert_eq!(
+        answer("POST /api/items/1").0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    // An unknown method under the prefix is 501, as outside it.
+    assert_eq!(answer("BREW /api/nothing").0, StatusCode::NOT_IMPLEMENTED);
+}
+
+/// Without a fallback of its own a nested router's unmatched paths reach the parent's; an outer
+/// `layer` wraps the nested fallback too, and nesting two fallbacks at one prefix panics.
+#[test]
+fn nested_fallbacks_with_layers_state_and_conflicts() {
+    use crate::middleware::{Next, from_fn};
+    async fn tag(req: Request, next: Next) -> Response {
+        let mut r = next.run(req).await;
+        r.headers.append(
+            http1::HeaderName::from_static("x-layer"),
+            http1::HeaderValue::from_static("outer"),
+        );
+        r
+    }
+    #[derive(Clone)]
+    struct Name(&'static str);
+    let api = Router::<Name>::new()
+        .route("/a", get(|| async { "a" }))
+        .fallback(|State(n): State<Name>| async move { (StatusCode::NOT_FOUND, n.0) });
+    let plain = Router::<Name>::new().route("/b", get(|| async { "b" }));
+    let app = Router::new()
+        .nest("/api", api)
+        .nest("/plain", plain)
+        .layer(from_fn(tag))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "site") })
+        .with_state(Name("api state"));
+    let r = call(&app, request("GET /api/zzz", b""));
+    assert_eq!(text(&r), "api state");
+    assert_eq!(r.headers.get_str("x-layer"), Some("outer"));
+    assert_eq!(text(&call(&app, request("GET /plain/zzz", b""))), "site");
+
+    let twice = panic_message(|| {
+        let with_fallback = || Router::<()>::new().fallback(|| async { "f" });
+        let _ = Router::new()
+            .nest("/api", with_fallback())
+            .merge(Router::new().nest("/api", with_fallback()));
+    });
+    assert!(twice.contains("both have a fallback"), "{twice}");
+}
+
 #[test]
 fn headers_extractor_keeps_order() {
     let app = Router::new().route(

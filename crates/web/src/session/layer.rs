@@ -11,7 +11,7 @@ use super::store::{Record, SessionStore, StoreError};
 use super::{
     DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, Session, now, random_token,
 };
-use crate::cookies::{Cookie, parse_request_cookies, write_delta};
+use crate::cookies::{Cookie, request_cookie, write_delta};
 use crate::middleware::Layer;
 
 /// Random bytes in a session id: 128 bits, as OWASP asks for at least 64 bits of entropy.
@@ -122,11 +122,10 @@ impl<S> std::fmt::Debug for SessionService<S> {
 impl<S: Service> Service for SessionService<S> {
     async fn call(&self, mut req: Request) -> Response {
         let config = &self.config;
-        let jar = parse_request_cookies(req.headers());
-        let cookie_seen = jar.get(&config.cookie_name).is_some();
-        let id = jar
-            .signed(&config.key)
-            .get(&config.cookie_name)
+        let cookie = request_cookie(req.headers(), &config.cookie_name);
+        let cookie_seen = cookie.is_some();
+        let id = cookie
+            .and_then(|c| cookie::CookieJar::new().signed(&config.key).verify(c))
             .map(|c| c.value().to_string());
         let loaded = match id {
             Some(id) => match config.store.load(&id).await {

@@ -116,8 +116,13 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn from_record(loaded: Option<Record>) -> Session {
-        let data = loaded.as_ref().map(|r| r.data.clone()).unwrap_or_default();
+    /// The values move out of the record, which keeps only what `finish` reads of it (id,
+    /// creation, expiry): no copy of the map per request.
+    pub(crate) fn from_record(mut loaded: Option<Record>) -> Session {
+        let data = loaded
+            .as_mut()
+            .map(|r| std::mem::take(&mut r.data))
+            .unwrap_or_default();
         Session {
             state: Arc::new(Mutex::new(State {
                 loaded,
@@ -135,8 +140,8 @@ impl Session {
     /// The value under `key`, or `None` if there is none or it does not have type `T` (a value
     /// of another type is left alone).
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let value = self.lock().data.get(key).cloned()?;
-        serde_json::from_value(value).ok()
+        // Read in place (`&Value` is a deserializer): no copy of the value.
+        T::deserialize(self.lock().data.get(key)?).ok()
     }
 
     /// Stores `value` under `key`, starting a session if there is none.

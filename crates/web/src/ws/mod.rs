@@ -26,21 +26,46 @@
 //! a bad close code (1002); text that is not UTF-8 (1007); a frame or message past its limit
 //! (1009). Pings are answered with pongs, and a close is answered with a close.
 //!
+//! A connection that has been silent for [`PING_INTERVAL`] gets a ping, and one that then
+//! sends nothing for [`PONG_TIMEOUT`] is closed with 1011 ("keepalive ping timeout", as
+//! Python's `websockets` does): proxies keep a quiet connection open, and a client that
+//! vanished without a close (a laptop lid, a dropped network) does not hold its handler
+//! forever. Both are set on the [`WebSocketUpgrade`] (`ping_interval`, `pong_timeout`,
+//! `without_pings`). The pings go out, and their answers are seen, while the handler waits in
+//! [`WebSocket::recv`] (or [`WsReceiver::recv`]), which is where the client's frames are read.
+//!
 //! # Layout
 //! - `upgrade`: [`WebSocketUpgrade`]: the handshake's checks and the `101` response;
 //!   subprotocols; permessage-deflate's agreement; the limits.
 //! - `socket`: [`WebSocket`], its halves [`WsSender`] and [`WsReceiver`], messages out of frames.
 //! - `frame`: the frame parser and encoder, pure functions over buffers.
+//! - `message`: frames to messages (fragments, inflation, UTF-8, close frames), pure too.
 //! - `deflate`: permessage-deflate (RFC 7692).
 
 mod deflate;
 mod frame;
+mod message;
 mod socket;
 mod upgrade;
 
 use bytes::Bytes;
 
 pub use socket::{WebSocket, WsError, WsReceiver, WsSender};
+
+/// The parsers of what a client sends, for the fuzz targets (`fuzz/`); not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::deflate::{Agreed, negotiate};
+    pub use super::frame::{Frame, FrameError, OpCode, encode, parse};
+    pub use super::message::{Assembler, Event};
+    pub use super::upgrade::{accept_key, check as check_handshake};
+
+    /// The assembler of a connection that agreed `deflate` (or nothing), with these limits.
+    pub fn assembler(deflate: Option<&Agreed>, max_message: usize, max_frame: usize) -> Assembler {
+        let inflater = deflate.map(super::deflate::Inflater::new);
+        Assembler::new(inflater, max_message, max_frame)
+    }
+}
 pub use upgrade::{WebSocketUpgrade, WsRejection};
 
 /// Largest message a client may send, by default, after reassembly and inflation: axum's
@@ -50,6 +75,23 @@ pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
 /// Largest frame payload a client may send, by default (16 MiB, as axum and tungstenite).
 /// A larger frame is refused from its header, before its payload is buffered, with 1009.
 pub const MAX_FRAME_SIZE: usize = 16 << 20;
+
+/// How long a connection may be silent before the server pings it, by default: 20 s, as
+/// Python's `websockets`, well under the 60 s after which nginx (`proxy_read_timeout`) and most
+/// load balancers drop an idle upstream connection, so a quiet WebSocket behind them stays open.
+pub const PING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// How long the client has to show it is there (a pong, or any frame) after a ping, by default
+/// (20 s, as Python's `websockets`); then the connection is closed with 1011 and
+/// [`WebSocket::recv`] returns [`WsError::TimedOut`].
+pub const PONG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// When to ping a quiet connection and how long to wait for its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Keepalive {
+    pub(crate) interval: std::time::Duration,
+    pub(crate) timeout: std::time::Duration,
+}
 
 /// A WebSocket message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,15 +4,17 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use server::upgrade::{UpgradedRead, UpgradedWrite};
 use tokio::sync::Mutex;
 
-use super::deflate::{self, Agreed, Deflater, InflateError, Inflater};
-use super::frame::{self, Frame, FrameError, MAX_CONTROL_PAYLOAD, OpCode};
-use super::{CloseCode, CloseFrame, Message};
+use super::deflate::{self, Agreed, Deflater, Inflater};
+use super::frame::{self, FrameError, MAX_CONTROL_PAYLOAD, OpCode};
+use super::message::{Assembler, Event};
+use super::{CloseCode, CloseFrame, Keepalive, Message};
+use crate::timer::Sleep;
 
 /// How long [`WebSocket::close`] waits for the client's close after sending its own; then the
 /// connection is closed anyway (RFC 6455 7.1.1 lets the server close the TCP connection).
@@ -39,6 +41,9 @@ pub enum WsError {
     /// A ping or pong longer than 125 bytes, or a close reason with a code that may not be
     /// sent: the message was not sent.
     InvalidMessage(&'static str),
+    /// The client sent nothing, not even a pong, within the pong timeout after a ping; the
+    /// connection was closed with 1011.
+    TimedOut,
     /// The connection failed.
     Io(io::Error),
 }
@@ -51,6 +56,7 @@ impl fmt::Display for WsError {
             }
             WsError::Closed => f.write_str("the WebSocket is closed"),
             WsError::InvalidMessage(why) => write!(f, "cannot send this message: {why}"),
+            WsError::TimedOut => f.write_str("the WebSocket client did not answer a ping"),
             WsError::Io(_) => f.write_str("the WebSocket connection failed"),
         }
     }
@@ -174,31 +180,35 @@ impl WsSender {
     }
 }
 
-/// A message being reassembled from its frames.
-struct Partial {
-    text: bool,
-    compressed: bool,
-    data: BytesMut,
-}
-
-/// What one frame amounts to.
-enum Event {
-    Message(Message),
-    Ping(Bytes),
-    Close(Option<CloseFrame>),
-}
-
 /// The receiving half of a [`WebSocket`].
 pub struct WsReceiver {
     io: UpgradedRead,
     buf: BytesMut,
     out: Arc<Mutex<Out>>,
-    partial: Option<Partial>,
-    inflater: Option<Inflater>,
-    max_message: usize,
-    max_frame: usize,
+    assembler: Assembler,
     done: bool,
+    keepalive: Option<Keepalive>,
+    /// When the client last sent anything.
+    last_seen: Instant,
+    /// When the ping now waiting for an answer went out.
+    ping_sent: Option<Instant>,
+    /// The next keep-alive decision: moved only when it fires, so a busy connection does
+    /// not touch the timer on every read.
+    timer: Sleep,
 }
+
+/// Why [`WsReceiver::read_more`] brought nothing.
+enum ReadEnd {
+    /// The client closed the TCP connection.
+    Eof,
+    /// A read failed.
+    Io(io::Error),
+    /// No answer to a ping in time.
+    TimedOut,
+}
+
+/// How long a connection that timed out gets to take its close frame.
+const TIMED_OUT_CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 impl fmt::Debug for WsReceiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -216,30 +226,31 @@ impl WsReceiver {
             if self.done {
                 return None;
             }
-            let max = self.max_frame.min(self.max_message);
-            let parsed = frame::parse(&mut self.buf, self.inflater.is_some(), max);
-            let frame = match parsed {
-                Ok(Some(frame)) => frame,
-                Ok(None) => {
-                    if let Err(e) = self.read_more().await {
+            let event = match self.assembler.next(&mut self.buf) {
+                Ok(Some(event)) => event,
+                Ok(None) => match self.read_more().await {
+                    Ok(()) => continue,
+                    Err(end) => {
                         self.done = true;
-                        return e.map(|e| Err(WsError::Io(e)));
+                        return match end {
+                            ReadEnd::Eof => None,
+                            ReadEnd::Io(e) => Some(Err(WsError::Io(e))),
+                            ReadEnd::TimedOut => Some(Err(self.timed_out().await)),
+                        };
                     }
-                    continue;
-                }
+                },
                 Err(e) => return Some(Err(self.fail(e).await)),
             };
-            match self.on_frame(frame) {
-                Ok(None) => {}
-                Ok(Some(Event::Message(m))) => return Some(Ok(m)),
-                Ok(Some(Event::Ping(p))) => {
+            match event {
+                Event::Message(m) => return Some(Ok(m)),
+                Event::Ping(p) => {
                     let pong = self.out.lock().await.send(Message::Pong(p.clone())).await;
                     return Some(match pong {
                         Ok(()) | Err(WsError::Closed) => Ok(Message::Ping(p)),
                         Err(e) => Err(e),
                     });
                 }
-                Ok(Some(Event::Close(close))) => {
+                Event::Close(close) => {
                     self.done = true;
                     let mut out = self.out.lock().await;
                     if !out.close_sent {
@@ -253,20 +264,93 @@ impl WsReceiver {
                     out.shutdown().await;
                     return Some(Ok(Message::Close(close)));
                 }
-                Err(e) => return Some(Err(self.fail(e).await)),
             }
         }
     }
 
-    /// Reads more bytes: `Err(None)` at the end of the stream (the client went without a
-    /// close: no message, as other frameworks report it), `Err(Some)` on a failed read.
-    async fn read_more(&mut self) -> Result<(), Option<io::Error>> {
+    /// Reads more bytes, pinging the client when it has been quiet for the interval:
+    /// `Eof` at the end of the stream (the client went without a close: no message, as other
+    /// frameworks report it), `TimedOut` when a ping went unanswered.
+    async fn read_more(&mut self) -> Result<(), ReadEnd> {
         self.buf.reserve(READ_SIZE);
-        match self.io.read_buf(&mut self.buf).await {
-            Ok(0) => Err(None),
-            Ok(_) => Ok(()),
-            Err(e) => Err(Some(e)),
+        let Some(keepalive) = self.keepalive else {
+            return read_end(self.io.read_buf(&mut self.buf).await);
+        };
+        loop {
+            if self.timer.deadline().is_none() {
+                self.timer.reset(self.next_deadline(keepalive));
+            }
+            // Biased: the read first, and no random number per read to pick an order.
+            tokio::select! {
+                biased;
+                read = self.io.read_buf(&mut self.buf) => {
+                    if read.as_ref().is_ok_and(|n| *n > 0) {
+                        self.last_seen = Instant::now();
+                        self.ping_sent = None;
+                    }
+                    return read_end(read);
+                }
+                () = &mut self.timer => self.on_deadline(keepalive).await?,
+            }
         }
+    }
+
+    /// When the keep-alive next has something to decide: the ping's answer is due, or the
+    /// silence will have lasted the interval.
+    fn next_deadline(&self, k: Keepalive) -> Option<Instant> {
+        match self.ping_sent {
+            Some(sent) => sent.checked_add(k.timeout),
+            None => self.last_seen.checked_add(k.interval),
+        }
+    }
+
+    /// The keep-alive's deadline came: the client is late with its answer, or has been quiet
+    /// for the interval and gets a ping (the client showed life since: nothing to do yet).
+    async fn on_deadline(&mut self, k: Keepalive) -> Result<(), ReadEnd> {
+        let now = Instant::now();
+        let due = self.next_deadline(k);
+        if self.ping_sent.is_some() && due.is_some_and(|d| now >= d) {
+            return Err(ReadEnd::TimedOut);
+        }
+        if self.ping_sent.is_none() && due.is_some_and(|d| now >= d) {
+            self.ping_sent = Some(now);
+            self.timer.reset(now.checked_add(k.timeout));
+            // The ping waits for the write side (a message being sent) no longer than the
+            // client has to answer it: a connection stuck that long is as good as gone.
+            let out = &self.out;
+            tokio::select! {
+                biased;
+                sent = async { out.lock().await.send(Message::Ping(Bytes::new())).await } => {
+                    if let Err(e) = sent {
+                        tracing::debug!(error = %e, "cannot send a keep-alive ping");
+                    }
+                }
+                () = &mut self.timer => return Err(ReadEnd::TimedOut),
+            }
+        }
+        self.timer.reset(self.next_deadline(k));
+        Ok(())
+    }
+
+    /// Closes a connection whose client did not answer a ping: 1011, as Python's `websockets`
+    /// does, written if the write side is free, then the connection ends.
+    async fn timed_out(&mut self) -> WsError {
+        tracing::debug!("WebSocket client did not answer a ping; closing");
+        if let Ok(mut out) = self.out.try_lock() {
+            if !out.close_sent {
+                let _ = out.close_frame(Some(&CloseFrame {
+                    code: CloseCode::ERROR,
+                    reason: "keepalive ping timeout".to_owned(),
+                }));
+            }
+            let mut wait = Sleep::after(TIMED_OUT_CLOSE_WAIT);
+            tokio::select! {
+                biased;
+                () = out.shutdown() => {}
+                () = &mut wait => {}
+            }
+        }
+        WsError::TimedOut
     }
 
     /// Closes with the error's code and ends the connection.
@@ -291,110 +375,14 @@ impl WsReceiver {
             reason: e.reason,
         }
     }
-
-    fn on_frame(&mut self, f: Frame) -> Result<Option<Event>, FrameError> {
-        match f.opcode {
-            OpCode::Ping => Ok(Some(Event::Ping(f.payload.freeze()))),
-            OpCode::Pong => Ok(Some(Event::Message(Message::Pong(f.payload.freeze())))),
-            OpCode::Close => parse_close(&f.payload).map(|c| Some(Event::Close(c))),
-            OpCode::Text | OpCode::Binary => {
-                if self.partial.is_some() {
-                    return Err(protocol("a new message before the last one ended"));
-                }
-                let partial = Partial {
-                    text: f.opcode == OpCode::Text,
-                    compressed: f.rsv1,
-                    data: f.payload,
-                };
-                if f.fin {
-                    return self.finish(partial).map(Some);
-                }
-                self.partial = Some(partial);
-                Ok(None)
-            }
-            OpCode::Continuation => {
-                let Some(mut partial) = self.partial.take() else {
-                    return Err(protocol("a continuation with no message to continue"));
-                };
-                if f.rsv1 {
-                    return Err(protocol("RSV1 on a continuation frame"));
-                }
-                if partial.data.len() + f.payload.len() > self.max_message {
-                    return Err(too_big());
-                }
-                partial.data.extend_from_slice(&f.payload);
-                if f.fin {
-                    return self.finish(partial).map(Some);
-                }
-                self.partial = Some(partial);
-                Ok(None)
-            }
-        }
-    }
-
-    /// A whole message: inflated if compressed, checked as UTF-8 if text.
-    fn finish(&mut self, partial: Partial) -> Result<Event, FrameError> {
-        let data = match (&mut self.inflater, partial.compressed) {
-            (Some(inflater), true) => {
-                Bytes::from(inflater.inflate(&partial.data, self.max_message).map_err(
-                    |e| match e {
-                        InflateError::TooBig => too_big(),
-                        InflateError::Corrupt => FrameError {
-                            code: CloseCode::INVALID_DATA,
-                            reason: "compressed data that does not inflate",
-                        },
-                    },
-                )?)
-            }
-            _ => partial.data.freeze(),
-        };
-        if !partial.text {
-            return Ok(Event::Message(Message::Binary(data)));
-        }
-        match String::from_utf8(data.into()) {
-            Ok(text) => Ok(Event::Message(Message::Text(text))),
-            Err(_) => Err(invalid_utf8()),
-        }
-    }
 }
 
-fn protocol(reason: &'static str) -> FrameError {
-    FrameError {
-        code: CloseCode::PROTOCOL,
-        reason,
-    }
-}
-
-fn too_big() -> FrameError {
-    FrameError {
-        code: CloseCode::TOO_BIG,
-        reason: "message too large",
-    }
-}
-
-fn invalid_utf8() -> FrameError {
-    FrameError {
-        code: CloseCode::INVALID_DATA,
-        reason: "text that is not UTF-8",
-    }
-}
-
-/// A close frame's body (RFC 6455 5.5.1): nothing, or a code and a UTF-8 reason.
-fn parse_close(payload: &[u8]) -> Result<Option<CloseFrame>, FrameError> {
-    match payload {
-        [] => Ok(None),
-        [_] => Err(protocol("a close frame with a one-byte body")),
-        [hi, lo, reason @ ..] => {
-            let code = CloseCode(u16::from_be_bytes([*hi, *lo]));
-            if !code.is_sendable() {
-                return Err(protocol("a close code that may not be sent"));
-            }
-            let reason = std::str::from_utf8(reason).map_err(|_| invalid_utf8())?;
-            Ok(Some(CloseFrame {
-                code,
-                reason: reason.to_owned(),
-            }))
-        }
+/// A read's outcome as [`WsReceiver::read_more`] reports it.
+fn read_end(read: io::Result<usize>) -> Result<(), ReadEnd> {
+    match read {
+        Ok(0) => Err(ReadEnd::Eof),
+        Ok(_) => Ok(()),
+        Err(e) => Err(ReadEnd::Io(e)),
     }
 }
 
@@ -419,6 +407,7 @@ pub(super) struct Settled {
     pub(super) protocol: Option<String>,
     pub(super) max_message: usize,
     pub(super) max_frame: usize,
+    pub(super) keepalive: Option<Keepalive>,
 }
 
 impl WebSocket {
@@ -438,11 +427,16 @@ impl WebSocket {
                 io: upgraded.read,
                 buf: BytesMut::new(),
                 out,
-                partial: None,
-                inflater: settled.deflate.as_ref().map(Inflater::new),
-                max_message: settled.max_message,
-                max_frame: settled.max_frame,
+                assembler: Assembler::new(
+                    settled.deflate.as_ref().map(Inflater::new),
+                    settled.max_message,
+                    settled.max_frame,
+                ),
                 done: false,
+                keepalive: settled.keepalive,
+                last_seen: Instant::now(),
+                ping_sent: None,
+                timer: Sleep::default(),
             },
             protocol: settled.protocol,
         }

@@ -14,7 +14,7 @@ use sha1::{Digest, Sha1};
 
 use super::deflate::{self, Agreed};
 use super::socket::{Settled, WebSocket};
-use super::{MAX_FRAME_SIZE, MAX_MESSAGE_SIZE};
+use super::{Keepalive, MAX_FRAME_SIZE, MAX_MESSAGE_SIZE, PING_INTERVAL, PONG_TIMEOUT};
 use crate::extract::{FromRequestParts, Parts};
 use crate::response::IntoResponse;
 
@@ -34,6 +34,7 @@ pub struct WebSocketUpgrade {
     deflate: Option<Agreed>,
     max_message: usize,
     max_frame: usize,
+    keepalive: Option<Keepalive>,
 }
 
 impl fmt::Debug for WebSocketUpgrade {
@@ -109,7 +110,8 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade {
     }
 }
 
-fn check(parts: &mut Parts) -> Result<WebSocketUpgrade, WsRejection> {
+/// The handshake's checks (RFC 6455 4.2.1, RFC 8441 5) on a request's parts.
+pub fn check(parts: &mut Parts) -> Result<WebSocketUpgrade, WsRejection> {
     let headers = &parts.head.headers;
     if parts.head.method != Method::GET {
         return Err(WsRejection::MethodNotGet);
@@ -171,11 +173,15 @@ fn check(parts: &mut Parts) -> Result<WebSocketUpgrade, WsRejection> {
         deflate,
         max_message: MAX_MESSAGE_SIZE,
         max_frame: MAX_FRAME_SIZE,
+        keepalive: Some(Keepalive {
+            interval: PING_INTERVAL,
+            timeout: PONG_TIMEOUT,
+        }),
     })
 }
 
 /// `Sec-WebSocket-Accept`: base64 of the SHA-1 of the key and the GUID (RFC 6455 4.2.2).
-fn accept_key(key: &str) -> String {
+pub fn accept_key(key: &str) -> String {
     let mut sha = Sha1::new();
     sha.update(key.as_bytes());
     sha.update(GUID.as_bytes());
@@ -206,6 +212,29 @@ impl WebSocketUpgrade {
     /// The largest frame the client may send (default [`MAX_FRAME_SIZE`]).
     pub fn max_frame_size(mut self, max: usize) -> Self {
         self.max_frame = max;
+        self
+    }
+
+    /// Pings the client after `interval` of silence (default [`PING_INTERVAL`]); a zero
+    /// interval sends no pings, as [`WebSocketUpgrade::without_pings`].
+    pub fn ping_interval(mut self, interval: std::time::Duration) -> Self {
+        let timeout = self.keepalive.map_or(PONG_TIMEOUT, |k| k.timeout);
+        self.keepalive = (!interval.is_zero()).then_some(Keepalive { interval, timeout });
+        self
+    }
+
+    /// How long the client has to answer a ping (with a pong or any frame) before the
+    /// connection is closed with 1011 (default [`PONG_TIMEOUT`]).
+    pub fn pong_timeout(mut self, timeout: std::time::Duration) -> Self {
+        if let Some(k) = &mut self.keepalive {
+            k.timeout = timeout;
+        }
+        self
+    }
+
+    /// Sends no pings: a quiet connection stays open until the client or the handler ends it.
+    pub fn without_pings(mut self) -> Self {
+        self.keepalive = None;
         self
     }
 
@@ -252,6 +281,7 @@ impl WebSocketUpgrade {
             protocol: self.protocol,
             max_message: self.max_message,
             max_frame: self.max_frame,
+            keepalive: self.keepalive,
         };
         let on_upgrade = self.on_upgrade;
         tokio::spawn(async move {
