@@ -21,6 +21,7 @@ mod stream;
 pub(crate) mod tunnel;
 
 use std::net::SocketAddr;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -162,8 +163,8 @@ pub(crate) async fn serve_connection<S: Service>(
         tls: stream.tls_info(),
     };
     let (rd, wr) = stream.split();
-    let io = H2Io::new(rd, wr, Bytes::new());
-    serve_io(io, info, service, config, shutdown).await;
+    let (io, out) = H2Io::new(rd, wr, Bytes::new());
+    io::Flushing::new(serve_io(io, info, service, config, shutdown), out).await;
 }
 
 /// Serves an HTTP/2 connection over a transport's halves, after the bytes `read_ahead` that
@@ -183,28 +184,19 @@ pub(crate) async fn serve_halves<S: Service>(
         tracing::debug!(peer = %info.peer, "HTTP/2 preface in a TLS session negotiated for http/1.1");
         return;
     }
-    serve_io(
-        H2Io::new(rd, wr, read_ahead),
-        info,
-        service,
-        config,
-        shutdown,
-    )
-    .await;
+    let (io, out) = H2Io::new(rd, wr, read_ahead);
+    io::Flushing::new(serve_io(io, info, service, config, shutdown), out).await;
 }
 
-/// Serves an HTTP/2 connection over any byte stream (a TLS stream whose ALPN said `h2` can
-/// come here directly) until it closes.
-pub(crate) async fn serve_io<S, T>(
-    io: T,
+/// Serves an HTTP/2 connection over a transport until it closes; its writes leave when
+/// [`io::Flushing`] around this future sends them.
+async fn serve_io<S: Service>(
+    io: H2Io,
     info: ConnInfo,
     service: &S,
     config: &HttpConfig,
     shutdown: Shutdown,
-) where
-    S: Service,
-    T: AsyncRead + AsyncWrite + Unpin,
-{
+) {
     let handshake = builder(config).handshake::<_, Bytes>(io);
     let conn = match tokio::time::timeout(handshake_timeout(config), handshake).await {
         Ok(Ok(conn)) => conn,
@@ -243,6 +235,11 @@ fn builder(config: &HttpConfig) -> h2::server::Builder {
 /// Accepts streams and runs them until the connection ends: the client closes it, it stays
 /// without streams for the idle timeout, or the server shuts down (GOAWAY, then the streams in
 /// flight finish).
+///
+/// Every poll of the h2 crate's connection also writes out what the streams queued, so the
+/// loop takes in every stream that is ready and runs every stream that can finish before it
+/// polls the connection again: a hundred responses finished together leave in one write
+/// instead of one write each.
 async fn drive<S: Service, T: AsyncRead + AsyncWrite + Unpin>(
     mut conn: Connection<T, Bytes>,
     info: ConnInfo,
@@ -266,31 +263,56 @@ async fn drive<S: Service, T: AsyncRead + AsyncWrite + Unpin>(
         }
         closing_armed = quiet;
         tokio::select! {
-            accepted = conn.accept() => match accepted {
-                Some(Ok((request, respond))) => {
-                    let started = Instant::now();
-                    streams.push(stream::serve(
-                        request,
-                        respond,
-                        info.clone(),
-                        service,
-                        config,
-                        started,
-                    ));
-                }
-                Some(Err(e)) => return Err(e),
-                None => return Ok(()),
-            },
+            // Streams first, so that what they queue goes out with the next connection poll.
+            biased;
             Some(outcome) = streams.next(), if !streams.is_empty() => {
-                if outcome == stream::Outcome::Cancelled
-                    && cancelled.over_after_one_more(Instant::now())
-                {
-                    tracing::debug!(peer = %info.peer, "too many cancelled streams; GOAWAY");
-                    conn.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
-                    going_away = true;
+                let mut outcomes = vec![outcome];
+                // Whatever else has finished, with this task's own context (so every stream
+                // that is not ready is registered to wake it).
+                std::future::poll_fn(|cx| {
+                    while let Poll::Ready(Some(outcome)) = streams.poll_next_unpin(cx) {
+                        outcomes.push(outcome);
+                    }
+                    Poll::Ready(())
+                })
+                .await;
+                for outcome in outcomes {
+                    if outcome == stream::Outcome::Cancelled
+                        && !going_away
+                        && cancelled.over_after_one_more(Instant::now())
+                    {
+                        tracing::debug!(peer = %info.peer, "too many cancelled streams; GOAWAY");
+                        conn.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
+                        going_away = true;
+                    }
                 }
                 if streams.is_empty() {
                     idle.as_mut().reset(Instant::now() + idle_timeout(config));
+                }
+            }
+            accepted = conn.accept() => {
+                let mut accepted = accepted;
+                // Every stream whose HEADERS arrived with this one, before any of them runs.
+                loop {
+                    match accepted {
+                        Some(Ok((request, respond))) => {
+                            let started = Instant::now();
+                            streams.push(stream::serve(
+                                request,
+                                respond,
+                                info.clone(),
+                                service,
+                                config,
+                                started,
+                            ));
+                        }
+                        Some(Err(e)) => return Err(e),
+                        None => return Ok(()),
+                    }
+                    match std::future::poll_fn(|cx| Poll::Ready(conn.poll_accept(cx))).await {
+                        Poll::Ready(next) => accepted = next,
+                        Poll::Pending => break,
+                    }
                 }
             }
             () = &mut idle, if streams.is_empty() && !going_away => {
