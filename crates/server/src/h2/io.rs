@@ -86,6 +86,10 @@ impl AsyncRead for H2Io {
 /// for a client that does not read.
 const OUTBOX_LIMIT: usize = 128 * 1024;
 
+/// Room the outbox keeps between passes; more, grown by a burst, is given back once sent, so
+/// an idle connection does not hold a busy moment's buffer.
+const OUTBOX_KEEP: usize = 4 * 1024;
+
 /// Bytes written by the h2 crate and not yet handed to the transport.
 pub(crate) struct Outbox {
     wr: WriteIo,
@@ -111,8 +115,13 @@ impl Outbox {
             }
             self.sent += n;
         }
-        self.buf.clear();
         self.sent = 0;
+        if self.buf.capacity() > OUTBOX_KEEP {
+            // A burst's room goes back to the allocator; a quiet connection keeps a little.
+            self.buf = Vec::new();
+        } else {
+            self.buf.clear();
+        }
         match &mut self.wr {
             WriteIo::Tcp(_) => Poll::Ready(Ok(())),
             WriteIo::Tls(tls) => tls.poll_flush(cx),
