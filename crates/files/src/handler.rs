@@ -153,12 +153,13 @@ impl Files {
     /// The cached representation for a client accepting `encodings`, if one is current;
     /// `key` holds the decoded path (and a `/` for a directory), and the tags are added to it.
     ///
-    /// Costs one look at the change queue for a watched file, else one `stat` (or `open` +
+    /// Costs one look at the change queue for a watched file (one `stat` as well while the
+    /// cache's writer is busy with changes to apply), else one `stat` (or `open` +
     /// `fstat` for a large file), done right here on the event loop: cheaper than waking a
     /// blocking thread, and the whole cost of a hit.
     fn cached(&self, key: &mut Vec<u8>, encodings: &[Encoding]) -> Option<Hit> {
         let cache = &self.inner.cache;
-        cache.sync();
+        let synced = cache.sync();
         let base = key.len();
         for enc in encodings.iter().copied().map(Some).chain([None]) {
             key.truncate(base);
@@ -169,7 +170,7 @@ impl Files {
             if enc.is_none() && entry.meta.alternatives && !encodings.is_empty() {
                 return None; // an encoded form may exist but is not cached yet
             }
-            let Some(content) = entry.content() else {
+            let Some(content) = entry.content(synced) else {
                 cache.remove(key);
                 return None;
             };
