@@ -397,3 +397,23 @@ fn chromium_loads_the_demo_page_and_its_picture_over_h2() {
         assert_eq!(entry[1], "h2", "{protocols}");
     }
 }
+
+/// What the h2 crate writes waits in an outbox sent when the connection's task is idle, and
+/// over TLS the session may keep records the full socket did not take. A reader slower than
+/// the server keeps the socket full: every byte must still arrive, in order, and in time.
+#[test]
+fn a_slow_reader_gets_a_large_response_whole_over_h2_and_tls() {
+    let cert = Cert::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // More than the loopback socket buffers hold, so the socket fills and drains over and over.
+    let big: Vec<u8> = (0..24 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.path().join("big.bin"), &big).expect("write");
+    let s = cert.start(dir.path(), &["serve", "."]);
+    let (status, _, body) = curl(
+        cert.ca(),
+        &["--limit-rate", "8M", "--max-time", "20"],
+        &https(&s, "/big.bin"),
+    );
+    assert_eq!(status, "2 200");
+    assert!(body == big, "{} bytes of {}", body.len(), big.len());
+}

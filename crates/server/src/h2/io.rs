@@ -127,11 +127,6 @@ impl Outbox {
             WriteIo::Tls(tls) => tls.poll_flush(cx),
         }
     }
-
-    /// Whether anything waits to be sent.
-    fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
 }
 
 fn lock(out: &Mutex<Outbox>) -> MutexGuard<'_, Outbox> {
@@ -205,11 +200,9 @@ impl<F: Future<Output = ()>> Future for Flushing<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let done = self.inner.as_mut().poll(cx);
-        let mut out = lock(&self.out);
-        if out.is_empty() {
-            return done;
-        }
-        match out.poll_send(cx) {
+        // Every time, even with nothing held: over TLS, records the socket did not take last
+        // time are still in the session, and this wake-up may be the socket's writability.
+        match lock(&self.out).poll_send(cx) {
             // Failed: nothing more can reach the client.
             Poll::Ready(Err(_)) => Poll::Ready(()),
             // At the end, what is left goes out as far as the socket takes it at once.
