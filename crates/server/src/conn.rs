@@ -644,6 +644,17 @@ enum Wait {
     Gone,
 }
 
+impl Wait {
+    /// The socket's readiness: readable (data, or EOF to be read), or failed.
+    fn readiness(ready: std::io::Result<()>) -> Wait {
+        if ready.is_ok() {
+            Wait::Ready
+        } else {
+            Wait::Gone
+        }
+    }
+}
+
 /// What waiting for request bytes uses.
 struct Waiting<'a> {
     side: &'a mut ReadSide,
@@ -685,7 +696,7 @@ impl Waiting<'_> {
         // idle connection pays for; readiness and the timer need no future at all.
         let held = std::future::poll_fn(|cx| {
             if let Poll::Ready(ready) = side.io.poll_readable(cx) {
-                return Poll::Ready(Some(ready.is_ok()));
+                return Poll::Ready(Some(Wait::readiness(ready)));
             }
             while timer.as_mut().poll(cx).is_ready() {
                 if Instant::now() >= due {
@@ -696,10 +707,8 @@ impl Waiting<'_> {
             Poll::Pending
         })
         .await;
-        match held {
-            Some(true) => return Wait::Ready,
-            Some(false) => return Wait::Gone,
-            None => {}
+        if let Some(wait) = held {
+            return wait;
         }
         if due >= deadline {
             return Wait::TimedOut;
@@ -713,11 +722,7 @@ impl Waiting<'_> {
         let mut down = std::pin::pin!(shutdown.cancelled());
         std::future::poll_fn(|cx| {
             if let Poll::Ready(ready) = side.io.poll_readable(cx) {
-                return Poll::Ready(if ready.is_ok() {
-                    Wait::Ready
-                } else {
-                    Wait::Gone
-                });
+                return Poll::Ready(Wait::readiness(ready));
             }
             if timer.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Wait::TimedOut);

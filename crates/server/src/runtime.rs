@@ -48,7 +48,7 @@ pub struct Shutdown {
 impl Shutdown {
     /// Waits until shutdown begins.
     pub async fn wait(&mut self) {
-        self.token.cancelled().await;
+        self.cancelled().await;
     }
 
     /// Whether shutdown has begun.
