@@ -156,8 +156,6 @@ pub fn router(site: Site) -> Router {
 /// The route table, sessions in `sessions`.
 pub fn router_with(site: Site, sessions: Sessions) -> Router {
     Router::new()
-        .route("/", get(|| async { assets::INDEX.respond() }))
-        .route("/test.jpg", get(|| async { assets::TEST_JPG.respond() }))
         .route("/time", get(time::show))
         // The pages with forms, and the live updates that know whose messages are whose: in a
         // session, the forms' posts checked against CSRF.
@@ -166,6 +164,9 @@ pub fn router_with(site: Site, sessions: Sessions) -> Router {
         .route("/guestbook/live", get(live::events))
         .layer(CsrfLayer::new())
         .layer(SessionLayer::new(sessions.store, sessions.key))
+        // The page and its picture are the same for everyone: no session, no CSRF check.
+        .route("/", get(|| async { assets::INDEX.respond() }))
+        .route("/test.jpg", get(|| async { assets::TEST_JPG.respond() }))
         .route("/guestbook/{id}", get(guestbook::show_one))
         .route(
             "/api/messages",
