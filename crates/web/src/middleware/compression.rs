@@ -1,10 +1,9 @@
 //! Gzip for compressible responses.
 
-use std::io::Write;
+use std::cell::RefCell;
 
 use bytes::Bytes;
-use flate2::Compression as Level;
-use flate2::write::GzEncoder;
+use flate2::{Compress, Compression as Level, Crc, FlushCompress, Status};
 use futures_util::FutureExt;
 use http1::{HeaderValue, Headers, StatusCode, header};
 use server::{Request, Response, ResponseBody, Service};
@@ -53,8 +52,16 @@ fn compress(mut response: Response, gzip_ok: bool) -> Response {
     let ResponseBody::Full(body) = &response.body else {
         return response;
     };
-    match gzip(body) {
-        Ok(compressed) if compressed.len() < body.len() => {
+    let strong_etag = response
+        .headers
+        .get("etag")
+        .filter(|tag| !tag.as_bytes().starts_with(b"W/"));
+    let compressed = match strong_etag {
+        Some(tag) => remembered::gzip(tag, body),
+        None => gzip(body).ok().filter(|c| c.len() < body.len()),
+    };
+    match compressed {
+        Some(compressed) => {
             response.body = ResponseBody::Full(compressed);
             response
                 .headers
@@ -62,7 +69,7 @@ fn compress(mut response: Response, gzip_ok: bool) -> Response {
             weaken_etag(&mut response.headers);
             response
         }
-        _ => response,
+        None => response,
     }
 }
 
@@ -87,10 +94,101 @@ fn accepts_gzip(headers: &Headers) -> bool {
     semantics::negotiate::accepts_coding(headers.get_all("accept-encoding"), "gzip")
 }
 
+/// `data` as one gzip member (RFC 1952): a fixed header, raw deflate, CRC-32 and size.
+///
+/// The deflate state (a few hundred KiB of tables) is kept per worker thread and reset between
+/// bodies: made afresh for each response, as `GzEncoder::new` does, its allocation and first
+/// touch cost more than compressing a page.
 fn gzip(data: &[u8]) -> std::io::Result<Bytes> {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 3), Level::fast());
-    encoder.write_all(data)?;
-    encoder.finish().map(Bytes::from)
+    thread_local! {
+        static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Level::fast(), false));
+    }
+    /// ID1 ID2, CM = deflate, no flags, no modification time, no extra flags, OS unknown.
+    const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    let mut out = Vec::with_capacity(HEADER.len() + data.len() / 2 + 64);
+    out.extend_from_slice(&HEADER);
+    DEFLATE.with_borrow_mut(|deflate| {
+        deflate.reset();
+        loop {
+            let read = usize::try_from(deflate.total_in()).unwrap_or(usize::MAX);
+            let rest = data.get(read..).unwrap_or_default();
+            out.reserve(rest.len() / 2 + 64);
+            match deflate.compress_vec(rest, &mut out, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => return Ok(()),
+                Ok(Status::Ok | Status::BufError) => {}
+                Err(e) => return Err(std::io::Error::other(e)),
+            }
+        }
+    })?;
+    let mut crc = Crc::new();
+    crc.update(data);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    // ISIZE is the length modulo 2^32 (RFC 1952 2.3.1).
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    Ok(Bytes::from(out))
+}
+
+/// Gzipped bodies remembered by their strong ETag, so that a page served the same to everyone
+/// (an embedded asset, a rendered page with a content hash as its tag) is compressed once per
+/// worker thread instead of once per request, as nginx's `gzip_static` and Caddy's
+/// `precompressed` serve files compressed ahead of time.
+///
+/// A strong ETag promises the same bytes only for one resource; the cache does not rely on it
+/// across resources: a hit also needs the body to be byte for byte the one remembered.
+mod remembered {
+    use std::cell::RefCell;
+
+    use bytes::Bytes;
+    use http1::HeaderValue;
+
+    /// Bodies remembered per worker thread; past it the oldest is forgotten.
+    pub(super) const ENTRIES: usize = 32;
+
+    /// Largest body remembered (bytes): large enough for pages and scripts, small enough that
+    /// the cache holds at most a few MiB per thread.
+    pub(super) const MAX_BODY: usize = 64 * 1024;
+
+    struct Entry {
+        etag: HeaderValue,
+        plain: Bytes,
+        /// `None`: gzip did not make this body smaller.
+        gzipped: Option<Bytes>,
+    }
+
+    thread_local! {
+        static CACHE: RefCell<(Vec<Entry>, usize)> = const { RefCell::new((Vec::new(), 0)) };
+    }
+
+    /// `body` gzipped, if that makes it smaller: from the cache when `etag` and the bytes match
+    /// what was remembered, else compressed now (and remembered when small enough).
+    pub(super) fn gzip(etag: &HeaderValue, body: &Bytes) -> Option<Bytes> {
+        let hit = CACHE.with_borrow(|(entries, _)| {
+            entries
+                .iter()
+                .find(|e| e.etag == etag && e.plain == body)
+                .map(|e| e.gzipped.clone())
+        });
+        if let Some(gzipped) = hit {
+            return gzipped;
+        }
+        let gzipped = super::gzip(body).ok().filter(|c| c.len() < body.len());
+        if body.len() <= MAX_BODY {
+            CACHE.with_borrow_mut(|(entries, next)| {
+                let entry = Entry {
+                    etag: etag.clone(),
+                    plain: body.clone(),
+                    gzipped: gzipped.clone(),
+                };
+                if entries.len() < ENTRIES {
+                    entries.push(entry);
+                } else {
+                    entries[*next] = entry;
+                    *next = (*next + 1) % ENTRIES;
+                }
+            });
+        }
+        gzipped
+    }
 }
 
 /// A strong ETag names exact bytes; the gzipped body has other bytes, so it becomes weak.
@@ -137,6 +235,76 @@ mod tests {
         let mut two = headers("br");
         two.append(header::ACCEPT_ENCODING, HeaderValue::from_static("GZIP"));
         assert!(accepts_gzip(&two));
+    }
+
+    fn tagged_page(tag: &'static str, page: Bytes) -> Response {
+        let mut r = Response::with_body(StatusCode::OK, "text/html", page);
+        r.headers
+            .append(header::ETAG, HeaderValue::from_static(tag));
+        r
+    }
+
+    fn gzipped_body(r: &Response) -> Bytes {
+        assert_eq!(r.headers.get_str("content-encoding"), Some("gzip"));
+        match &r.body {
+            ResponseBody::Full(b) => b.clone(),
+            _ => panic!("not a full body"),
+        }
+    }
+
+    #[test]
+    fn a_page_with_a_strong_etag_is_gzipped_once_and_then_served_from_memory() {
+        let page = Bytes::from("<p>the same for everyone</p>".repeat(50));
+        let first = compress(tagged_page("\"same\"", page.clone()), true);
+        let again = compress(tagged_page("\"same\"", page.clone()), true);
+        let (first, again) = (gzipped_body(&first), gzipped_body(&again));
+        // The remembered bytes themselves, not a second compression of the same page.
+        assert_eq!(first.as_ptr(), again.as_ptr());
+        assert_eq!(again.len(), first.len());
+    }
+
+    #[test]
+    fn a_different_body_under_a_remembered_etag_is_compressed_afresh() {
+        let one = Bytes::from("<p>one page</p>".repeat(50));
+        let other = Bytes::from("<p>another page</p>".repeat(50));
+        let _ = compress(tagged_page("\"reused\"", one), true);
+        let r = compress(tagged_page("\"reused\"", other.clone()), true);
+        assert_eq!(gunzip(&gzipped_body(&r)), other);
+    }
+
+    #[test]
+    fn the_remembered_bodies_are_bounded() {
+        for i in 0..remembered::ENTRIES + 8 {
+            let page = Bytes::from(format!("<p>page {i}</p>").repeat(40));
+            let r = compress(tagged_page("\"many\"", page), true);
+            assert_eq!(r.headers.get_str("etag"), Some("W/\"many\""));
+        }
+        let big = Bytes::from("x".repeat(remembered::MAX_BODY + 1));
+        let first = compress(tagged_page("\"big\"", big.clone()), true);
+        let again = compress(tagged_page("\"big\"", big), true);
+        assert_ne!(gzipped_body(&first).as_ptr(), gzipped_body(&again).as_ptr());
+    }
+
+    fn gunzip(data: &[u8]) -> Vec<u8> {
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(data), &mut plain)
+            .expect("valid gzip");
+        plain
+    }
+
+    #[test]
+    fn gzip_members_decode_to_their_input_with_the_deflate_state_reused() {
+        let text = "<li>an item of a list</li>\n".repeat(400);
+        for body in [&b""[..], b"a", text.as_bytes(), &text.as_bytes()[..1000]] {
+            let gz = gzip(body).expect("compressed");
+            assert_eq!(gunzip(&gz), body);
+            assert_eq!(&gz[..3], &[0x1f, 0x8b, 8]);
+        }
+        // Incompressible bytes larger than the first guess at the output size.
+        let noise: Vec<u8> = (0u32..50_000)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        assert_eq!(gunzip(&gzip(&noise).expect("compressed")), noise);
     }
 
     #[test]
