@@ -8,7 +8,10 @@
 //! certificates loaded (before anything switches), then started; one removed stops accepting
 //! and drains. The `acme` names are read at start-up: a reload keeps the certificates being
 //! managed, and a listener it adds may serve those names but not new ones (that takes a
-//! restart, and the reload is refused saying so).
+//! restart, and the reload is refused saying so). What a listener was started as (plain or
+//! TLS, where its certificates come from, its client CA and HSTS) is fixed while it listens:
+//! a reload that changes it at the same address is refused, naming the address; the
+//! certificate files of a listener that keeps them are read again.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -72,8 +75,9 @@ pub struct Reloader {
     file: PathBuf,
     /// What every listener's service reads per request.
     pub sites: Arc<ArcSwap<Sites>>,
-    /// Each `[[listen]]` as written and as bound, as the last reload left them.
-    listen: Arc<std::sync::Mutex<Vec<(SocketAddr, SocketAddr)>>>,
+    /// Each `[[listen]]` as written, as bound, and what it was started as, as the last reload
+    /// left them.
+    listen: Arc<std::sync::Mutex<Vec<(SocketAddr, SocketAddr, Started)>>>,
     /// The certificate resolver of each TLS listener with files, by its address as written.
     certificates: Arc<std::sync::Mutex<Vec<Certificates>>>,
     /// The names managed by ACME since start-up, and the rustls config that serves them.
@@ -89,6 +93,81 @@ pub struct Reloader {
 /// A TLS listener's address as written, and the resolver its certificate files go into.
 type Certificates = (SocketAddr, Arc<tls::Resolver>);
 
+/// What a listener is started as, which it keeps while it listens: its TLS settings are in
+/// the handshake configuration and its service from the start. Only the certificate files'
+/// contents (and paths) can change under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Started {
+    Plain,
+    Files {
+        client_ca: Option<PathBuf>,
+        hsts: Option<u64>,
+    },
+    SelfSigned {
+        hsts: Option<u64>,
+    },
+    /// Its names may change among those managed since start-up ([`Reloader::managed`]).
+    Acme,
+}
+
+impl Started {
+    fn of(listen: &config::Listen) -> Started {
+        match &listen.tls {
+            None => Started::Plain,
+            Some(config::Tls::Files {
+                client_ca, hsts, ..
+            }) => Started::Files {
+                client_ca: client_ca.clone(),
+                hsts: *hsts,
+            },
+            Some(config::Tls::SelfSigned { hsts }) => Started::SelfSigned { hsts: *hsts },
+            Some(config::Tls::Acme { .. }) => Started::Acme,
+        }
+    }
+
+    /// How the reload's message names it.
+    fn describe(&self) -> String {
+        let hsts = |h: &Option<u64>| h.map_or(String::new(), |s| format!(", hsts {s}"));
+        match self {
+            Started::Plain => "plain HTTP".to_string(),
+            Started::Files { client_ca, hsts: h } => format!(
+                "TLS from files{}{}",
+                client_ca
+                    .as_ref()
+                    .map_or(String::new(), |ca| format!(", client CA {}", ca.display())),
+                hsts(h)
+            ),
+            Started::SelfSigned { hsts: h } => format!("TLS self-signed{}", hsts(h)),
+            Started::Acme => "TLS by ACME".to_string(),
+        }
+    }
+}
+
+/// The listeners `config` keeps at their address but would start as something else: one
+/// message each, as a reload refuses them.
+fn changed_in_place(
+    old: &[(SocketAddr, SocketAddr, Started)],
+    config: &config::Config,
+) -> Vec<String> {
+    config
+        .listen
+        .iter()
+        .filter_map(|l| {
+            let (_, _, was) = old.iter().find(|(w, _, _)| *w == l.addr)?;
+            let now = Started::of(l);
+            (*was != now).then(|| {
+                format!(
+                    "{}: this listener was started as {} and is now {}: that takes a restart \
+                     (`sockserve upgrade` keeps the connections), or a listener at another address",
+                    l.addr,
+                    was.describe(),
+                    now.describe()
+                )
+            })
+        })
+        .collect()
+}
+
 impl Reloader {
     /// Reads the file and every certificate again and returns the switch to them; on any
     /// mistake, nothing changes and every mistake is returned.
@@ -100,28 +179,34 @@ impl Reloader {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let changed = changed_in_place(&old, &config);
+        if !changed.is_empty() {
+            return Err(changed);
+        }
         let removed: Vec<(SocketAddr, SocketAddr)> = old
             .iter()
-            .filter(|(written, _)| !config.listen.iter().any(|l| l.addr == *written))
-            .copied()
+            .filter(|(written, _, _)| !config.listen.iter().any(|l| l.addr == *written))
+            .map(|(written, bound, _)| (*written, *bound))
             .collect();
         let all = file_pairs(&config);
         let mut added = Vec::new();
-        for l in config
-            .listen
-            .iter()
-            .filter(|l| !old.iter().any(|(w, _)| *w == l.addr))
-        {
+        for l in &config.listen {
             if let Some(config::Tls::Acme { domains }) = &l.tls {
                 self.managed(l.addr, domains)?;
             }
+        }
+        for l in config
+            .listen
+            .iter()
+            .filter(|l| !old.iter().any(|(w, _, _)| *w == l.addr))
+        {
             let acme = self.acme.as_ref().map(|(_, c)| c);
             let tls = tls_for(l, &all, acme).map_err(|e| vec![format!("{}: {e}", l.addr)])?;
             let pending = self
                 .control
                 .bind(l.addr)
                 .map_err(|e| vec![format!("cannot listen on {}: {e}", l.addr)])?;
-            added.push((l.addr, pending, tls));
+            added.push((l.addr, pending, tls, Started::of(l)));
         }
         // The listeners that stay read their files again, with every TLS listener's for SNI.
         let mut certificates = Vec::new();
@@ -153,11 +238,11 @@ impl Reloader {
             let mut listen = listen.lock().unwrap_or_else(|e| e.into_inner());
             for (written, bound) in removed {
                 control.close(bound);
-                listen.retain(|(w, _)| *w != written);
+                listen.retain(|(w, _, _)| *w != written);
                 lock(&resolvers).retain(|(w, _)| *w != written);
                 tracing::info!(addr = %bound, "listener removed; draining its connections");
             }
-            for (written, pending, tls) in added {
+            for (written, pending, tls, started) in added {
                 let bound = pending.addr();
                 let sites = slot.clone();
                 let scheme = match tls {
@@ -184,13 +269,14 @@ impl Reloader {
                         "https"
                     }
                 };
-                listen.push((written, bound));
+                listen.push((written, bound, started));
                 tracing::info!(addr = %bound, scheme, "listener added");
             }
         }))
     }
 
-    /// Refuses an `acme` listener added by a reload unless its names are managed already.
+    /// Refuses an `acme` listener (added by a reload, or given other names) unless its names
+    /// are managed already.
     fn managed(&self, addr: SocketAddr, domains: &[String]) -> Result<(), Vec<String>> {
         let known = self.acme.as_ref().map_or(&[][..], |(names, _)| &names[..]);
         let new: Vec<&str> = domains
@@ -289,7 +375,7 @@ pub fn run(file: &Path, ops: &HttpArgs) -> CmdResult {
             }
         }
         .map_err(|e| bind_error(listen.addr, e))?;
-        listen_bound.push((listen.addr, bound));
+        listen_bound.push((listen.addr, bound, Started::of(listen)));
         let scheme = if listen.tls.is_some() {
             "https"
         } else {

@@ -131,3 +131,56 @@ fn a_reload_adding_acme_names_not_managed_is_refused_and_changes_nothing() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn a_reload_that_changes_what_a_tls_listener_is_in_place_is_refused_and_it_serves_on() {
+    let port = free_port();
+    let d = tree(&config(Some(port)));
+    cert(d.path(), "a.test");
+    let log = d.path().join("stderr.log");
+    let mut child = Command::new(BIN)
+        .args(["-c", "site.toml"])
+        .current_dir(d.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let ca = d.path().join("a.test.pem").display().to_string();
+    let url = format!("https://a.test:{port}/a.txt");
+    let https = || curl(port, &["--cacert", &ca, &url]);
+    eventually("the TLS listener", || https().starts_with("HTTP/2 200"));
+
+    // The same address, now self-signed: its handshake configuration was made at start-up.
+    let self_signed = config(Some(port)).replace(
+        "tls = { cert = \"a.test.pem\", key = \"a.test.key\", hsts = 60 }",
+        "tls = { self-signed = true }",
+    );
+    assert_ne!(self_signed, config(Some(port)));
+    std::fs::write(d.path().join("site.toml"), self_signed).unwrap();
+    hup(child.id());
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    eventually("the refused reload logged", || {
+        text().contains("takes a restart")
+    });
+    assert!(
+        text().contains(&format!(
+            "127.0.0.1:{port}: this listener was started as TLS from files, hsts 60 and is now TLS self-signed"
+        )),
+        "{}",
+        text()
+    );
+    // Still the certificate from the files, with its HSTS.
+    let answer = https();
+    assert!(answer.starts_with("HTTP/2 200"), "{answer}");
+    assert!(
+        answer.contains("strict-transport-security: max-age=60"),
+        "{answer}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
