@@ -139,12 +139,14 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
             HandlerRt::Cgi(cgi::Cgi::new(cfg))
         }
         config::Handler::Demo(d) => {
-            let opened = app::guestbook::store::Store::open(&d.db)
-                .map_err(|e| format!("demo database {}: {e}", d.db.display()))?;
+            // A file, or a server by URL, as `--db` tells them apart; shown without a password.
+            let target = app::guestbook::store::DbTarget::parse(&d.db);
+            let opened = app::guestbook::store::Store::open(target.clone())
+                .map_err(|e| format!("demo database {target}: {e}"))?;
             // Sessions in the demo's database, as the flags' site keeps them: several
             // instances on one database share them (and their key) behind a load balancer.
             let sessions = app::Sessions::in_database(&opened, None)
-                .map_err(|e| format!("demo sessions in {}: {e}", d.db.display()))?;
+                .map_err(|e| format!("demo sessions in {target}: {e}"))?;
             store = Some(opened.clone());
             let site = app::Site { store: opened };
             HandlerRt::Demo(app::layered(app::router_with(site, sessions)))

@@ -203,3 +203,36 @@ fn migrate_brings_either_database_up_to_date_once() {
     let misplaced = migrate(&["migrate", "-p", "80"]);
     assert_eq!(misplaced.status.code(), Some(2));
 }
+
+#[test]
+fn a_configuration_file_demo_route_takes_a_postgres_url_and_shares_the_book() {
+    let pg = postgres();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let toml = format!(
+        "[[listen]]\naddr = \"127.0.0.1:0\"\n\n[[site]]\n  [[site.route]]\n  path = \"/\"\n  \
+         demo = {{ db = \"{}\" }}\n",
+        pg.url()
+    );
+    std::fs::write(dir.path().join("site.toml"), toml).expect("write");
+    let check = Command::new(BIN)
+        .args(["check", "site.toml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("sockserve check");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let from_file = Running::start_in(Some(dir.path()), &["-c", "site.toml"]);
+    let from_flags = site(&pg.url());
+    let id = api_post(&from_file, "through the configuration file");
+    assert_eq!(
+        get(from_flags.addr, &format!("/api/messages/{id}")).status,
+        200
+    );
+    assert_eq!(total(&from_file), total(&from_flags));
+    // Nothing was made on disk for it: the URL is not a path under the file's directory.
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+}

@@ -132,6 +132,12 @@ pub(crate) fn handler(
     }
     if let Some(d) = raw.demo.take() {
         let db = d.into_inner().db;
+        // A database server's URL (`postgres://…`) is an address, not a path: kept as written.
+        if let Some(url) = db.as_ref().filter(|db| db.get_ref().contains("://")) {
+            return Some(Handler::Demo(Demo {
+                db: PathBuf::from(url.get_ref()),
+            }));
+        }
         let path = match &db {
             Some(db) => ctx.path(db.get_ref()),
             None => ctx.path("sockserve.db"),

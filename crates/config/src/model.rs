@@ -265,7 +265,8 @@ pub const CGI_MAX: usize = 64;
 /// `demo = { db }`.
 #[derive(Debug, Clone)]
 pub struct Demo {
-    /// The guestbook's SQLite file, absolute.
+    /// The guestbook's SQLite file, absolute, or its PostgreSQL server's URL as written
+    /// (`postgres://…`).
     pub db: PathBuf,
 }
 
