@@ -203,7 +203,11 @@ pub struct Json<T>(pub T);
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
-            Ok(body) => Response::with_body(StatusCode::OK, "application/json", body),
+            // As a boxed slice: a `Vec` with spare room would become `Bytes` through one more
+            // allocation (its shared header).
+            Ok(body) => {
+                Response::with_body(StatusCode::OK, "application/json", body.into_boxed_slice())
+            }
             Err(e) => InternalError::new(e).into_response(),
         }
     }
