@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use rustix::net::{RecvFlags, SendFlags};
 use rustls::{ServerConfig, ServerConnection};
-use tokio::io::{Interest, ReadBuf};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 use crate::TlsInfo;
@@ -292,32 +292,6 @@ impl Tls {
     /// Whether ALPN settled on HTTP/2.
     pub(crate) fn is_h2(&self) -> bool {
         self.lock().alpn_protocol() == Some(b"h2")
-    }
-
-    /// Plaintext into `buf`, registering for the socket's readiness when there is none; no
-    /// bytes added means the end of the stream.
-    pub(crate) fn poll_read(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if buf.remaining() == 0 {
-            return Poll::Ready(Ok(()));
-        }
-        loop {
-            let mut got = 0;
-            match self.try_read(buf.initialize_unfilled(), &mut got) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // `try_read` cleared the readiness it used up, so this registers the waker.
-                    ready!(self.tcp.poll_read_ready(cx))?;
-                }
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
     }
 
     /// Encrypts what of `bufs` the session's outgoing buffer takes (one record for several
