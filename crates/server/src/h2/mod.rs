@@ -244,6 +244,7 @@ async fn drive<S: Service>(
         out: Outbox::new(wr),
         peer,
         eof: false,
+        established: false,
         fin: Fin::No,
         cancelled: Cancellations::new(),
     };
@@ -313,6 +314,8 @@ struct Driver {
     peer: SocketAddr,
     /// The client closed its side.
     eof: bool,
+    /// The preface and SETTINGS arrived (as the driver last saw).
+    established: bool,
     fin: Fin,
     cancelled: Cancellations,
 }
@@ -323,7 +326,7 @@ impl Driver {
     }
 
     fn established(&self) -> bool {
-        lock(&self.core).conn.is_established()
+        self.established || lock(&self.core).conn.is_established()
     }
 
     /// Graceful GOAWAY; the pass that follows sends it.
@@ -380,6 +383,11 @@ impl Driver {
         }
         if was_busy && streams.is_empty() {
             lock(&self.core).conn.shrink();
+            return Poll::Ready(Turn::Idle);
+        }
+        if !self.established && lock(&self.core).conn.is_established() {
+            // The handshake is over: from now on the idle timeout.
+            self.established = true;
             return Poll::Ready(Turn::Idle);
         }
         Poll::Pending
@@ -516,7 +524,9 @@ impl Driver {
                 Poll::Ready(Ok(())) => self.fin = Fin::Sent,
             }
         }
-        if self.eof {
+        if self.eof || lock(&self.core).conn.is_closed() {
+            // After a connection error nothing the client sends matters: closed at once, so
+            // a flood ends in a reset rather than in reads.
             return true;
         }
         // Read on until the client's FIN, so that what it sent meanwhile does not turn the
