@@ -7,9 +7,9 @@
 //! is never held across an `await`: the read half decrypts, the write half encrypts, and a
 //! request body read on another task while a response is written just takes turns.
 //!
-//! The HTTP/1.1 driver reads and writes through the `async fn`s; the HTTP/2 driver (the h2
-//! crate) needs `AsyncRead`/`AsyncWrite`, which the `poll_*` methods give over the same
-//! session and the same system calls. tokio-rustls would give those too, but it owns the
+//! The HTTP/1.1 driver reads and writes through the `async fn`s; the HTTP/2 driver, a poll
+//! loop, reads with `try_read` and writes with the `poll_*` methods, over the same session and
+//! the same system calls. tokio-rustls would give those too, but it owns the
 //! socket and its own handshake: one session and one handshake path (with its timeout and its
 //! permits) serve both protocols here, chosen by what ALPN settled.
 
@@ -287,7 +287,7 @@ impl Tls {
     }
 }
 
-/// The poll-based side, for the HTTP/2 driver's `AsyncRead`/`AsyncWrite`.
+/// The poll-based side, for the HTTP/2 driver's outbox.
 impl Tls {
     /// Whether ALPN settled on HTTP/2.
     pub(crate) fn is_h2(&self) -> bool {
@@ -296,8 +296,8 @@ impl Tls {
 
     /// Encrypts what of `bufs` the session's outgoing buffer takes (one record for several
     /// slices: a frame's head and its payload), first sending what was queued when the buffer
-    /// is full. The records reach the socket at [`Tls::poll_flush`], which the h2 crate calls
-    /// once it has written what it had: one `send` for many frames.
+    /// is full. The records reach the socket at [`Tls::poll_flush`], which the HTTP/2 driver
+    /// calls once it has written what a pass produced: one `send` for many frames.
     pub(crate) fn poll_write_vectored(
         &self,
         cx: &mut Context<'_>,
