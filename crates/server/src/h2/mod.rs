@@ -235,8 +235,11 @@ async fn drive<S: Service>(
     let peer = info.peer;
     let mut d = Driver::new(rd, wr, read_ahead, peer, config);
     let mut streams = FuturesUnordered::new();
+    // Boxed: `FuturesUnordered` keeps a stub task the size of its future type for the
+    // connection's life, which for a stream's whole future (the service's call in it) is
+    // kilobytes that an idle connection would hold.
     let mut open = |stream: StreamRef, head: Box<RequestHead>, end: bool| {
-        stream::serve(stream, head, end, info.clone(), service, config, Instant::now())
+        Box::pin(stream::serve(stream, head, end, info.clone(), service, config, Instant::now()))
     };
     // One timer for three deadlines, one at a time: the handshake's until the preface and
     // SETTINGS arrived, then the idle timeout while there is no stream, then, once the

@@ -136,7 +136,13 @@ impl Core {
     /// (`CANCEL` if its response did not finish, `NO_ERROR` if only the request body did not:
     /// RFC 9113 8.1).
     pub(super) fn finish(&mut self, id: u32) {
-        self.slots.remove(&id);
+        if let Some(slot) = self.slots.remove(&id) {
+            // Received and never read: the connection window is not to shrink by it for good.
+            let unread: usize = slot.recv.iter().map(Bytes::len).sum();
+            if unread > 0 {
+                self.conn.release(id, unread);
+            }
+        }
         if self.slots.is_empty() && self.slots.capacity() > 0 {
             self.slots = HashMap::new();
         }
