@@ -140,7 +140,11 @@ fn config_is_data_and_storage_knows_no_server() {
 fn http1_and_http2_are_sans_io() {
     for krate in ["http1", "http2"] {
         let why = "the protocol crates take bytes (and the time) as input: no runtime, no system call, no clock";
-        assert_no_dependency(krate, &["tokio", "rustix", "nix", "libc", "socket2", "h2"], why);
+        assert_no_dependency(
+            krate,
+            &["tokio", "rustix", "nix", "libc", "socket2", "h2"],
+            why,
+        );
         assert_no_line(
             krate,
             &[

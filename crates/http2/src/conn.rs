@@ -16,7 +16,7 @@ use bytes::Bytes;
 
 use crate::error::{ConnError, Reason};
 use crate::flood::FloodMeter;
-use crate::frame::{self, Head, HEAD_LEN, flag, kind, setting};
+use crate::frame::{self, HEAD_LEN, Head, flag, kind, setting};
 use crate::hpack;
 use crate::request::{self, Block, RequestHead};
 
@@ -218,7 +218,10 @@ impl Connection {
             pending_resets: 0,
         };
         let mut settings = vec![
-            (setting::MAX_CONCURRENT_STREAMS, config.max_concurrent_streams),
+            (
+                setting::MAX_CONCURRENT_STREAMS,
+                config.max_concurrent_streams,
+            ),
             (setting::INITIAL_WINDOW_SIZE, config.stream_window),
             (setting::MAX_FRAME_SIZE, config.max_frame_size),
             (setting::MAX_HEADER_LIST_SIZE, config.max_header_list_size),
@@ -325,7 +328,9 @@ impl Connection {
             kind::PRIORITY => self.priority(head, payload),
             kind::RST_STREAM => self.rst_stream(head, payload),
             kind::SETTINGS => self.settings(head, payload),
-            kind::PUSH_PROMISE => Err(self.fail(Reason::PROTOCOL_ERROR, "PUSH_PROMISE from a client")),
+            kind::PUSH_PROMISE => {
+                Err(self.fail(Reason::PROTOCOL_ERROR, "PUSH_PROMISE from a client"))
+            }
             kind::PING => self.ping(head, payload),
             kind::GOAWAY => self.goaway(head, payload),
             kind::WINDOW_UPDATE => self.window_update(head, payload),
@@ -435,7 +440,7 @@ impl Connection {
             } else {
                 Target::Trailers
             };
-        } else if id % 2 == 0 {
+        } else if id.is_multiple_of(2) {
             return Err(self.fail(Reason::PROTOCOL_ERROR, "even stream id from a client"));
         } else if id <= self.last_stream {
             if !self.reset_ids.contains(&id) {
@@ -498,7 +503,11 @@ impl Connection {
         block: &[u8],
     ) -> Result<(), ConnError> {
         let limit = self.config.max_header_list_size as usize;
-        let mut b = Block::new(limit, target == Target::Trailers, self.config.enable_connect_protocol);
+        let mut b = Block::new(
+            limit,
+            target == Target::Trailers,
+            self.config.enable_connect_protocol,
+        );
         if self.decoder.decode(block, |n, v| b.field(n, v)).is_err() {
             return Err(self.fail(Reason::COMPRESSION_ERROR, "header block does not decode"));
         }
@@ -518,9 +527,10 @@ impl Connection {
                     return self.stream_error(id, Reason::PROTOCOL_ERROR);
                 }
                 // The body ends; its trailers go nowhere (as before: nothing reads them).
-                let malformed = self.streams.get(&id).is_some_and(|s| {
-                    s.content_length.is_some_and(|n| n != s.received)
-                });
+                let malformed = self
+                    .streams
+                    .get(&id)
+                    .is_some_and(|s| s.content_length.is_some_and(|n| n != s.received));
                 if malformed {
                     return self.stream_error(id, Reason::PROTOCOL_ERROR);
                 }
@@ -544,7 +554,13 @@ impl Connection {
                 // RFC 9113 8.2.3 / RFC 6585: answered, not reset.
                 let mut block = Vec::new();
                 self.encoder.status(431, &mut block);
-                frame::headers(&mut self.out, id, &block, true, self.peer_max_frame as usize);
+                frame::headers(
+                    &mut self.out,
+                    id,
+                    &block,
+                    true,
+                    self.peer_max_frame as usize,
+                );
                 if !end_stream {
                     self.send_reset(id, Reason::NO_ERROR);
                 }
@@ -641,7 +657,7 @@ impl Connection {
             }
             return Ok(());
         }
-        if payload.len() % 6 != 0 {
+        if !payload.len().is_multiple_of(6) {
             return Err(self.fail(Reason::FRAME_SIZE_ERROR, "SETTINGS not a multiple of 6"));
         }
         for s in payload.chunks_exact(6) {
@@ -674,7 +690,9 @@ impl Connection {
                 setting::MAX_FRAME_SIZE => {
                     if !(frame::DEFAULT_MAX_FRAME_SIZE..=frame::MAX_MAX_FRAME_SIZE).contains(&value)
                     {
-                        return Err(self.fail(Reason::PROTOCOL_ERROR, "MAX_FRAME_SIZE out of range"));
+                        return Err(
+                            self.fail(Reason::PROTOCOL_ERROR, "MAX_FRAME_SIZE out of range")
+                        );
                     }
                     self.peer_max_frame = value;
                 }
@@ -784,7 +802,13 @@ impl Connection {
         for (name, value) in fields {
             self.encoder.field(name, value, &mut block);
         }
-        frame::headers(&mut self.out, stream, &block, end_stream, self.peer_max_frame as usize);
+        frame::headers(
+            &mut self.out,
+            stream,
+            &block,
+            end_stream,
+            self.peer_max_frame as usize,
+        );
         if end_stream {
             self.close_local(stream);
         }
@@ -816,7 +840,13 @@ impl Connection {
             s.send_window -= n as i64;
         }
         self.send_window -= n as i64;
-        frame::data(&mut self.out, stream, &data[..n], end, self.peer_max_frame as usize);
+        frame::data(
+            &mut self.out,
+            stream,
+            &data[..n],
+            end,
+            self.peer_max_frame as usize,
+        );
         if end {
             self.close_local(stream);
         }

@@ -59,7 +59,12 @@ fn frames(out: &[u8]) -> Vec<(u8, u8, u32, Vec<u8>)> {
     while at + HEAD_LEN <= out.len() {
         let head = Head::parse(out[at..at + HEAD_LEN].try_into().unwrap_or(&[0; 9]));
         let end = at + HEAD_LEN + head.len as usize;
-        list.push((head.kind, head.flags, head.stream, out[at + HEAD_LEN..end].to_vec()));
+        list.push((
+            head.kind,
+            head.flags,
+            head.stream,
+            out[at + HEAD_LEN..end].to_vec(),
+        ));
         at = end;
     }
     list
@@ -128,8 +133,12 @@ fn a_request_split_at_every_byte_is_the_same_request() {
         c.recv(&wire[cut..]).expect("second part");
         let evs = events(&mut c);
         assert_eq!(evs.len(), 2, "cut at {cut}");
-        assert!(matches!(&evs[0], Event::Request { stream: 1, end_stream: false, head } if head.method == http::Method::POST));
-        assert!(matches!(&evs[1], Event::Data { stream: 1, end_stream: true, data } if data == "hello"));
+        assert!(
+            matches!(&evs[0], Event::Request { stream: 1, end_stream: false, head } if head.method == http::Method::POST)
+        );
+        assert!(
+            matches!(&evs[1], Event::Data { stream: 1, end_stream: true, data } if data == "hello")
+        );
         assert!(!c.has_partial_frame());
     }
 }
@@ -150,58 +159,154 @@ fn a_bad_preface_is_a_protocol_error() {
 fn frame_size_and_stream_id_rules() {
     use Reason as R;
     let big = vec![0; 16_385];
-    assert_eq!(conn_error(&frame_bytes(kind::DATA, 0, 1, &big)), Some(R::FRAME_SIZE_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::DATA, 0, 0, b"x")), Some(R::PROTOCOL_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::DATA, 0, 1, b"x")), Some(R::PROTOCOL_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 2, &get("/"))), Some(R::PROTOCOL_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::PING, 0, 0, &[0; 7])), Some(R::FRAME_SIZE_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::PING, 0, 1, &[0; 8])), Some(R::PROTOCOL_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::SETTINGS, 0, 0, &[0; 5])), Some(R::FRAME_SIZE_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::SETTINGS, flag::ACK, 0, &[0; 6])), Some(R::FRAME_SIZE_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::SETTINGS, 0, 1, &[])), Some(R::PROTOCOL_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::SETTINGS, 0, 0, &[0, 2, 0, 0, 0, 2])), Some(R::PROTOCOL_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::SETTINGS, 0, 0, &[0, 4, 0x80, 0, 0, 0])), Some(R::FLOW_CONTROL_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::SETTINGS, 0, 0, &[0, 5, 0, 0, 0x3f, 0xff])), Some(R::PROTOCOL_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::RST_STREAM, 0, 1, &[0; 4])), Some(R::PROTOCOL_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::WINDOW_UPDATE, 0, 0, &[0; 4])), Some(R::PROTOCOL_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::WINDOW_UPDATE, 0, 0, &[0; 3])), Some(R::FRAME_SIZE_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::CONTINUATION, flag::END_HEADERS, 1, &[])), Some(R::PROTOCOL_ERROR));
-    assert_eq!(conn_error(&frame_bytes(kind::PUSH_PROMISE, 0, 1, &[0; 4])), Some(R::PROTOCOL_ERROR));
+    assert_eq!(
+        conn_error(&frame_bytes(kind::DATA, 0, 1, &big)),
+        Some(R::FRAME_SIZE_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::DATA, 0, 0, b"x")),
+        Some(R::PROTOCOL_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::DATA, 0, 1, b"x")),
+        Some(R::PROTOCOL_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 2, &get("/"))),
+        Some(R::PROTOCOL_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::PING, 0, 0, &[0; 7])),
+        Some(R::FRAME_SIZE_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::PING, 0, 1, &[0; 8])),
+        Some(R::PROTOCOL_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::SETTINGS, 0, 0, &[0; 5])),
+        Some(R::FRAME_SIZE_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::SETTINGS, flag::ACK, 0, &[0; 6])),
+        Some(R::FRAME_SIZE_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::SETTINGS, 0, 1, &[])),
+        Some(R::PROTOCOL_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::SETTINGS, 0, 0, &[0, 2, 0, 0, 0, 2])),
+        Some(R::PROTOCOL_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::SETTINGS, 0, 0, &[0, 4, 0x80, 0, 0, 0])),
+        Some(R::FLOW_CONTROL_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(
+            kind::SETTINGS,
+            0,
+            0,
+            &[0, 5, 0, 0, 0x3f, 0xff]
+        )),
+        Some(R::PROTOCOL_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::RST_STREAM, 0, 1, &[0; 4])),
+        Some(R::PROTOCOL_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::WINDOW_UPDATE, 0, 0, &[0; 4])),
+        Some(R::PROTOCOL_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::WINDOW_UPDATE, 0, 0, &[0; 3])),
+        Some(R::FRAME_SIZE_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::CONTINUATION, flag::END_HEADERS, 1, &[])),
+        Some(R::PROTOCOL_ERROR)
+    );
+    assert_eq!(
+        conn_error(&frame_bytes(kind::PUSH_PROMISE, 0, 1, &[0; 4])),
+        Some(R::PROTOCOL_ERROR)
+    );
     // Unknown types are ignored; PRIORITY on an idle stream opens nothing.
     assert_eq!(conn_error(&frame_bytes(0x20, 0, 1, b"x")), None);
-    assert_eq!(conn_error(&frame_bytes(kind::PRIORITY, 0, 9, &[0, 0, 0, 1, 5])), None);
+    assert_eq!(
+        conn_error(&frame_bytes(kind::PRIORITY, 0, 9, &[0, 0, 0, 1, 5])),
+        None
+    );
 }
 
 #[test]
 fn stream_ids_must_increase() {
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS | flag::END_STREAM, 5, &get("/")))
-        .expect("5");
-    assert!(c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS | flag::END_STREAM, 3, &get("/"))).is_err());
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        5,
+        &get("/"),
+    ))
+    .expect("5");
+    assert!(
+        c.recv(&frame_bytes(
+            kind::HEADERS,
+            flag::END_HEADERS | flag::END_STREAM,
+            3,
+            &get("/")
+        ))
+        .is_err()
+    );
 }
 
 #[test]
 fn continuation_must_follow_on_the_same_stream() {
     let mut c = open();
     let b = get("/");
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_STREAM, 1, &b[..5])).expect("first");
+    c.recv(&frame_bytes(kind::HEADERS, flag::END_STREAM, 1, &b[..5]))
+        .expect("first");
     assert!(c.has_partial_frame());
     let mut wire = frame_bytes(kind::CONTINUATION, 0, 1, &b[5..10]);
-    wire.extend(frame_bytes(kind::CONTINUATION, flag::END_HEADERS, 1, &b[10..]));
+    wire.extend(frame_bytes(
+        kind::CONTINUATION,
+        flag::END_HEADERS,
+        1,
+        &b[10..],
+    ));
     c.recv(&wire).expect("rest");
-    assert!(matches!(events(&mut c)[..], [Event::Request { stream: 1, end_stream: true, .. }]));
+    assert!(matches!(
+        events(&mut c)[..],
+        [Event::Request {
+            stream: 1,
+            end_stream: true,
+            ..
+        }]
+    ));
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, 0, 1, &b[..5])).expect("first");
-    assert!(c.recv(&frame_bytes(kind::CONTINUATION, flag::END_HEADERS, 3, &b[5..])).is_err());
+    c.recv(&frame_bytes(kind::HEADERS, 0, 1, &b[..5]))
+        .expect("first");
+    assert!(
+        c.recv(&frame_bytes(
+            kind::CONTINUATION,
+            flag::END_HEADERS,
+            3,
+            &b[5..]
+        ))
+        .is_err()
+    );
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, 0, 1, &b[..5])).expect("first");
+    c.recv(&frame_bytes(kind::HEADERS, 0, 1, &b[..5]))
+        .expect("first");
     assert!(c.recv(&frame_bytes(kind::PING, 0, 0, &[0; 8])).is_err());
 }
 
 #[test]
 fn a_continuation_flood_is_cut_off_at_the_header_list_size() {
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, 0, 1, &get("/"))).expect("first");
+    c.recv(&frame_bytes(kind::HEADERS, 0, 1, &get("/")))
+        .expect("first");
     let mut result = Ok(());
     for _ in 0..100 {
         result = c.recv(&frame_bytes(kind::CONTINUATION, 0, 1, &[0; 1000]));
@@ -217,46 +322,84 @@ fn a_continuation_flood_is_cut_off_at_the_header_list_size() {
 fn malformed_requests_reset_the_stream_and_the_connection_goes_on() {
     let mut c = open();
     let bad = block(&[(":method", "GET"), (":path", "/")]);
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS | flag::END_STREAM, 1, &bad))
-        .expect("stream error only");
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        1,
+        &bad,
+    ))
+    .expect("stream error only");
     assert_eq!(resets(&mut c), vec![(1, Reason::PROTOCOL_ERROR)]);
     assert!(events(&mut c).is_empty());
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS | flag::END_STREAM, 3, &get("/")))
-        .expect("next");
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        3,
+        &get("/"),
+    ))
+    .expect("next");
     assert_eq!(events(&mut c).len(), 1);
 }
 
 #[test]
 fn a_body_that_does_not_match_its_length_is_malformed() {
-    for (body, flags) in [(&b"toolong"[..], flag::END_STREAM), (b"abc", flag::END_STREAM)] {
+    for (body, flags) in [
+        (&b"toolong"[..], flag::END_STREAM),
+        (b"abc", flag::END_STREAM),
+    ] {
         let mut c = open();
-        c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 1, &post(5))).expect("headers");
-        c.recv(&frame_bytes(kind::DATA, flags, 1, body)).expect("stream error");
+        c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 1, &post(5)))
+            .expect("headers");
+        c.recv(&frame_bytes(kind::DATA, flags, 1, body))
+            .expect("stream error");
         assert_eq!(resets(&mut c), vec![(1, Reason::PROTOCOL_ERROR)]);
         let evs = events(&mut c);
-        assert!(matches!(evs.last(), Some(Event::Reset { stream: 1, remote: false, .. })));
+        assert!(matches!(
+            evs.last(),
+            Some(Event::Reset {
+                stream: 1,
+                remote: false,
+                ..
+            })
+        ));
     }
     // END_STREAM on the HEADERS with a length above zero.
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS | flag::END_STREAM, 1, &post(5)))
-        .expect("headers");
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        1,
+        &post(5),
+    ))
+    .expect("headers");
     assert_eq!(resets(&mut c), vec![(1, Reason::PROTOCOL_ERROR)]);
 }
 
 #[test]
 fn data_on_a_half_closed_stream_is_stream_closed() {
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS | flag::END_STREAM, 1, &get("/")))
-        .expect("headers");
-    c.recv(&frame_bytes(kind::DATA, 0, 1, b"x")).expect("stream error");
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        1,
+        &get("/"),
+    ))
+    .expect("headers");
+    c.recv(&frame_bytes(kind::DATA, 0, 1, b"x"))
+        .expect("stream error");
     assert_eq!(resets(&mut c), vec![(1, Reason::STREAM_CLOSED)]);
 }
 
 #[test]
 fn flow_control_windows_are_kept_both_ways() {
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS | flag::END_STREAM, 1, &get("/")))
-        .expect("headers");
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        1,
+        &get("/"),
+    ))
+    .expect("headers");
     assert_eq!(c.capacity(1), 65_535);
     c.send_headers(1, 200, [(&b"content-type"[..], &b"text/plain"[..])], false);
     assert_eq!(c.send_data(1, &vec![1; 70_000], true), 65_535);
@@ -264,47 +407,100 @@ fn flow_control_windows_are_kept_both_ways() {
     let out = frames(&c.take_output());
     assert_eq!(out.len(), 1 + 4);
     assert!(out.iter().all(|f| f.1 & flag::END_STREAM == 0));
-    c.recv(&frame_bytes(kind::WINDOW_UPDATE, 0, 1, &100u32.to_be_bytes())).expect("stream");
+    c.recv(&frame_bytes(
+        kind::WINDOW_UPDATE,
+        0,
+        1,
+        &100u32.to_be_bytes(),
+    ))
+    .expect("stream");
     assert_eq!(c.capacity(1), 0, "the connection window is still shut");
-    c.recv(&frame_bytes(kind::WINDOW_UPDATE, 0, 0, &1000u32.to_be_bytes())).expect("conn");
+    c.recv(&frame_bytes(
+        kind::WINDOW_UPDATE,
+        0,
+        0,
+        &1000u32.to_be_bytes(),
+    ))
+    .expect("conn");
     assert_eq!(c.capacity(1), 100);
     assert_eq!(c.send_data(1, &[1; 100], true), 100);
     assert_eq!(c.open_streams(), 0);
     // Overflow of a stream window is a stream error, of the connection window a connection error.
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS | flag::END_STREAM, 1, &get("/")))
-        .expect("headers");
-    c.recv(&frame_bytes(kind::WINDOW_UPDATE, 0, 1, &0x7fff_ffffu32.to_be_bytes())).expect("stream error");
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        1,
+        &get("/"),
+    ))
+    .expect("headers");
+    c.recv(&frame_bytes(
+        kind::WINDOW_UPDATE,
+        0,
+        1,
+        &0x7fff_ffffu32.to_be_bytes(),
+    ))
+    .expect("stream error");
     assert_eq!(resets(&mut c), vec![(1, Reason::FLOW_CONTROL_ERROR)]);
-    assert!(c.recv(&frame_bytes(kind::WINDOW_UPDATE, 0, 0, &0x7fff_ffffu32.to_be_bytes())).is_err());
+    assert!(
+        c.recv(&frame_bytes(
+            kind::WINDOW_UPDATE,
+            0,
+            0,
+            &0x7fff_ffffu32.to_be_bytes()
+        ))
+        .is_err()
+    );
 }
 
 #[test]
 fn initial_window_changes_apply_to_open_streams() {
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS | flag::END_STREAM, 1, &get("/")))
-        .expect("headers");
-    c.recv(&frame_bytes(kind::SETTINGS, 0, 0, &[0, 4, 0, 0, 0, 0])).expect("zero");
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        1,
+        &get("/"),
+    ))
+    .expect("headers");
+    c.recv(&frame_bytes(kind::SETTINGS, 0, 0, &[0, 4, 0, 0, 0, 0]))
+        .expect("zero");
     assert_eq!(c.capacity(1), 0);
-    c.recv(&frame_bytes(kind::SETTINGS, 0, 0, &[0, 4, 0, 0, 0, 10])).expect("ten");
+    c.recv(&frame_bytes(kind::SETTINGS, 0, 0, &[0, 4, 0, 0, 0, 10]))
+        .expect("ten");
     assert_eq!(c.capacity(1), 10);
 }
 
 #[test]
 fn the_receive_window_is_enforced_and_given_back_as_consumed() {
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 1, &post(1 << 20))).expect("headers");
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS,
+        1,
+        &post(1 << 20),
+    ))
+    .expect("headers");
     let chunk = vec![0; 16_384];
     for _ in 0..16 {
-        c.recv(&frame_bytes(kind::DATA, 0, 1, &chunk)).expect("within the window");
+        c.recv(&frame_bytes(kind::DATA, 0, 1, &chunk))
+            .expect("within the window");
     }
     // 256 KiB sent: the stream window is spent.
-    c.recv(&frame_bytes(kind::DATA, 0, 1, b"x")).expect("stream error");
+    c.recv(&frame_bytes(kind::DATA, 0, 1, b"x"))
+        .expect("stream error");
     assert_eq!(resets(&mut c), vec![(1, Reason::FLOW_CONTROL_ERROR)]);
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 1, &post(1 << 20))).expect("headers");
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS,
+        1,
+        &post(1 << 20),
+    ))
+    .expect("headers");
     for _ in 0..8 {
-        c.recv(&frame_bytes(kind::DATA, 0, 1, &chunk)).expect("within the window");
+        c.recv(&frame_bytes(kind::DATA, 0, 1, &chunk))
+            .expect("within the window");
     }
     c.release(1, 8 * 16_384);
     let updates: Vec<u32> = frames(&c.take_output())
@@ -320,7 +516,12 @@ fn too_many_streams_are_refused() {
     let mut c = open();
     let mut wire = Vec::new();
     for i in 0..129 {
-        wire.extend(frame_bytes(kind::HEADERS, flag::END_HEADERS | flag::END_STREAM, 2 * i + 1, &get("/")));
+        wire.extend(frame_bytes(
+            kind::HEADERS,
+            flag::END_HEADERS | flag::END_STREAM,
+            2 * i + 1,
+            &get("/"),
+        ));
     }
     c.recv(&wire).expect("refused, not an error");
     assert_eq!(resets(&mut c), vec![(257, Reason::REFUSED_STREAM)]);
@@ -332,8 +533,18 @@ fn rapid_reset_is_enhance_your_calm() {
     let mut c = open();
     let mut wire = Vec::new();
     for i in 0..30 {
-        wire.extend(frame_bytes(kind::HEADERS, flag::END_HEADERS, 2 * i + 1, &get("/")));
-        wire.extend(frame_bytes(kind::RST_STREAM, 0, 2 * i + 1, &8u32.to_be_bytes()));
+        wire.extend(frame_bytes(
+            kind::HEADERS,
+            flag::END_HEADERS,
+            2 * i + 1,
+            &get("/"),
+        ));
+        wire.extend(frame_bytes(
+            kind::RST_STREAM,
+            0,
+            2 * i + 1,
+            &8u32.to_be_bytes(),
+        ));
     }
     assert!(c.recv(&wire).is_err());
     assert_eq!(goaway(&mut c), Some(Reason::ENHANCE_YOUR_CALM));
@@ -342,9 +553,14 @@ fn rapid_reset_is_enhance_your_calm() {
 #[test]
 fn a_ping_is_answered_with_its_data() {
     let mut c = open();
-    c.recv(&frame_bytes(kind::PING, 0, 0, b"12345678")).expect("ping");
-    assert_eq!(frames(&c.take_output()), vec![(kind::PING, flag::ACK, 0, b"12345678".to_vec())]);
-    c.recv(&frame_bytes(kind::PING, flag::ACK, 0, b"12345678")).expect("ack");
+    c.recv(&frame_bytes(kind::PING, 0, 0, b"12345678"))
+        .expect("ping");
+    assert_eq!(
+        frames(&c.take_output()),
+        vec![(kind::PING, flag::ACK, 0, b"12345678".to_vec())]
+    );
+    c.recv(&frame_bytes(kind::PING, flag::ACK, 0, b"12345678"))
+        .expect("ack");
     assert!(c.take_output().is_empty());
 }
 
@@ -358,7 +574,12 @@ fn a_header_list_past_the_limit_is_answered_431() {
     wire.extend(frame_bytes(kind::SETTINGS, 0, 0, &[]));
     let mut b = get("/");
     b.extend(block(&[("x-big", &"a".repeat(120))]));
-    wire.extend(frame_bytes(kind::HEADERS, flag::END_HEADERS | flag::END_STREAM, 1, &b));
+    wire.extend(frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        1,
+        &b,
+    ));
     c.recv(&wire).expect("answered");
     let out = frames(&c.take_output());
     let answer = out.iter().find(|f| f.0 == kind::HEADERS).expect("431");
@@ -372,16 +593,31 @@ fn a_header_list_past_the_limit_is_answered_431() {
 #[test]
 fn graceful_goaway_names_the_last_stream_and_refuses_later_ones() {
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 3, &post(1))).expect("3");
+    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 3, &post(1)))
+        .expect("3");
     c.go_away();
     let out = frames(&c.take_output());
     assert_eq!(out[0].0, kind::GOAWAY);
     assert_eq!(code(&out[0].3, 0), Reason(3));
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS | flag::END_STREAM, 5, &get("/"))).expect("5");
-    c.recv(&frame_bytes(kind::DATA, flag::END_STREAM, 3, b"x")).expect("body");
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        5,
+        &get("/"),
+    ))
+    .expect("5");
+    c.recv(&frame_bytes(kind::DATA, flag::END_STREAM, 3, b"x"))
+        .expect("body");
     let evs = events(&mut c);
     assert_eq!(evs.len(), 2, "{evs:?}");
-    assert!(matches!(evs[1], Event::Data { stream: 3, end_stream: true, .. }));
+    assert!(matches!(
+        evs[1],
+        Event::Data {
+            stream: 3,
+            end_stream: true,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -409,28 +645,54 @@ fn an_idle_connection_holds_no_buffers() {
 #[test]
 fn trailers_end_the_body() {
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 1, &post(2))).expect("headers");
+    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 1, &post(2)))
+        .expect("headers");
     c.recv(&frame_bytes(kind::DATA, 0, 1, b"ab")).expect("data");
     let t = block(&[("x-sum", "1")]);
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS | flag::END_STREAM, 1, &t)).expect("trailers");
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        1,
+        &t,
+    ))
+    .expect("trailers");
     let evs = events(&mut c);
-    assert!(matches!(evs.last(), Some(Event::Data { end_stream: true, .. })));
+    assert!(matches!(
+        evs.last(),
+        Some(Event::Data {
+            end_stream: true,
+            ..
+        })
+    ));
     // Trailers without END_STREAM are a stream error.
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 1, &post(2))).expect("headers");
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 1, &t)).expect("stream error");
+    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 1, &post(2)))
+        .expect("headers");
+    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 1, &t))
+        .expect("stream error");
     assert_eq!(resets(&mut c), vec![(1, Reason::PROTOCOL_ERROR)]);
 }
 
 #[test]
 fn padding_is_counted_against_the_window_and_refused_when_too_long() {
     let mut c = open();
-    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 1, &post(2))).expect("headers");
-    c.recv(&frame_bytes(kind::DATA, flag::PADDED | flag::END_STREAM, 1, &[3, b'a', b'b', 0, 0, 0]))
-        .expect("padded");
+    c.recv(&frame_bytes(kind::HEADERS, flag::END_HEADERS, 1, &post(2)))
+        .expect("headers");
+    c.recv(&frame_bytes(
+        kind::DATA,
+        flag::PADDED | flag::END_STREAM,
+        1,
+        &[3, b'a', b'b', 0, 0, 0],
+    ))
+    .expect("padded");
     assert!(matches!(&events(&mut c)[1], Event::Data { data, .. } if data == "ab"));
     assert_eq!(
-        conn_error(&frame_bytes(kind::HEADERS, flag::PADDED | flag::END_HEADERS, 1, &[10, 0x82])),
+        conn_error(&frame_bytes(
+            kind::HEADERS,
+            flag::PADDED | flag::END_HEADERS,
+            1,
+            &[10, 0x82]
+        )),
         Some(Reason::PROTOCOL_ERROR)
     );
 }

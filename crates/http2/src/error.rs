@@ -96,7 +96,11 @@ impl ConnError {
 impl fmt::Display for ConnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let side = if self.remote { "peer" } else { "local" };
-        write!(f, "HTTP/2 connection error ({side}, {}): {}", self.reason, self.why)
+        write!(
+            f,
+            "HTTP/2 connection error ({side}, {}): {}",
+            self.reason, self.why
+        )
     }
 }
 

@@ -11,7 +11,6 @@
 //! than [`FLOOD_RATIO`] times the payload is a flood, and the connection ends with GOAWAY
 //! (`ENHANCE_YOUR_CALM`). [`crate::Connection`] feeds it every frame head it reads.
 
-
 /// Bytes of frames a connection may send beyond [`FLOOD_RATIO`] times its request payload
 /// before that is a flood: nginx's value (1 MiB), about 116 000 empty frames, far more than
 /// any browser or proxy sends of control frames.
@@ -33,6 +32,12 @@ const CONTINUATION: u8 = 0x9;
 /// The connection sent too many frames without request payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flood;
+
+impl Default for FloodMeter {
+    fn default() -> FloodMeter {
+        FloodMeter::new()
+    }
+}
 
 /// Reads frame boundaries off the client's bytes and keeps the two counts.
 #[derive(Debug)]

@@ -216,13 +216,43 @@ mod tests {
             &[(":method", "GET"), (":path", "/")],
             &[(":method", "GET"), (":scheme", "http")],
             &[(":method", "GET"), (":scheme", "http"), (":path", "")],
-            &[(":method", "GET"), (":method", "GET"), (":scheme", "http"), (":path", "/")],
-            &[(":method", "GET"), (":scheme", "http"), (":path", "/"), (":status", "200")],
-            &[(":method", "GET"), (":scheme", "http"), (":path", "/"), (":foo", "x")],
-            &[(":method", "GET"), (":scheme", "http"), ("a", "b"), (":path", "/")],
-            &[(":method", "CONNECT"), (":authority", "a:1"), (":path", "/")],
+            &[
+                (":method", "GET"),
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":path", "/"),
+            ],
+            &[
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":path", "/"),
+                (":status", "200"),
+            ],
+            &[
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":path", "/"),
+                (":foo", "x"),
+            ],
+            &[
+                (":method", "GET"),
+                (":scheme", "http"),
+                ("a", "b"),
+                (":path", "/"),
+            ],
+            &[
+                (":method", "CONNECT"),
+                (":authority", "a:1"),
+                (":path", "/"),
+            ],
             &[(":method", "CONNECT"), (":scheme", "https"), (":path", "/")],
-            &[(":method", "GET"), (":protocol", "websocket"), (":scheme", "https"), (":path", "/"), (":authority", "a")],
+            &[
+                (":method", "GET"),
+                (":protocol", "websocket"),
+                (":scheme", "https"),
+                (":path", "/"),
+                (":authority", "a"),
+            ],
         ];
         for fields in cases {
             assert_eq!(block(fields).err(), Some(Refusal::Malformed), "{fields:?}");

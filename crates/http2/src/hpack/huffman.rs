@@ -86,7 +86,11 @@ const fn canonical() -> Canonical {
         // Symbols of this length, in order (EOS, 256, is the last of length 30).
         let mut s = 0;
         while s < 257 {
-            let l = if s == 256 { EOS_LEN } else { LENGTHS[s] as usize };
+            let l = if s == 256 {
+                EOS_LEN
+            } else {
+                LENGTHS[s] as usize
+            };
             if l == len {
                 c.sorted[at as usize] = s as u16;
                 at += 1;
@@ -141,7 +145,10 @@ pub fn decode(src: &[u8], out: &mut Vec<u8>) -> Result<(), HuffmanError> {
 
 /// The encoded length of `src` in bytes.
 pub fn encoded_len(src: &[u8]) -> usize {
-    let bits: usize = src.iter().map(|&b| usize::from(LENGTHS[usize::from(b)])).sum();
+    let bits: usize = src
+        .iter()
+        .map(|&b| usize::from(LENGTHS[usize::from(b)]))
+        .sum();
     bits.div_ceil(8)
 }
 

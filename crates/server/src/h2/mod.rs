@@ -239,7 +239,15 @@ async fn drive<S: Service>(
     // connection's life, which for a stream's whole future (the service's call in it) is
     // kilobytes that an idle connection would hold.
     let mut open = |stream: StreamRef, head: Box<RequestHead>, end: bool| {
-        Box::pin(stream::serve(stream, head, end, info.clone(), service, config, Instant::now()))
+        Box::pin(stream::serve(
+            stream,
+            head,
+            end,
+            info.clone(),
+            service,
+            config,
+            Instant::now(),
+        ))
     };
     // One timer for three deadlines, one at a time: the handshake's until the preface and
     // SETTINGS arrived, then the idle timeout while there is no stream, then, once the
@@ -312,7 +320,13 @@ struct Driver {
 impl Driver {
     /// The driver of a connection whose first bytes, `read_ahead`, are read already. Not in
     /// `drive` itself: the connection's state would take room in its future for good.
-    fn new(rd: ReadIo, wr: WriteIo, read_ahead: Bytes, peer: SocketAddr, config: &HttpConfig) -> Driver {
+    fn new(
+        rd: ReadIo,
+        wr: WriteIo,
+        read_ahead: Bytes,
+        peer: SocketAddr,
+        config: &HttpConfig,
+    ) -> Driver {
         let mut conn = Connection::new(settings(config));
         if let Err(e) = conn.recv(&read_ahead) {
             tracing::debug!(%peer, error = %e, "HTTP/2 connection error");
@@ -517,8 +531,8 @@ impl Driver {
     fn poll_close(&mut self, cx: &mut Context<'_>, no_streams: bool) -> bool {
         if self.fin == Fin::No {
             let core = lock(&self.core);
-            let over = core.conn.is_closed()
-                || (no_streams && (core.conn.is_going_away() || self.eof));
+            let over =
+                core.conn.is_closed() || (no_streams && (core.conn.is_going_away() || self.eof));
             if !over {
                 return false;
             }
@@ -583,14 +597,25 @@ mod tests {
                 local: addr,
                 tls: None,
             };
-            let conn = serve_halves(rd, wr, Bytes::new(), info, &service, &config, Shutdown::never());
+            let conn = serve_halves(
+                rd,
+                wr,
+                Bytes::new(),
+                info,
+                &service,
+                &config,
+                Shutdown::never(),
+            );
             let size = std::mem::size_of_val(&conn);
             assert!(
                 size <= IDLE_FUTURE_BUDGET,
                 "an HTTP/2 connection's future is {size} bytes, over {IDLE_FUTURE_BUDGET}"
             );
             let core = std::mem::size_of::<Mutex<Core>>();
-            assert!(core <= CORE_BUDGET, "the shared state is {core} bytes, over {CORE_BUDGET}");
+            assert!(
+                core <= CORE_BUDGET,
+                "the shared state is {core} bytes, over {CORE_BUDGET}"
+            );
         });
     }
 
@@ -600,13 +625,17 @@ mod tests {
         let mut wire = http2::PREFACE.to_vec();
         wire.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
         // GET / with one field added to the HPACK table (as browsers add `user-agent`).
-        let block = [0x82, 0x86, 0x84, 0x41, 0x01, b'a', 0x40, 0x01, b'x', 0x01, b'y'];
+        let block = [
+            0x82, 0x86, 0x84, 0x41, 0x01, b'a', 0x40, 0x01, b'x', 0x01, b'y',
+        ];
         wire.extend_from_slice(&[0, 0, block.len() as u8, 1, 5, 0, 0, 0, 1]);
         wire.extend_from_slice(&block);
         conn.recv(&wire).expect("request");
         while conn.poll_event().is_some() {}
         let fields = http::HeaderMap::new();
-        let none = fields.iter().map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()));
+        let none = fields
+            .iter()
+            .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()));
         conn.send_headers(1, 204, none, true);
         drop(conn.take_output());
         conn.shrink();

@@ -276,7 +276,7 @@ impl StreamRef {
         if !core.conn.can_send(self.id) {
             return Poll::Ready(Err(Gone { remote: false }));
         }
-        if !(core.unsent + core.conn.output_len() < OUTBOX_LIMIT) {
+        if core.unsent + core.conn.output_len() >= OUTBOX_LIMIT {
             core.out_waiters.push(cx.waker().clone());
             return Poll::Pending;
         }
@@ -298,8 +298,13 @@ impl StreamRef {
 
     /// Waits until at least one byte may go, then sends up to `data.len()` bytes (no end);
     /// returns how many went.
-    pub(super) fn poll_write(&self, cx: &mut Context<'_>, data: &[u8]) -> Poll<Result<usize, Gone>> {
-        let mut piece = Bytes::copy_from_slice(&data[..data.len().min(super::MAX_FRAME_SIZE as usize)]);
+    pub(super) fn poll_write(
+        &self,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<Result<usize, Gone>> {
+        let mut piece =
+            Bytes::copy_from_slice(&data[..data.len().min(super::MAX_FRAME_SIZE as usize)]);
         let len = piece.len();
         match self.poll_send(cx, &mut piece, false) {
             Poll::Ready(Ok(())) => Poll::Ready(Ok(len - piece.len())),

@@ -6,8 +6,8 @@ use std::panic::AssertUnwindSafe;
 use bytes::Bytes;
 use futures_util::{FutureExt as _, StreamExt as _};
 use http::header::{self, HeaderMap, HeaderValue};
-use http2::Reason;
 use http1::{BodyKind, Headers, Method, RequestHead, StatusCode, Target, Version};
+use http2::Reason;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
