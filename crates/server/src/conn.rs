@@ -143,16 +143,23 @@ impl<S: Service> Conn<'_, S> {
             shutdown,
             side,
             out,
-            ..
+            proto,
+            timer,
+            upgrade,
         } = self;
+        // The HTTP/1.1 state goes now, not when the HTTP/2 connection ends.
+        drop((proto, timer, upgrade));
         let Some(side) = side else {
             return;
         };
-        let mut read_ahead =
-            BytesMut::with_capacity(crate::h2::PREFACE_HEAD.len() + side.buf.len());
+        let crate::body::ReadSide { io: rd, buf } = side;
+        let mut read_ahead = BytesMut::with_capacity(crate::h2::PREFACE_HEAD.len() + buf.len());
         read_ahead.extend_from_slice(crate::h2::PREFACE_HEAD);
-        read_ahead.extend_from_slice(&side.buf);
-        let (rd, wr) = (side.io, out.into_io());
+        read_ahead.extend_from_slice(&buf);
+        // The HTTP/1.1 read buffer goes now, not with the connection: an idle HTTP/2
+        // connection holds no read buffer.
+        drop(buf);
+        let wr = out.into_io();
         let read_ahead = read_ahead.freeze();
         crate::h2::serve_halves(rd, wr, read_ahead, info, service, config, shutdown).await;
     }

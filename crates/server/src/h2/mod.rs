@@ -234,7 +234,7 @@ async fn drive<S: Service>(
 ) {
     let peer = info.peer;
     let mut d = Driver::new(rd, wr, read_ahead, peer, config);
-    let mut streams = FuturesUnordered::new();
+    let mut streams = Streams::default();
     // Boxed: `FuturesUnordered` keeps a stub task the size of its future type for the
     // connection's life, which for a stream's whole future (the service's call in it) is
     // kilobytes that an idle connection would hold.
@@ -300,6 +300,54 @@ enum Fin {
     Sent,
 }
 
+/// The streams' tasks, run on the connection's task. The set exists only while there are
+/// streams: even empty, a `FuturesUnordered` holds two allocations, which an idle connection
+/// need not.
+struct Streams<F> {
+    set: Option<FuturesUnordered<F>>,
+}
+
+impl<F> Default for Streams<F> {
+    fn default() -> Streams<F> {
+        Streams { set: None }
+    }
+}
+
+impl<F: Future> Streams<F> {
+    fn is_empty(&self) -> bool {
+        self.set.as_ref().is_none_or(FuturesUnordered::is_empty)
+    }
+
+    fn push(&mut self, stream: F) {
+        self.set
+            .get_or_insert_with(FuturesUnordered::new)
+            .push(stream);
+    }
+
+    /// The next stream to finish; `Pending` (never `None`) when none has.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<F::Output>>
+    where
+        F: Unpin,
+    {
+        let Some(set) = self.set.as_mut() else {
+            return Poll::Pending;
+        };
+        match set.poll_next_unpin(cx) {
+            Poll::Ready(Some(out)) => {
+                if set.is_empty() {
+                    self.set = None;
+                }
+                Poll::Ready(Some(out))
+            }
+            Poll::Ready(None) => {
+                self.set = None;
+                Poll::Pending
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 /// Reads (of up to 16 KiB) one pass makes before it lets the worker's other connections run.
 const MAX_READS_PER_PASS: usize = 16;
 
@@ -363,11 +411,11 @@ impl Driver {
     fn poll_pass<F>(
         &mut self,
         cx: &mut Context<'_>,
-        streams: &mut FuturesUnordered<F>,
+        streams: &mut Streams<F>,
         open: &mut impl FnMut(StreamRef, Box<RequestHead>, bool) -> F,
     ) -> Poll<Turn>
     where
-        F: Future<Output = (u32, stream::Outcome)>,
+        F: Future<Output = (u32, stream::Outcome)> + Unpin,
     {
         lock(&self.core).set_driver(cx.waker());
         let was_busy = !streams.is_empty();
@@ -388,7 +436,7 @@ impl Driver {
                 }
             }
             progress |= self.dispatch(streams, open);
-            while let Poll::Ready(Some((id, outcome))) = streams.poll_next_unpin(cx) {
+            while let Poll::Ready(Some((id, outcome))) = streams.poll_next(cx) {
                 progress = true;
                 self.finished(id, outcome);
             }
@@ -456,9 +504,12 @@ impl Driver {
     /// Hands the connection's events to the streams; whether there were any.
     fn dispatch<F>(
         &mut self,
-        streams: &mut FuturesUnordered<F>,
+        streams: &mut Streams<F>,
         open: &mut impl FnMut(StreamRef, Box<RequestHead>, bool) -> F,
-    ) -> bool {
+    ) -> bool
+    where
+        F: Future,
+    {
         let mut core = lock(&self.core);
         let mut any = false;
         while let Some(event) = core.conn.poll_event() {
