@@ -696,3 +696,117 @@ fn padding_is_counted_against_the_window_and_refused_when_too_long() {
         Some(Reason::PROTOCOL_ERROR)
     );
 }
+
+#[test]
+fn frames_on_idle_and_closed_streams() {
+    use Reason as R;
+    assert_eq!(
+        conn_error(&frame_bytes(kind::WINDOW_UPDATE, 0, 1, &1u32.to_be_bytes())),
+        Some(R::PROTOCOL_ERROR)
+    );
+    // PRIORITY of the wrong length is a stream error; depending on itself too.
+    let mut c = open();
+    c.recv(&frame_bytes(kind::PRIORITY, 0, 3, &[0; 4]))
+        .expect("stream error");
+    assert_eq!(resets(&mut c), vec![(3, R::FRAME_SIZE_ERROR)]);
+    c.recv(&frame_bytes(kind::PRIORITY, 0, 5, &[0, 0, 0, 5, 1]))
+        .expect("stream error");
+    assert_eq!(resets(&mut c), vec![(5, R::PROTOCOL_ERROR)]);
+    let mut c = open();
+    let mut b = vec![0, 0, 0, 1, 16];
+    b.extend(get("/"));
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::PRIORITY | flag::END_HEADERS,
+        1,
+        &b,
+    ))
+    .expect("stream error");
+    assert_eq!(resets(&mut c), vec![(1, R::PROTOCOL_ERROR)]);
+    // A stream closed both ways: HEADERS on it again is a connection error.
+    let mut c = open();
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        1,
+        &get("/"),
+    ))
+    .expect("1");
+    c.send_headers(1, 204, [], true);
+    c.take_output();
+    assert!(
+        c.recv(&frame_bytes(
+            kind::HEADERS,
+            flag::END_HEADERS | flag::END_STREAM,
+            1,
+            &get("/")
+        ))
+        .is_err()
+    );
+    assert_eq!(goaway(&mut c), Some(R::STREAM_CLOSED));
+}
+
+#[test]
+fn data_for_a_stream_this_side_reset_is_ignored_and_its_window_given_back() {
+    let mut c = open();
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS,
+        1,
+        &post(1 << 20),
+    ))
+    .expect("headers");
+    c.reset(1, Reason::CANCEL);
+    assert_eq!(resets(&mut c), vec![(1, Reason::CANCEL)]);
+    let chunk = vec![0; 16_384];
+    for _ in 0..40 {
+        c.recv(&frame_bytes(kind::DATA, 0, 1, &chunk))
+            .expect("ignored");
+    }
+    let out = frames(&c.take_output());
+    assert!(out.iter().all(|f| f.0 != kind::RST_STREAM));
+    assert!(out.iter().any(|f| f.0 == kind::WINDOW_UPDATE && f.2 == 0));
+}
+
+#[test]
+fn a_ping_flood_is_enhance_your_calm() {
+    let mut c = open();
+    let ping = frame_bytes(kind::PING, 0, 0, &[0; 8]);
+    let burst = ping.repeat(10_000);
+    let mut result = Ok(());
+    for _ in 0..100 {
+        result = c.recv(&burst);
+        c.take_output();
+        if result.is_err() {
+            break;
+        }
+    }
+    assert_eq!(
+        result.err().map(|e| e.reason),
+        Some(Reason::ENHANCE_YOUR_CALM)
+    );
+}
+
+#[test]
+fn a_client_goaway_lets_streams_in_flight_finish() {
+    let mut c = open();
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        1,
+        &get("/"),
+    ))
+    .expect("1");
+    c.recv(&frame_bytes(kind::GOAWAY, 0, 0, &[0; 8]))
+        .expect("goaway");
+    assert!(c.is_going_away());
+    assert!(c.can_send(1));
+    c.recv(&frame_bytes(
+        kind::HEADERS,
+        flag::END_HEADERS | flag::END_STREAM,
+        3,
+        &get("/"),
+    ))
+    .expect("ignored");
+    assert_eq!(c.open_streams(), 1);
+}
