@@ -15,7 +15,8 @@
 //! - [`frame`]: frame heads and the encoding of every frame the server sends.
 //! - [`hpack`]: header compression: Huffman, the tables, the decoder and the encoder.
 //! - `request`: a header block as a request head, with the malformed-request rules.
-//! - [`conn`]: the connection: settings, flow control, stream states, limits, GOAWAY.
+//! - [`conn`]: the connection: settings, flow control, stream states, limits, GOAWAY; its
+//!   `recv` part has one function per frame type the client sends.
 //! - [`flood`]: the count of frames without request payload (PING, SETTINGS, empty frames).
 //! - [`error`]: error codes and the connection error.
 
