@@ -203,7 +203,7 @@ impl Connection {
             out: Vec::new(),
             events: VecDeque::new(),
             decoder: hpack::Decoder::new(HEADER_TABLE_SIZE),
-            encoder: hpack::Encoder,
+            encoder: hpack::Encoder::default(),
             header_block: None,
             streams: HashMap::new(),
             last_stream: 0,
@@ -377,6 +377,7 @@ impl Connection {
             return;
         }
         let mut block = Vec::new();
+        self.encoder.begin(&mut block);
         self.encoder.status(status, &mut block);
         for (name, value) in fields {
             self.encoder.field(name, value, &mut block);
@@ -520,13 +521,16 @@ impl Connection {
             + self.events.capacity() * std::mem::size_of::<Event>()
             + self.streams.capacity() * std::mem::size_of::<(u32, Stream)>()
             + self.decoder.table_capacity()
+            + self.encoder.table_capacity()
             + self.reset_ids.capacity() * 4
     }
 
-    /// Gives back what an idle connection need not hold: the list of recently reset streams.
+    /// Gives back what an idle connection need not hold: the list of recently reset streams
+    /// and the HPACK encoder's table (the client's copy is emptied with the next response).
     pub fn shrink(&mut self) {
         if self.streams.is_empty() {
             self.reset_ids = VecDeque::new();
+            self.encoder.clear();
         }
     }
 

@@ -227,6 +227,7 @@ impl Connection {
             Err(request::Refusal::TooLarge) => {
                 // RFC 9113 8.2.3 / RFC 6585: answered, not reset.
                 let mut block = Vec::new();
+                self.encoder.begin(&mut block);
                 self.encoder.status(431, &mut block);
                 frame::headers(
                     &mut self.out,
@@ -370,7 +371,7 @@ impl Connection {
                     }
                     self.peer_max_frame = value;
                 }
-                // HEADER_TABLE_SIZE: the encoder keeps no dynamic table, whatever the size.
+                setting::HEADER_TABLE_SIZE => self.encoder.set_peer_max(value as usize),
                 _ => {}
             }
         }

@@ -102,6 +102,11 @@ impl Table {
         self.bytes.capacity()
     }
 
+    /// Room for `n` more bytes of entries at once, rather than by doubling.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.bytes.reserve(n);
+    }
+
     /// The entry `k` places from the newest (0: the newest).
     pub(crate) fn get(&self, k: usize) -> Option<(&[u8], &[u8])> {
         if k >= self.count {
@@ -127,6 +132,27 @@ impl Table {
             usize::from(u16::from_be_bytes([b[0], b[1]])),
             usize::from(u16::from_be_bytes([b[2], b[3]])),
         )
+    }
+
+    /// Where `name` and `value` are, newest first (0: the newest): the entry with both, and
+    /// the first entry with the name.
+    pub(crate) fn find(&self, name: &[u8], value: &[u8]) -> (Option<usize>, Option<usize>) {
+        let (mut both, mut named) = (None, None);
+        let mut at = 0;
+        for i in 0..self.count {
+            let (nl, vl) = self.lens(at);
+            let n = &self.bytes[at + 4..at + 4 + nl];
+            if n == name {
+                let k = self.count - 1 - i;
+                // Later (newer) matches win: smaller indices.
+                named = Some(k);
+                if &self.bytes[at + 4 + nl..at + 4 + nl + vl] == value {
+                    both = Some(k);
+                }
+            }
+            at += 4 + nl + vl;
+        }
+        (both, named)
     }
 
     /// Adds an entry (RFC 7541 4.4): older ones are evicted to make room; one larger than the
@@ -171,7 +197,7 @@ impl Table {
         }
     }
 
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.bytes = Vec::new();
         self.count = 0;
         self.size = 0;

@@ -420,7 +420,8 @@ impl Driver {
         F: Future<Output = (u32, stream::Outcome)> + Unpin,
     {
         lock(&self.core).set_driver(cx.waker());
-        let was_busy = !streams.is_empty();
+        // Whether the pass had streams, even ones that began and ended within it.
+        let mut was_busy = !streams.is_empty();
         let mut reads = 0;
         loop {
             let mut progress = false;
@@ -438,6 +439,7 @@ impl Driver {
                 }
             }
             progress |= self.dispatch(streams, open);
+            was_busy |= !streams.is_empty();
             while let Poll::Ready(Some((id, outcome))) = streams.poll_next(cx) {
                 progress = true;
                 self.finished(id, outcome);
