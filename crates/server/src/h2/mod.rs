@@ -152,6 +152,13 @@ fn idle_timeout(config: &HttpConfig) -> Duration {
     config.idle_timeout
 }
 
+/// How long a connection stays without streams before it gives back what only a busy one
+/// needs: the HPACK encoder's table (a response's fields, some 300 bytes), which makes every
+/// response after the first a few bytes of header block. Kept through the short gaps between a
+/// page's requests or a load generator's batches, dropped when the connection goes quiet:
+/// thousands of idle connections hold none.
+pub const SHRINK_AFTER: Duration = Duration::from_millis(500);
+
 /// How long a connection has to send its preface and SETTINGS: the head timeout, as an
 /// HTTP/1.1 client has for its first request head.
 fn handshake_timeout(config: &HttpConfig) -> Duration {
@@ -257,6 +264,8 @@ async fn drive<S: Service>(
     let timer = tokio::time::sleep(handshake_timeout(config));
     tokio::pin!(timer);
     let mut closing = false;
+    // Whether the connection, without streams, has given back what only a busy one needs.
+    let mut shrunk = true;
     loop {
         let quiet = streams.is_empty() && d.going_away();
         if quiet && !closing {
@@ -269,7 +278,10 @@ async fn drive<S: Service>(
             biased;
             turn = std::future::poll_fn(|cx| d.poll_pass(cx, &mut streams, &mut open)) => match turn {
                 Turn::Closed => return,
-                Turn::Idle => timer.as_mut().reset(Instant::now() + idle_timeout(config)),
+                Turn::Idle => {
+                    timer.as_mut().reset(Instant::now() + SHRINK_AFTER.min(idle_timeout(config)));
+                    shrunk = false;
+                }
             },
             () = &mut timer, if armed => {
                 if closing {
@@ -279,6 +291,13 @@ async fn drive<S: Service>(
                 if !d.established() {
                     tracing::debug!(%peer, "HTTP/2 handshake timed out");
                     return;
+                }
+                if !shrunk {
+                    d.shrink();
+                    shrunk = true;
+                    let rest = idle_timeout(config).saturating_sub(SHRINK_AFTER);
+                    timer.as_mut().reset(Instant::now() + rest);
+                    continue;
                 }
                 // RFC 9113 9.1: a server closes an idle connection with GOAWAY.
                 d.go_away();
@@ -401,6 +420,11 @@ impl Driver {
         self.established || lock(&self.core).conn.is_established()
     }
 
+    /// Gives back what an idle connection need not hold (the HPACK encoder's table...).
+    fn shrink(&mut self) {
+        lock(&self.core).conn.shrink();
+    }
+
     /// Graceful GOAWAY; the pass that follows sends it.
     fn go_away(&mut self) {
         lock(&self.core).conn.go_away();
@@ -456,7 +480,6 @@ impl Driver {
             return Poll::Ready(Turn::Closed);
         }
         if was_busy && streams.is_empty() {
-            lock(&self.core).conn.shrink();
             return Poll::Ready(Turn::Idle);
         }
         if !self.established && lock(&self.core).conn.is_established() {
