@@ -9,7 +9,8 @@
 //!
 //! It is written for memory: a connection with no open stream and no partial frame holds no
 //! read or write buffer, no stream table, no event queue; only the HPACK decoder's dynamic
-//! table, in one byte vector. Responses are encoded without a dynamic table.
+//! table, in one byte vector. The encoder's table, which makes repeated response fields a
+//! byte each, is dropped when the server says the connection went quiet ([`Connection::shrink`]).
 //!
 //! # Layout
 //! - [`frame`]: frame heads and the encoding of every frame the server sends.

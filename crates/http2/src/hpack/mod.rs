@@ -4,7 +4,8 @@
 //! - `huffman`: the Huffman code of Appendix B.
 //! - `table`: the static table (Appendix A) and the dynamic table, kept in one byte vector.
 //! - `decoder`: header blocks in, fields out, with integer, string and list bounds.
-//! - `encoder`: response fields out as literals against the static table.
+//! - `encoder`: response fields out, indexed in a dynamic table that exists only while the
+//!   connection is busy.
 
 mod decoder;
 mod encoder;
