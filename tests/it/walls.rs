@@ -3,7 +3,7 @@
 //!
 //! - the app uses only the framework's public API (`web`), not the runtime or the protocol crate;
 //! - files and cgi are plain services: they import neither the framework nor the app;
-//! - http1 is sans-IO: no runtime, no system calls, no clock;
+//! - http1 and http2 are sans-IO: no runtime, no system calls, no clock;
 //! - only the binary ends the process, installs signal handlers or sets rlimits.
 
 use std::fs;
@@ -137,21 +137,27 @@ fn config_is_data_and_storage_knows_no_server() {
 }
 
 #[test]
-fn http1_is_sans_io() {
-    let why = "http1 takes bytes and the time as input: no runtime, no system call, no clock";
-    assert_no_dependency("http1", &["tokio", "rustix", "nix", "libc", "socket2"], why);
-    assert_no_line(
-        "http1",
-        &[
-            "SystemTime::now",
-            "Instant::now",
-            "std::net::Tcp",
-            "std::net::Udp",
-            "std::fs::",
-            "TcpStream",
-        ],
-        why,
-    );
+fn http1_and_http2_are_sans_io() {
+    for krate in ["http1", "http2"] {
+        let why = "the protocol crates take bytes (and the time) as input: no runtime, no system call, no clock";
+        assert_no_dependency(
+            krate,
+            &["tokio", "rustix", "nix", "libc", "socket2", "h2"],
+            why,
+        );
+        assert_no_line(
+            krate,
+            &[
+                "SystemTime::now",
+                "Instant::now",
+                "std::net::Tcp",
+                "std::net::Udp",
+                "std::fs::",
+                "TcpStream",
+            ],
+            why,
+        );
+    }
 }
 
 #[test]
@@ -160,6 +166,7 @@ fn only_the_binary_ends_the_process() {
     for krate in [
         "semantics",
         "http1",
+        "http2",
         "server",
         "tls",
         "acme",

@@ -119,8 +119,11 @@ pub(crate) fn serve_connection<'a, S: Service>(
     // boxed, so an HTTP/1.1 connection does not carry their state.
     async move {
         let Some(next) = conn.run().await else {
-            let h2 = Box::pin(conn.into_http2());
-            return h2.await;
+            // Boxed before it is held across an await: only the box's pointer is in here.
+            if let Some(h2) = conn.into_http2().map(Box::pin) {
+                h2.await;
+            }
+            return;
         };
         if next == Next::Upgrade {
             let hand_over = Box::pin(conn.hand_over());
@@ -132,10 +135,12 @@ pub(crate) fn serve_connection<'a, S: Service>(
     }
 }
 
-impl<S: Service> Conn<'_, S> {
+impl<'a, S: Service> Conn<'a, S> {
     /// Hands the connection to the HTTP/2 driver with the bytes read so far: the parser took
-    /// exactly [`crate::h2::PREFACE_HEAD`] off the buffer, as a head of its own.
-    async fn into_http2(self) {
+    /// exactly [`crate::h2::PREFACE_HEAD`] off the buffer, as a head of its own. A plain
+    /// function returning the driver's future, so that the HTTP/1.1 state is gone before it
+    /// starts instead of kept in it for the connection's life.
+    fn into_http2(self) -> Option<impl Future<Output = ()> + Send + 'a> {
         let Conn {
             service,
             config,
@@ -143,20 +148,26 @@ impl<S: Service> Conn<'_, S> {
             shutdown,
             side,
             out,
-            ..
+            proto,
+            timer,
+            upgrade,
         } = self;
-        let Some(side) = side else {
-            return;
-        };
-        let mut read_ahead =
-            BytesMut::with_capacity(crate::h2::PREFACE_HEAD.len() + side.buf.len());
+        drop((proto, timer, upgrade));
+        let crate::body::ReadSide { io: rd, buf } = side?;
+        let mut read_ahead = BytesMut::with_capacity(crate::h2::PREFACE_HEAD.len() + buf.len());
         read_ahead.extend_from_slice(crate::h2::PREFACE_HEAD);
-        read_ahead.extend_from_slice(&side.buf);
-        let (rd, wr) = (side.io, out.into_io());
+        read_ahead.extend_from_slice(&buf);
+        // The HTTP/1.1 read buffer goes now: an idle HTTP/2 connection holds no read buffer.
+        drop(buf);
+        let wr = out.into_io();
         let read_ahead = read_ahead.freeze();
-        crate::h2::serve_halves(rd, wr, read_ahead, info, service, config, shutdown).await;
+        Some(crate::h2::serve_halves(
+            rd, wr, read_ahead, info, service, config, shutdown,
+        ))
     }
+}
 
+impl<S: Service> Conn<'_, S> {
     /// After a `101`: the head goes out, then the transport and the bytes read after the
     /// request head go to the service's [`crate::upgrade::OnUpgrade`].
     async fn hand_over(mut self) {

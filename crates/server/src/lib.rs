@@ -10,7 +10,7 @@
 //!   process belong to the program that runs the server: this crate never exits.
 //! - `conn`: the HTTP/1.1 connection driver, a thin loop around [`http1::conn::Connection`]:
 //!   read, wait under the timeouts, call the [`Service`], write what the state machine planned.
-//! - `h2`: the HTTP/2 connection driver (over the h2 crate): each stream becomes the same
+//! - `h2`: the HTTP/2 connection driver (over the sans-IO `http2` crate): each stream becomes the same
 //!   [`Request`], its [`Response`] goes back as frames; h2c is handed over by `conn`.
 //! - `transport`: the byte streams a connection runs over (plain TCP, TLS), behind one seam.
 //! - `tls`: the TLS transport, a rustls session driven over the socket; the handshake runs in

@@ -143,7 +143,7 @@ impl RemoteUser {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PseudoHeaders {
     method: http::Method,
-    /// What the h2 crate made of `:scheme`, `:authority` and `:path`; kept whole (a few
+    /// What the HTTP/2 driver made of `:scheme`, `:authority` and `:path`; kept whole (a few
     /// reference counts) and read apart only when asked, so a request pays no copies.
     uri: http::Uri,
 }

@@ -7,9 +7,9 @@
 //! is never held across an `await`: the read half decrypts, the write half encrypts, and a
 //! request body read on another task while a response is written just takes turns.
 //!
-//! The HTTP/1.1 driver reads and writes through the `async fn`s; the HTTP/2 driver (the h2
-//! crate) needs `AsyncRead`/`AsyncWrite`, which the `poll_*` methods give over the same
-//! session and the same system calls. tokio-rustls would give those too, but it owns the
+//! The HTTP/1.1 driver reads and writes through the `async fn`s; the HTTP/2 driver, a poll
+//! loop, reads with `try_read` and writes with the `poll_*` methods, over the same session and
+//! the same system calls. tokio-rustls would give those too, but it owns the
 //! socket and its own handshake: one session and one handshake path (with its timeout and its
 //! permits) serve both protocols here, chosen by what ALPN settled.
 
@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use rustix::net::{RecvFlags, SendFlags};
 use rustls::{ServerConfig, ServerConnection};
-use tokio::io::{Interest, ReadBuf};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 use crate::TlsInfo;
@@ -287,43 +287,17 @@ impl Tls {
     }
 }
 
-/// The poll-based side, for the HTTP/2 driver's `AsyncRead`/`AsyncWrite`.
+/// The poll-based side, for the HTTP/2 driver's outbox.
 impl Tls {
     /// Whether ALPN settled on HTTP/2.
     pub(crate) fn is_h2(&self) -> bool {
         self.lock().alpn_protocol() == Some(b"h2")
     }
 
-    /// Plaintext into `buf`, registering for the socket's readiness when there is none; no
-    /// bytes added means the end of the stream.
-    pub(crate) fn poll_read(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if buf.remaining() == 0 {
-            return Poll::Ready(Ok(()));
-        }
-        loop {
-            let mut got = 0;
-            match self.try_read(buf.initialize_unfilled(), &mut got) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // `try_read` cleared the readiness it used up, so this registers the waker.
-                    ready!(self.tcp.poll_read_ready(cx))?;
-                }
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-    }
-
     /// Encrypts what of `bufs` the session's outgoing buffer takes (one record for several
     /// slices: a frame's head and its payload), first sending what was queued when the buffer
-    /// is full. The records reach the socket at [`Tls::poll_flush`], which the h2 crate calls
-    /// once it has written what it had: one `send` for many frames.
+    /// is full. The records reach the socket at [`Tls::poll_flush`], which the HTTP/2 driver
+    /// calls once it has written what a pass produced: one `send` for many frames.
     pub(crate) fn poll_write_vectored(
         &self,
         cx: &mut Context<'_>,

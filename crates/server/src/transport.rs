@@ -12,7 +12,7 @@
 //! keeps its session beside the socket, reads and decrypts in `try_read`/`read_buf`, encrypts
 //! in `send`, and answers `false` to [`WriteIo::can_sendfile`], so files go through the
 //! writer's read-and-write fallback. HTTP/2 is a protocol, not a transport: its driver (over
-//! the h2 crate) would take a transport's halves and call the same [`crate::Service`].
+//! the sans-IO `http2` crate) takes a transport's halves and calls the same [`crate::Service`].
 
 use std::io;
 use std::sync::Arc;

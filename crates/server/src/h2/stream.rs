@@ -5,10 +5,9 @@ use std::panic::AssertUnwindSafe;
 
 use bytes::Bytes;
 use futures_util::{FutureExt as _, StreamExt as _};
-use h2::server::SendResponse;
-use h2::{Reason, RecvStream, SendStream};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http1::{BodyKind, Headers, Method, RequestHead, StatusCode, Target, Version};
+use http2::Reason;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -16,6 +15,8 @@ use crate::access_log::Noted;
 use crate::body::BodyError;
 use crate::write::FILE_READ_CHUNK;
 use crate::{Body, ConnInfo, HttpConfig, PseudoHeaders, Request, Response, ResponseBody, Service};
+
+use super::shared::{Gone, StreamRef};
 
 /// Why a stream's request is not handed to the service.
 enum Refused {
@@ -38,28 +39,44 @@ pub(super) enum Outcome {
 const CLIENT_CLOSED: u16 = 499;
 
 /// Serves one stream: maps its request, calls the service, sends the response, logs it.
+/// Returns the stream's id with how it ended.
 pub(super) async fn serve<S: Service>(
-    request: http::Request<RecvStream>,
-    mut respond: SendResponse<Bytes>,
+    stream: StreamRef,
+    head: Box<http2::RequestHead>,
+    end_stream: bool,
+    info: ConnInfo,
+    service: &S,
+    config: &HttpConfig,
+    started: Instant,
+) -> (u32, Outcome) {
+    let id = stream.id();
+    let outcome = serve_stream(stream, head, end_stream, info, service, config, started).await;
+    (id, outcome)
+}
+
+async fn serve_stream<S: Service>(
+    stream: StreamRef,
+    head: Box<http2::RequestHead>,
+    end_stream: bool,
     info: ConnInfo,
     service: &S,
     config: &HttpConfig,
     started: Instant,
 ) -> Outcome {
-    let (parts, recv) = request.into_parts();
-    let protocol = parts
-        .extensions
-        .get::<h2::ext::Protocol>()
-        .map(|p| p.as_str().to_owned());
+    let protocol = head.protocol.clone();
     let extended = protocol.is_some();
-    let head = match request_head(&parts, recv.is_end_stream(), extended, config) {
+    let Some(parts) = request_parts(*head) else {
+        stream.reset(Reason::PROTOCOL_ERROR);
+        return Outcome::Served;
+    };
+    let head = match request_head(&parts, end_stream, extended, config) {
         Ok(head) => head,
         Err(Refused::Malformed) => {
-            respond.send_reset(Reason::PROTOCOL_ERROR);
+            stream.reset(Reason::PROTOCOL_ERROR);
             return Outcome::Served;
         }
         Err(Refused::Status(status)) => {
-            let sent = send_response(&mut respond, Response::error(status), false, config).await;
+            let sent = send_response(&stream, Response::error(status), false, config).await;
             let counted = crate::conn::Counted::default();
             let sent = sent.unwrap_or(0);
             crate::conn::log_entry(config, info.peer, None, counted, status, sent, started);
@@ -87,7 +104,7 @@ pub(super) async fn serve<S: Service>(
         Some(protocol) => {
             let (pending, on_upgrade) = crate::upgrade::pending();
             let tunnel = Tunnel {
-                recv,
+                stream: stream.clone(),
                 pending,
                 info: info.clone(),
             };
@@ -95,7 +112,7 @@ pub(super) async fn serve<S: Service>(
             (Body::empty(), None, Some((tunnel, asked)))
         }
         None => {
-            let (body, home) = request_body(recv, &head, config);
+            let (body, home) = request_body(stream.clone(), &head, config);
             (body, Some(home), None)
         }
     };
@@ -114,7 +131,7 @@ pub(super) async fn serve<S: Service>(
         let call = AssertUnwindSafe(service.call(request)).catch_unwind();
         // A stream the client resets is no longer worth its handler: dropped, as hyper does,
         // so that cancelled requests cost no more than their HEADERS (rapid reset).
-        let reset = std::future::poll_fn(|cx| respond.poll_reset(cx));
+        let reset = std::future::poll_fn(|cx| stream.poll_reset(cx));
         tokio::select! {
             called = call => match called {
                 Ok(response) => response,
@@ -131,7 +148,7 @@ pub(super) async fn serve<S: Service>(
     };
     match settle_body(home, config).await {
         Settled::Done => {}
-        // The body broke its framing (its length): the h2 crate has reset the stream.
+        // The body broke its framing (its length): the connection has reset the stream.
         Settled::Malformed => return Outcome::Served,
         Settled::Cancelled => {
             log_cancelled(config, peer, noted.as_ref(), counted, started);
@@ -143,7 +160,7 @@ pub(super) async fn serve<S: Service>(
         && (response.status.is_success() || response.status == StatusCode::SWITCHING_PROTOCOLS)
     {
         return tunnel
-            .open(respond, response, config, noted.as_ref(), counted, started)
+            .open(response, config, noted.as_ref(), counted, started)
             .await;
     }
     let status = response.status;
@@ -153,7 +170,7 @@ pub(super) async fn serve<S: Service>(
         tag: tag.as_ref(),
         ..counted
     };
-    let Some(sent) = send_response(&mut respond, response, head_request, config).await else {
+    let Some(sent) = send_response(&stream, response, head_request, config).await else {
         // Reset while the handler ran, seen by the handler first (its body read failed).
         log_cancelled(config, peer, noted.as_ref(), counted, started);
         return Outcome::Cancelled;
@@ -165,7 +182,7 @@ pub(super) async fn serve<S: Service>(
 
 /// A stream opened by an extended CONNECT (RFC 8441), until the service's answer.
 struct Tunnel {
-    recv: RecvStream,
+    stream: StreamRef,
     /// The driver's end of the service's `OnUpgrade`.
     pending: crate::upgrade::Pending,
     info: ConnInfo,
@@ -178,7 +195,6 @@ impl Tunnel {
     /// service has let both halves go, so the connection keeps the stream counted.
     async fn open(
         self,
-        mut respond: SendResponse<Bytes>,
         mut response: Response,
         config: &HttpConfig,
         noted: Option<&Noted>,
@@ -186,7 +202,7 @@ impl Tunnel {
         started: Instant,
     ) -> Outcome {
         let Tunnel {
-            recv,
+            stream,
             pending,
             info,
         } = self;
@@ -195,7 +211,7 @@ impl Tunnel {
             // A `2xx` from a service that does not speak the protocol (a page, a file): a `2xx`
             // would open a tunnel with nothing at its end, and a CONNECT's has no content.
             let status = StatusCode::NOT_IMPLEMENTED;
-            let sent = send_response(&mut respond, Response::error(status), false, config).await;
+            let sent = send_response(&stream, Response::error(status), false, config).await;
             let request = noted.map(|noted| (noted, None));
             let sent = sent.unwrap_or(0);
             crate::conn::log_entry(config, peer, request, counted, status, sent, started);
@@ -207,20 +223,15 @@ impl Tunnel {
             response.status
         };
         let user = response.user.take();
-        let mut head = http::Response::new(());
-        *head.status_mut() = status;
-        response_fields(
-            head.headers_mut(),
-            &response.headers,
-            response.rendered.as_ref(),
-        );
-        let Ok(send) = respond.send_response(head, false) else {
+        let mut fields = HeaderMap::new();
+        response_fields(&mut fields, &response.headers, response.rendered.as_ref());
+        if !stream.send_headers(status.as_u16(), &fields, false) {
             log_cancelled(config, peer, noted, counted, started);
             return Outcome::Cancelled;
         };
         let request = noted.map(|noted| (noted, user.as_ref()));
         crate::conn::log_entry(config, peer, request, counted, status, 0, started);
-        let (rd, wr, tunnel) = super::tunnel::halves(recv, send);
+        let (rd, wr, tunnel) = super::tunnel::halves(stream);
         // If the service let its `OnUpgrade` go since, the halves are dropped here and the
         // stream is reset at once.
         pending.complete_h2(rd, wr, info);
@@ -248,15 +259,37 @@ fn pseudo_headers(parts: &http::request::Parts) -> PseudoHeaders {
     PseudoHeaders::new(parts.method.clone(), parts.uri.clone())
 }
 
-/// RFC 9113 8.2.2: fields that are about one HTTP/1.1 connection. The h2 crate already resets
-/// a stream that carries one (and `TE` other than `trailers`); this list keeps them out of
-/// what the server sends, whatever a handler or CGI script set.
-fn is_connection_specific(name: &HeaderName) -> bool {
-    name == header::CONNECTION
-        || name == header::TRANSFER_ENCODING
-        || name == header::UPGRADE
-        || name == "keep-alive"
-        || name == "proxy-connection"
+/// RFC 9113 8.2.2: fields that are about one HTTP/1.1 connection. The connection already
+/// resets a stream that carries one (and `TE` other than `trailers`); this list keeps them out
+/// of what the server sends, whatever a handler or CGI script set.
+use http2::is_connection_specific;
+
+/// The request as `http`'s parts: the method, a URI of `:scheme`, `:authority` and `:path`
+/// (the authority alone for a plain CONNECT), the fields. `None` when they make no URI.
+fn request_parts(head: http2::RequestHead) -> Option<http::request::Parts> {
+    let http2::RequestHead {
+        method,
+        scheme,
+        authority,
+        path,
+        protocol,
+        fields,
+        ..
+    } = head;
+    let mut uri = http::Uri::builder();
+    if method == Method::CONNECT && protocol.is_none() {
+        uri = uri.authority(authority?);
+    } else {
+        if let Some(authority) = authority {
+            uri = uri.scheme(scheme?.as_str()).authority(authority);
+        }
+        uri = uri.path_and_query(path?);
+    }
+    let mut request = http::Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri.build().ok()?;
+    *request.headers_mut() = fields;
+    Some(request.into_parts().0)
 }
 
 /// The request head an HTTP/1.1 connection would have made of the same request: the method,
@@ -269,7 +302,7 @@ fn request_head(
     config: &HttpConfig,
 ) -> Result<RequestHead, Refused> {
     for (name, value) in &parts.headers {
-        // Checked here too, so no Service ever sees one whatever the h2 crate lets through.
+        // Checked here too, so no Service ever sees one whatever the connection lets through.
         if is_connection_specific(name) || (name == header::TE && value != "trailers") {
             return Err(Refused::Malformed);
         }
@@ -342,8 +375,8 @@ fn request_fields(
     Ok(headers)
 }
 
-/// The declared body length. The h2 crate has checked that it is one valid number and resets
-/// the stream if the DATA frames do not add up to it.
+/// The declared body length. The connection has checked that it is one valid number and
+/// resets the stream if the DATA frames do not add up to it.
 fn content_length(map: &HeaderMap) -> Result<Option<u64>, Refused> {
     let Some(value) = map.get(header::CONTENT_LENGTH) else {
         return Ok(None);
@@ -357,18 +390,18 @@ fn content_length(map: &HeaderMap) -> Result<Option<u64>, Refused> {
 /// so a handler that does not read holds the client at [`super::STREAM_WINDOW`]. The stream
 /// comes back through the receiver when the body is dropped, for [`settle_body`].
 fn request_body(
-    recv: RecvStream,
+    stream: StreamRef,
     head: &RequestHead,
     config: &HttpConfig,
-) -> (Body, oneshot::Receiver<RecvStream>) {
+) -> (Body, oneshot::Receiver<StreamRef>) {
     let (home, back) = oneshot::channel();
     if head.body == BodyKind::Empty {
-        let _ = home.send(recv);
+        let _ = home.send(stream);
         return (Body::empty(), back);
     }
     let len = head.content_length();
     let state = Reading {
-        recv: Some(recv),
+        stream: Some(stream),
         home: Some(home),
         received: 0,
         max: config.limits.max_body_size,
@@ -389,21 +422,22 @@ fn request_body(
 /// [`crate::config::MAX_DRAIN`] of what the handler left of the body, so that a body whose
 /// DATA frames do not add up to its `Content-Length` is seen to be malformed (RFC 9113 8.1.1)
 /// rather than answered as if it were whole. A body still held by a task of the handler's, or
-/// longer than that, is left to the h2 crate, which resets the stream after the response.
-async fn settle_body(home: Option<oneshot::Receiver<RecvStream>>, config: &HttpConfig) -> Settled {
-    let Some(Ok(mut recv)) = home.map(|mut home| home.try_recv()) else {
+/// longer than that, is left: the stream is reset (`NO_ERROR`) once its response is complete.
+async fn settle_body(home: Option<oneshot::Receiver<StreamRef>>, config: &HttpConfig) -> Settled {
+    let Some(Ok(stream)) = home.map(|mut home| home.try_recv()) else {
         return Settled::Done;
     };
     let mut drained = 0;
-    while !recv.is_end_stream() && drained < crate::config::MAX_DRAIN {
-        match tokio::time::timeout(config.body_timeout, recv.data()).await {
-            Ok(Some(Ok(data))) => {
-                let _ = recv.flow_control().release_capacity(data.len());
+    while !stream.is_end_stream() && drained < crate::config::MAX_DRAIN {
+        let data = std::future::poll_fn(|cx| stream.poll_data(cx));
+        match tokio::time::timeout(config.body_timeout, data).await {
+            Ok(Ok(Some(data))) => {
+                stream.release(data.len());
                 drained += data.len() as u64;
             }
-            Ok(Some(Err(e))) if e.is_remote() => return Settled::Cancelled,
-            Ok(Some(Err(_))) => return Settled::Malformed,
-            Ok(None) | Err(_) => break,
+            Ok(Err(Gone { remote: true })) => return Settled::Cancelled,
+            Ok(Err(Gone { remote: false })) => return Settled::Malformed,
+            Ok(Ok(None)) | Err(_) => break,
         }
     }
     Settled::Done
@@ -413,7 +447,7 @@ async fn settle_body(home: Option<oneshot::Receiver<RecvStream>>, config: &HttpC
 enum Settled {
     /// Ready for the response.
     Done,
-    /// The body broke its framing; the h2 crate reset the stream.
+    /// The body broke its framing; the connection reset the stream.
     Malformed,
     /// The client reset the stream.
     Cancelled,
@@ -422,9 +456,9 @@ enum Settled {
 /// A request body being read.
 struct Reading {
     /// `None` only once dropped.
-    recv: Option<RecvStream>,
+    stream: Option<StreamRef>,
     /// Where the stream goes back to when the body is dropped.
-    home: Option<oneshot::Sender<RecvStream>>,
+    home: Option<oneshot::Sender<StreamRef>>,
     received: u64,
     max: u64,
     timeout: std::time::Duration,
@@ -432,16 +466,17 @@ struct Reading {
 
 impl Reading {
     async fn next(&mut self) -> Result<Option<Bytes>, BodyError> {
-        let Some(recv) = self.recv.as_mut() else {
+        let Some(stream) = self.stream.as_ref() else {
             return Ok(None);
         };
-        let data = match tokio::time::timeout(self.timeout, recv.data()).await {
+        let data = std::future::poll_fn(|cx| stream.poll_data(cx));
+        let data = match tokio::time::timeout(self.timeout, data).await {
             Err(_) => return Err(BodyError::TimedOut),
-            Ok(None) => return Ok(None),
-            Ok(Some(Err(_))) => return Err(BodyError::Disconnected),
-            Ok(Some(Ok(data))) => data,
+            Ok(Ok(None)) => return Ok(None),
+            Ok(Err(_)) => return Err(BodyError::Disconnected),
+            Ok(Ok(Some(data))) => data,
         };
-        let _ = recv.flow_control().release_capacity(data.len());
+        stream.release(data.len());
         self.received += data.len() as u64;
         if self.received > self.max {
             return Err(BodyError::TooLarge);
@@ -452,8 +487,8 @@ impl Reading {
 
 impl Drop for Reading {
     fn drop(&mut self) {
-        if let (Some(recv), Some(home)) = (self.recv.take(), self.home.take()) {
-            let _ = home.send(recv);
+        if let (Some(stream), Some(home)) = (self.stream.take(), self.home.take()) {
+            let _ = home.send(stream);
         }
     }
 }
@@ -461,7 +496,7 @@ impl Drop for Reading {
 /// Sends `response` on the stream; returns the body bytes that went out (as far as they went),
 /// or `None` when the stream was gone before the response head could go (reset by the client).
 async fn send_response(
-    respond: &mut SendResponse<Bytes>,
+    stream: &StreamRef,
     response: Response,
     head_request: bool,
     config: &HttpConfig,
@@ -483,9 +518,8 @@ async fn send_response(
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
-    let mut head = http::Response::new(());
-    *head.status_mut() = status;
-    let map = head.headers_mut();
+    let mut fields = HeaderMap::new();
+    let map = &mut fields;
     response_fields(map, &headers, rendered.as_ref());
     // A 304's length would describe the representation it stands for, which this body is not.
     if status != StatusCode::NO_CONTENT
@@ -496,17 +530,19 @@ async fn send_response(
         map.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
     let end = no_body || body.is_empty();
-    let tx = respond.send_response(head, end).ok()?;
+    if !stream.send_headers(status.as_u16(), &fields, end) {
+        return None;
+    }
     if end {
         return Some(0);
     }
     let mut out = Out {
-        tx,
+        stream,
         sent: 0,
         timeout: config.write_timeout,
     };
     if let Err(reason) = out.body(body).await {
-        out.tx.send_reset(reason);
+        stream.reset(reason);
     }
     Some(out.sent)
 }
@@ -544,14 +580,14 @@ fn response_fields(
 }
 
 /// A response body going out as DATA frames, within the client's flow-control window.
-struct Out {
-    tx: SendStream<Bytes>,
+struct Out<'a> {
+    stream: &'a StreamRef,
     /// Body bytes handed to the connection so far.
     sent: u64,
     timeout: std::time::Duration,
 }
 
-impl Out {
+impl Out<'_> {
     /// Sends the whole body and ends the stream; on failure, the reason to reset it with.
     async fn body(&mut self, body: ResponseBody) -> Result<(), Reason> {
         match body {
@@ -568,13 +604,14 @@ impl Out {
         }
     }
 
-    /// A file region, read in chunks: HTTP/2 frames every byte, so there is no `sendfile`.
+    /// A file region, read [`super::SEND_BUFFER`] at a time (at most): HTTP/2 frames every
+    /// byte, so there is no `sendfile`.
     async fn file(&mut self, file: &std::fs::File, offset: u64, len: u64) -> Result<(), Reason> {
         use std::os::unix::fs::FileExt as _;
+        let chunk_size = FILE_READ_CHUNK.min(super::SEND_BUFFER);
         let mut done = 0;
         while done < len {
-            let want =
-                usize::try_from(len - done).map_or(FILE_READ_CHUNK, |n| n.min(FILE_READ_CHUNK));
+            let want = usize::try_from(len - done).map_or(chunk_size, |n| n.min(chunk_size));
             let mut chunk = vec![0; want];
             let n = file
                 .read_at(&mut chunk, offset + done)
@@ -590,38 +627,25 @@ impl Out {
         Ok(())
     }
 
-    /// Queues `data` as the window allows, each wait for window under the write timeout (a
+    /// Sends `data` as the windows allow, each wait for window under the write timeout (a
     /// client that keeps its window at zero is reset with `CANCEL`, as a stalled HTTP/1.1
     /// client is closed); `end` ends the stream with the last of it.
     async fn data(&mut self, mut data: Bytes, end: bool) -> Result<(), Reason> {
-        if data.is_empty() {
-            return if end {
-                self.tx
-                    .send_data(Bytes::new(), true)
-                    .map_err(|_| Reason::CANCEL)
-            } else {
-                Ok(())
-            };
+        if data.is_empty() && !end {
+            return Ok(());
         }
-        while !data.is_empty() {
-            self.tx.reserve_capacity(data.len());
-            let capacity = std::future::poll_fn(|cx| self.tx.poll_capacity(cx));
-            let n = match tokio::time::timeout(self.timeout, capacity).await {
-                Err(_) => return Err(Reason::CANCEL),
-                Ok(None | Some(Err(_))) => return Err(Reason::CANCEL),
-                Ok(Some(Ok(n))) => n,
-            };
-            if n == 0 {
-                continue;
+        loop {
+            let before = data.len();
+            let send = std::future::poll_fn(|cx| self.stream.poll_send(cx, &mut data, end));
+            match tokio::time::timeout(self.timeout, send).await {
+                Err(_) | Ok(Err(_)) => return Err(Reason::CANCEL),
+                Ok(Ok(())) => {}
             }
-            let piece = data.split_to(n.min(data.len()));
-            let len = piece.len() as u64;
-            self.tx
-                .send_data(piece, end && data.is_empty())
-                .map_err(|_| Reason::CANCEL)?;
-            self.sent += len;
+            self.sent += (before - data.len()) as u64;
+            if data.is_empty() {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 }
 

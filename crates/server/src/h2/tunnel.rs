@@ -2,8 +2,8 @@
 //! [`crate::Upgraded`] connection: what the client sends arrives as DATA frames, window given
 //! back as it is read; what the service writes goes out as DATA frames within the client's
 //! window. `shutdown` ends the stream with `END_STREAM` (RFC 8441 4: the orderly close, TCP's
-//! FIN); halves dropped without it reset the stream (`CANCEL`, TCP's RST), which the h2 crate
-//! does once no handle to the stream is left.
+//! FIN); halves dropped without it reset the stream (`CANCEL`, TCP's RST), which the
+//! connection does when the stream's task ends with the stream still open.
 //!
 //! The stream's task ([`Tunnel::closed`]) waits until both halves are dropped, so that the
 //! connection counts the tunnel as a stream in flight (no idle GOAWAY under it), then, if the
@@ -14,8 +14,9 @@ use std::io;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use h2::{RecvStream, SendStream};
 use tokio::sync::mpsc;
+
+use super::shared::{Gone, StreamRef};
 
 /// How long a tunnel whose service ended its side waits for the client to end its own, its
 /// DATA read and discarded, before the stream is reset: nginx's `lingering_timeout` (5 s).
@@ -24,7 +25,7 @@ pub const TUNNEL_LINGER: Duration = Duration::from_secs(5);
 /// What a half leaves behind when it is dropped.
 enum Left {
     /// The read half's stream, for the linger.
-    Recv(RecvStream),
+    Recv(StreamRef),
     /// The write half ended the stream (`shutdown`).
     Ended,
 }
@@ -32,13 +33,13 @@ enum Left {
 /// The read half: the stream's DATA frames.
 pub(crate) struct TunnelRead {
     /// `None` only once dropped.
-    recv: Option<RecvStream>,
+    stream: Option<StreamRef>,
     left: mpsc::Sender<Left>,
 }
 
 /// The write half: DATA frames on the stream.
 pub(crate) struct TunnelWrite {
-    send: SendStream<Bytes>,
+    stream: StreamRef,
     ended: bool,
     left: mpsc::Sender<Left>,
 }
@@ -49,18 +50,15 @@ pub(super) struct Tunnel {
 }
 
 /// The halves of a stream whose `2xx` has gone out, and the stream task's side.
-pub(super) fn halves(
-    recv: RecvStream,
-    send: SendStream<Bytes>,
-) -> (TunnelRead, TunnelWrite, Tunnel) {
+pub(super) fn halves(stream: StreamRef) -> (TunnelRead, TunnelWrite, Tunnel) {
     // One message from each half at most: the sends in `drop` never wait.
     let (tx, left) = mpsc::channel(2);
     let rd = TunnelRead {
-        recv: Some(recv),
+        stream: Some(stream.clone()),
         left: tx.clone(),
     };
     let wr = TunnelWrite {
-        send,
+        stream,
         ended: false,
         left: tx,
     };
@@ -79,12 +77,12 @@ impl Tunnel {
                 Left::Ended => ended = true,
             }
         }
-        let Some(mut recv) = recv.filter(|_| ended) else {
+        let Some(stream) = recv.filter(|_| ended) else {
             return;
         };
         let drain = async {
-            while let Some(Ok(data)) = recv.data().await {
-                let _ = recv.flow_control().release_capacity(data.len());
+            while let Ok(Some(data)) = std::future::poll_fn(|cx| stream.poll_data(cx)).await {
+                stream.release(data.len());
             }
         };
         let _ = tokio::time::timeout(TUNNEL_LINGER, drain).await;
@@ -93,8 +91,8 @@ impl Tunnel {
 
 impl Drop for TunnelRead {
     fn drop(&mut self) {
-        if let Some(recv) = self.recv.take() {
-            let _ = self.left.try_send(Left::Recv(recv));
+        if let Some(stream) = self.stream.take() {
+            let _ = self.left.try_send(Left::Recv(stream));
         }
     }
 }
@@ -107,65 +105,42 @@ impl Drop for TunnelWrite {
     }
 }
 
-/// An h2 stream error as the `io::Error` a socket would have given.
-fn to_io(e: h2::Error) -> io::Error {
-    if e.is_reset() || e.is_go_away() {
-        io::Error::new(io::ErrorKind::ConnectionReset, e)
-    } else {
-        io::Error::other(e)
-    }
+/// A stream that is gone as the `io::Error` a socket would have given.
+fn to_io(_: Gone) -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionReset, "HTTP/2 stream reset")
 }
 
 impl TunnelRead {
     /// Appends at least one byte to `buf`, waiting for it; `Ok(0)` once the client ended the
     /// stream. Window is released as the bytes are taken, so a service that stops reading
-    /// holds the client at the stream window. Cancel-safe: the h2 crate keeps a frame until
+    /// holds the client at the stream window. Cancel-safe: the connection keeps a frame until
     /// it is taken.
     pub(crate) async fn read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
-        let Some(recv) = self.recv.as_mut() else {
+        let Some(stream) = self.stream.as_ref() else {
             return Ok(0);
         };
-        loop {
-            match recv.data().await {
-                None => return Ok(0),
-                Some(Err(e)) => return Err(to_io(e)),
-                Some(Ok(data)) => {
-                    let n = data.len();
-                    let _ = recv.flow_control().release_capacity(n);
-                    if n > 0 {
-                        buf.extend_from_slice(&data);
-                        return Ok(n);
-                    }
-                }
+        match std::future::poll_fn(|cx| stream.poll_data(cx)).await {
+            Ok(None) => Ok(0),
+            Err(e) => Err(to_io(e)),
+            Ok(Some(data)) => {
+                stream.release(data.len());
+                buf.extend_from_slice(&data);
+                Ok(data.len())
             }
         }
     }
 }
 
 impl TunnelWrite {
-    /// Sends as much of `data` as the client's window (and the connection's send buffer,
-    /// [`super::SEND_BUFFER`]) allows now, waiting for at least one byte of it; returns how
-    /// many went. Cancelled while waiting, it has sent nothing.
+    /// Sends as much of `data` as the client's window allows now, waiting for at least one
+    /// byte of it; returns how many went. Cancelled while waiting, it has sent nothing.
     pub(crate) async fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if data.is_empty() {
             return Ok(0);
         }
-        self.send.reserve_capacity(data.len());
-        loop {
-            let capacity = self.send.capacity();
-            if capacity > 0 {
-                let n = capacity.min(data.len());
-                self.send
-                    .send_data(Bytes::copy_from_slice(&data[..n]), false)
-                    .map_err(to_io)?;
-                return Ok(n);
-            }
-            match std::future::poll_fn(|cx| self.send.poll_capacity(cx)).await {
-                None => return Err(io::ErrorKind::BrokenPipe.into()),
-                Some(Err(e)) => return Err(to_io(e)),
-                Some(Ok(_)) => {}
-            }
-        }
+        std::future::poll_fn(|cx| self.stream.poll_write(cx, data))
+            .await
+            .map_err(to_io)
     }
 
     /// Ends the stream: `END_STREAM` on an empty DATA frame.
@@ -173,7 +148,12 @@ impl TunnelWrite {
         if self.ended {
             return;
         }
-        self.send.reserve_capacity(0);
-        self.ended = self.send.send_data(Bytes::new(), true).is_ok();
+        let mut empty = Bytes::new();
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        self.ended = matches!(
+            self.stream.poll_send(&mut cx, &mut empty, true),
+            std::task::Poll::Ready(Ok(()))
+        );
     }
 }

@@ -3,15 +3,13 @@
 //! cheap to send and each costs the server some work, so a connection may send only so much of
 //! them beside what it sends of requests.
 //!
-//! The h2 crate bounds what such frames make the server hold (one SETTINGS ACK and one PING
-//! reply pending, then it stops reading; CONTINUATION frames by the header list size), not how
-//! many it has to process (CVE-2019-9512 PING, 9515 SETTINGS, 9518 empty frames). This counts
-//! the bytes of every frame against the bytes of request payload (DATA payload and header
-//! blocks): past [`FLOOD_ALLOWANCE`] of overhead, more than [`FLOOD_RATIO`] times the payload
-//! is a flood, and the connection is closed. Only the 9-byte frame heads are read; the h2 crate
-//! still parses everything.
-
-use std::io;
+//! What such frames make the server hold is bounded elsewhere (the replies wait in the
+//! connection's output, which the driver stops reading behind; CONTINUATION frames by the
+//! header list size); how many it has to process is bounded here (CVE-2019-9512 PING, 9515
+//! SETTINGS, 9518 empty frames). This counts the bytes of every frame against the bytes of
+//! request payload (DATA payload and header blocks): past [`FLOOD_ALLOWANCE`] of overhead, more
+//! than [`FLOOD_RATIO`] times the payload is a flood, and the connection ends with GOAWAY
+//! (`ENHANCE_YOUR_CALM`). [`crate::Connection`] feeds it every frame head it reads.
 
 /// Bytes of frames a connection may send beyond [`FLOOD_RATIO`] times its request payload
 /// before that is a flood: nginx's value (1 MiB), about 116 000 empty frames, far more than
@@ -31,9 +29,19 @@ const DATA: u8 = 0x0;
 const HEADERS: u8 = 0x1;
 const CONTINUATION: u8 = 0x9;
 
+/// The connection sent too many frames without request payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flood;
+
+impl Default for FloodMeter {
+    fn default() -> FloodMeter {
+        FloodMeter::new()
+    }
+}
+
 /// Reads frame boundaries off the client's bytes and keeps the two counts.
 #[derive(Debug)]
-pub(super) struct FloodMeter {
+pub struct FloodMeter {
     /// Bytes still to skip: the preface, or the rest of a payload.
     skip: usize,
     head: [u8; HEAD_LEN],
@@ -43,7 +51,7 @@ pub(super) struct FloodMeter {
 }
 
 impl FloodMeter {
-    pub(super) fn new() -> FloodMeter {
+    pub fn new() -> FloodMeter {
         FloodMeter {
             skip: PREFACE_LEN,
             head: [0; HEAD_LEN],
@@ -53,8 +61,10 @@ impl FloodMeter {
         }
     }
 
-    /// Takes the next bytes the client sent; an error once they make a flood.
-    pub(super) fn feed(&mut self, mut data: &[u8]) -> io::Result<()> {
+    /// Takes the next bytes the client sent, preface included; an error once they make a
+    /// flood. For tests and callers that see only bytes; [`crate::Connection`] calls
+    /// [`FloodMeter::frame`] with each head it parses.
+    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), Flood> {
         while !data.is_empty() {
             if self.skip > 0 {
                 let n = self.skip.min(data.len());
@@ -77,16 +87,13 @@ impl FloodMeter {
     }
 
     /// Counts one frame of `kind` with a payload of `len` bytes.
-    fn frame(&mut self, kind: u8, len: u64) -> io::Result<()> {
+    pub fn frame(&mut self, kind: u8, len: u64) -> Result<(), Flood> {
         self.total += HEAD_LEN as u64 + len;
         if matches!(kind, DATA | HEADERS | CONTINUATION) {
             self.payload += len;
         }
         if self.total / FLOOD_RATIO > self.payload + FLOOD_ALLOWANCE {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "HTTP/2 flood: too many frames without request payload",
-            ));
+            return Err(Flood);
         }
         Ok(())
     }
