@@ -2,8 +2,9 @@
 //! it stops accepting there; the plain listener serves throughout.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use crate::config_run::{start, tree};
 use crate::config_tls::cert;
@@ -46,6 +47,25 @@ fn curl(port: u16, args: &[&str]) -> String {
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+}
+
+/// `sockserve -c site.toml` in `dir`, its standard error going to `stderr.log` there, so a
+/// test can read what a refused reload logged: the child, its address and the log's path.
+fn start_logged(dir: &Path) -> (Child, SocketAddr, PathBuf) {
+    let log = dir.join("stderr.log");
+    let mut child = Command::new(BIN)
+        .args(["-c", "site.toml"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    (child, parse_banner(&banner), log)
 }
 
 fn hup(pid: u32) {
@@ -98,20 +118,7 @@ fn a_reload_opens_an_added_tls_listener_and_closes_a_removed_one() {
 #[test]
 fn a_reload_adding_acme_names_not_managed_is_refused_and_changes_nothing() {
     let d = tree(&config(None));
-    let log = d.path().join("stderr.log");
-    let mut child = Command::new(BIN)
-        .args(["-c", "site.toml"])
-        .current_dir(d.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let addr = parse_banner(&banner);
+    let (mut child, addr, log) = start_logged(d.path());
     let port = free_port();
     let with_acme = config(None).replace(
         "[[site]]",
@@ -137,19 +144,7 @@ fn a_reload_that_changes_what_a_tls_listener_is_in_place_is_refused_and_it_serve
     let port = free_port();
     let d = tree(&config(Some(port)));
     cert(d.path(), "a.test");
-    let log = d.path().join("stderr.log");
-    let mut child = Command::new(BIN)
-        .args(["-c", "site.toml"])
-        .current_dir(d.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
+    let (mut child, _, log) = start_logged(d.path());
     let ca = d.path().join("a.test.pem").display().to_string();
     let url = format!("https://a.test:{port}/a.txt");
     let https = || curl(port, &["--cacert", &ca, &url]);
