@@ -58,7 +58,7 @@ fn compress(mut response: Response, gzip_ok: bool) -> Response {
         .filter(|tag| !tag.as_bytes().starts_with(b"W/"));
     let compressed = match strong_etag {
         Some(tag) => remembered::gzip(tag, body),
-        None => gzip(body).ok().filter(|c| c.len() < body.len()),
+        None => gzip_if_smaller(body),
     };
     match compressed {
         Some(compressed) => {
@@ -92,6 +92,11 @@ fn is_compressible(r: &Response) -> bool {
 /// zero (RFC 9110 12.5.3).
 fn accepts_gzip(headers: &Headers) -> bool {
     semantics::negotiate::accepts_coding(headers.get_all("accept-encoding"), "gzip")
+}
+
+/// `data` gzipped, when that makes it smaller (and compressing did not fail).
+fn gzip_if_smaller(data: &[u8]) -> Option<Bytes> {
+    gzip(data).ok().filter(|c| c.len() < data.len())
 }
 
 /// `data` as one gzip member (RFC 1952): a fixed header, raw deflate, CRC-32 and size.
@@ -171,7 +176,7 @@ mod remembered {
         if let Some(gzipped) = hit {
             return gzipped;
         }
-        let gzipped = super::gzip(body).ok().filter(|c| c.len() < body.len());
+        let gzipped = super::gzip_if_smaller(body);
         if body.len() <= MAX_BODY {
             CACHE.with_borrow_mut(|(entries, next)| {
                 let entry = Entry {
