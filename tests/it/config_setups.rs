@@ -4,12 +4,12 @@
 //! nginx; Caddy is optional).
 
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::have;
+use crate::harness::{free_port, have};
 
 /// The block of `docs/config.md` fenced as "```LANG setup-N".
 fn block(lang: &str, n: u32) -> String {
@@ -40,14 +40,6 @@ fn trees(dir: &Path) {
     for (p, text) in files {
         std::fs::write(dir.join(p), text).unwrap();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Server(Child);

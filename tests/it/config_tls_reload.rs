@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 
 use crate::config_run::{start, tree};
 use crate::config_tls::cert;
-use crate::harness::{BIN, eventually, get, parse_banner};
+use crate::harness::{BIN, eventually, free_port, get, parse_banner};
 
 fn config(tls_port: Option<u16>) -> String {
     let tls = tls_port.map_or(String::new(), |port| {
@@ -30,12 +30,6 @@ default = true
   files = {{ root = "www" }}
 "#
     )
-}
-
-/// A port free now (bound, then let go), for a listener written with its port.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
 }
 
 /// `curl -s -i ARGS` with `a.test` on 127.0.0.1 at `port`.
@@ -65,6 +59,11 @@ fn start_logged(dir: &Path) -> (Child, SocketAddr, PathBuf) {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut banner)
         .unwrap();
+    if banner.is_empty() {
+        let status = child.wait();
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        panic!("sockserve did not start ({status:?}): {said}");
+    }
     (child, parse_banner(&banner), log)
 }
 

@@ -464,3 +464,39 @@ fn a_stream_whose_window_stays_shut_is_reset_after_the_write_timeout() {
     let (status, body) = curl(&[], &s.url("/big.bin"));
     assert_eq!((status.as_str(), body.len()), ("2 200", 1 << 20));
 }
+
+#[test]
+fn expect_100_continue_gets_an_interim_head_before_the_body_is_sent() {
+    let (_dir, db) = fresh_db();
+    let s = start(&db);
+    let mut c = open(&s);
+    c.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let headers = request_block(
+        "POST",
+        "/echo?format=json",
+        &[("content-length", "5"), ("expect", "100-continue")],
+    );
+    c.write_all(&frame(HEADERS, END_HEADERS, 1, &headers))
+        .expect("headers");
+    // The client waits: nothing of the body goes before the interim response.
+    let (flags, _, _) = until(&mut c, HEADERS, Some(1)).expect("100 Continue");
+    assert_eq!(
+        flags & END_STREAM,
+        0,
+        "an interim head does not end the stream"
+    );
+    c.write_all(&frame(DATA, END_STREAM, 1, b"hello"))
+        .expect("body");
+    until(&mut c, HEADERS, Some(1)).expect("the final response head");
+    let mut body = Vec::new();
+    loop {
+        let (flags, _, payload) = until(&mut c, DATA, Some(1)).expect("the response body");
+        body.extend_from_slice(&payload);
+        if flags & END_STREAM != 0 {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("hello"), "{text}");
+}

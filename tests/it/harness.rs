@@ -129,6 +129,12 @@ pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
     out
 }
 
+/// A port free now on 127.0.0.1, for a listener whose address must be given up front (see
+/// [`crate::pebble::free_ports`] for why it is not one `bind(0)` handed out).
+pub fn free_port() -> u16 {
+    crate::pebble::free_ports::<1>()[0]
+}
+
 /// Extracts the address from `Listening on SCHEME://ADDR[/]`.
 pub fn parse_banner(banner: &str) -> SocketAddr {
     let rest = banner

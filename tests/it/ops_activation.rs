@@ -5,8 +5,8 @@ use std::fs;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{BIN, have};
-use crate::ops_load::{fetch, free_port};
+use crate::harness::{BIN, free_port, have};
+use crate::ops_load::fetch;
 
 #[test]
 fn serves_on_the_socket_systemd_passes() {

@@ -220,11 +220,3 @@ pub fn fetch(addr: SocketAddr, path: &str) -> Option<(u16, Vec<u8>)> {
     let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     exchange(&mut conn, addr, &req).ok()
 }
-
-/// A port free now on 127.0.0.1 (for a listener whose address must be given up front).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}

@@ -8,8 +8,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::harness::{Running, eventually};
-use crate::ops_load::{fetch, free_port};
+use crate::harness::{Running, eventually, free_port};
+use crate::ops_load::fetch;
 
 /// Counts samples with a real OpenMetrics parser; prints `name{labels} value` per sample.
 const PARSE: &str = r#"

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use storage::testing::TempPostgres;
 
-use crate::harness::{Running, get};
-use crate::ops_load::{fetch, free_port};
+use crate::harness::{Running, free_port, get};
+use crate::ops_load::fetch;
 
 /// Polls the admin `/readyz` until its status is `want`, for up to `limit`; its body.
 fn readyz_until(admin: SocketAddr, want: u16, limit: Duration) -> String {

@@ -240,7 +240,7 @@ fn a_reload_opens_an_added_listener_and_drains_a_removed_one() {
         }
         t + "[[site]]\n[[site.route]]\npath = \"/\"\nrespond = { body = \"hi\" }\n"
     };
-    let (first, second) = (crate::ops_load::free_port(), crate::ops_load::free_port());
+    let (first, second) = (crate::harness::free_port(), crate::harness::free_port());
     fs::write(&file, toml(&[first])).expect("write");
     let s = Running::start_in(
         Some(dir.path()),

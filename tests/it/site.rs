@@ -431,12 +431,13 @@ fn unusable_database_is_a_clear_start_up_error() {
 /// A real headless Chromium, driven over the W3C WebDriver protocol through `chromedriver`.
 pub(crate) mod browser {
     use std::io::{Read, Write};
-    use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::net::{SocketAddr, TcpStream};
     use std::process::{Child, Command, Stdio};
 
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::harness::free_port;
 
     const CHROMIUM: &str = "/usr/bin/chromium";
     const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -511,13 +512,6 @@ pub(crate) mod browser {
                 Err(e) => return Err(format!("reading from chromedriver: {e}")),
             }
         }
-    }
-
-    fn free_port() -> u16 {
-        TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port()
     }
 
     pub(crate) fn start_driver() -> Driver {

@@ -48,12 +48,44 @@ pub fn binaries() -> Option<Binaries> {
     })
 }
 
-/// `N` distinct ports nobody listens on right now (all held at once, so they differ).
+/// `N` distinct ports nobody listens on right now (all held at once, so they differ), for
+/// listeners whose address must be written down before they start.
+///
+/// They are picked below the kernel's ephemeral range: a port that `bind(0)` handed out and
+/// that was let go can be handed out again to another test's listener or outgoing connection
+/// before the server under test binds it; ports outside that range only collide when two tests
+/// draw the same one at random.
 pub fn free_ports<const N: usize>() -> [u16; N] {
-    let held: Vec<StdListener> = (0..N)
-        .map(|_| StdListener::bind("127.0.0.1:0").unwrap())
-        .collect();
+    let below = ephemeral_low().clamp(2048, 65535);
+    let span = u64::from(below - 1024);
+    let mut seed = random_u64();
+    let mut held: Vec<StdListener> = Vec::with_capacity(N);
+    while held.len() < N {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let port = 1024 + (seed >> 33) % span;
+        if let Ok(l) = StdListener::bind(("127.0.0.1", port as u16)) {
+            held.push(l);
+        }
+    }
     std::array::from_fn(|i| held[i].local_addr().unwrap().port())
+}
+
+/// The lowest port of the kernel's ephemeral range (Linux's default when unreadable).
+fn ephemeral_low() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768)
+}
+
+/// A seed that differs between calls and processes (std's per-map random keys).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish()
 }
 
 /// A running pebble. Killed on drop.
