@@ -334,6 +334,7 @@ fn request_head(
         // A body of unknown length: what an HTTP/1.1 client would send chunked.
         None => BodyKind::Chunked,
     };
+    let expect_continue = body != BodyKind::Empty && expects_continue(&parts.headers);
     Ok(RequestHead {
         method: parts.method.clone(),
         target,
@@ -341,8 +342,16 @@ fn request_head(
         headers,
         body,
         keep_alive: true,
-        expect_continue: false,
+        expect_continue,
     })
+}
+
+/// Whether the client announced its body with `Expect: 100-continue` (RFC 9110 10.1.1) and
+/// may wait for the interim response before sending it, over HTTP/2 as over HTTP/1.1.
+fn expects_continue(map: &HeaderMap) -> bool {
+    map.get_all(header::EXPECT)
+        .iter()
+        .any(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
 /// The header fields as [`Headers`], with `Host` first when it comes from `:authority`.
@@ -404,6 +413,7 @@ fn request_body(
         stream: Some(stream),
         home: Some(home),
         received: 0,
+        continue_due: head.expect_continue,
         max: config.limits.max_body_size,
         timeout: config.body_timeout,
     };
@@ -460,6 +470,9 @@ struct Reading {
     /// Where the stream goes back to when the body is dropped.
     home: Option<oneshot::Sender<StreamRef>>,
     received: u64,
+    /// `100 Continue` is still to be sent: when the handler first reads, as HTTP/1.1 does, so
+    /// that a request refused from its head alone never has its body sent.
+    continue_due: bool,
     max: u64,
     timeout: std::time::Duration,
 }
@@ -469,6 +482,9 @@ impl Reading {
         let Some(stream) = self.stream.as_ref() else {
             return Ok(None);
         };
+        if std::mem::take(&mut self.continue_due) && !stream.is_end_stream() {
+            stream.send_headers(100, &HeaderMap::new(), false);
+        }
         let data = std::future::poll_fn(|cx| stream.poll_data(cx));
         let data = match tokio::time::timeout(self.timeout, data).await {
             Err(_) => return Err(BodyError::TimedOut),
