@@ -12,6 +12,25 @@ struct Partial {
     text: bool,
     compressed: bool,
     data: BytesMut,
+    /// How much of `data` is known to be valid UTF-8 (uncompressed text only): each fragment
+    /// is checked as it arrives, so a message goes wrong at its first bad fragment.
+    checked: usize,
+}
+
+impl Partial {
+    /// Checks the text received since the last check: `Err` once a byte can begin no valid
+    /// UTF-8 whatever follows; a sequence cut by the end of the fragment waits for the next.
+    fn check_utf8(&mut self) -> Result<(), FrameError> {
+        if !self.text || self.compressed {
+            return Ok(());
+        }
+        match std::str::from_utf8(&self.data[self.checked..]) {
+            Ok(_) => self.checked = self.data.len(),
+            Err(e) if e.error_len().is_some() => return Err(invalid_utf8()),
+            Err(e) => self.checked += e.valid_up_to(),
+        }
+        Ok(())
+    }
 }
 
 /// What the client's frames amount to, once there is something to act on.
@@ -76,14 +95,16 @@ impl Assembler {
                 if self.partial.is_some() {
                     return Err(protocol("a new message before the last one ended"));
                 }
-                let partial = Partial {
+                let mut partial = Partial {
                     text: f.opcode == OpCode::Text,
                     compressed: f.rsv1,
                     data: f.payload,
+                    checked: 0,
                 };
                 if f.fin {
                     return self.finish(partial).map(Some);
                 }
+                partial.check_utf8()?;
                 self.partial = Some(partial);
                 Ok(None)
             }
@@ -101,6 +122,7 @@ impl Assembler {
                 if f.fin {
                     return self.finish(partial).map(Some);
                 }
+                partial.check_utf8()?;
                 self.partial = Some(partial);
                 Ok(None)
             }
@@ -170,5 +192,68 @@ fn parse_close(payload: &[u8]) -> Result<Option<CloseFrame>, FrameError> {
                 reason: reason.to_owned(),
             }))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A masked client frame (the mask is all zeroes, so the payload goes as it is).
+    fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let len = u8::try_from(payload.len()).expect("short payload");
+        assert!(len < 126);
+        let mut f = vec![u8::from(fin) << 7 | opcode, 0x80 | len, 0, 0, 0, 0];
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn feed(frames: &[Vec<u8>]) -> Vec<Result<Option<Event>, FrameError>> {
+        let mut a = Assembler::new(None, 1 << 20, 1 << 20);
+        frames
+            .iter()
+            .map(|f| a.next(&mut BytesMut::from(&f[..])))
+            .collect()
+    }
+
+    #[test]
+    fn a_text_fragment_that_cannot_be_utf8_fails_before_the_message_ends() {
+        // U+D800 encoded: a surrogate, never valid, in the first of two fragments.
+        let out = feed(&[frame(false, 1, b"ok \xed\xa0\x80"), frame(true, 0, b"!")]);
+        assert_eq!(out[0], Err(invalid_utf8()));
+    }
+
+    #[test]
+    fn a_code_point_split_between_fragments_is_valid() {
+        let out = feed(&[
+            frame(false, 1, b"\xce"),
+            frame(false, 0, b"\xba\xe1"),
+            frame(true, 0, b"\xbd\xb9"),
+        ]);
+        assert_eq!(out[0], Ok(None));
+        assert_eq!(out[1], Ok(None));
+        assert_eq!(
+            out[2],
+            Ok(Some(Event::Message(Message::Text(
+                "\u{3ba}\u{1f79}".into()
+            ))))
+        );
+    }
+
+    #[test]
+    fn a_message_ending_inside_a_code_point_is_invalid() {
+        let out = feed(&[frame(false, 1, b"a"), frame(true, 0, b"\xce")]);
+        assert_eq!(out[1], Err(invalid_utf8()));
+    }
+
+    #[test]
+    fn binary_fragments_are_not_checked() {
+        let out = feed(&[frame(false, 2, b"\xff"), frame(true, 0, b"\xfe")]);
+        assert_eq!(
+            out[1],
+            Ok(Some(Event::Message(Message::Binary(Bytes::from_static(
+                b"\xff\xfe"
+            )))))
+        );
     }
 }
