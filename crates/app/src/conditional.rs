@@ -7,6 +7,7 @@
 //! handler, before compression, would miss both. Here the `200` is built in full and then
 //! turned into the `304`, so the two can never disagree.
 
+use futures_util::FutureExt as _;
 use web::semantics::etag;
 use web::{HeaderValue, Method, Request, Response, ResponseBody, Service, StatusCode, header};
 
@@ -33,9 +34,9 @@ impl<S: Service> Service for NotModified<S> {
             } else {
                 Vec::new()
             };
-        let response = self.inner.call(req);
-        async move {
-            let response = response.await;
+        // A `map`, not an `async` block: awaiting the captured future would keep it twice in
+        // this layer's state, and the layers above copy that state as they wrap it.
+        self.inner.call(req).map(move |response| {
             if if_none_match.is_empty() || response.status != StatusCode::OK {
                 return response;
             }
@@ -47,7 +48,7 @@ impl<S: Service> Service for NotModified<S> {
             } else {
                 response
             }
-        }
+        })
     }
 }
 

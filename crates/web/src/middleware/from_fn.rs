@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use futures_util::FutureExt as _;
 use server::{Request, Response, Service};
 
 use crate::BoxFuture;
@@ -122,8 +123,8 @@ where
         let next = Next {
             inner: self.next.clone(),
         };
-        let fut = (self.f)(req, next);
-        async move { fut.await.into_response() }
+        // A `map`: an `async` block awaiting `fut` would hold it twice.
+        (self.f)(req, next).map(crate::IntoResponse::into_response)
     }
 }
 

@@ -1,6 +1,7 @@
 //! A deadline for the whole handler.
 
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http1::{HeaderValue, StatusCode, header};
@@ -36,25 +37,39 @@ impl<S> Timeout<S> {
 /// works on the server's runtime, under `#[tokio::test]`, and under any other executor.
 impl<S: Service> Service for Timeout<S> {
     fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
-        let limit = self.limit;
-        let inner = self.inner.call(req);
-        async move {
-            let mut inner = std::pin::pin!(inner);
-            let first = std::future::poll_fn(|cx| Poll::Ready(inner.as_mut().poll(cx))).await;
-            if let Poll::Ready(response) = first {
-                return response;
-            }
-            let mut deadline = Sleep::after(limit);
-            std::future::poll_fn(|cx| {
-                if let Poll::Ready(response) = inner.as_mut().poll(cx) {
-                    return Poll::Ready(response);
-                }
-                std::pin::Pin::new(&mut deadline)
-                    .poll(cx)
-                    .map(|()| timed_out(limit))
-            })
-            .await
+        Deadline {
+            inner: self.inner.call(req),
+            limit: self.limit,
+            deadline: None,
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The inner service's future and its deadline, made when the handler first waits.
+    ///
+    /// Written by hand rather than as an `async` block: a block that pins the future it
+    /// captured keeps it twice in its state (the capture and the pinned local), and every
+    /// layer above copies that state when it wraps it.
+    struct Deadline<F> {
+        #[pin]
+        inner: F,
+        limit: Duration,
+        deadline: Option<Sleep>,
+    }
+}
+
+impl<F: Future<Output = Response>> Future for Deadline<F> {
+    type Output = Response;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        let this = self.project();
+        if let Poll::Ready(response) = this.inner.poll(cx) {
+            return Poll::Ready(response);
+        }
+        let limit = *this.limit;
+        let deadline = this.deadline.get_or_insert_with(|| Sleep::after(limit));
+        Pin::new(deadline).poll(cx).map(|()| timed_out(limit))
     }
 }
 
