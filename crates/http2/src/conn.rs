@@ -167,15 +167,13 @@ pub struct Connection {
     partial: Vec<u8>,
     /// Bytes to send.
     out: Vec<u8>,
-    events: VecDeque<Event>,
     decoder: hpack::Decoder,
     encoder: hpack::Encoder,
     header_block: Option<Box<Pending>>,
-    streams: HashMap<u32, Stream>,
+    /// The streams, events and resets; `None` while all are empty (see [`Tables`]).
+    tables: Option<Box<Tables>>,
     /// The highest stream id the client opened (RFC 9113 5.1.1).
     last_stream: u32,
-    /// Recently reset by this side.
-    reset_ids: VecDeque<u32>,
     /// The peer's SETTINGS_INITIAL_WINDOW_SIZE.
     peer_initial_window: u32,
     /// The peer's SETTINGS_MAX_FRAME_SIZE.
@@ -192,6 +190,39 @@ pub struct Connection {
     pending_resets: usize,
 }
 
+/// What a connection holds only while it has streams, events for the server, or streams it
+/// reset recently: allocated when the first is needed and given back when all are empty, so
+/// that an idle connection holds one pointer instead of three empty collections (some 110
+/// bytes).
+#[derive(Debug, Default)]
+struct Tables {
+    streams: HashMap<u32, Stream>,
+    events: VecDeque<Event>,
+    /// Recently reset by this side.
+    reset_ids: VecDeque<u32>,
+}
+
+impl Tables {
+    fn is_empty(&self) -> bool {
+        self.streams.is_empty() && self.events.is_empty() && self.reset_ids.is_empty()
+    }
+}
+
+/// The tables, allocated if they were not.
+fn tables(tables: &mut Option<Box<Tables>>) -> &mut Tables {
+    tables.get_or_insert_with(Box::default)
+}
+
+/// Stream `id`, if this side knows it open.
+fn stream(tables: &Option<Box<Tables>>, id: u32) -> Option<&Stream> {
+    tables.as_ref()?.streams.get(&id)
+}
+
+/// Stream `id`, if this side knows it open.
+fn stream_mut(tables: &mut Option<Box<Tables>>, id: u32) -> Option<&mut Stream> {
+    tables.as_mut()?.streams.get_mut(&id)
+}
+
 impl Connection {
     /// A connection whose preface is still to come; its SETTINGS (and the connection window
     /// beyond the initial 65 535) are queued at once, as RFC 9113 3.4 allows.
@@ -201,13 +232,11 @@ impl Connection {
             state: State::Preface(0),
             partial: Vec::new(),
             out: Vec::new(),
-            events: VecDeque::new(),
             decoder: hpack::Decoder::new(HEADER_TABLE_SIZE),
             encoder: hpack::Encoder::default(),
             header_block: None,
-            streams: HashMap::new(),
+            tables: None,
             last_stream: 0,
-            reset_ids: VecDeque::new(),
             peer_initial_window: frame::DEFAULT_WINDOW,
             peer_max_frame: frame::DEFAULT_MAX_FRAME_SIZE,
             send_window: i64::from(frame::DEFAULT_WINDOW),
@@ -344,14 +373,48 @@ impl Connection {
 
     /// The next event, if any. Once none is left the queue's memory is given back.
     pub fn poll_event(&mut self) -> Option<Event> {
-        let event = self.events.pop_front();
+        let event = self.tables.as_mut().and_then(|t| t.events.pop_front());
         if event.is_none() {
             self.pending_resets = 0;
-            if self.events.capacity() > 0 {
-                self.events = VecDeque::new();
+            if let Some(t) = self.tables.as_mut()
+                && t.events.capacity() > 0
+            {
+                t.events = VecDeque::new();
             }
+            self.tidy();
         }
         event
+    }
+
+    /// Queues an event for the server.
+    fn push_event(&mut self, event: Event) {
+        tables(&mut self.tables).events.push_back(event);
+    }
+
+    /// Removes stream `id`; whether this side knew it open.
+    fn remove_stream(&mut self, id: u32) -> bool {
+        let Some(t) = self.tables.as_mut() else {
+            return false;
+        };
+        let known = t.streams.remove(&id).is_some();
+        if t.streams.is_empty() && t.streams.capacity() > 0 {
+            t.streams = HashMap::new();
+        }
+        known
+    }
+
+    /// Whether this side reset stream `id` recently.
+    fn was_reset(&self, id: u32) -> bool {
+        self.tables
+            .as_ref()
+            .is_some_and(|t| t.reset_ids.contains(&id))
+    }
+
+    /// Gives the tables back once they are all empty.
+    fn tidy(&mut self) {
+        if self.tables.as_ref().is_some_and(|t| t.is_empty()) {
+            self.tables = None;
+        }
     }
 
     /// The bytes to send, taken: the connection holds no output buffer afterwards.
@@ -373,7 +436,7 @@ impl Connection {
         fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
         end_stream: bool,
     ) {
-        if !self.streams.get(&stream).is_some_and(|s| s.local_open) {
+        if !self.can_send(stream) {
             return;
         }
         let mut block = Vec::new();
@@ -397,7 +460,7 @@ impl Connection {
     /// How many body bytes may go on `stream` now: the smaller of its window and the
     /// connection's; 0 for a stream that is gone.
     pub fn capacity(&self, stream: u32) -> usize {
-        let Some(s) = self.streams.get(&stream).filter(|s| s.local_open) else {
+        let Some(s) = self::stream(&self.tables, stream).filter(|s| s.local_open) else {
             return 0;
         };
         s.send_window.min(self.send_window).max(0) as usize
@@ -405,7 +468,7 @@ impl Connection {
 
     /// Whether `stream` is open on this side (it may send).
     pub fn can_send(&self, stream: u32) -> bool {
-        self.streams.get(&stream).is_some_and(|s| s.local_open)
+        self::stream(&self.tables, stream).is_some_and(|s| s.local_open)
     }
 
     /// Sends body bytes, at most [`Connection::capacity`] of them (the rest is not sent;
@@ -416,7 +479,7 @@ impl Connection {
             return 0;
         }
         let end = end_stream && n == data.len();
-        if let Some(s) = self.streams.get_mut(&stream) {
+        if let Some(s) = stream_mut(&mut self.tables, stream) {
             s.send_window -= n as i64;
         }
         self.send_window -= n as i64;
@@ -438,7 +501,7 @@ impl Connection {
     /// may still send on it) and for the connection.
     pub fn release(&mut self, stream: u32, n: usize) {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
-        if let Some(s) = self.streams.get_mut(&stream)
+        if let Some(s) = stream_mut(&mut self.tables, stream)
             && s.remote_open
         {
             s.released = s.released.saturating_add(n);
@@ -467,8 +530,7 @@ impl Connection {
     /// a client that did not read in time, or a response complete before its request body
     /// (`NO_ERROR`, RFC 9113 8.1).
     pub fn reset(&mut self, stream: u32, reason: Reason) {
-        if self.streams.remove(&stream).is_some() {
-            self.shrink_streams();
+        if self.remove_stream(stream) {
             self.send_reset(stream, reason);
         }
     }
@@ -500,7 +562,7 @@ impl Connection {
 
     /// Streams open in either direction.
     pub fn open_streams(&self) -> usize {
-        self.streams.len()
+        self.tables.as_ref().map_or(0, |t| t.streams.len())
     }
 
     /// Whether the preface and the first SETTINGS have arrived.
@@ -516,47 +578,46 @@ impl Connection {
     /// Heap bytes held beyond the structure itself, for tests of idle memory: the partial
     /// frame, the output, the event queue, the stream table, the HPACK table, the reset list.
     pub fn held_bytes(&self) -> usize {
+        let tables = self.tables.as_ref().map_or(0, |t| {
+            std::mem::size_of::<Tables>()
+                + t.events.capacity() * std::mem::size_of::<Event>()
+                + t.streams.capacity() * std::mem::size_of::<(u32, Stream)>()
+                + t.reset_ids.capacity() * 4
+        });
         self.partial.capacity()
             + self.out.capacity()
-            + self.events.capacity() * std::mem::size_of::<Event>()
-            + self.streams.capacity() * std::mem::size_of::<(u32, Stream)>()
             + self.decoder.table_capacity()
             + self.encoder.table_capacity()
-            + self.reset_ids.capacity() * 4
+            + tables
     }
 
     /// Gives back what an idle connection need not hold: the list of recently reset streams
     /// and the HPACK encoder's table (the client's copy is emptied with the next response).
     pub fn shrink(&mut self) {
-        if self.streams.is_empty() {
-            self.reset_ids = VecDeque::new();
+        if self.open_streams() == 0 {
+            if let Some(t) = self.tables.as_mut() {
+                t.reset_ids = VecDeque::new();
+            }
+            self.tidy();
             self.encoder.clear();
         }
     }
 
     fn close_remote(&mut self, id: u32) {
-        if let Some(s) = self.streams.get_mut(&id) {
+        if let Some(s) = stream_mut(&mut self.tables, id) {
             s.remote_open = false;
             if !s.local_open {
-                self.streams.remove(&id);
-                self.shrink_streams();
+                self.remove_stream(id);
             }
         }
     }
 
     fn close_local(&mut self, id: u32) {
-        if let Some(s) = self.streams.get_mut(&id) {
+        if let Some(s) = stream_mut(&mut self.tables, id) {
             s.local_open = false;
             if !s.remote_open {
-                self.streams.remove(&id);
-                self.shrink_streams();
+                self.remove_stream(id);
             }
-        }
-    }
-
-    fn shrink_streams(&mut self) {
-        if self.streams.is_empty() && self.streams.capacity() > 0 {
-            self.streams = HashMap::new();
         }
     }
 
@@ -564,9 +625,8 @@ impl Connection {
     /// stream, and counted against [`Config::max_local_resets`].
     fn stream_error(&mut self, id: u32, reason: Reason) -> Result<(), ConnError> {
         self.count_local_reset()?;
-        if self.streams.remove(&id).is_some() {
-            self.shrink_streams();
-            self.events.push_back(Event::Reset {
+        if self.remove_stream(id) {
+            self.push_event(Event::Reset {
                 stream: id,
                 reason,
                 remote: false,
@@ -586,10 +646,11 @@ impl Connection {
 
     fn send_reset(&mut self, id: u32, reason: Reason) {
         frame::rst_stream(&mut self.out, id, reason);
-        if self.reset_ids.len() == REMEMBERED_RESETS {
-            self.reset_ids.pop_front();
+        let reset_ids = &mut tables(&mut self.tables).reset_ids;
+        if reset_ids.len() == REMEMBERED_RESETS {
+            reset_ids.pop_front();
         }
-        self.reset_ids.push_back(id);
+        reset_ids.push_back(id);
     }
 
     /// A connection error: GOAWAY with `reason`, and nothing more is read.

@@ -638,6 +638,7 @@ fn an_idle_connection_holds_no_buffers() {
     c.shrink();
     assert_eq!(c.open_streams(), 0);
     assert!(!c.has_partial_frame());
+    assert!(c.tables.is_none(), "the stream tables are kept");
     assert_eq!(c.held_bytes(), c.decoder.table_capacity());
     assert!(c.held_bytes() <= 64, "{}", c.held_bytes());
 }

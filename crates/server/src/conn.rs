@@ -73,7 +73,10 @@ struct Conn<'a, S> {
 }
 
 /// Serves one HTTP/1.1 connection over `stream` (plain TCP, or any other [`Transport`])
-/// until it closes.
+/// until it closes, or until the client turns out to speak HTTP/2 (h2c with prior
+/// knowledge): then it ends with the connection's [`crate::h2::Handover`], for the caller to
+/// serve in a task of its own, so that an HTTP/2 connection does not keep a task sized for
+/// this future.
 ///
 /// A plain function returning the connection's future, rather than an `async fn`: the
 /// arguments are spent building the connection before the future exists, instead of being
@@ -86,7 +89,7 @@ pub(crate) fn serve_connection<'a, S: Service>(
     service: &'a S,
     config: &'a HttpConfig,
     shutdown: Shutdown,
-) -> impl Future<Output = ()> + Send + 'a {
+) -> impl Future<Output = Option<crate::h2::Handover>> + Send + 'a {
     let info = ConnInfo {
         peer,
         local,
@@ -115,35 +118,30 @@ pub(crate) fn serve_connection<'a, S: Service>(
         upgrade: None,
     };
     // The block captures `conn` once and borrows it; an `async fn` taking `self` would keep
-    // it twice (the argument and its binding). The rare endings (HTTP/2, an upgrade) are
-    // boxed, so an HTTP/1.1 connection does not carry their state.
+    // it twice (the argument and its binding). The rare ending (an upgrade) is boxed, so an
+    // HTTP/1.1 connection does not carry its state.
     async move {
         let Some(next) = conn.run().await else {
-            // Boxed before it is held across an await: only the box's pointer is in here.
-            if let Some(h2) = conn.into_http2().map(Box::pin) {
-                h2.await;
-            }
-            return;
+            return conn.into_http2();
         };
         if next == Next::Upgrade {
             let hand_over = Box::pin(conn.hand_over());
-            return hand_over.await;
+            hand_over.await;
+            return None;
         }
         if conn.close(next).await {
             conn.out.forget();
         }
+        None
     }
 }
 
-impl<'a, S: Service> Conn<'a, S> {
-    /// Hands the connection to the HTTP/2 driver with the bytes read so far: the parser took
-    /// exactly [`crate::h2::PREFACE_HEAD`] off the buffer, as a head of its own. A plain
-    /// function returning the driver's future, so that the HTTP/1.1 state is gone before it
-    /// starts instead of kept in it for the connection's life.
-    fn into_http2(self) -> Option<impl Future<Output = ()> + Send + 'a> {
+impl<S: Service> Conn<'_, S> {
+    /// Hands the connection over to HTTP/2 with the bytes read so far: the parser took
+    /// exactly [`crate::h2::PREFACE_HEAD`] off the buffer, as a head of its own. The HTTP/1.1
+    /// state goes here, the read buffer with it: an idle HTTP/2 connection holds none.
+    fn into_http2(self) -> Option<crate::h2::Handover> {
         let Conn {
-            service,
-            config,
             info,
             shutdown,
             side,
@@ -151,23 +149,24 @@ impl<'a, S: Service> Conn<'a, S> {
             proto,
             timer,
             upgrade,
+            ..
         } = self;
         drop((proto, timer, upgrade));
         let crate::body::ReadSide { io: rd, buf } = side?;
         let mut read_ahead = BytesMut::with_capacity(crate::h2::PREFACE_HEAD.len() + buf.len());
         read_ahead.extend_from_slice(crate::h2::PREFACE_HEAD);
         read_ahead.extend_from_slice(&buf);
-        // The HTTP/1.1 read buffer goes now: an idle HTTP/2 connection holds no read buffer.
         drop(buf);
         let wr = out.into_io();
-        let read_ahead = read_ahead.freeze();
-        Some(crate::h2::serve_halves(
-            rd, wr, read_ahead, info, service, config, shutdown,
-        ))
+        Some(crate::h2::Handover {
+            rd,
+            wr,
+            read_ahead: read_ahead.freeze(),
+            info,
+            shutdown,
+        })
     }
-}
 
-impl<S: Service> Conn<'_, S> {
     /// After a `101`: the head goes out, then the transport and the bytes read after the
     /// request head go to the service's [`crate::upgrade::OnUpgrade`].
     async fn hand_over(mut self) {

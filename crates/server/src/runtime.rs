@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
+use futures_util::future::Either;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
@@ -194,7 +195,11 @@ pub(crate) fn http_starter<S: Service>(service: S, config: HttpConfig) -> Starte
             move |stream, peer, local, shutdown| {
                 let service = service.clone();
                 let config = config.clone();
-                async move { serve_connection(stream, peer, local, &*service, &config, shutdown).await }
+                async move {
+                    let h2 =
+                        serve_connection(stream, peer, local, &*service, &config, shutdown).await?;
+                    Some(h2.serve(service, config))
+                }
             },
         ));
     })
@@ -230,17 +235,18 @@ pub(crate) fn https_starter<S: Service>(
                 let tls = tls.clone();
                 let handshakes = handshakes.clone();
                 async move {
-                    let Some(stream) = tls_accept(stream, peer, tls, &handshakes).await else {
-                        return;
-                    };
+                    let stream = tls_accept(stream, peer, tls, &handshakes).await?;
                     if stream.is_h2() {
-                        // Boxed: an HTTP/1.1 connection does not carry the HTTP/2 state.
+                        // In a task of its own, which holds neither the handshake's state nor
+                        // an HTTP/1.1 connection's.
                         let h2 = crate::h2::serve_connection(
-                            stream, peer, local, &*service, &config, shutdown,
+                            stream, peer, local, service, config, shutdown,
                         );
-                        return Box::pin(h2).await;
+                        return Some(Either::Left(h2));
                     }
-                    serve_connection(stream, peer, local, &*service, &config, shutdown).await
+                    let h2 =
+                        serve_connection(stream, peer, local, &*service, &config, shutdown).await?;
+                    Some(Either::Right(h2.serve(service, config)))
                 }
             },
         ));
@@ -357,7 +363,10 @@ impl Server {
                     let service = service.clone();
                     let config = config.clone();
                     async move {
-                        serve_connection(stream, peer, local, &*service, &config, shutdown).await
+                        let h2 =
+                            serve_connection(stream, peer, local, &*service, &config, shutdown)
+                                .await?;
+                        Some(h2.serve(service, config))
                     }
                 },
             ));
@@ -375,7 +384,10 @@ impl Server {
                 worker,
                 move |stream, peer, _local, shutdown| {
                     let service = service.clone();
-                    async move { service.serve(stream, peer, shutdown).await }
+                    async move {
+                        service.serve(stream, peer, shutdown).await;
+                        None::<std::future::Ready<()>>
+                    }
                 },
             ));
         });
@@ -647,10 +659,17 @@ fn run_worker(
 }
 
 /// Accepts connections until shutdown, one permit each, backing off when `accept` fails.
-async fn accept_loop<H, Fut>(listener: TcpListener, worker: Worker, handle: H)
+///
+/// A connection's task may end by handing it over to another protocol (`Some`: HTTP/2 found by
+/// the HTTP/1.1 reader, or chosen in the TLS handshake), which then runs in a task of its own:
+/// a task keeps the size of its largest state for its whole life, so an HTTP/2 connection
+/// would otherwise hold the HTTP/1.1 connection's (or the TLS handshake's) room beside its own.
+/// The connection's permit goes with it.
+async fn accept_loop<H, Fut, Then>(listener: TcpListener, worker: Worker, handle: H)
 where
     H: Fn(TcpStream, SocketAddr, SocketAddr, Shutdown) -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
+    Fut: Future<Output = Option<Then>> + Send + 'static,
+    Then: Future<Output = ()> + Send + 'static,
 {
     let local = listener.local_addr().ok();
     let mut shutdown = worker.shutdown.clone();
@@ -685,7 +704,10 @@ where
                 // `map` rather than an `async` block awaiting `conn`: such a block keeps the
                 // connection's future twice (as captured, and as awaited), which doubled the
                 // memory every connection holds.
-                tokio::spawn(conn.map(move |()| drop(guard)));
+                tokio::spawn(conn.map(move |then| match then {
+                    Some(then) => drop(tokio::spawn(then.map(move |()| drop(guard)))),
+                    None => drop(guard),
+                }));
             }
             Err(e) => {
                 // EMFILE, ENFILE, ENOBUFS...: the listener is fine, the process is not; wait for

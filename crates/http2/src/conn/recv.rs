@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::{Connection, Event, Pending, Stream, Target};
+use super::{Connection, Event, Pending, Stream, Target, stream, stream_mut, tables};
 use crate::error::{ConnError, Reason};
 use crate::frame::{self, Head, flag, setting};
 use crate::request::{self, Block};
@@ -28,13 +28,13 @@ impl Connection {
         };
         let end = head.has(flag::END_STREAM);
         let id = head.stream;
-        let Some(s) = self.streams.get_mut(&id) else {
+        let Some(s) = stream_mut(&mut self.tables, id) else {
             if id > self.last_stream {
                 return Err(self.fail(Reason::PROTOCOL_ERROR, "DATA on an idle stream"));
             }
             // Closed: its bytes are given back to the connection at once.
             self.give_back(payload.len());
-            if !self.reset_ids.contains(&id) {
+            if !self.was_reset(id) {
                 self.stream_error(id, Reason::STREAM_CLOSED)?;
             }
             return Ok(());
@@ -66,7 +66,7 @@ impl Connection {
             self.close_remote(id);
         }
         if !body.is_empty() || end {
-            self.events.push_back(Event::Data {
+            self.push_event(Event::Data {
                 stream: id,
                 data: Bytes::copy_from_slice(body),
                 end_stream: end,
@@ -100,7 +100,7 @@ impl Connection {
             }
         }
         let end_stream = head.has(flag::END_STREAM);
-        if let Some(s) = self.streams.get(&id) {
+        if let Some(s) = stream(&self.tables, id) {
             target = if !s.remote_open {
                 Target::Discard(Some(Reason::STREAM_CLOSED))
             } else if !end_stream {
@@ -112,7 +112,7 @@ impl Connection {
         } else if id.is_multiple_of(2) {
             return Err(self.fail(Reason::PROTOCOL_ERROR, "even stream id from a client"));
         } else if id <= self.last_stream {
-            if !self.reset_ids.contains(&id) {
+            if !self.was_reset(id) {
                 return Err(self.fail(Reason::STREAM_CLOSED, "HEADERS on a closed stream"));
             }
             target = Target::Discard(None);
@@ -121,7 +121,7 @@ impl Connection {
             if self.goaway_sent.is_some() || self.peer_goaway {
                 // RFC 9113 6.8: streams past the GOAWAY's last id are not processed.
                 target = Target::Discard(None);
-            } else if self.streams.len() >= self.config.max_concurrent_streams as usize {
+            } else if self.open_streams() >= self.config.max_concurrent_streams as usize {
                 target = Target::Discard(Some(Reason::REFUSED_STREAM));
             }
         }
@@ -183,7 +183,7 @@ impl Connection {
         match target {
             Target::Discard(reason) => {
                 if let Some(reason) = reason {
-                    if self.streams.contains_key(&id) {
+                    if stream(&self.tables, id).is_some() {
                         self.stream_error(id, reason)?;
                     } else {
                         self.send_reset(id, reason);
@@ -196,15 +196,13 @@ impl Connection {
                     return self.stream_error(id, Reason::PROTOCOL_ERROR);
                 }
                 // The body ends; its trailers go nowhere (as before: nothing reads them).
-                let malformed = self
-                    .streams
-                    .get(&id)
+                let malformed = stream(&self.tables, id)
                     .is_some_and(|s| s.content_length.is_some_and(|n| n != s.received));
                 if malformed {
                     return self.stream_error(id, Reason::PROTOCOL_ERROR);
                 }
                 self.close_remote(id);
-                self.events.push_back(Event::Data {
+                self.push_event(Event::Data {
                     stream: id,
                     data: Bytes::new(),
                     end_stream: true,
@@ -252,7 +250,7 @@ impl Connection {
             self.send_reset(id, Reason::PROTOCOL_ERROR);
             return Ok(());
         }
-        self.streams.insert(
+        tables(&mut self.tables).streams.insert(
             id,
             Stream {
                 remote_open: !end_stream,
@@ -264,7 +262,7 @@ impl Connection {
                 received: 0,
             },
         );
-        self.events.push_back(Event::Request {
+        self.push_event(Event::Request {
             stream: id,
             head: Box::new(head),
             end_stream,
@@ -294,27 +292,27 @@ impl Connection {
             return Err(self.fail(Reason::FRAME_SIZE_ERROR, "RST_STREAM not 4 bytes"));
         };
         let id = head.stream;
-        if self.streams.remove(&id).is_none() {
+        if !self.remove_stream(id) {
             if id > self.last_stream {
                 return Err(self.fail(Reason::PROTOCOL_ERROR, "RST_STREAM on an idle stream"));
             }
             return Ok(());
         }
-        self.shrink_streams();
         let reason = Reason(u32::from_be_bytes(code));
         // Reset before the server took the stream in (its request still queued): the cheap
         // half of a rapid reset attack.
-        let unseen = self
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Request { stream, .. } if *stream == id));
+        let unseen = self.tables.as_ref().is_some_and(|t| {
+            t.events
+                .iter()
+                .any(|e| matches!(e, Event::Request { stream, .. } if *stream == id))
+        });
         if unseen {
             self.pending_resets += 1;
             if self.pending_resets > self.config.max_pending_resets {
                 return Err(self.fail(Reason::ENHANCE_YOUR_CALM, "too many streams reset at once"));
             }
         }
-        self.events.push_back(Event::Reset {
+        self.push_event(Event::Reset {
             stream: id,
             reason,
             remote: true,
@@ -348,18 +346,18 @@ impl Connection {
                     }
                     let delta = i64::from(value) - i64::from(self.peer_initial_window);
                     self.peer_initial_window = value;
-                    for s in self.streams.values_mut() {
-                        s.send_window += delta;
+                    let mut overflow = false;
+                    if let Some(t) = self.tables.as_mut() {
+                        for s in t.streams.values_mut() {
+                            s.send_window += delta;
+                            overflow |= s.send_window > i64::from(frame::MAX_WINDOW);
+                        }
                     }
-                    if self
-                        .streams
-                        .values()
-                        .any(|s| s.send_window > i64::from(frame::MAX_WINDOW))
-                    {
+                    if overflow {
                         return Err(self.fail(Reason::FLOW_CONTROL_ERROR, "window overflow"));
                     }
                     if delta > 0 {
-                        self.events.push_back(Event::WindowOpened);
+                        self.push_event(Event::WindowOpened);
                     }
                 }
                 setting::MAX_FRAME_SIZE => {
@@ -418,10 +416,10 @@ impl Connection {
             if self.send_window > i64::from(frame::MAX_WINDOW) {
                 return Err(self.fail(Reason::FLOW_CONTROL_ERROR, "connection window overflow"));
             }
-            self.events.push_back(Event::WindowOpened);
+            self.push_event(Event::WindowOpened);
             return Ok(());
         }
-        let Some(s) = self.streams.get_mut(&id) else {
+        let Some(s) = stream_mut(&mut self.tables, id) else {
             if id > self.last_stream {
                 return Err(self.fail(Reason::PROTOCOL_ERROR, "WINDOW_UPDATE on an idle stream"));
             }
@@ -434,7 +432,7 @@ impl Connection {
         if s.send_window > i64::from(frame::MAX_WINDOW) {
             return self.stream_error(id, Reason::FLOW_CONTROL_ERROR);
         }
-        self.events.push_back(Event::WindowOpened);
+        self.push_event(Event::WindowOpened);
         Ok(())
     }
 }
