@@ -305,16 +305,17 @@ pub struct ConfigService {
 }
 
 impl Service for ConfigService {
-    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
+    fn call(&self, mut req: Request) -> impl Future<Output = Response> + Send {
         // A request in flight keeps the sites it started with, whatever a reload swaps in.
         let sites = self.sites.load_full();
         let hsts = self.hsts.clone().filter(|_| req.conn.is_tls());
         let metrics = self.metrics;
         // One future around the handler's: the site, the route and the rules before and after
         // the handler are plain functions, so the request and the handler's state are not
-        // moved through a future per step (each a copy of the handler's whole state).
+        // moved through a future per step (each a copy of the handler's whole state). The
+        // request is the block's own as it was captured: rebinding it inside would keep a
+        // second copy in the future.
         async move {
-            let mut req = req;
             let mut r = 'answer: {
                 let (site, index, route, prefix_len) = match sites.route(&mut req) {
                     Ok(routed) => routed,
