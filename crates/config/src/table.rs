@@ -168,7 +168,7 @@ pub struct BadPath;
 /// the same file. A `..` segment, or `%2F`/`%00`, is refused. The usual path, with none of
 /// `%`, `//` or `/.`, is returned as it is, without allocating.
 pub fn canonical_path(path: &str) -> Result<Cow<'_, str>, BadPath> {
-    if !path.contains('%') && !path.contains("//") && !path.contains("/.") {
+    if is_plain(path.as_bytes()) {
         return Ok(Cow::Borrowed(path));
     }
     let mut decoded = String::with_capacity(path.len());
@@ -208,11 +208,36 @@ pub fn canonical_path(path: &str) -> Result<Cow<'_, str>, BadPath> {
     Ok(Cow::Owned(out))
 }
 
+/// Whether `path` has none of `%`, `//` and `/.`, so that [`canonical_path`] keeps it as it
+/// is. One pass over the bytes: `str::contains` with a two-byte needle compares every window
+/// of a short path through `memcmp`, and this runs on every request.
+fn is_plain(path: &[u8]) -> bool {
+    let mut slash = false;
+    for &b in path {
+        if b == b'%' || (slash && matches!(b, b'/' | b'.')) {
+            return false;
+        }
+        slash = b == b'/';
+    }
+    true
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::model::{Handler, Respond, Route, Rules};
+
+    #[test]
+    fn plain_paths_are_those_without_escapes_double_slashes_or_dot_segments() {
+        for p in [
+            "/", "/1k.bin", "/a/b.c/d", "/a.", "/.", "//", "/a//b", "/a/./b", "/%41", "%",
+        ] {
+            let contains = p.contains('%') || p.contains("//") || p.contains("/.");
+            assert_eq!(is_plain(p.as_bytes()), !contains, "{p}");
+        }
+        assert!(is_plain(b""));
+    }
 
     #[test]
     fn canonical_paths() {
