@@ -167,7 +167,10 @@ impl Routes {
         }
         self.prefixes
             .iter()
-            .find(|(p, _)| at_boundary(path, p.len()) && path.starts_with(p.as_str()))
+            .find(|(p, _)| {
+                // `/` (kept as ``) is the prefix of every path: no `memcmp` of nothing.
+                at_boundary(path, p.len()) && (p.is_empty() || path.starts_with(p.as_str()))
+            })
             .map(|(p, i)| Found {
                 route: *i,
                 prefix_len: p.len(),
