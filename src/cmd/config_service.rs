@@ -308,8 +308,9 @@ impl Service for ConfigService {
     fn call(&self, mut req: Request) -> impl Future<Output = Response> + Send {
         // A request in flight keeps the sites it started with, whatever a reload swaps in.
         let sites = self.sites.load_full();
-        let hsts = self.hsts.clone().filter(|_| req.conn.is_tls());
-        let metrics = self.metrics;
+        // The listener's settings are read through `self` in the future rather than copied
+        // into it.
+        let tls = req.conn.is_tls();
         // One future around the handler's: the site, the route and the rules before and after
         // the handler are plain functions, so the request and the handler's state are not
         // moved through a future per step (each a copy of the handler's whole state). The
@@ -360,13 +361,14 @@ impl Service for ConfigService {
                     route.after(r, user, origin.as_ref())
                 };
                 let mut r = r;
-                if metrics {
+                if self.metrics {
                     r.tag = site.tags.get(index).cloned();
                 }
                 site.page(r)
             };
-            if let Some(v) = hsts {
-                r.headers.insert(header::STRICT_TRANSPORT_SECURITY, v);
+            if tls && let Some(v) = &self.hsts {
+                r.headers
+                    .insert(header::STRICT_TRANSPORT_SECURITY, v.clone());
             }
             r
         }
