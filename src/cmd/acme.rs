@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::Either;
 use http::StatusCode;
 use server::{Request, Response, Server, Service, Shutdown};
 
@@ -193,16 +194,20 @@ pub struct Http01<S> {
     pub answers: Option<acme::Challenges>,
 }
 
+/// The answer is chosen before any future is made, and otherwise the service's own future is
+/// returned as it is: a future of this layer's would hold the request a second time, and
+/// copy it once more into the service's.
 impl<S: Service> Service for Http01<S> {
-    async fn call(&self, req: Request) -> Response {
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
         if let Some(answers) = &self.answers
             && matches!(req.method().as_str(), "GET" | "HEAD")
             && let Some(token) = req.path().strip_prefix(acme::HTTP01_PATH_PREFIX)
             && let Some(key_authorization) = answers.http01(token)
         {
-            return Response::with_body(StatusCode::OK, "text/plain", key_authorization);
+            let r = Response::with_body(StatusCode::OK, "text/plain", key_authorization);
+            return Either::Left(std::future::ready(r));
         }
-        self.inner.call(req).await
+        Either::Right(self.inner.call(req))
     }
 
     fn options_asterisk(&self) -> Response {

@@ -244,7 +244,6 @@ fn append_vary(r: &mut Response, name: &str) {
     }
 }
 
-/// `headers = { set, add, remove }` applied to a response.
 /// The header fields a route adds to every answer, made cheap to copy per response: each
 /// name and value is kept once for the life of the process, so a response's copy is a pointer
 /// to static bytes. Made from the file's text they would be reference-counted, and the worker
@@ -297,16 +296,26 @@ fn static_name(n: &http::HeaderName) -> http::HeaderName {
     }
 }
 
-pub fn apply_headers(rules: &config::HeaderRules, r: &mut Response) {
-    for name in &rules.remove {
-        r.headers.remove(name.as_str());
+/// A route's `headers` as the rules a response's fields go through.
+pub fn field_rules(h: &config::HeaderRules) -> files::config::FieldRules {
+    files::config::FieldRules {
+        remove: h.remove.clone(),
+        set: h.set.clone(),
+        add: h.add.clone(),
     }
-    for (name, value) in &rules.set {
-        r.headers.insert(name.clone(), value.clone());
+}
+
+/// `headers = { set, add, remove }` applied to a response. Fields rendered once for many
+/// responses (a cached file's) are the response's too: when the rules change or remove one
+/// of them, this response takes a list of its own.
+pub fn apply_headers(rules: &files::config::FieldRules, r: &mut Response) {
+    if let Some(rendered) = r.rendered.take_if(|f| rules.touches(f.fields())) {
+        // After the response's own fields, as they are sent.
+        for (name, value) in rendered.fields() {
+            r.headers.append(name.clone(), value.clone());
+        }
     }
-    for (name, value) in &rules.add {
-        r.headers.append(name.clone(), value.clone());
-    }
+    rules.apply(&mut r.headers);
 }
 
 #[cfg(test)]

@@ -4,11 +4,13 @@
 //! Choosing a site (two hash lookups however many sites) and a route compares slices: no
 //! allocation. The steps before and after the handler are plain functions over a lent
 //! request, inside one future with the handler's; a route's `headers` and `cache` values are
-//! static bytes, copied per answer without touching a shared count; the metrics tag is cloned
-//! only when metrics are counted. A route mounted under a prefix
-//! (`/static/` serving a directory) gets the request with the prefix taken off, which builds
-//! a new target (one allocation, on mounted routes only); absolute `Location`s it answers are
-//! given the prefix back.
+//! static bytes, copied per answer without touching a shared count, and a files route hands
+//! its `headers` to the files service, which renders them once with a cached file's own
+//! fields (no field list per answer, and `set` replaces the file's field); the metrics tag is
+//! cloned only when metrics are counted. A route mounted under a prefix (`/static/` serving a
+//! directory) gets the request with the prefix taken off, which builds a new target (one
+//! allocation, on mounted routes only); absolute `Location`s it answers are given the prefix
+//! back.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,6 +57,8 @@ struct RouteRt {
 struct RulesRt {
     /// Basic authentication, checked after CORS preflights (which carry no credentials).
     auth: Option<Arc<auth::Auth>>,
+    /// `headers`, unless the handler applies them itself ([`headers_in_files`]).
+    headers: files::config::FieldRules,
     rules: config::Rules,
     cors: Option<Cors>,
     rate: Option<RateLimiter>,
@@ -128,9 +132,15 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
         config::RoutePath::Prefix(p) => (p.len() > 1 && p.ends_with('/'), p.trim_end_matches('/')),
         config::RoutePath::Exact(_) => (false, ""),
     };
+    let mut rules = r.rules.clone();
+    config_rules::static_fields(&mut rules);
+    let mut headers = config_rules::field_rules(&rules.headers);
     let mut store = None;
     let handler = match &r.handler {
-        config::Handler::Files(f) => files_handler(f, &r.rules, mount)?,
+        config::Handler::Files(f) => {
+            let own = headers_in_files(f, &rules, mount).then(|| std::mem::take(&mut headers));
+            files_handler(f, &rules, mount, own.unwrap_or_default())?
+        }
         config::Handler::Cgi(c) => {
             let mut cfg = cgi_config(c, c.root.clone())?;
             cfg.script_dirs.clear();
@@ -158,12 +168,10 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
             content_type: r.content_type.clone(),
         },
     };
-    let mut rules = r.rules.clone();
     if matches!(handler, HandlerRt::Files { .. }) {
         // The file service writes Cache-Control itself (on 304s too).
         rules.cache = None;
     }
-    config_rules::static_fields(&mut rules);
     let auth = rules.auth.as_ref().map(auth_for).transpose()?;
     Ok(RouteRt {
         slash,
@@ -172,6 +180,7 @@ fn route(r: &config::Route) -> Result<RouteRt, String> {
         store,
         rules: RulesRt {
             auth,
+            headers,
             cors: rules.cors.as_ref().map(Cors::new),
             rate: rules.rate.map(RateLimiter::new),
             rules,
@@ -202,10 +211,29 @@ fn auth_for(a: &config::Auth) -> Result<Arc<auth::Auth>, String> {
         .map_err(|e| format!("auth realm: {e}"))
 }
 
+/// Whether a files route's `headers` can be the files service's own last step, so that a
+/// cached file's fields are rendered with them once instead of changed on every answer. The
+/// same fields result when nothing between the service and the rules touches them: no
+/// script answers the route, no `timeout` answers 504 in its place, no `cors` adds fields
+/// first, and a mounted route's `Location` (given its prefix on the way out) is left alone.
+fn headers_in_files(f: &config::Files, rules: &config::Rules, mount: &str) -> bool {
+    let h = &rules.headers;
+    let mut names = h
+        .remove
+        .iter()
+        .chain(h.set.iter().chain(&h.add).map(|(n, _)| n));
+    let location = names.any(|n| n == header::LOCATION);
+    f.cgi.is_none()
+        && rules.limits.timeout.is_none()
+        && rules.cors.is_none()
+        && (mount.is_empty() || !location)
+}
+
 fn files_handler(
     f: &config::Files,
     rules: &config::Rules,
     mount: &str,
+    headers: files::config::FieldRules,
 ) -> Result<HandlerRt, String> {
     let mut cfg = files::Config::new(&f.root)
         .map_err(|e| format!("cannot serve {}: {e}", f.root.display()))?;
@@ -219,6 +247,7 @@ fn files_handler(
     cfg.spa = f.spa.clone();
     cfg.mount = mount.to_string();
     cfg.archives = f.archives;
+    cfg.rules = headers;
     cfg.upload = f.upload.map(|u| files::upload::Upload {
         max_file_size: u
             .max_file_size
@@ -276,16 +305,18 @@ pub struct ConfigService {
 }
 
 impl Service for ConfigService {
-    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
+    fn call(&self, mut req: Request) -> impl Future<Output = Response> + Send {
         // A request in flight keeps the sites it started with, whatever a reload swaps in.
         let sites = self.sites.load_full();
-        let hsts = self.hsts.clone().filter(|_| req.conn.is_tls());
-        let metrics = self.metrics;
+        // The listener's settings are read through `self` in the future rather than copied
+        // into it.
+        let tls = req.conn.is_tls();
         // One future around the handler's: the site, the route and the rules before and after
         // the handler are plain functions, so the request and the handler's state are not
-        // moved through a future per step (each a copy of the handler's whole state).
+        // moved through a future per step (each a copy of the handler's whole state). The
+        // request is the block's own as it was captured: rebinding it inside would keep a
+        // second copy in the future.
         async move {
-            let mut req = req;
             let mut r = 'answer: {
                 let (site, index, route, prefix_len) = match sites.route(&mut req) {
                     Ok(routed) => routed,
@@ -330,13 +361,14 @@ impl Service for ConfigService {
                     route.after(r, user, origin.as_ref())
                 };
                 let mut r = r;
-                if metrics {
+                if self.metrics {
                     r.tag = site.tags.get(index).cloned();
                 }
                 site.page(r)
             };
-            if let Some(v) = hsts {
-                r.headers.insert(header::STRICT_TRANSPORT_SECURITY, v);
+            if tls && let Some(v) = &self.hsts {
+                r.headers
+                    .insert(header::STRICT_TRANSPORT_SECURITY, v.clone());
             }
             r
         }
@@ -461,8 +493,8 @@ impl RouteRt {
         if let Some(cc) = &rules.rules.cache {
             r.headers.insert(header::CACHE_CONTROL, cc.clone());
         }
-        if !rules.rules.headers.is_empty() {
-            config_rules::apply_headers(&rules.rules.headers, &mut r);
+        if !rules.headers.is_empty() {
+            config_rules::apply_headers(&rules.headers, &mut r);
         }
         r
     }

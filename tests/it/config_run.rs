@@ -311,6 +311,45 @@ addr = "127.0.0.1:0"
     assert_eq!(actual.header("vary"), Some("Origin"));
 }
 
+/// A file answered from the cache carries fields rendered once; a route's `headers` once
+/// left them as they were there, so `set` sent the file's field beside its own and `remove`
+/// did not take it out, from the second request on.
+#[test]
+fn route_headers_apply_to_a_cached_files_fields() {
+    let d = tree(
+        r#"
+[[listen]]
+addr = "127.0.0.1:0"
+[[site]]
+headers = { set = { X-Content-Type-Options = "nosniff", Cache-Control = "max-age=60" }, remove = ["Accept-Ranges"], add = { X-Extra = "1" } }
+  [[site.route]]
+  path = "/"
+  files = { root = "www" }
+  [[site.route]]
+  path = "/api/"
+  files = { root = "www" }
+  cors = { origins = ["*"] }
+"#,
+    );
+    let s = start(d.path());
+    // `/` has the files service apply the rules; `/api/` (with `cors`) applies them after it.
+    for path in ["/a.txt", "/a.txt", "/a.txt", "/api/a.txt", "/api/a.txt"] {
+        let r = get(s.addr, path);
+        assert_eq!((r.status, r.text().as_str()), (200, "hello from www\n"));
+        let all = |name: &str| -> Vec<&str> {
+            (r.headers.iter())
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+                .collect()
+        };
+        assert_eq!(all("x-content-type-options"), ["nosniff"], "{path}");
+        assert_eq!(all("cache-control"), ["max-age=60"], "{path}");
+        assert_eq!(all("x-extra"), ["1"], "{path}");
+        assert!(all("accept-ranges").is_empty(), "{path}");
+        assert!(r.header("etag").is_some(), "{path}");
+    }
+}
+
 #[test]
 fn a_burst_past_the_rate_gets_429_with_retry_after() {
     let d = tree(

@@ -18,6 +18,17 @@ pub struct Hosts {
     /// The site for hosts no pattern matches: the `default = true` one, else the first
     /// site without `hosts`.
     fallback: Option<usize>,
+    /// The lengths of the keys of `exact` and of `wild`, one bit each ([`length_bit`]): a
+    /// name of a length no key has is not hashed (an address sent as `Host` to a server of
+    /// named sites, say).
+    exact_lengths: u64,
+    wild_lengths: u64,
+}
+
+/// The bit of a key's length in [`Hosts`]' masks; lengths 64 apart share one, which only
+/// costs a lookup that misses.
+fn length_bit(len: usize) -> u64 {
+    1 << (len % 64)
 }
 
 impl Hosts {
@@ -37,7 +48,12 @@ impl Hosts {
             .iter()
             .position(|s| s.default)
             .or_else(|| sites.iter().position(|s| s.hosts.is_empty()));
+        let lengths = |t: &HashMap<Box<str>, usize, Fnv>| {
+            t.keys().fold(0, |bits, k| bits | length_bit(k.len()))
+        };
         Hosts {
+            exact_lengths: lengths(&exact),
+            wild_lengths: lengths(&wild),
             exact,
             wild,
             fallback,
@@ -64,11 +80,16 @@ impl Hosts {
         } else {
             Cow::Borrowed(host)
         };
-        if let Some(i) = self.exact.get(&*lower) {
+        if self.exact_lengths & length_bit(lower.len()) != 0
+            && let Some(i) = self.exact.get(&*lower)
+        {
             return Some(*i);
         }
         match lower.split_once('.') {
-            Some((label, rest)) if !label.is_empty() => self.wild.get(rest).copied(),
+            Some((label, rest)) if !label.is_empty() => {
+                let maybe = self.wild_lengths & length_bit(rest.len()) != 0;
+                maybe.then(|| self.wild.get(rest).copied()).flatten()
+            }
             _ => None,
         }
     }
@@ -147,13 +168,23 @@ impl Routes {
         self.prefixes
             .iter()
             .find(|(p, _)| {
-                path.starts_with(p.as_str())
-                    && (path.len() == p.len() || path.as_bytes()[p.len()] == b'/')
+                // `/` (kept as ``) is the prefix of every path: no `memcmp` of nothing.
+                at_boundary(path, p.len()) && (p.is_empty() || path.starts_with(p.as_str()))
             })
             .map(|(p, i)| Found {
                 route: *i,
                 prefix_len: p.len(),
             })
+    }
+}
+
+/// Whether a prefix `len` bytes long would end `path` at a segment boundary: at its end or
+/// before a `/`. Checked before the prefix itself, it passes over most prefixes with one
+/// byte read instead of a `memcmp` call.
+fn at_boundary(path: &str, len: usize) -> bool {
+    match path.as_bytes().get(len) {
+        Some(b) => *b == b'/',
+        None => path.len() == len,
     }
 }
 
@@ -168,7 +199,7 @@ pub struct BadPath;
 /// the same file. A `..` segment, or `%2F`/`%00`, is refused. The usual path, with none of
 /// `%`, `//` or `/.`, is returned as it is, without allocating.
 pub fn canonical_path(path: &str) -> Result<Cow<'_, str>, BadPath> {
-    if !path.contains('%') && !path.contains("//") && !path.contains("/.") {
+    if is_plain(path.as_bytes()) {
         return Ok(Cow::Borrowed(path));
     }
     let mut decoded = String::with_capacity(path.len());
@@ -208,11 +239,45 @@ pub fn canonical_path(path: &str) -> Result<Cow<'_, str>, BadPath> {
     Ok(Cow::Owned(out))
 }
 
+/// Whether `path` has none of `%`, `//` and `/.`, so that [`canonical_path`] keeps it as it
+/// is. One pass over the bytes: `str::contains` with a two-byte needle compares every window
+/// of a short path through `memcmp`, and this runs on every request.
+fn is_plain(path: &[u8]) -> bool {
+    let mut slash = false;
+    for &b in path {
+        if b == b'%' || (slash && matches!(b, b'/' | b'.')) {
+            return false;
+        }
+        slash = b == b'/';
+    }
+    true
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::model::{Handler, Respond, Route, Rules};
+
+    #[test]
+    fn a_prefix_ends_at_the_end_or_before_a_slash() {
+        assert!(at_boundary("/app", 4));
+        assert!(at_boundary("/app/x", 4));
+        assert!(!at_boundary("/appx", 4));
+        assert!(!at_boundary("/a", 4));
+        assert!(at_boundary("/", 0));
+    }
+
+    #[test]
+    fn plain_paths_are_those_without_escapes_double_slashes_or_dot_segments() {
+        for p in [
+            "/", "/1k.bin", "/a/b.c/d", "/a.", "/.", "//", "/a//b", "/a/./b", "/%41", "%",
+        ] {
+            let contains = p.contains('%') || p.contains("//") || p.contains("/.");
+            assert_eq!(is_plain(p.as_bytes()), !contains, "{p}");
+        }
+        assert!(is_plain(b""));
+    }
 
     #[test]
     fn canonical_paths() {
@@ -281,6 +346,26 @@ mod tests {
         assert_eq!(strict.find(Some(".a.test")), None);
         assert_eq!(strict.find_sni("www.a.test."), Some(1));
         assert_eq!(strict.find_sni("b.test"), None);
+    }
+
+    #[test]
+    fn hosts_of_lengths_no_name_has_go_to_the_default() {
+        // Names 64 bytes longer than `a.test` and `b.test` share their lengths' bit.
+        let labels = format!("{}.{}", "x".repeat(31), "x".repeat(31));
+        let long = format!("{labels}.a.test");
+        let sites = [
+            site(&["a.test", "*.b.test"], false, &[]),
+            site(&[long.as_str()], false, &[]),
+            site(&[], true, &[]),
+        ];
+        let h = Hosts::new(&sites);
+        assert_eq!(length_bit("a.test".len()), length_bit(long.len()));
+        assert_eq!(h.find(Some("127.0.0.1:8080")), Some(2));
+        assert_eq!(h.find(Some("a.test")), Some(0));
+        assert_eq!(h.find(Some("x.b.test")), Some(0));
+        assert_eq!(h.find(Some(&long)), Some(1));
+        assert_eq!(h.find(Some(&format!("{labels}.b.test"))), Some(2));
+        assert_eq!(h.find(Some(&format!("z.{labels}.b.test"))), Some(2));
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use http::{HeaderName, HeaderValue};
+use http1::Headers;
 
 /// Index files tried for a directory when none are configured, in order.
 pub const DEFAULT_INDEX: [&str; 2] = ["index.html", "index.htm"];
@@ -64,6 +65,49 @@ pub struct Config {
     pub upload: Option<crate::upload::Upload>,
     /// Whether listings offer their directory as `.tar.gz` and `.zip` (`?download=`).
     pub archives: bool,
+    /// Changes made to every response's fields last, after [`Config::headers`]: a
+    /// configuration route's `headers = { set, add, remove }`. Made here rather than on each
+    /// answer, they are part of the fields a cached file renders once.
+    pub rules: FieldRules,
+}
+
+/// `remove`, then `set` (replacing every field of the name), then `add` (beside the
+/// response's own), in that order, on a response's fields.
+#[derive(Debug, Clone, Default)]
+pub struct FieldRules {
+    /// Taken out.
+    pub remove: Vec<HeaderName>,
+    /// Replace any field of the same name.
+    pub set: Vec<(HeaderName, HeaderValue)>,
+    /// Appended, keeping the response's.
+    pub add: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl FieldRules {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.remove.is_empty() && self.set.is_empty() && self.add.is_empty()
+    }
+
+    /// Whether applying the rules may change or drop a field already in `fields` (not only
+    /// add one after them).
+    pub fn touches(&self, fields: &Headers) -> bool {
+        let mut names = self.remove.iter().chain(self.set.iter().map(|(n, _)| n));
+        names.any(|n| fields.contains(n.as_str()))
+    }
+
+    /// Applies the rules to `fields`.
+    pub fn apply(&self, fields: &mut Headers) {
+        for name in &self.remove {
+            fields.remove(name.as_str());
+        }
+        for (name, value) in &self.set {
+            fields.insert(name.clone(), value.clone());
+        }
+        for (name, value) in &self.add {
+            fields.append(name.clone(), value.clone());
+        }
+    }
 }
 
 impl Config {
@@ -94,6 +138,7 @@ impl Config {
             mount: String::new(),
             upload: None,
             archives: true,
+            rules: FieldRules::default(),
         })
     }
 
@@ -103,5 +148,66 @@ impl Config {
         if let Ok(v) = HeaderValue::from_str(&format!("max-age={secs}")) {
             self.cache_control = v;
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn fields(list: &[(&'static str, &'static str)]) -> Headers {
+        let mut h = Headers::new();
+        for (n, v) in list {
+            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    fn rules() -> FieldRules {
+        FieldRules {
+            remove: vec![HeaderName::from_static("x-gone")],
+            set: vec![(
+                HeaderName::from_static("x-content-type-options"),
+                HeaderValue::from_static("nosniff"),
+            )],
+            add: vec![(
+                HeaderName::from_static("link"),
+                HeaderValue::from_static("</a.css>"),
+            )],
+        }
+    }
+
+    #[test]
+    fn remove_then_set_then_add() {
+        let mut h = fields(&[
+            ("x-content-type-options", "nosniff"),
+            ("x-gone", "1"),
+            ("link", "</b.css>"),
+            ("x-content-type-options", "other"),
+        ]);
+        rules().apply(&mut h);
+        let got: Vec<(&str, &str)> = h
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.to_str().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("link", "</b.css>"),
+                ("x-content-type-options", "nosniff"),
+                ("link", "</a.css>"),
+            ]
+        );
+    }
+
+    #[test]
+    fn touches_only_names_it_changes_or_removes() {
+        let r = rules();
+        assert!(r.touches(&fields(&[("x-content-type-options", "nosniff")])));
+        assert!(r.touches(&fields(&[("x-gone", "1")])));
+        assert!(!r.touches(&fields(&[("link", "</b.css>"), ("etag", "\"x\"")])));
+        assert!(!FieldRules::default().touches(&fields(&[("x-gone", "1")])));
+        assert!(FieldRules::default().is_empty() && !r.is_empty());
     }
 }

@@ -309,6 +309,7 @@ impl Files {
                 r.headers.append(name.clone(), value.clone());
             }
         }
+        cfg.rules.apply(&mut r.headers);
     }
 }
 
