@@ -297,10 +297,20 @@ fn static_name(n: &http::HeaderName) -> http::HeaderName {
 }
 
 /// A route's `headers` as the rules a response's fields go through.
+///
+/// `Server` is one the encoders add to every response that has none, so removing it is
+/// setting it to [`http1::response::NO_SERVER`], which they leave out.
 pub fn field_rules(h: &config::HeaderRules) -> files::config::FieldRules {
+    let (server, remove): (Vec<_>, Vec<_>) =
+        (h.remove.iter().cloned()).partition(|name| name == http::header::SERVER);
+    let mut set = h.set.clone();
+    // Removed first, as the rules go: a `set` of it still wins.
+    if !server.is_empty() && !set.iter().any(|(name, _)| name == http::header::SERVER) {
+        set.push((http::header::SERVER, http1::response::NO_SERVER));
+    }
     files::config::FieldRules {
-        remove: h.remove.clone(),
-        set: h.set.clone(),
+        remove,
+        set,
         add: h.add.clone(),
     }
 }

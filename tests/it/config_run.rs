@@ -350,6 +350,54 @@ headers = { set = { X-Content-Type-Options = "nosniff", Cache-Control = "max-age
     }
 }
 
+/// `remove = ["Server"]` was documented and did nothing: the encoders add `Server` to every
+/// response that has none. Now no `Server` goes, on files (cached or not) and other answers,
+/// over HTTP/1.1 and HTTP/2.
+#[test]
+fn route_headers_remove_the_server_field() {
+    let d = tree(
+        r#"
+[[listen]]
+addr = "127.0.0.1:0"
+[[site]]
+headers = { remove = ["Server"] }
+  [[site.route]]
+  path = "/"
+  files = { root = "www" }
+  [[site.route]]
+  path = "/health"
+  respond = { status = 200, body = "ok\n" }
+  [[site.route]]
+  path = "/named"
+  respond = { status = 200, body = "ok\n" }
+  headers = { remove = ["Server"], set = { Server = "edge" } }
+"#,
+    );
+    let s = start(d.path());
+    for path in ["/a.txt", "/a.txt", "/health"] {
+        let r = get(s.addr, path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.header("server").is_none(), "{path}: {:?}", r.headers);
+        let out = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-D",
+                "-",
+                "-o",
+                "/dev/null",
+                "--http2-prior-knowledge",
+            ])
+            .arg(format!("http://{}{path}", s.addr))
+            .output()
+            .expect("curl");
+        let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+        assert!(head.starts_with("http/2 200"), "{head}");
+        assert!(!head.contains("server:"), "{path} over h2: {head}");
+    }
+    // Removed first, then set, as the rules go.
+    assert_eq!(get(s.addr, "/named").header("server"), Some("edge"));
+}
+
 #[test]
 fn a_burst_past_the_rate_gets_429_with_retry_after() {
     let d = tree(

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use http::{StatusCode, Version, header};
+use http::{HeaderValue, StatusCode, Version, header};
 
 use crate::Headers;
 use crate::date::HttpDate;
@@ -178,8 +178,14 @@ pub fn encode_head<'a>(
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends `headers` as lines, leaving out the framing fields; returns whether `Date` and
-/// `Server` were among them.
+/// A `Server` field with this (empty) value is not sent, and stops the encoder from adding
+/// its own: how a response says it names no server (a configuration's
+/// `remove = ["Server"]`). An empty `Server` is not valid on the wire anyway (RFC 9110 10.2.4:
+/// at least one product).
+pub const NO_SERVER: HeaderValue = HeaderValue::from_static("");
+
+/// Appends `headers` as lines, leaving out the framing fields (and a [`NO_SERVER`] field);
+/// returns whether `Date` and `Server` were among them.
 fn push_fields(out: &mut Vec<u8>, headers: &Headers) -> (bool, bool) {
     let mut has_date = false;
     let mut has_server = false;
@@ -192,7 +198,13 @@ fn push_fields(out: &mut Vec<u8>, headers: &Headers) -> (bool, bool) {
             continue;
         }
         has_date |= name == header::DATE;
-        has_server |= name == header::SERVER;
+        if name == header::SERVER {
+            has_server = true;
+            if value.is_empty() {
+                // [`NO_SERVER`]: no field, and none added.
+                continue;
+            }
+        }
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
@@ -249,6 +261,37 @@ mod tests {
 
     fn text(out: &[u8]) -> String {
         String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_no_server_field_is_left_out_and_no_server_is_added() {
+        let framing = Framing {
+            version: Version::HTTP_11,
+            length: Length::Known(0),
+            close: false,
+        };
+        let mut h = Headers::new();
+        h.append(header::SERVER, NO_SERVER);
+        let mut out = Vec::new();
+        encode_head(&mut out, StatusCode::OK, None, &h, framing, &date());
+        assert!(
+            !text(&out).to_ascii_lowercase().contains("server"),
+            "{}",
+            text(&out)
+        );
+        // Rendered once for many responses, the same.
+        let rendered = RenderedFields::render(&h);
+        let mut out = Vec::new();
+        let fields = Fields {
+            list: &Headers::new(),
+            rendered: Some(&rendered),
+        };
+        encode_head(&mut out, StatusCode::OK, None, fields, framing, &date());
+        assert!(
+            !text(&out).to_ascii_lowercase().contains("server"),
+            "{}",
+            text(&out)
+        );
     }
 
     #[test]

@@ -582,11 +582,17 @@ fn response_fields(
             map.append(name.clone(), value.clone());
         }
     }
-    if !map.contains_key(header::SERVER) {
-        map.insert(
-            header::SERVER,
-            HeaderValue::from_static(http1::response::SERVER_NAME),
-        );
+    match map.get(header::SERVER) {
+        None => {
+            map.insert(
+                header::SERVER,
+                HeaderValue::from_static(http1::response::SERVER_NAME),
+            );
+        }
+        Some(v) if v == http1::response::NO_SERVER => {
+            map.remove(header::SERVER);
+        }
+        Some(_) => {}
     }
     if !map.contains_key(header::DATE)
         && let Ok(date) = HeaderValue::from_bytes(crate::clock::http_date().as_bytes())
