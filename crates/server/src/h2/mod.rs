@@ -518,16 +518,19 @@ impl Driver {
         if self.eof {
             return Ok(false);
         }
-        let closed = {
+        {
             let core = lock(&self.core);
-            if !core.has_room() {
+            // Past a connection error nothing the client sends matters, not even its FIN:
+            // the connection closes once its GOAWAY is out. Reading on while that waits for
+            // the client to take the replies queued before it would let a flood go on being
+            // read (and thrown away) for as long as that takes.
+            if !core.has_room() || core.conn.is_closed() {
                 return Ok(false);
             }
-            core.conn.is_closed()
-        };
+        }
         let got = io::read(&self.rd, |bytes| {
-            if closed || self.fin == Fin::Sent {
-                // Past a connection error or our FIN: read only to see the client's FIN.
+            if self.fin == Fin::Sent {
+                // Past our FIN: read only to see the client's.
                 return;
             }
             let mut core = lock(&self.core);
