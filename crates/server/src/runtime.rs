@@ -193,13 +193,14 @@ pub(crate) fn http_starter<S: Service>(service: S, config: HttpConfig) -> Starte
             listener,
             worker,
             move |stream, peer, local, shutdown| {
-                let service = service.clone();
-                let config = config.clone();
-                async move {
-                    let h2 =
-                        serve_connection(stream, peer, local, &*service, &config, shutdown).await?;
-                    Some(h2.serve(service, config))
-                }
+                serve_connection(
+                    stream,
+                    peer,
+                    local,
+                    service.clone(),
+                    config.clone(),
+                    shutdown,
+                )
             },
         ));
     })
@@ -236,17 +237,18 @@ pub(crate) fn https_starter<S: Service>(
                 let handshakes = handshakes.clone();
                 async move {
                     let stream = tls_accept(stream, peer, tls, &handshakes).await?;
+                    // Either protocol runs in a task of its own, which does not hold the
+                    // handshake's state (some 1.5 KiB) for the connection's life.
                     if stream.is_h2() {
-                        // In a task of its own, which holds neither the handshake's state nor
-                        // an HTTP/1.1 connection's.
                         let h2 = crate::h2::serve_connection(
                             stream, peer, local, service, config, shutdown,
                         );
                         return Some(Either::Left(h2));
                     }
-                    let h2 =
-                        serve_connection(stream, peer, local, &*service, &config, shutdown).await?;
-                    Some(Either::Right(h2.serve(service, config)))
+                    // What an HTTP/1.1 connection hands on, an HTTP/2 preface inside a session
+                    // ALPN settled on HTTP/1.1, is nothing to run: `Handover::serve` refuses it.
+                    let h1 = serve_connection(stream, peer, local, service, config, shutdown);
+                    Some(Either::Right(h1.map(drop)))
                 }
             },
         ));
@@ -360,14 +362,14 @@ impl Server {
                 listener,
                 worker,
                 move |stream, peer, local, shutdown| {
-                    let service = service.clone();
-                    let config = config.clone();
-                    async move {
-                        let h2 =
-                            serve_connection(stream, peer, local, &*service, &config, shutdown)
-                                .await?;
-                        Some(h2.serve(service, config))
-                    }
+                    serve_connection(
+                        stream,
+                        peer,
+                        local,
+                        service.clone(),
+                        config.clone(),
+                        shutdown,
+                    )
                 },
             ));
         });

@@ -205,10 +205,10 @@ pub(crate) fn serve_connection<S: Service>(
 }
 
 /// A connection the HTTP/1.1 reader found to begin with the HTTP/2 preface (h2c with prior
-/// knowledge): what it hands over when its own task ends. The caller serves it in a new task
-/// ([`Handover::serve`]), so an HTTP/2 connection holds a task sized for its own driver
-/// rather than the HTTP/1.1 task it began in, which would otherwise stay (about 1 KiB) for
-/// the connection's life.
+/// knowledge): what it hands over when its own future ends. The future [`Handover::serve`]
+/// makes of it runs in a new task, so an HTTP/2 connection holds a task sized for its own
+/// driver rather than the HTTP/1.1 task it began in, which would otherwise stay (about 1 KiB)
+/// for the connection's life.
 pub(crate) struct Handover {
     pub(crate) rd: ReadIo,
     pub(crate) wr: WriteIo,
@@ -254,74 +254,81 @@ enum Turn {
 /// Runs the connection until it ends: the client closes it, it stays without streams for the
 /// idle timeout (GOAWAY), the server shuts down (GOAWAY, then the streams in flight finish),
 /// or a connection error (GOAWAY with its code).
-async fn drive<S: Service>(
+///
+/// A plain function returning an `async move` block rather than an `async fn`: an `async fn`
+/// keeps its arguments twice (as passed, and as the bindings its body uses), which was 112
+/// bytes of every connection's task, enough to take it to the next 128-byte step.
+#[allow(clippy::manual_async_fn)] // An `async fn` would keep its arguments twice (see above).
+fn drive<S: Service>(
     mut d: Driver,
     service: Arc<S>,
     config: Arc<HttpConfig>,
     shutdown: Shutdown,
-) {
-    let mut streams = Streams::default();
-    // Boxed: `FuturesUnordered` keeps a stub task the size of its future type for the
-    // connection's life, which for a stream's whole future (the service's call in it) is
-    // kilobytes that an idle connection would hold.
-    let mut open = |stream: StreamRef, head: Box<RequestHead>, end: bool, info: &ConnInfo| {
-        Box::pin(stream::serve(
-            stream,
-            head,
-            end,
-            info.clone(),
-            &*service,
-            &config,
-            Instant::now(),
-        ))
-    };
-    // One timer for three deadlines, one at a time: the handshake's until the preface and
-    // SETTINGS arrived, then the idle timeout while there is no stream, then, once the
-    // connection is going away with no stream left, the time it has to close.
-    let timer = tokio::time::sleep(handshake_timeout(&config));
-    tokio::pin!(timer);
-    let mut closing = false;
-    // Whether the connection, without streams, has given back what only a busy one needs.
-    let mut shrunk = true;
-    loop {
-        let quiet = streams.is_empty() && d.going_away();
-        if quiet && !closing {
-            timer.as_mut().reset(Instant::now() + PING_TIMEOUT);
-        }
-        closing = quiet;
-        let armed = streams.is_empty();
-        let listening = !d.going_away();
-        tokio::select! {
-            biased;
-            turn = std::future::poll_fn(|cx| d.poll_pass(cx, &mut streams, &mut open)) => match turn {
-                Turn::Closed => return,
-                Turn::Idle => {
-                    timer.as_mut().reset(Instant::now() + SHRINK_AFTER.min(idle_timeout(&config)));
-                    shrunk = false;
-                }
-            },
-            () = &mut timer, if armed => {
-                if closing {
-                    tracing::debug!(peer = %d.peer(), "HTTP/2 connection did not close after GOAWAY; dropped");
-                    return;
-                }
-                if !d.established() {
-                    tracing::debug!(peer = %d.peer(), "HTTP/2 handshake timed out");
-                    return;
-                }
-                if !shrunk {
-                    d.shrink();
-                    shrunk = true;
-                    let rest = idle_timeout(&config).saturating_sub(SHRINK_AFTER);
-                    timer.as_mut().reset(Instant::now() + rest);
-                    continue;
-                }
-                // RFC 9113 9.1: a server closes an idle connection with GOAWAY.
-                d.go_away();
+) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        let mut streams = Streams::default();
+        // Boxed: `FuturesUnordered` keeps a stub task the size of its future type for the
+        // connection's life, which for a stream's whole future (the service's call in it) is
+        // kilobytes that an idle connection would hold.
+        let mut open = |stream: StreamRef, head: Box<RequestHead>, end: bool, info: &ConnInfo| {
+            Box::pin(stream::serve(
+                stream,
+                head,
+                end,
+                info.clone(),
+                &*service,
+                &config,
+                Instant::now(),
+            ))
+        };
+        // One timer for three deadlines, one at a time: the handshake's until the preface and
+        // SETTINGS arrived, then the idle timeout while there is no stream, then, once the
+        // connection is going away with no stream left, the time it has to close.
+        let timer = tokio::time::sleep(handshake_timeout(&config));
+        tokio::pin!(timer);
+        let mut closing = false;
+        // Whether the connection, without streams, has given back what only a busy one needs.
+        let mut shrunk = true;
+        loop {
+            let quiet = streams.is_empty() && d.going_away();
+            if quiet && !closing {
+                timer.as_mut().reset(Instant::now() + PING_TIMEOUT);
             }
-            () = shutdown.cancelled(), if listening => {
-                // GOAWAY with the last stream id; the streams in flight finish.
-                d.go_away();
+            closing = quiet;
+            let armed = streams.is_empty();
+            let listening = !d.going_away();
+            tokio::select! {
+                biased;
+                turn = std::future::poll_fn(|cx| d.poll_pass(cx, &mut streams, &mut open)) => match turn {
+                    Turn::Closed => return,
+                    Turn::Idle => {
+                        timer.as_mut().reset(Instant::now() + SHRINK_AFTER.min(idle_timeout(&config)));
+                        shrunk = false;
+                    }
+                },
+                () = &mut timer, if armed => {
+                    if closing {
+                        tracing::debug!(peer = %d.peer(), "HTTP/2 connection did not close after GOAWAY; dropped");
+                        return;
+                    }
+                    if !d.established() {
+                        tracing::debug!(peer = %d.peer(), "HTTP/2 handshake timed out");
+                        return;
+                    }
+                    if !shrunk {
+                        d.shrink();
+                        shrunk = true;
+                        let rest = idle_timeout(&config).saturating_sub(SHRINK_AFTER);
+                        timer.as_mut().reset(Instant::now() + rest);
+                        continue;
+                    }
+                    // RFC 9113 9.1: a server closes an idle connection with GOAWAY.
+                    d.go_away();
+                }
+                () = shutdown.cancelled(), if listening => {
+                    // GOAWAY with the last stream id; the streams in flight finish.
+                    d.go_away();
+                }
             }
         }
     }
@@ -678,12 +685,11 @@ mod tests {
 
     /// Most bytes an HTTP/2 connection's future may take: the task of every idle connection
     /// holds one, in a block whose size goes by steps of 128 bytes (tokio aligns tasks to
-    /// 128). About 520 in a debug build (and 768 bytes of task in a release build) since h2c
-    /// connections have a task of their own and the connection's addresses moved to the
-    /// shared state; an h2c connection used to keep the HTTP/1.1 task it began in (about
-    /// 900 bytes) beside its own future (790, boxed). The `h2` crate's connection held some
-    /// 30 KiB of buffers instead.
-    const IDLE_FUTURE_BUDGET: usize = 560;
+    /// 128, and adds 128 bytes of its own). 408 since `drive` stopped keeping its arguments
+    /// twice (a task of 640 bytes); it was 520 (768), and before h2c connections had a task
+    /// of their own, the HTTP/1.1 task they began in (about 900 bytes) stayed beside their
+    /// own future (790, boxed). The `h2` crate's connection held some 30 KiB of buffers.
+    const IDLE_FUTURE_BUDGET: usize = 440;
 
     /// Most bytes of the state shared with the streams (one allocation per connection). It
     /// was 640 when the stream tables took room while empty; now 464, the connection's
