@@ -4,10 +4,12 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
@@ -48,24 +50,33 @@ pub fn binaries() -> Option<Binaries> {
     })
 }
 
-/// `N` distinct ports nobody listens on right now (all held at once, so they differ), for
-/// listeners whose address must be written down before they start.
+/// Ports this process has handed out: none is handed out twice, so a test that writes down a
+/// port, lets go of it and then starts a CA (which draws its own) never gets the CA's.
+static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
+/// `N` distinct ports nobody listens on right now and that this process never handed out
+/// before, for listeners whose address must be written down before they start.
 ///
 /// They are picked below the kernel's ephemeral range: a port that `bind(0)` handed out and
 /// that was let go can be handed out again to another test's listener or outgoing connection
-/// before the server under test binds it; ports outside that range only collide when two tests
-/// draw the same one at random.
+/// before the server under test binds it; ports outside that range only collide when tests of
+/// two processes draw the same one at random.
 pub fn free_ports<const N: usize>() -> [u16; N] {
     let below = ephemeral_low().clamp(2048, 65535);
     let span = u64::from(below - 1024);
     let mut seed = random_u64();
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     let mut held: Vec<StdListener> = Vec::with_capacity(N);
     while held.len() < N {
         seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let port = 1024 + (seed >> 33) % span;
-        if let Ok(l) = StdListener::bind(("127.0.0.1", port as u16)) {
+        let port = (1024 + (seed >> 33) % span) as u16;
+        if handed_out.contains(&port) {
+            continue;
+        }
+        if let Ok(l) = StdListener::bind(("127.0.0.1", port)) {
+            handed_out.insert(port);
             held.push(l);
         }
     }
