@@ -21,10 +21,7 @@ pub const FLOOD_ALLOWANCE: u64 = 1024 * 1024;
 /// of 20 bytes rides in a 29-byte frame).
 pub const FLOOD_RATIO: u64 = 8;
 
-/// The client connection preface (RFC 9113 3.4), before the first frame.
-const PREFACE_LEN: usize = 24;
-
-const HEAD_LEN: usize = 9;
+const HEAD_LEN: u64 = 9;
 const DATA: u8 = 0x0;
 const HEADERS: u8 = 0x1;
 const CONTINUATION: u8 = 0x9;
@@ -33,62 +30,23 @@ const CONTINUATION: u8 = 0x9;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flood;
 
-impl Default for FloodMeter {
-    fn default() -> FloodMeter {
-        FloodMeter::new()
-    }
-}
-
-/// Reads frame boundaries off the client's bytes and keeps the two counts.
-#[derive(Debug)]
+/// The two counts, of every frame's bytes and of request payload, fed with each frame head
+/// the connection parses. Sixteen bytes, in every connection's state.
+#[derive(Debug, Default)]
 pub struct FloodMeter {
-    /// Bytes still to skip: the preface, or the rest of a payload.
-    skip: usize,
-    head: [u8; HEAD_LEN],
-    have: usize,
     total: u64,
     payload: u64,
 }
 
 impl FloodMeter {
     pub fn new() -> FloodMeter {
-        FloodMeter {
-            skip: PREFACE_LEN,
-            head: [0; HEAD_LEN],
-            have: 0,
-            total: 0,
-            payload: 0,
-        }
+        FloodMeter::default()
     }
 
-    /// Takes the next bytes the client sent, preface included; an error once they make a
-    /// flood. For tests and callers that see only bytes; [`crate::Connection`] calls
-    /// [`FloodMeter::frame`] with each head it parses.
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), Flood> {
-        while !data.is_empty() {
-            if self.skip > 0 {
-                let n = self.skip.min(data.len());
-                self.skip -= n;
-                data = &data[n..];
-                continue;
-            }
-            let n = (HEAD_LEN - self.have).min(data.len());
-            self.head[self.have..self.have + n].copy_from_slice(&data[..n]);
-            self.have += n;
-            data = &data[n..];
-            if self.have == HEAD_LEN {
-                self.have = 0;
-                let len = u32::from_be_bytes([0, self.head[0], self.head[1], self.head[2]]);
-                self.frame(self.head[3], u64::from(len))?;
-                self.skip = len as usize;
-            }
-        }
-        Ok(())
-    }
-
-    /// Counts one frame of `kind` with a payload of `len` bytes.
+    /// Counts one frame of `kind` with a payload of `len` bytes; an error once the frames
+    /// make a flood.
     pub fn frame(&mut self, kind: u8, len: u64) -> Result<(), Flood> {
-        self.total += HEAD_LEN as u64 + len;
+        self.total += HEAD_LEN + len;
         if matches!(kind, DATA | HEADERS | CONTINUATION) {
             self.payload += len;
         }
@@ -103,48 +61,32 @@ impl FloodMeter {
 mod tests {
     use super::*;
 
-    fn frame(kind: u8, len: usize) -> Vec<u8> {
-        let l = (len as u32).to_be_bytes();
-        let mut f = vec![l[1], l[2], l[3], kind, 0, 0, 0, 0, 1];
-        f.resize(HEAD_LEN + len, 0);
-        f
-    }
-
     #[test]
     fn empty_frames_past_the_allowance_are_a_flood() {
         let mut m = FloodMeter::new();
-        assert!(m.feed(&[b'P'; PREFACE_LEN]).is_ok());
-        let empty = frame(DATA, 0);
-        let allowed = (FLOOD_ALLOWANCE * FLOOD_RATIO) as usize / HEAD_LEN;
+        let allowed = FLOOD_ALLOWANCE * FLOOD_RATIO / HEAD_LEN;
         for _ in 0..allowed {
-            assert!(m.feed(&empty).is_ok());
+            assert!(m.frame(DATA, 0).is_ok());
         }
-        assert!((0..FLOOD_RATIO).any(|_| m.feed(&empty).is_err()));
+        assert!((0..FLOOD_RATIO).any(|_| m.frame(DATA, 0).is_err()));
     }
 
     #[test]
     fn request_payload_buys_room_for_control_frames() {
         let mut m = FloodMeter::new();
-        let ping = frame(0x6, 8);
-        let data = frame(DATA, 16 * 1024);
         for _ in 0..200_000 {
-            assert!(m.feed(&data).is_ok());
-            assert!(m.feed(&ping).is_ok());
+            assert!(m.frame(DATA, 16 * 1024).is_ok());
+            assert!(m.frame(0x6, 8).is_ok());
         }
     }
 
     #[test]
-    fn heads_split_across_reads_are_counted_alike() {
-        let mut whole = FloodMeter::new();
-        let mut split = FloodMeter::new();
-        let mut wire = vec![b'P'; PREFACE_LEN];
-        wire.extend(frame(HEADERS, 30));
-        wire.extend(frame(0x4, 6));
-        whole.feed(&wire).ok();
-        for b in &wire {
-            split.feed(std::slice::from_ref(b)).ok();
-        }
-        assert_eq!((whole.total, whole.payload), (split.total, split.payload));
-        assert_eq!(whole.payload, 30);
+    fn header_blocks_count_as_payload_and_control_frames_do_not() {
+        let mut m = FloodMeter::new();
+        m.frame(HEADERS, 30).ok();
+        m.frame(CONTINUATION, 12).ok();
+        m.frame(0x4, 6).ok();
+        assert_eq!(m.payload, 42);
+        assert_eq!(m.total, 3 * HEAD_LEN + 48);
     }
 }
