@@ -410,3 +410,59 @@ fn chromium_talks_to_the_echo_page() {
     assert_eq!(got["code"], 1000, "{got}");
     assert_eq!(got["ext"], "permessage-deflate", "{got}");
 }
+
+/// A client that sends and never reads: the echoes fill both sockets' buffers, the server's
+/// write waits, and after the write timeout (1 s here) the server gives the connection up.
+const STALLED_READER_PY: &str = r#"
+import base64, os, socket, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+s = socket.create_connection((host, port))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall((f"GET /ws/echo HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+           "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+assert head.startswith(b"HTTP/1.1 101"), head
+# 64 KiB binary messages, masked with a zero key, until the server stops taking them: it
+# is stuck writing echoes this client does not read.
+payload = bytes(65536)
+frame = bytes([0x82, 0xFF]) + (65536).to_bytes(8, "big") + bytes(4) + payload
+s.settimeout(0.5)
+sent = 0
+try:
+    while sent < 256:
+        s.sendall(frame)
+        sent += 1
+except socket.timeout:
+    pass
+assert sent < 256, "the server read 16 MiB without writing a byte back"
+print("stalled after", sent, "messages")
+# Past the write timeout the server drops the connection: reading now drains what it had
+# sent, then finds the end (or a reset), well before this deadline.
+s.settimeout(10)
+deadline = time.monotonic() + 10
+start = time.monotonic()
+try:
+    while time.monotonic() < deadline:
+        if not s.recv(1 << 20):
+            break
+    else:
+        raise SystemExit("the connection was still open after 10 s")
+except ConnectionResetError:
+    pass
+print("closed after", round(time.monotonic() - start, 1), "s")
+"#;
+
+#[test]
+fn a_websocket_client_that_stops_reading_is_dropped_after_the_write_timeout() {
+    let (_dir, db) = fresh_db();
+    let db = db.to_str().expect("utf-8 path");
+    let server = Running::start(&["-p", "0", "-q", "--db", db, "--write-timeout", "1"]);
+    let out = python(STALLED_READER_PY, &server, &[]);
+    assert!(out.contains("closed after"), "{out}");
+    // The server is fine, and serves the next client.
+    assert_eq!(request(server.addr, "GET", "/", &[], b"").status, 200);
+}

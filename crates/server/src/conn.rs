@@ -182,7 +182,14 @@ impl<S: Service> Conn<S> {
         let (Some(pending), Some(side)) = (self.upgrade.take(), self.side.take()) else {
             return;
         };
-        pending.complete(side.io, side.buf, self.out.into_io(), self.info);
+        let write_timeout = self.config.write_timeout;
+        pending.complete(
+            side.io,
+            side.buf,
+            self.out.into_io(),
+            self.info,
+            write_timeout,
+        );
     }
 
     /// Serves requests until the connection is to close (`Some`), or the client turns out to

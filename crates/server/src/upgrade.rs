@@ -21,6 +21,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::sync::oneshot;
@@ -98,6 +99,12 @@ impl UpgradedRead {
 /// The write half of an [`Upgraded`] connection.
 pub struct UpgradedWrite {
     side: WriteSide,
+    /// How long one write may wait for the client to take a byte: the connection's write
+    /// timeout (`--write-timeout`), as for an HTTP response. A client that stops reading
+    /// would otherwise hold the connection, and what the service has queued for it, forever
+    /// (nginx bounds the same wait by `send_timeout`, and `proxy_send_timeout` when it relays
+    /// a WebSocket).
+    timeout: Duration,
 }
 
 /// Where an [`UpgradedWrite`] writes to.
@@ -116,16 +123,24 @@ impl std::fmt::Debug for UpgradedWrite {
 
 impl UpgradedWrite {
     /// Sends some of `data`, waiting until the transport takes at least one byte; returns how
-    /// many it took.
+    /// many it took. Fails with `TimedOut` when the client takes nothing for the connection's
+    /// write timeout.
     pub async fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let io = match &mut self.side {
-            WriteSide::Io(io) => io,
-            WriteSide::H2(tunnel) => return tunnel.write(data).await,
+        let waited = match &mut self.side {
+            WriteSide::Io(io) => match io.try_send(data) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    tokio::time::timeout(self.timeout, io.send(data, false)).await
+                }
+                other => return other,
+            },
+            WriteSide::H2(tunnel) => tokio::time::timeout(self.timeout, tunnel.write(data)).await,
         };
-        match io.try_send(data) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => io.send(data, false).await,
-            other => other,
-        }
+        waited.unwrap_or_else(|_| {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client took nothing for the write timeout",
+            ))
+        })
     }
 
     /// Sends all of `data`.
@@ -203,14 +218,22 @@ pub(crate) fn pending() -> (Pending, OnUpgrade) {
 
 impl Pending {
     /// Hands the connection over; if the service dropped its [`OnUpgrade`] the connection
-    /// closes as the halves are dropped.
-    pub(crate) fn complete(self, rd: ReadIo, read_ahead: BytesMut, wr: WriteIo, info: ConnInfo) {
+    /// closes as the halves are dropped. Each write may wait `write_timeout` for the client.
+    pub(crate) fn complete(
+        self,
+        rd: ReadIo,
+        read_ahead: BytesMut,
+        wr: WriteIo,
+        info: ConnInfo,
+        write_timeout: Duration,
+    ) {
         let upgraded = Upgraded {
             read: UpgradedRead {
                 side: ReadSide::Io { io: rd, read_ahead },
             },
             write: UpgradedWrite {
                 side: WriteSide::Io(wr),
+                timeout: write_timeout,
             },
             info,
         };
@@ -223,12 +246,14 @@ impl Pending {
         self.tx.is_closed()
     }
 
-    /// Hands an HTTP/2 stream over, after its `2xx` went out.
+    /// Hands an HTTP/2 stream over, after its `2xx` went out. Each write may wait
+    /// `write_timeout` for the client's window.
     pub(crate) fn complete_h2(
         self,
         rd: crate::h2::tunnel::TunnelRead,
         wr: crate::h2::tunnel::TunnelWrite,
         info: ConnInfo,
+        write_timeout: Duration,
     ) {
         let upgraded = Upgraded {
             read: UpgradedRead {
@@ -236,6 +261,7 @@ impl Pending {
             },
             write: UpgradedWrite {
                 side: WriteSide::H2(wr),
+                timeout: write_timeout,
             },
             info,
         };

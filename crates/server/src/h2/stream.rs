@@ -234,7 +234,7 @@ impl Tunnel {
         let (rd, wr, tunnel) = super::tunnel::halves(stream);
         // If the service let its `OnUpgrade` go since, the halves are dropped here and the
         // stream is reset at once.
-        pending.complete_h2(rd, wr, info);
+        pending.complete_h2(rd, wr, info, config.write_timeout);
         tunnel.closed().await;
         Outcome::Served
     }
