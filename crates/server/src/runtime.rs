@@ -662,11 +662,11 @@ fn run_worker(
 
 /// Accepts connections until shutdown, one permit each, backing off when `accept` fails.
 ///
-/// A connection's task may end by handing it over to another protocol (`Some`: HTTP/2 found by
-/// the HTTP/1.1 reader, or chosen in the TLS handshake), which then runs in a task of its own:
-/// a task keeps the size of its largest state for its whole life, so an HTTP/2 connection
-/// would otherwise hold the HTTP/1.1 connection's (or the TLS handshake's) room beside its own.
-/// The connection's permit goes with it.
+/// A connection's task may end by handing it on (`Some`: HTTP/2 found by the HTTP/1.1 reader,
+/// or, after a TLS handshake, whichever protocol ALPN chose), which then runs in a task of its
+/// own: a task keeps the size of its largest state for its whole life, so the connection would
+/// otherwise hold the HTTP/1.1 connection's (or the TLS handshake's) room beside its own. The
+/// connection's permit goes with it.
 async fn accept_loop<H, Fut, Then>(listener: TcpListener, worker: Worker, handle: H)
 where
     H: Fn(TcpStream, SocketAddr, SocketAddr, Shutdown) -> Fut + Send + 'static,
