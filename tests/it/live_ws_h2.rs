@@ -257,3 +257,89 @@ fn chromium_opens_its_websocket_as_a_stream_of_the_h2_connection() {
     let text = log_line(&log, "\"CONNECT /ws/echo HTTP/2.0\" 200");
     assert!(text.contains("\"CONNECT /ws/echo HTTP/2.0\" 200"), "{text}");
 }
+
+/// A client that asks for an echo larger than the window it gives the stream, and never opens
+/// the window: the server's write waits, and after the write timeout (1 s here) the server
+/// gives the socket up and ends the stream. The connection goes on.
+const STALLED_WINDOW_PY: &str = r#"
+import os, socket, struct, sys, time
+import h2.config, h2.connection, h2.events
+
+host, port = sys.argv[1], int(sys.argv[2])
+sock = socket.create_connection((host, port), timeout=10)
+conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+conn.initiate_connection()
+sock.sendall(conn.data_to_send())
+events = []
+def pump():
+    # Reads frames but grants no window: DATA is not acknowledged.
+    data = sock.recv(65536)
+    if not data:
+        raise SystemExit("connection closed")
+    events.extend(conn.receive_data(data))
+    sock.sendall(conn.data_to_send())
+def wait(pred, what, seconds=10):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for e in events:
+            if pred(e):
+                events.remove(e)
+                return e
+        pump()
+    raise SystemExit("no " + what)
+
+wait(lambda e: isinstance(e, h2.events.RemoteSettingsChanged), "SETTINGS")
+sid = conn.get_next_available_stream_id()
+conn.send_headers(sid, [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"),
+                        (":path", "/ws/echo"), (":authority", f"{host}:{port}"),
+                        ("sec-websocket-version", "13")])
+sock.sendall(conn.data_to_send())
+resp = wait(lambda e: isinstance(e, h2.events.ResponseReceived) and e.stream_id == sid, "response")
+assert dict(resp.headers)[":status"] == "200", resp.headers
+# One 100 KB binary message (masked with a zero key): its echo needs more than the 64 KiB
+# window this client gives the stream and the connection.
+payload = bytes(100_000)
+ws = bytes([0x82, 0xFF]) + struct.pack("!Q", len(payload)) + bytes(4) + payload
+while ws:
+    n = min(len(ws), conn.max_outbound_frame_size, conn.local_flow_control_window(sid))
+    if n == 0:
+        pump()
+        continue
+    conn.send_data(sid, ws[:n])
+    ws = ws[n:]
+    sock.sendall(conn.data_to_send())
+start = time.monotonic()
+ended = wait(lambda e: isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset)) and e.stream_id == sid,
+             "end of the stalled stream")
+print("stream ended after", round(time.monotonic() - start, 1), "s:", type(ended).__name__)
+# Give the window back, and the connection serves the next request.
+conn.increment_flow_control_window(1 << 20)
+sock.sendall(conn.data_to_send())
+sid = conn.get_next_available_stream_id()
+conn.send_headers(sid, [(":method", "GET"), (":scheme", "http"), (":path", "/"),
+                        (":authority", f"{host}:{port}")], end_stream=True)
+sock.sendall(conn.data_to_send())
+resp = wait(lambda e: isinstance(e, h2.events.ResponseReceived) and e.stream_id == sid, "next response")
+assert dict(resp.headers)[":status"] == "200", resp.headers
+print("ok")
+"#;
+
+#[test]
+fn a_websocket_stream_whose_window_stays_shut_ends_after_the_write_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("guestbook.db");
+    let db = db.to_str().expect("utf-8");
+    let server = Running::start(&["-p", "0", "-q", "--db", db, "--write-timeout", "1"]);
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", STALLED_WINDOW_PY])
+        .arg(server.addr.ip().to_string())
+        .arg(server.addr.port().to_string())
+        .output()
+        .expect("run /usr/bin/python3 (Debian's python3-h2)");
+    let text = harness::stdout(&out);
+    assert!(out.status.success(), "{text}{}", harness::stderr(&out));
+    assert!(
+        text.contains("stream ended after") && text.ends_with("ok\n"),
+        "{text}"
+    );
+}
