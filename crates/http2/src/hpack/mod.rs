@@ -22,7 +22,9 @@ pub const ENTRY_OVERHEAD: usize = 32;
 
 /// Reads an integer with an `n`-bit prefix (RFC 7541 5.1) from `src` at `*pos`. Values past
 /// `2^28` are refused: nothing in a header block is that large, and it keeps the arithmetic
-/// far from overflow.
+/// far from overflow. So is a fifth continuation byte past the prefix: its bits would start
+/// at 2^28, and zero-valued ones (which add nothing) would otherwise go on until the shift
+/// itself overflowed.
 pub(crate) fn read_int(src: &[u8], pos: &mut usize, n: u32) -> Result<usize, DecodeError> {
     let max_prefix = (1usize << n) - 1;
     let first = *src.get(*pos).ok_or(DecodeError::Truncated)?;
@@ -33,6 +35,9 @@ pub(crate) fn read_int(src: &[u8], pos: &mut usize, n: u32) -> Result<usize, Dec
     }
     let mut shift = 0;
     loop {
+        if shift > 28 {
+            return Err(DecodeError::IntegerTooLarge);
+        }
         let b = *src.get(*pos).ok_or(DecodeError::Truncated)?;
         *pos += 1;
         value += usize::from(b & 0x7f) << shift;
@@ -92,6 +97,27 @@ mod tests {
         let mut out = Vec::new();
         write_int(&mut out, 0, 5, 1337);
         assert_eq!(out, [31, 154, 10]);
+    }
+
+    #[test]
+    fn integers_padded_with_zero_continuation_bytes_are_refused_not_overflowed() {
+        // Found by the h2_conn fuzz target: a prefix full of ones, then 35 continuation bytes
+        // that add nothing, shifted the next one past 64 bits (a panic with overflow checks).
+        let mut src = vec![0x1f];
+        src.extend([0x80; 35]);
+        src.push(0x01);
+        let mut pos = 0;
+        assert_eq!(
+            read_int(&src, &mut pos, 5),
+            Err(DecodeError::IntegerTooLarge)
+        );
+        // Four continuation bytes are still read when the value stays in bounds.
+        let mut pos = 0;
+        assert_eq!(
+            read_int(&[0x1f, 0xff, 0xff, 0xff, 0x3f], &mut pos, 5),
+            Ok(31 + (1 << 27) - 1)
+        );
+        assert_eq!(pos, 5);
     }
 
     #[test]
