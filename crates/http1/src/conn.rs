@@ -539,14 +539,11 @@ pub fn closing(next: Next, unread: bool, read_side: bool) -> Closing {
 
 /// Whether the request at the front of `buf` is a `HEAD`: the answer to a head that could not
 /// be parsed still carries no content when the method was read (RFC 9110 9.3.2), as nginx
-/// does once it has the method. Empty lines before the request line are skipped as the
-/// parser skips them.
+/// does once it has the method. Empty lines before the request line are skipped exactly as
+/// the parser skips them: past its bound an empty line is the (empty) request line, and a
+/// `HEAD` after it is not this request's method, however the bytes arrived.
 fn is_head_request(buf: &[u8]) -> bool {
-    let mut rest = buf;
-    while let Some(after) = rest.strip_prefix(b"\r\n") {
-        rest = after;
-    }
-    rest.starts_with(b"HEAD ")
+    buf[crate::request_parse::skip_empty_lines(buf)..].starts_with(b"HEAD ")
 }
 
 /// Whether `head` asks to switch protocols in a way this connection can honour: HTTP/1.1

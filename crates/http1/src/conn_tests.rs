@@ -425,6 +425,26 @@ fn head_response_to_early_error_has_no_body() {
 }
 
 #[test]
+fn a_head_after_more_empty_lines_than_the_parser_skips_is_not_taken_for_head() {
+    // Found by the h1_conn fuzz target: the fifth empty line is the (empty) request line the
+    // parser refuses, so the `HEAD` after it is not the method. Whole, the input used to be
+    // answered without a body (all the empty lines skipped to find `HEAD`); split where the
+    // parser refused before `HEAD` arrived, with one. `one` checks every split.
+    for input in [
+        &b"\r\n\r\n\r\n\r\n\r\nHEAD / HTTP/1.1\r\n\r\n"[..],
+        b"\r\n\r\n\r\n\r\n\r\n\r\n\r\nHEAD \r\xff",
+    ] {
+        let s = one(input, OK);
+        assert_eq!(s.request, "-");
+        assert!(s.plan.send_body, "{:?}", String::from_utf8_lossy(input));
+        assert_eq!(s.next, Next::Abort);
+    }
+    // Four empty lines are skipped: the `HEAD` after them is the method.
+    let s = one(b"\r\n\r\n\r\n\r\nHEAD /\r\n", OK);
+    assert!(!s.plan.send_body);
+}
+
+#[test]
 fn a_request_line_without_version_is_refused_at_once() {
     let s = one(b"GET /\r\n", OK);
     assert_eq!(s.request, "-");

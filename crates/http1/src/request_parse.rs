@@ -135,7 +135,7 @@ fn scan(buf: &[u8], limits: &Limits) -> Result<Option<Shape>, ParseError> {
 }
 
 /// The offset of the request line: up to [`MAX_EMPTY_LINES`] CRLFs are skipped.
-fn skip_empty_lines(buf: &[u8]) -> usize {
+pub(crate) fn skip_empty_lines(buf: &[u8]) -> usize {
     let mut pos = 0;
     for _ in 0..MAX_EMPTY_LINES {
         match buf.get(pos..pos + 2) {
