@@ -560,6 +560,12 @@ impl Connection {
         self.state == State::Closed
     }
 
+    /// The largest frame payload this side may send: the peer's SETTINGS_MAX_FRAME_SIZE
+    /// (RFC 9113 6.5.2), 16 KiB until it says otherwise. DATA frames are cut to it.
+    pub fn peer_max_frame_size(&self) -> u32 {
+        self.peer_max_frame
+    }
+
     /// Streams open in either direction.
     pub fn open_streams(&self) -> usize {
         self.tables.as_ref().map_or(0, |t| t.streams.len())

@@ -895,3 +895,38 @@ fn random_frames_never_panic_and_do_not_depend_on_the_split() {
         }
     }
 }
+
+#[test]
+fn data_frames_are_cut_to_the_frame_size_the_client_allows() {
+    // 16 KiB until the client says more (RFC 9113 4.2); then up to what it said. The
+    // h2_conn fuzz target had assumed 16 KiB always.
+    for (max, sizes) in [
+        (None, vec![16_384, 16_384, 7_232]),
+        (Some(32_768u32), vec![32_768, 7_232]),
+    ] {
+        let mut c = open();
+        if let Some(max) = max {
+            let mut setting = 5u16.to_be_bytes().to_vec();
+            setting.extend(max.to_be_bytes());
+            c.recv(&frame_bytes(kind::SETTINGS, 0, 0, &setting))
+                .expect("settings");
+            assert_eq!(c.peer_max_frame_size(), max);
+        }
+        c.recv(&frame_bytes(
+            kind::HEADERS,
+            flag::END_HEADERS | flag::END_STREAM,
+            1,
+            &get("/"),
+        ))
+        .expect("headers");
+        c.take_output();
+        c.send_headers(1, 200, [(&b"content-type"[..], &b"text/plain"[..])], false);
+        assert_eq!(c.send_data(1, &vec![1; 40_000], true), 40_000);
+        let data: Vec<usize> = frames(&c.take_output())
+            .into_iter()
+            .filter(|f| f.0 == kind::DATA)
+            .map(|f| f.3.len())
+            .collect();
+        assert_eq!(data, sizes, "{max:?}");
+    }
+}
