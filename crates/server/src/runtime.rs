@@ -353,26 +353,8 @@ impl Server {
     /// and are not drained, so `/readyz` still answers (503) while the other listeners drain,
     /// and it never logs its requests nor counts them in the metrics.
     pub fn admin<S: Service>(&mut self, addr: SocketAddr, service: S) -> io::Result<SocketAddr> {
-        let service = Arc::new(service);
-        let config = Arc::new(HttpConfig::default());
-        let start: Starter = Box::new(move |listener, worker| {
-            let service = service.clone();
-            let config = config.clone();
-            tokio::spawn(accept_loop(
-                listener,
-                worker,
-                move |stream, peer, local, shutdown| {
-                    serve_connection(
-                        stream,
-                        peer,
-                        local,
-                        service.clone(),
-                        config.clone(),
-                        shutdown,
-                    )
-                },
-            ));
-        });
+        // The default configuration has no access log and no metrics.
+        let start = http_starter(service, HttpConfig::default());
         self.bind_as(addr, start, false)
     }
 
