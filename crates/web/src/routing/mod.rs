@@ -347,6 +347,14 @@ enum Found<'a> {
 impl Router<()> {
     /// Finds the most specific route matching `path`.
     fn find(&self, path: &str) -> Found<'_> {
+        // A route written as exactly this path is the most specific there can be.
+        for entry in &self.entries {
+            if let Route::Methods(m) = &entry.route
+                && entry.pattern.exact_path() == Some(path)
+            {
+                return Found::Methods(m, PathParams::default());
+            }
+        }
         let mut best: Option<(Rank, Found<'_>)> = None;
         for entry in &self.entries {
             let (rank, found) = match &entry.route {

@@ -22,6 +22,8 @@ enum Segment {
 pub(crate) struct Pattern {
     raw: String,
     segments: Vec<Segment>,
+    /// Every segment is static text.
+    all_static: bool,
 }
 
 /// How specific a match is: two bits per segment, the first segment most significant (static 3,
@@ -61,6 +63,15 @@ impl fmt::Display for Pattern {
 }
 
 impl Pattern {
+    fn new(raw: String, segments: Vec<Segment>) -> Pattern {
+        let all_static = segments.iter().all(|s| matches!(s, Segment::Static(_)));
+        Pattern {
+            raw,
+            segments,
+            all_static,
+        }
+    }
+
     /// Parses `raw`, or says what is wrong with it and how to write it instead.
     pub(crate) fn parse(raw: &str) -> Result<Pattern, String> {
         let Some(rest) = raw.strip_prefix('/') else {
@@ -93,10 +104,7 @@ impl Pattern {
             }
             segments.push(segment);
         }
-        Ok(Pattern {
-            raw: raw.to_string(),
-            segments,
-        })
+        Ok(Pattern::new(raw.to_string(), segments))
     }
 
     /// The pattern as written.
@@ -131,7 +139,7 @@ impl Pattern {
         };
         let mut segments = prefix.segments.clone();
         segments.extend(self.segments.iter().cloned());
-        Pattern { raw, segments }
+        Pattern::new(raw, segments)
     }
 
     /// Whether the pattern ends in a wildcard.
@@ -211,11 +219,15 @@ impl Pattern {
         }
     }
 
+    /// The one path this pattern matches as written, when every segment is static text: a
+    /// request for exactly that path needs no segment-by-segment match.
+    pub(crate) fn exact_path(&self) -> Option<&str> {
+        self.all_static.then_some(self.raw.as_str())
+    }
+
     /// Whether every segment is static text (required of nesting prefixes).
     pub(crate) fn is_static(&self) -> bool {
-        self.segments
-            .iter()
-            .all(|s| matches!(s, Segment::Static(_)))
+        self.all_static
     }
 }
 

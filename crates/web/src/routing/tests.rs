@@ -106,6 +106,24 @@ fn routes_by_path_and_specificity() {
 }
 
 #[test]
+fn a_route_written_as_the_exact_path_beats_a_wildcard_that_also_matches_it() {
+    let app = Router::new()
+        .route(
+            "/{*rest}",
+            get(|Path(rest): Path<String>| async move { format!("rest {rest}") }),
+        )
+        .route("/", get(|| async { "root" }))
+        .route("/a/b", get(|| async { "exact" }))
+        .route("/a/{x}", get(|| async { "param" }));
+    assert_eq!(text(&call(&app, request("GET /", b""))), "root");
+    assert_eq!(text(&call(&app, request("GET /a/b", b""))), "exact");
+    assert_eq!(text(&call(&app, request("GET /a/c", b""))), "param");
+    assert_eq!(text(&call(&app, request("GET /a/b/c", b""))), "rest a/b/c");
+    // Percent-encoded, the same path still reaches the static route.
+    assert_eq!(text(&call(&app, request("GET /a/%62", b""))), "exact");
+}
+
+#[test]
 fn methods_head_405_501_options() {
     let app = app();
     assert_eq!(
