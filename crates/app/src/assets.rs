@@ -1,58 +1,65 @@
 //! The page and picture of the tutorial, embedded in the binary.
 
 use bytes::Bytes;
-use web::{HeaderValue, Response, StatusCode, header};
+use web::{HeaderValue, Response, ResponseBody, StatusCode, header};
 
-/// One embedded file: its bytes, content type and a strong ETag derived from the bytes.
+/// One embedded file: its bytes, and its content type and strong ETag as header values
+/// validated at compile time, so that answering with it checks and copies nothing.
 #[derive(Debug)]
 pub struct Asset {
     bytes: &'static [u8],
-    content_type: &'static str,
-    /// `"<fnv1a-64 of the bytes, 16 hex digits>"`, rendered at compile time.
-    etag: [u8; 18],
+    content_type: HeaderValue,
+    /// `"<fnv1a-64 of the bytes, 16 hex digits>"`.
+    etag: HeaderValue,
 }
 
-impl Asset {
-    const fn new(bytes: &'static [u8], content_type: &'static str) -> Asset {
+/// An [`Asset`] of the file at `$path` (relative to this source file), its ETag hashed at
+/// compile time.
+macro_rules! asset {
+    ($path:literal, $content_type:literal) => {{
+        const BYTES: &[u8] = include_bytes!($path);
+        const TAG: [u8; 18] = quoted_hex(fnv1a(BYTES));
+        const TAG_STR: &str = match std::str::from_utf8(&TAG) {
+            Ok(tag) => tag,
+            Err(_) => panic!("hex digits and quotes are UTF-8"),
+        };
         Asset {
-            bytes,
-            content_type,
-            etag: quoted_hex(fnv1a(bytes)),
+            bytes: BYTES,
+            content_type: HeaderValue::from_static($content_type),
+            etag: HeaderValue::from_static(TAG_STR),
         }
-    }
+    }};
+}
 
+/// How long a browser may reuse an embedded file without asking.
+const CACHE_CONTROL: HeaderValue = HeaderValue::from_static("public, max-age=3600");
+
+impl Asset {
     /// The bytes.
     pub fn bytes(&self) -> &'static [u8] {
         self.bytes
     }
 
     /// The content type.
-    pub fn content_type(&self) -> &'static str {
-        self.content_type
+    pub fn content_type(&self) -> &HeaderValue {
+        &self.content_type
     }
 
     /// The strong validator, `"<fnv1a-64 of the bytes>"`.
-    pub fn etag(&self) -> &str {
-        // Hex digits and quotes only, so always UTF-8.
-        std::str::from_utf8(&self.etag).unwrap_or("\"\"")
+    pub fn etag(&self) -> &HeaderValue {
+        &self.etag
     }
 
     /// `200` with the bytes and their validator; [`crate::conditional`] turns it into a `304`
-    /// when the client already has this version. Takes a `'static` asset so that its headers are
+    /// when the client already has this version. Takes a `'static` asset so that its body is
     /// borrowed, not copied, per request.
     pub fn respond(&'static self) -> Response {
-        let mut response = Response::with_body(
-            StatusCode::OK,
-            self.content_type,
-            Bytes::from_static(self.bytes),
-        );
-        response
-            .headers
-            .append(header::ETAG, HeaderValue::from_static(self.etag()));
-        response.headers.append(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=3600"),
-        );
+        let mut response = Response::new(StatusCode::OK);
+        let headers = &mut response.headers;
+        headers.append(header::CONTENT_TYPE, self.content_type.clone());
+        headers.append(header::ETAG, self.etag.clone());
+        headers.append(header::CACHE_CONTROL, CACHE_CONTROL);
+        response.body = ResponseBody::Full(Bytes::from_static(self.bytes));
         response
     }
 }
@@ -89,13 +96,10 @@ const fn quoted_hex(n: u64) -> [u8; 18] {
 }
 
 /// `/`: the tutorial's page.
-pub static INDEX: Asset = Asset::new(
-    include_bytes!("../assets/index.html"),
-    "text/html; charset=utf-8",
-);
+pub static INDEX: Asset = asset!("../assets/index.html", "text/html; charset=utf-8");
 
 /// `/test.jpg`: the picture the page shows.
-pub static TEST_JPG: Asset = Asset::new(include_bytes!("../assets/test.jpg"), "image/jpeg");
+pub static TEST_JPG: Asset = asset!("../assets/test.jpg", "image/jpeg");
 
 /// The body of every `404`.
 pub const NOT_FOUND_PAGE: &str = include_str!("../assets/404.html");
@@ -107,7 +111,7 @@ mod tests {
     #[test]
     fn the_etag_is_the_quoted_hash_in_hex() {
         for asset in [&INDEX, &TEST_JPG] {
-            assert_eq!(asset.etag(), format!("\"{:016x}\"", fnv1a(asset.bytes)));
+            assert_eq!(asset.etag(), &format!("\"{:016x}\"", fnv1a(asset.bytes)));
         }
         assert_eq!(&quoted_hex(0xab), b"\"00000000000000ab\"");
     }

@@ -30,7 +30,10 @@ impl<S: Service> Service for NotModified<S> {
         // Copied (a reference count each) only when present, so most requests allocate nothing.
         let if_none_match: Vec<HeaderValue> =
             if req.method() == Method::GET || req.method() == Method::HEAD {
-                req.headers().get_all("if-none-match").cloned().collect()
+                req.headers()
+                    .get_all(&header::IF_NONE_MATCH)
+                    .cloned()
+                    .collect()
             } else {
                 Vec::new()
             };
@@ -40,7 +43,7 @@ impl<S: Service> Service for NotModified<S> {
             if if_none_match.is_empty() || response.status != StatusCode::OK {
                 return response;
             }
-            let fresh = response.headers.get_str("etag").is_some_and(|etag| {
+            let fresh = response.headers.get_str(&header::ETAG).is_some_and(|etag| {
                 etag::list_matches(&if_none_match, etag, etag::Comparison::Weak)
             });
             if fresh && response.rendered.is_none() {

@@ -71,10 +71,10 @@ pub async fn handle(cfg: &Config, up: &Upload, req: Request) -> Response {
     let result = if method == Method::PUT {
         put(cfg, up, req, rel.path, rel.slash).await
     } else if method == Method::DELETE {
-        delete(cfg, req.head, rel.path, rel.slash).await
+        delete(cfg, *req.head, rel.path, rel.slash).await
     } else if method.as_str() == "MKCOL" {
         let empty = req.body.is_empty();
-        make_dir(cfg, req.head, empty, rel.path).await
+        make_dir(cfg, *req.head, empty, rel.path).await
     } else if rel.slash || rel.path.as_os_str().is_empty() {
         form(cfg, up, req, rel.path).await
     } else {

@@ -21,7 +21,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use http::{Method, StatusCode, Version};
+use http::{Method, StatusCode, Version, header};
 
 use crate::response::{Framing, Length, allows_body, allows_length};
 use crate::{BodyKind, Decoded, Decoder, Limits, ParseError, RequestHead, TargetForm};
@@ -105,8 +105,9 @@ pub enum BodyState {
 /// A request head to hand to the service.
 #[derive(Debug)]
 pub struct Incoming {
-    /// The head.
-    pub head: RequestHead,
+    /// The head, boxed: the request is handed through several layers, each of which moves
+    /// it, and a pointer moves cheaper than the head.
+    pub head: Box<RequestHead>,
     /// When the head's first bytes were seen, if a wait was needed before it was whole.
     pub started: Option<Instant>,
     /// Whether to send `100 Continue` before the body is read (RFC 9110 10.1.1).
@@ -287,7 +288,7 @@ impl Connection {
             // Only a request that has a body waits for `100 Continue` (the parser notes the
             // expectation for HTTP/1.1 only: an HTTP/1.0 client must not be sent a 1xx).
             send_continue: head.expect_continue && body.is_some(),
-            head,
+            head: Box::new(head),
             started,
             body,
             upgrade,
@@ -554,8 +555,8 @@ fn asks_upgrade(head: &RequestHead, has_body: bool) -> bool {
     !has_body
         && head.version == Version::HTTP_11
         && head.method != Method::CONNECT
-        && head.headers.get_str("upgrade").is_some()
-        && head.headers.has_token("connection", "upgrade")
+        && head.headers.get_str(&header::UPGRADE).is_some()
+        && head.headers.has_token(&header::CONNECTION, "upgrade")
 }
 
 /// Whether `head` is `OPTIONS *`, a question about the server as a whole (RFC 9110 9.3.7).

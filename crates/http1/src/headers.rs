@@ -7,6 +7,45 @@
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
+/// A field name to look fields up by: a [`HeaderName`] (`http::header::ETAG`), compared as
+/// one, or text, compared ignoring ASCII case (`"ETag"`). The constants are the faster: a
+/// standard name compares as a small number, text letter by letter.
+pub trait FieldName {
+    /// Whether `field` is this name.
+    fn names(&self, field: &HeaderName) -> bool;
+}
+
+impl FieldName for HeaderName {
+    fn names(&self, field: &HeaderName) -> bool {
+        self == field
+    }
+}
+
+impl FieldName for &HeaderName {
+    fn names(&self, field: &HeaderName) -> bool {
+        *self == field
+    }
+}
+
+impl FieldName for &str {
+    fn names(&self, field: &HeaderName) -> bool {
+        let field = field.as_str();
+        field.len() == self.len() && field.eq_ignore_ascii_case(self)
+    }
+}
+
+impl FieldName for String {
+    fn names(&self, field: &HeaderName) -> bool {
+        self.as_str().names(field)
+    }
+}
+
+impl FieldName for &String {
+    fn names(&self, field: &HeaderName) -> bool {
+        self.as_str().names(field)
+    }
+}
+
 /// Header fields in the order they were received or added.
 #[derive(Debug, Clone, Default)]
 pub struct Headers {
@@ -57,34 +96,36 @@ impl Headers {
     }
 
     /// The first value of `name`.
-    pub fn get(&self, name: impl AsRef<str>) -> Option<&HeaderValue> {
-        let name = name.as_ref();
+    pub fn get(&self, name: impl FieldName) -> Option<&HeaderValue> {
         self.fields
             .iter()
-            .find(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
+            .find(|(n, _)| name.names(n))
             .map(|(_, v)| v)
     }
 
     /// The first value of `name` as a string, if it is visible ASCII.
-    pub fn get_str(&self, name: impl AsRef<str>) -> Option<&str> {
+    pub fn get_str(&self, name: impl FieldName) -> Option<&str> {
         self.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// Every value of `name`, in order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a HeaderValue> + 'a {
+    pub fn get_all<'a>(
+        &'a self,
+        name: impl FieldName + 'a,
+    ) -> impl Iterator<Item = &'a HeaderValue> + 'a {
         self.fields
             .iter()
-            .filter(move |(n, _)| n.as_str().eq_ignore_ascii_case(name))
+            .filter(move |(n, _)| name.names(n))
             .map(|(_, v)| v)
     }
 
     /// Whether `name` is present.
-    pub fn contains(&self, name: impl AsRef<str>) -> bool {
+    pub fn contains(&self, name: impl FieldName) -> bool {
         self.get(name).is_some()
     }
 
     /// How many fields named `name` there are.
-    pub fn count(&self, name: &str) -> usize {
+    pub fn count(&self, name: impl FieldName) -> usize {
         self.get_all(name).count()
     }
 
@@ -95,14 +136,13 @@ impl Headers {
 
     /// Replaces every field named `name` with this one value.
     pub fn insert(&mut self, name: HeaderName, value: HeaderValue) {
-        self.remove(name.as_str());
+        self.remove(&name);
         self.fields.push((name, value));
     }
 
     /// Removes every field named `name`.
-    pub fn remove(&mut self, name: &str) {
-        self.fields
-            .retain(|(n, _)| !n.as_str().eq_ignore_ascii_case(name));
+    pub fn remove(&mut self, name: impl FieldName) {
+        self.fields.retain(|(n, _)| !name.names(n));
     }
 
     /// All fields, in order.
@@ -122,7 +162,7 @@ impl Headers {
 
     /// Whether the comma-separated list in the fields named `name` contains `token`
     /// (ASCII case-insensitive), as for `Connection: keep-alive, Upgrade`.
-    pub fn has_token(&self, name: &str, token: &str) -> bool {
+    pub fn has_token(&self, name: impl FieldName, token: &str) -> bool {
         self.get_all(name).any(|v| {
             v.as_bytes()
                 .split(|&b| b == b',')

@@ -41,7 +41,7 @@ mod target_parse;
 pub use decode::{Decoded, Decoder};
 pub use error::ParseError;
 pub use framing::BodyKind;
-pub use headers::Headers;
+pub use headers::{FieldName, Headers};
 pub use http::{HeaderName, HeaderValue, Method, StatusCode, Version, header};
 pub use limits::Limits;
 pub use request::{RequestHead, Target, TargetForm, parse_request_head, take_request_head};

@@ -35,7 +35,7 @@ impl RequestHead {
     pub fn host(&self) -> Option<&str> {
         self.target
             .authority()
-            .or_else(|| self.headers.get_str("host"))
+            .or_else(|| self.headers.get_str(&http::header::HOST))
     }
 
     /// The length of the body when the head declares it: `Some(0)` when there is no body,

@@ -141,8 +141,9 @@ pub struct Noted {
     target: String,
     version: Version,
     host: Option<Vec<u8>>,
-    referer: Option<Vec<u8>>,
-    user_agent: Option<Vec<u8>>,
+    /// Shares the request head's buffer: noting a field copies no bytes.
+    referer: Option<http1::HeaderValue>,
+    user_agent: Option<http1::HeaderValue>,
     /// The site's log the line goes to instead of the one that noted it.
     site: Option<AccessLog>,
 }
@@ -255,10 +256,8 @@ impl AccessLog {
             return noted;
         }
         let wide = self.format != Format::Common;
-        let field = |name: &str| {
-            wide.then(|| head.headers.get(name).map(|v| v.as_bytes().to_vec()))
-                .flatten()
-        };
+        let field =
+            |name: &http1::HeaderName| wide.then(|| head.headers.get(name).cloned()).flatten();
         Noted {
             method: head.method.clone(),
             target: head.target.as_str().to_owned(),
@@ -266,8 +265,8 @@ impl AccessLog {
             host: (self.format == Format::Json)
                 .then(|| head.host().map(|h| h.as_bytes().to_vec()))
                 .flatten(),
-            referer: field("referer"),
-            user_agent: field("user-agent"),
+            referer: field(&http1::header::REFERER),
+            user_agent: field(&http1::header::USER_AGENT),
             site: None,
         }
     }
@@ -406,8 +405,10 @@ impl AccessLog {
         push_int(out, e.bytes);
         if self.format == Format::Combined {
             for field in [
-                e.request.and_then(|r| r.referer.as_deref()),
-                e.request.and_then(|r| r.user_agent.as_deref()),
+                e.request
+                    .and_then(|r| r.referer.as_ref().map(http1::HeaderValue::as_bytes)),
+                e.request
+                    .and_then(|r| r.user_agent.as_ref().map(http1::HeaderValue::as_bytes)),
             ] {
                 out.extend_from_slice(b" \"");
                 match field {
@@ -567,9 +568,15 @@ fn json_line(out: &mut Vec<u8>, e: &Entry<'_>, now: SystemTime) {
     );
     json_opt(out, r.and_then(|r| r.host.as_deref()));
     out.extend_from_slice(b",\"referer\":");
-    json_opt(out, r.and_then(|r| r.referer.as_deref()));
+    json_opt(
+        out,
+        r.and_then(|r| r.referer.as_ref().map(http1::HeaderValue::as_bytes)),
+    );
     out.extend_from_slice(b",\"user_agent\":");
-    json_opt(out, r.and_then(|r| r.user_agent.as_deref()));
+    json_opt(
+        out,
+        r.and_then(|r| r.user_agent.as_ref().map(http1::HeaderValue::as_bytes)),
+    );
     out.extend_from_slice(b",\"tls\":");
     json_opt(out, e.tls.map(str::as_bytes));
     out.extend_from_slice(b"}\n");

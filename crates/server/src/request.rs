@@ -61,8 +61,9 @@ impl Default for ConnInfo {
 /// One HTTP request: the validated head, the body as a stream, and the connection it came on.
 #[derive(Debug)]
 pub struct Request {
-    /// Request line and header fields.
-    pub head: RequestHead,
+    /// Request line and header fields, boxed so that moving the request through the layers of
+    /// a service moves a pointer rather than the head.
+    pub head: Box<RequestHead>,
     /// The body, read from the connection as the handler asks for it.
     pub body: Body,
     /// Peer and local address.
@@ -73,9 +74,9 @@ pub struct Request {
 
 impl Request {
     /// A request from its parts, as the connection builds it (and as tests do without a socket).
-    pub fn new(head: RequestHead, body: Body, conn: ConnInfo) -> Request {
+    pub fn new(head: impl Into<Box<RequestHead>>, body: Body, conn: ConnInfo) -> Request {
         Request {
-            head,
+            head: head.into(),
             body,
             conn,
             extensions: http::Extensions::new(),

@@ -53,7 +53,7 @@ pub use state::{FromRef, State};
 #[derive(Debug)]
 pub struct Parts {
     /// Request line and header fields.
-    pub head: RequestHead,
+    pub head: Box<RequestHead>,
     /// Peer and local address.
     pub conn: ConnInfo,
     /// Values attached by the router and middleware (path parameters, ...).
@@ -209,7 +209,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestHead {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.head.clone())
+        Ok(RequestHead::clone(&parts.head))
     }
 }
 

@@ -54,7 +54,7 @@ fn compress(mut response: Response, gzip_ok: bool) -> Response {
     };
     let strong_etag = response
         .headers
-        .get("etag")
+        .get(&header::ETAG)
         .filter(|tag| !tag.as_bytes().starts_with(b"W/"));
     let compressed = match strong_etag {
         Some(tag) => remembered::gzip(tag, body),
@@ -79,19 +79,19 @@ fn is_compressible(r: &Response) -> bool {
     };
     if body.len() < MIN_COMPRESS_SIZE
         || r.status == StatusCode::PARTIAL_CONTENT
-        || r.headers.contains("content-encoding")
+        || r.headers.contains(&header::CONTENT_ENCODING)
     {
         return false;
     }
     r.headers
-        .get_str("content-type")
+        .get_str(&header::CONTENT_TYPE)
         .is_some_and(semantics::compressible::is_compressible)
 }
 
 /// Whether `Accept-Encoding`, every field line of it, gives `gzip` (or `*`) a weight above
 /// zero (RFC 9110 12.5.3).
 fn accepts_gzip(headers: &Headers) -> bool {
-    semantics::negotiate::accepts_coding(headers.get_all("accept-encoding"), "gzip")
+    semantics::negotiate::accepts_coding(headers.get_all(&header::ACCEPT_ENCODING), "gzip")
 }
 
 /// `data` gzipped, when that makes it smaller (and compressing did not fail).
@@ -198,7 +198,7 @@ mod remembered {
 
 /// A strong ETag names exact bytes; the gzipped body has other bytes, so it becomes weak.
 fn weaken_etag(headers: &mut Headers) {
-    let Some(tag) = headers.get_str("etag").map(str::to_string) else {
+    let Some(tag) = headers.get_str(&header::ETAG).map(str::to_string) else {
         return;
     };
     if tag.starts_with("W/") {
@@ -282,7 +282,7 @@ mod tests {
         for i in 0..remembered::ENTRIES + 8 {
             let page = Bytes::from(format!("<p>page {i}</p>").repeat(40));
             let r = compress(tagged_page("\"many\"", page), true);
-            assert_eq!(r.headers.get_str("etag"), Some("W/\"many\""));
+            assert_eq!(r.headers.get_str(&header::ETAG), Some("W/\"many\""));
         }
         let big = Bytes::from("x".repeat(remembered::MAX_BODY + 1));
         let first = compress(tagged_page("\"big\"", big.clone()), true);
