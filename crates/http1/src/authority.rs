@@ -23,7 +23,7 @@ pub(crate) enum Port {
 
 /// Checks that `authority` is `host[:port]` with a non-empty host.
 pub(crate) fn validate(authority: &[u8], port: Port) -> Result<(), ParseError> {
-    if authority.contains(&b'@') {
+    if memchr::memchr(b'@', authority).is_some() {
         // RFC 9110 4.2.4: userinfo is deprecated in http(s) URIs; we treat it as an error
         // rather than guess whose credentials they are.
         return Err(ParseError::BadRequest("userinfo in the authority"));
@@ -70,34 +70,41 @@ fn validate_ipv6(inner: &[u8]) -> Result<(), ParseError> {
 fn is_reg_name(host: &[u8]) -> bool {
     let mut i = 0;
     while let Some(&b) = host.get(i) {
-        if b == b'%' {
-            if !host
+        if REG_NAME_CHARS[usize::from(b)] {
+            i += 1;
+            continue;
+        }
+        if b == b'%'
+            && host
                 .get(i + 1..i + 3)
                 .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
-            {
-                return false;
-            }
+        {
             i += 3;
             continue;
         }
-        if !is_unreserved_or_sub_delim(b) {
-            return false;
-        }
-        i += 1;
+        return false;
     }
     true
 }
 
-/// `unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"`,
-/// `sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="`.
-fn is_unreserved_or_sub_delim(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(b, b'-' | b'.' | b'_' | b'~')
-        || matches!(
-            b,
-            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
-        )
-}
+/// The bytes a reg-name holds outside its percent-escapes: unreserved and sub-delims, looked
+/// up in a table because every request's `Host` passes through here.
+static REG_NAME_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(
+            b as u8,
+            b'A'..=b'Z'
+                | b'a'..=b'z'
+                | b'0'..=b'9'
+                | b'-' | b'.' | b'_' | b'~'
+                | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+        );
+        b += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {

@@ -19,26 +19,29 @@ const COMPRESSIBLE: [&str; 11] = [
 
 /// Whether a `Content-Type` names a compressible type. Parameters are ignored and media types
 /// compare case-insensitively (RFC 9110 8.3.1).
-pub fn is_compressible(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .as_bytes();
-    let starts = |prefix: &str| {
+pub fn is_compressible(content_type: impl AsRef<[u8]>) -> bool {
+    let content_type = content_type.as_ref().trim_ascii_start();
+    let starts = |essence: &[u8], prefix: &str| {
         essence
             .get(..prefix.len())
             .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
     };
+    // The commonest answer first, before the parameters are looked for.
+    if starts(content_type, "text/") {
+        return true;
+    }
+    let essence = content_type
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii_end();
     let ends = |suffix: &str| {
         essence
             .len()
             .checked_sub(suffix.len())
             .is_some_and(|i| essence[i..].eq_ignore_ascii_case(suffix.as_bytes()))
     };
-    starts("text/")
-        || ends("+xml")
+    ends("+xml")
         || ends("+json")
         || essence.eq_ignore_ascii_case(b"image/vnd.microsoft.icon")
         || COMPRESSIBLE

@@ -268,7 +268,7 @@ impl<S: Service> Conn<S> {
                 shutdown: &mut self.shutdown,
                 timer: &mut self.timer,
             };
-            let _idle = plan.idle.then(crate::metrics::IdleGuard::new);
+            let _idle = (plan.idle && self.config.metrics).then(crate::metrics::IdleGuard::new);
             match wait
                 .until(now, Instant::from_std(plan.deadline), plan.idle)
                 .await

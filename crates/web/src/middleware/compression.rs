@@ -12,6 +12,9 @@ use server::{Request, Response, ResponseBody, Service};
 /// saving.
 pub const MIN_COMPRESS_SIZE: usize = 256;
 
+/// `Vary: accept-encoding`, on every response that could have been compressed.
+const VARY_ACCEPT_ENCODING: HeaderValue = HeaderValue::from_static("accept-encoding");
+
 /// Gzips in-memory response bodies of compressible types (text, JSON, JavaScript, XML, SVG)
 /// when the request's `Accept-Encoding` allows `gzip`, and adds `Vary: Accept-Encoding`.
 /// Streaming and file bodies pass through unchanged (the static file server compresses its own).
@@ -43,9 +46,7 @@ fn compress(mut response: Response, gzip_ok: bool) -> Response {
     if !is_compressible(&response) {
         return response;
     }
-    response
-        .headers
-        .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response.headers.append(header::VARY, VARY_ACCEPT_ENCODING);
     if !gzip_ok {
         return response;
     }
@@ -84,8 +85,8 @@ fn is_compressible(r: &Response) -> bool {
         return false;
     }
     r.headers
-        .get_str(&header::CONTENT_TYPE)
-        .is_some_and(semantics::compressible::is_compressible)
+        .get(&header::CONTENT_TYPE)
+        .is_some_and(|t| semantics::compressible::is_compressible(t.as_bytes()))
 }
 
 /// Whether `Accept-Encoding`, every field line of it, gives `gzip` (or `*`) a weight above
