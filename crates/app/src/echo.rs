@@ -80,7 +80,7 @@ pub async fn echo(req: Request) -> Response {
     let method = req.method().as_str().to_string();
     let target = req.head.target.as_str().to_string();
     let version = version(req.version());
-    let mut spelt = req.headers().raw_names();
+    let mut spelt = req.head.raw_names();
     let mut headers = pseudo_fields(req.extensions.get::<PseudoHeaders>());
     let fields = req.headers().iter().map(|(n, v)| {
         // The parsed name is lower case; the spelling received stands beside it in order.

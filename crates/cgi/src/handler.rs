@@ -237,6 +237,7 @@ fn redirected(req: &Request, location: &str) -> Option<Request> {
         body: http1::BodyKind::Empty,
         keep_alive: req.head.keep_alive,
         expect_continue: false,
+        field_lines: bytes::Bytes::new(),
     };
     Some(Request::new(head, server::Body::empty(), req.conn.clone()))
 }

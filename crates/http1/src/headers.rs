@@ -4,7 +4,6 @@
 //! hash map, keeps the order the client sent (which `/echo` and CGI's `HTTP_*` variables show),
 //! and keeps repeated fields as separate entries.
 
-use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 /// A field name to look fields up by: a [`HeaderName`] (`http::header::ETAG`), compared as
@@ -47,23 +46,10 @@ impl FieldName for &String {
 }
 
 /// Header fields in the order they were received or added.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
     fields: Vec<(HeaderName, HeaderValue)>,
-    /// The field lines as received (each ending in CRLF), for [`Headers::raw_names`]; `None`
-    /// for a list built in code. A reference into the parsed head's buffer, not a copy, boxed
-    /// so that every response, which holds a `Headers` too, stays one pointer larger only.
-    raw: Option<Box<Bytes>>,
 }
-
-/// Fields compare by name and value; how the names were spelt on the wire is not part of them.
-impl PartialEq for Headers {
-    fn eq(&self, other: &Self) -> bool {
-        self.fields == other.fields
-    }
-}
-
-impl Eq for Headers {}
 
 impl Headers {
     /// An empty list.
@@ -75,24 +61,7 @@ impl Headers {
     pub fn with_capacity(n: usize) -> Self {
         Headers {
             fields: Vec::with_capacity(n),
-            raw: None,
         }
-    }
-
-    /// Keeps `lines`, the field lines these fields were parsed from, for [`Headers::raw_names`].
-    pub(crate) fn keep_raw(&mut self, lines: Bytes) {
-        self.raw = Some(Box::new(lines));
-    }
-
-    /// The field names exactly as the client spelt them (`HeaderName` is lower case), in the
-    /// order received: empty for a list not parsed from a request head, and unaffected by
-    /// fields added or removed since.
-    pub fn raw_names(&self) -> impl Iterator<Item = &[u8]> {
-        self.raw
-            .as_deref()
-            .map_or(&[][..], |raw| &raw[..])
-            .split(|&b| b == b'\n')
-            .filter_map(|line| line.iter().position(|&b| b == b':').map(|c| &line[..c]))
     }
 
     /// The first value of `name`.
@@ -217,22 +186,6 @@ mod tests {
             .map(|(n, v)| (n.as_str(), v.to_str().unwrap()))
             .collect();
         assert_eq!(names, [("x-b", "2"), ("x-a", "4")]);
-    }
-
-    #[test]
-    fn raw_names_keep_the_spelling_and_order_received() {
-        let head = b"GET / HTTP/1.1\r\nHOST: a\r\nX-Mixed-Case: 1\r\nx-b: 2:3\r\n\r\n";
-        let (parsed, _) = crate::parse_request_head(head, &crate::Limits::default())
-            .expect("valid")
-            .expect("complete");
-        let names: Vec<&[u8]> = parsed.headers.raw_names().collect();
-        assert_eq!(names, [&b"HOST"[..], b"X-Mixed-Case", b"x-b"]);
-        assert_eq!(Headers::new().raw_names().count(), 0);
-        let mut fields = Headers::new();
-        for (n, v) in &parsed.headers {
-            fields.append(n.clone(), v.clone());
-        }
-        assert_eq!(fields, parsed.headers, "the spelling is not compared");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use std::ops::Range;
 
+use bytes::Bytes;
 use http::{Method, Version};
+use smol_str::SmolStr;
 
 use crate::framing::BodyKind;
 use crate::{Headers, Limits, ParseError};
@@ -28,9 +30,22 @@ pub struct RequestHead {
     pub keep_alive: bool,
     /// Whether the client sent `Expect: 100-continue` and waits for it before the body.
     pub expect_continue: bool,
+    /// The field lines as received, each ending in CRLF, for [`RequestHead::raw_names`]: a
+    /// reference into the parsed head's buffer, not a copy; empty for a head built in code or
+    /// from HTTP/2.
+    pub field_lines: Bytes,
 }
 
 impl RequestHead {
+    /// The field names exactly as the client spelt them (`HeaderName` is lower case), in the
+    /// order received: empty for a head not parsed from HTTP/1.1, and unaffected by fields
+    /// added or removed since.
+    pub fn raw_names(&self) -> impl Iterator<Item = &[u8]> {
+        self.field_lines
+            .split(|&b| b == b'\n')
+            .filter_map(|line| line.iter().position(|&b| b == b':').map(|c| &line[..c]))
+    }
+
     /// The `Host` header, or the authority of an absolute-form target (which wins, RFC 9112 3.2.2).
     pub fn host(&self) -> Option<&str> {
         self.target
@@ -68,7 +83,7 @@ pub enum TargetForm {
 /// query cost no allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    raw: String,
+    raw: SmolStr,
     form: TargetForm,
     path: Range<usize>,
     query: Option<Range<usize>>,
@@ -83,7 +98,7 @@ impl Target {
 
     /// Builds a target from parts already validated by the parser.
     pub(crate) fn from_parts(
-        raw: String,
+        raw: SmolStr,
         form: TargetForm,
         path: Range<usize>,
         query: Option<Range<usize>>,
@@ -163,4 +178,22 @@ pub fn take_request_head(
     limits: &Limits,
 ) -> Result<Option<RequestHead>, ParseError> {
     crate::request_parse::take_request_head(buf, limits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_names_keep_the_spelling_and_order_received() {
+        let head = b"GET / HTTP/1.1\r\nHOST: a\r\nX-Mixed-Case: 1\r\nx-b: 2:3\r\n\r\n";
+        let (parsed, _) = crate::parse_request_head(head, &crate::Limits::default())
+            .expect("valid")
+            .expect("complete");
+        let names: Vec<&[u8]> = parsed.raw_names().collect();
+        assert_eq!(names, [&b"HOST"[..], b"X-Mixed-Case", b"x-b"]);
+        let mut built = parsed.clone();
+        built.field_lines = Bytes::new();
+        assert_eq!(built.raw_names().count(), 0);
+    }
 }

@@ -77,6 +77,7 @@ fn build(
         body: facts.framing.finish(version, limits.max_body_size)?,
         keep_alive: facts.connection.keep_alive(version),
         expect_continue: facts.expect_continue && version == Version::HTTP_11,
+        field_lines: fields.clone(),
     })
 }
 
@@ -222,7 +223,6 @@ fn parse_fields(block: &Bytes, count: usize, facts: &mut Facts) -> Result<Header
         headers.append(name, value);
         pos = end + 2;
     }
-    headers.keep_raw(block.clone());
     Ok(headers)
 }
 

@@ -39,7 +39,8 @@ pub(crate) fn parse_target(raw: &[u8], method: &Method) -> Result<Target, ParseE
         absolute_form(raw)?
     };
     // All bytes are visible ASCII, so this cannot fail; the error arm only avoids a panic path.
-    let text = String::from_utf8(text.into_owned())
+    let text = std::str::from_utf8(&text)
+        .map(smol_str::SmolStr::new)
         .map_err(|_| ParseError::BadRequest("invalid byte in the request target"))?;
     Ok(Target::from_parts(
         text,

@@ -138,7 +138,8 @@ pub struct Entry<'a> {
 #[derive(Debug, Clone)]
 pub struct Noted {
     method: http1::Method,
-    target: String,
+    /// A clone of the parsed target: a short one is inline, a long one shared, not copied.
+    target: http1::Target,
     version: Version,
     host: Option<Vec<u8>>,
     /// Shares the request head's buffer: noting a field copies no bytes.
@@ -260,7 +261,7 @@ impl AccessLog {
             |name: &http1::HeaderName| wide.then(|| head.headers.get(name).cloned()).flatten();
         Noted {
             method: head.method.clone(),
-            target: head.target.as_str().to_owned(),
+            target: head.target.clone(),
             version: head.version,
             host: (self.format == Format::Json)
                 .then(|| head.host().map(|h| h.as_bytes().to_vec()))
@@ -392,7 +393,7 @@ impl AccessLog {
             Some(r) => {
                 escape_clf(out, r.method.as_str().as_bytes());
                 out.push(b' ');
-                escape_clf(out, r.target.as_bytes());
+                escape_clf(out, r.target.as_str().as_bytes());
                 out.push(b' ');
                 out.extend_from_slice(version_str(r.version).as_bytes());
             }
@@ -555,7 +556,7 @@ fn json_line(out: &mut Vec<u8>, e: &Entry<'_>, now: SystemTime) {
     out.extend_from_slice(b",\"method\":");
     json_opt(out, r.map(|r| r.method.as_str().as_bytes()));
     out.extend_from_slice(b",\"target\":");
-    json_opt(out, r.map(|r| r.target.as_bytes()));
+    json_opt(out, r.map(|r| r.target.as_str().as_bytes()));
     out.extend_from_slice(b",\"version\":");
     json_opt(out, r.map(|r| version_str(r.version).as_bytes()));
     let _ = write!(

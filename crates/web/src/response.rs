@@ -202,15 +202,47 @@ pub struct Json<T>(pub T);
 
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
-        match serde_json::to_vec(&self.0) {
-            // As a boxed slice: a `Vec` with spare room would become `Bytes` through one more
-            // allocation (its shared header).
+        match to_json(&self.0) {
             Ok(body) => {
-                Response::with_body(StatusCode::OK, "application/json", body.into_boxed_slice())
+                let mut response = Response::new(StatusCode::OK);
+                response
+                    .headers
+                    .append(header::CONTENT_TYPE, APPLICATION_JSON);
+                response.body = ResponseBody::Full(body);
+                response
             }
             Err(e) => InternalError::new(e).into_response(),
         }
     }
+}
+
+thread_local! {
+    /// Where this thread serializes JSON bodies, kept between responses.
+    static JSON_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The `Content-Type` of a [`Json`] response, checked at compile time.
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// Most bytes the scratch buffer keeps between responses; a larger body's room is given back.
+const JSON_SCRATCH_KEPT: usize = 64 * 1024;
+
+/// `value` as JSON, in exactly as many bytes as it takes: serialized into a buffer kept by the
+/// thread, then copied once, rather than grown in a fresh `Vec` and shrunk (two allocations
+/// and a copy).
+fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Result<Bytes> {
+    JSON_SCRATCH.with(|scratch| {
+        let Ok(mut buf) = scratch.try_borrow_mut() else {
+            // Serializing this value serializes a response inside it: not with the same buffer.
+            return serde_json::to_vec(value).map(Bytes::from);
+        };
+        buf.clear();
+        let result = serde_json::to_writer(&mut *buf, value).map(|()| Bytes::copy_from_slice(&buf));
+        if buf.capacity() > JSON_SCRATCH_KEPT {
+            *buf = Vec::new();
+        }
+        result
+    })
 }
 
 /// A redirect: `303 See Other` after a form post, `307`/`308` to keep the method.

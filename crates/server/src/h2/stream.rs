@@ -343,6 +343,7 @@ fn request_head(
         body,
         keep_alive: true,
         expect_continue,
+        field_lines: bytes::Bytes::new(),
     })
 }
 
