@@ -93,7 +93,7 @@ pub use template::Page;
 pub use testing::TestClient;
 
 // What an application needs from the layers below, so that it depends on this crate alone.
-pub use http1::{HeaderName, HeaderValue, Headers, Method, StatusCode, Version, header};
+pub use http1::{FieldName, HeaderName, HeaderValue, Headers, Method, StatusCode, Version, header};
 /// The HTTP rules (negotiation, entity tags, escaping, ...) a handler may need.
 pub use semantics;
 pub use server::{
