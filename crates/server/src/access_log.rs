@@ -284,7 +284,11 @@ impl AccessLog {
 
     /// Adds the line to this log itself, whatever site answered.
     fn log_here(&self, e: &Entry<'_>) {
-        let now = SystemTime::now();
+        // The Common Log Format shows whole seconds; JSON shows milliseconds.
+        let now = match self.format {
+            Format::Json => SystemTime::now(),
+            Format::Common | Format::Combined => crate::clock::coarse_wall_time(),
+        };
         self.with_buffer(|buf| {
             match self.format {
                 Format::Common | Format::Combined => self.clf_line(buf, e, now),

@@ -10,7 +10,7 @@
 //! value once per second per thread and hands it to every response head of that second.
 
 use std::cell::Cell;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http1::date::HttpDate;
 use rustix::time::{ClockId, clock_gettime};
@@ -49,6 +49,18 @@ pub(crate) fn http_date() -> HttpDate {
     })
 }
 
+/// The wall-clock time to within a scheduler tick, for what is shown to the second (the
+/// access log's Common Log Format timestamp): the coarse clock costs a few nanoseconds where
+/// the precise one reads the time-stamp counter.
+pub(crate) fn coarse_wall_time() -> SystemTime {
+    let t = clock_gettime(ClockId::RealtimeCoarse);
+    UNIX_EPOCH
+        + Duration::new(
+            u64::try_from(t.tv_sec).unwrap_or_default(),
+            u32::try_from(t.tv_nsec).unwrap_or_default(),
+        )
+}
+
 fn coarse() -> Duration {
     let t = clock_gettime(ClockId::MonotonicCoarse);
     Duration::new(
@@ -70,6 +82,17 @@ mod tests {
             .duration_since(parsed)
             .unwrap_or_default();
         assert!(age < Duration::from_secs(3), "{text}");
+    }
+
+    #[test]
+    fn the_coarse_wall_clock_follows_the_precise_one() {
+        let coarse = coarse_wall_time();
+        let precise = SystemTime::now();
+        let gap = precise
+            .duration_since(coarse)
+            .or_else(|e| Ok::<_, ()>(e.duration()))
+            .unwrap_or_default();
+        assert!(gap < Duration::from_millis(50), "{gap:?}");
     }
 
     #[test]
