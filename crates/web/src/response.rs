@@ -233,7 +233,8 @@ const JSON_SCRATCH_KEPT: usize = 64 * 1024;
 fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Result<Bytes> {
     JSON_SCRATCH.with(|scratch| {
         let Ok(mut buf) = scratch.try_borrow_mut() else {
-            // Serializing this value serializes a response inside it: not with the same buffer.
+            // A `Serialize` impl that itself builds a `Json` response re-enters here: it gets
+            // a buffer of its own.
             return serde_json::to_vec(value).map(Bytes::from);
         };
         buf.clear();
