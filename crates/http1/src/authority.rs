@@ -89,22 +89,15 @@ fn is_reg_name(host: &[u8]) -> bool {
 
 /// The bytes a reg-name holds outside its percent-escapes: unreserved and sub-delims, looked
 /// up in a table because every request's `Host` passes through here.
-static REG_NAME_CHARS: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = matches!(
-            b as u8,
-            b'A'..=b'Z'
-                | b'a'..=b'z'
-                | b'0'..=b'9'
-                | b'-' | b'.' | b'_' | b'~'
-                | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
-        );
-        b += 1;
-    }
-    table
-};
+static REG_NAME_CHARS: [bool; 256] = semantics::byte_set!(
+    b'A'..=b'Z'
+        | b'a'..=b'z'
+        | b'0'..=b'9'
+        // unreserved
+        | b'-' | b'.' | b'_' | b'~'
+        // sub-delims
+        | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+);
 
 #[cfg(test)]
 mod tests {

@@ -57,28 +57,19 @@ pub(crate) fn parse_target(raw: &[u8], method: &Method) -> Result<Target, ParseE
 /// percent-encode (RFC 9112 3.2: a target that does not match the grammar gets `400`). nginx
 /// refuses controls, space and DEL at this point; the rest is refused here as well, as the
 /// grammar says, so that such a byte never reaches a handler, a CGI script or the access log.
-static URI_CHARS: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = matches!(
-            b as u8,
-            b'A'..=b'Z'
-                | b'a'..=b'z'
-                | b'0'..=b'9'
-                // unreserved
-                | b'-' | b'.' | b'_' | b'~'
-                // gen-delims
-                | b':' | b'/' | b'?' | b'#' | b'[' | b']' | b'@'
-                // sub-delims
-                | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
-                // pct-encoded
-                | b'%'
-        );
-        b += 1;
-    }
-    table
-};
+static URI_CHARS: [bool; 256] = semantics::byte_set!(
+    b'A'..=b'Z'
+        | b'a'..=b'z'
+        | b'0'..=b'9'
+        // unreserved
+        | b'-' | b'.' | b'_' | b'~'
+        // gen-delims
+        | b':' | b'/' | b'?' | b'#' | b'[' | b']' | b'@'
+        // sub-delims
+        | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+        // pct-encoded
+        | b'%'
+);
 
 /// The ranges of a target's components within its text.
 struct Parts {
