@@ -13,7 +13,7 @@ use crate::{Headers, Limits, ParseError};
 ///
 /// Only heads that passed every check of [`parse_request_head`] exist: Host rules, a single
 /// valid body framing, no forbidden bytes. The server can act on one without re-checking.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RequestHead {
     /// The method token, case-sensitive as sent.
     pub method: Method,
@@ -35,6 +35,22 @@ pub struct RequestHead {
     /// from HTTP/2.
     pub field_lines: Bytes,
 }
+
+/// Heads compare by what they say; how the field names were spelt on the wire is not part of
+/// it (`field_lines` is left out).
+impl PartialEq for RequestHead {
+    fn eq(&self, other: &Self) -> bool {
+        self.method == other.method
+            && self.target == other.target
+            && self.version == other.version
+            && self.headers == other.headers
+            && self.body == other.body
+            && self.keep_alive == other.keep_alive
+            && self.expect_continue == other.expect_continue
+    }
+}
+
+impl Eq for RequestHead {}
 
 impl RequestHead {
     /// The field names exactly as the client spelt them (`HeaderName` is lower case), in the
@@ -195,5 +211,11 @@ mod tests {
         let mut built = parsed.clone();
         built.field_lines = Bytes::new();
         assert_eq!(built.raw_names().count(), 0);
+        assert_eq!(built, parsed, "the spelling is not compared");
+        let mut fields = Headers::new();
+        for (n, v) in &parsed.headers {
+            fields.append(n.clone(), v.clone());
+        }
+        assert_eq!(fields, parsed.headers);
     }
 }
