@@ -149,6 +149,16 @@ pub struct Noted {
     site: Option<AccessLog>,
 }
 
+impl Noted {
+    fn referer(&self) -> Option<&[u8]> {
+        self.referer.as_ref().map(http1::HeaderValue::as_bytes)
+    }
+
+    fn user_agent(&self) -> Option<&[u8]> {
+        self.user_agent.as_ref().map(http1::HeaderValue::as_bytes)
+    }
+}
+
 impl AccessLog {
     /// Lines go to standard error.
     pub fn stderr() -> AccessLog {
@@ -410,10 +420,8 @@ impl AccessLog {
         push_int(out, e.bytes);
         if self.format == Format::Combined {
             for field in [
-                e.request
-                    .and_then(|r| r.referer.as_ref().map(http1::HeaderValue::as_bytes)),
-                e.request
-                    .and_then(|r| r.user_agent.as_ref().map(http1::HeaderValue::as_bytes)),
+                e.request.and_then(Noted::referer),
+                e.request.and_then(Noted::user_agent),
             ] {
                 out.extend_from_slice(b" \"");
                 match field {
@@ -573,15 +581,9 @@ fn json_line(out: &mut Vec<u8>, e: &Entry<'_>, now: SystemTime) {
     );
     json_opt(out, r.and_then(|r| r.host.as_deref()));
     out.extend_from_slice(b",\"referer\":");
-    json_opt(
-        out,
-        r.and_then(|r| r.referer.as_ref().map(http1::HeaderValue::as_bytes)),
-    );
+    json_opt(out, r.and_then(Noted::referer));
     out.extend_from_slice(b",\"user_agent\":");
-    json_opt(
-        out,
-        r.and_then(|r| r.user_agent.as_ref().map(http1::HeaderValue::as_bytes)),
-    );
+    json_opt(out, r.and_then(Noted::user_agent));
     out.extend_from_slice(b",\"tls\":");
     json_opt(out, e.tls.map(str::as_bytes));
     out.extend_from_slice(b"}\n");
